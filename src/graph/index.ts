@@ -1,0 +1,6 @@
+// Public names of alignkit/graph: the ONNX IR, its file I/O, the builder and the runtime wrapper.
+export * from './dtypes.js';
+export * from './ir.js';
+export { decodeModel, encodeModel, loadModel, saveModel, type SaveOptions } from './onnx-io.js';
+export { GraphBuilder, irVersionFor, dtypeOfArray, type Value, type AttrInput, type OpOptions } from './builder.js';
+export { Session, toOrt, fromOrt, CUDA_INSTALL_HINT, type Provider, type SessionOptions, type Feed } from './runtime.js';

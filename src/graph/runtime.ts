@@ -1,0 +1,121 @@
+// A thin wrapper over onnxruntime-node: sessions from a file, bytes or an in-memory Model, an
+// execution provider chosen by the user, thread settings, and alignkit Tensors in and out.
+
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import { fail } from '../errors.js';
+import { numel, type DType, type TypedArray } from './dtypes.js';
+import type { Model, Tensor } from './ir.js';
+import { encodeModel } from './onnx-io.js';
+
+export type Provider = 'cpu' | 'cuda';
+
+export interface SessionOptions {
+  /** Execution provider; `cuda` needs onnxruntime-node installed with its CUDA binaries. */
+  provider?: Provider;
+  /** Threads for one op (default: onnxruntime's choice, the number of cores). */
+  intraOpThreads?: number;
+  interOpThreads?: number;
+  /**
+   * Spin-waiting of the intra-op pool. Off by default: with several sessions in one process each
+   * session's spinning threads steal the cores from the next (measured: a forward went 64 -> 100 ms).
+   */
+  allowSpinning?: boolean;
+  graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** CUDA device id. */
+  deviceId?: number;
+}
+
+export const CUDA_INSTALL_HINT =
+  'reinstall onnxruntime-node with its CUDA 12 binaries: `npm install onnxruntime-node --onnxruntime-node-install=cuda12` ' +
+  '(or ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node); alignkit\'s .npmrc skips them by default';
+
+/** The CUDA provider library is dropped next to the binding by onnxruntime-node's install script. */
+function cudaAvailable(): boolean {
+  const pkg = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+  const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+  return fs.existsSync(path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch, lib));
+}
+
+function toOrtOptions(o: SessionOptions): ort.InferenceSession.SessionOptions {
+  const provider = o.provider ?? 'cpu';
+  const executionProviders: ort.InferenceSession.ExecutionProviderConfig[] =
+    provider === 'cuda' ? [{ name: 'cuda', deviceId: o.deviceId ?? 0 } as ort.InferenceSession.ExecutionProviderConfig, 'cpu'] : ['cpu'];
+  return {
+    executionProviders,
+    ...(o.intraOpThreads !== undefined && { intraOpNumThreads: o.intraOpThreads }),
+    ...(o.interOpThreads !== undefined && { interOpNumThreads: o.interOpThreads }),
+    graphOptimizationLevel: o.graphOptimization ?? 'all',
+    extra: { session: { intra_op: { allow_spinning: o.allowSpinning ? '1' : '0' } } },
+  };
+}
+
+/** alignkit Tensor -> onnxruntime Tensor (zero copy). */
+export function toOrt(t: Tensor): ort.Tensor {
+  if (t.dtype === 'string') return new ort.Tensor('string', t.strings ?? [], t.dims);
+  if (t.data.length !== numel(t.dims)) throw fail('ALIGNKIT_ERR_TENSOR', `tensor data has ${t.data.length} values for dims [${t.dims}]`);
+  return new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, t.dims);
+}
+
+/** onnxruntime Tensor -> alignkit Tensor (zero copy). */
+export function fromOrt(t: ort.Tensor): Tensor {
+  const dims = [...t.dims];
+  if (t.type === 'string') return { dtype: 'string', dims, data: new Uint8Array(0), strings: t.data as string[] };
+  return { dtype: t.type as DType, dims, data: t.data as TypedArray };
+}
+
+export type Feed = Tensor | ort.Tensor;
+
+export class Session {
+  private constructor(
+    readonly ort: ort.InferenceSession,
+    readonly source: string,
+  ) {}
+
+  static async create(src: string | Uint8Array | Model, opts: SessionOptions = {}): Promise<Session> {
+    if (opts.provider === 'cuda' && !cudaAvailable())
+      throw fail('ALIGNKIT_ERR_PROVIDER_MISSING', `the CUDA execution provider is not installed: ${CUDA_INSTALL_HINT}`);
+    const source = typeof src === 'string' ? src : src instanceof Uint8Array ? '<bytes>' : `<model ${src.graph.name}>`;
+    const payload = typeof src === 'string' || src instanceof Uint8Array ? src : encodeModel(src);
+    try {
+      const s = typeof payload === 'string'
+        ? await ort.InferenceSession.create(payload, toOrtOptions(opts))
+        : await ort.InferenceSession.create(payload, toOrtOptions(opts));
+      return new Session(s, source);
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (opts.provider === 'cuda' && /cuda/i.test(msg))
+        throw fail('ALIGNKIT_ERR_PROVIDER_MISSING', `the CUDA execution provider failed to load (${msg}): ${CUDA_INSTALL_HINT}`, {}, e);
+      throw fail('ALIGNKIT_ERR_SESSION', `onnxruntime could not load ${source}: ${msg}`, { source }, e);
+    }
+  }
+
+  get inputNames(): readonly string[] {
+    return this.ort.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.ort.outputNames;
+  }
+
+  /** Run with named feeds; returns the requested (default: all) outputs as alignkit Tensors. */
+  async run(feeds: Record<string, Feed>, fetches?: readonly string[]): Promise<Record<string, Tensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = v instanceof ort.Tensor ? v : toOrt(v as Tensor);
+    let out: ort.InferenceSession.ReturnType;
+    try {
+      out = fetches ? await this.ort.run(ortFeeds, fetches as string[]) : await this.ort.run(ortFeeds);
+    } catch (e) {
+      throw fail('ALIGNKIT_ERR_SESSION', `run of ${this.source} failed: ${(e as Error).message}`, { source: this.source }, e);
+    }
+    const result: Record<string, Tensor> = {};
+    for (const [k, v] of Object.entries(out)) result[k] = fromOrt(v);
+    return result;
+  }
+
+  async release(): Promise<void> {
+    await this.ort.release();
+  }
+}
