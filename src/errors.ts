@@ -35,9 +35,17 @@ export const ERROR_CATALOG = {
   ALIGNKIT_ERR_OVERLOADED: { status: 429, summary: 'the server is at its concurrency cap' },
   ALIGNKIT_ERR_UNKNOWN_MODEL: { status: 404, summary: 'a request names a model the server does not serve' },
   ALIGNKIT_ERR_BAD_REQUEST: { status: 400, summary: 'a request body does not match the route schema' },
+  ALIGNKIT_ERR_INTERNAL: { status: 500, summary: 'an unexpected failure inside alignkit' },
+  ALIGNKIT_ERR_NOT_FOUND: { status: 404, summary: 'no route matches the request method and path' },
   // training and optimization
   ALIGNKIT_ERR_NON_FINITE: { status: 500, summary: 'a loss or gradient became NaN or infinite' },
   ALIGNKIT_ERR_STATE: { status: 400, summary: 'saved state does not match what it is loaded into' },
+  // routing, label store and annotation
+  ALIGNKIT_ERR_UNAUTHORIZED: { status: 401, summary: 'a request lacks a valid API key' },
+  ALIGNKIT_ERR_FORBIDDEN: { status: 403, summary: 'the API key is valid but may not do this (e.g. change another annotator\'s label)' },
+  ALIGNKIT_ERR_UNKNOWN_PAIR: { status: 404, summary: 'a pair or label id is not in the label store' },
+  ALIGNKIT_ERR_JUDGE: { status: 502, summary: 'an LM judge or tagger endpoint failed or answered in the wrong shape' },
+  ALIGNKIT_ERR_STORE: { status: 500, summary: 'the label store file is unusable (e.g. its schema is newer than this code)' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

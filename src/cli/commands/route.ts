@@ -1,0 +1,192 @@
+// `alignkit route features|fit|select|simulate|eval`: hybrid human/AI annotation routing from the
+// command line. Datasets are read and written with alignkit/datasets (JSONL, JSON, Arrow, Parquet by extension).
+
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { fail } from '../../errors.js';
+import { readRows, writeRows } from '../../datasets/index.js';
+import type { Command } from '../registry.js';
+import {
+  createTagger, crossValidate, evaluateRouting, extractFeatures, featureRows, fitPpm, loadPandaLM, PANDALM_JUDGES, readMixTable,
+  routeTable, routingEvalTable, simulateMixes, agreementEvaluator, tableFromRows, VALIDATION_SET_FILE, FEATURE_NAMES,
+  type FeatureRow, type PpmModel, type Preference, type RoutingPair,
+} from '../../routing/index.js';
+
+const USAGE = `usage: alignkit route <subcommand> [options]
+
+  features  --input pairs.jsonl --output features.jsonl [--tagger rules|column|http]
+            [--id-col id] [--prompt-col prompt] [--a-col response_a] [--b-col response_b]
+            [--tagger-url http://host/v1 --tagger-model NAME] [--rouge rouge1|rougeL]
+  fit       [--mixes validation_set.jsonl] [--target Overall|mean4|score] [--kind linear|quadratic]
+            [--ridge 0] [--folds 5] [--seed 42] [--output model.json]
+  select    --features features.jsonl --strategy topk|simulated|optimal_pos|optimal_grad|random
+            [--model model.json] [--budget 0.25|250] [--seed 42] [--simulations 500] --output routed.jsonl
+  simulate  --features features.jsonl --labels labels.jsonl --output mixes.jsonl [--mixes 200] [--seed 42]
+            (labels rows: {id, human, ai, reference} with values A | B | tie | null)
+  eval      PandaLM: routed vs random agreement with the human majority, as a markdown table
+            [--judge gpt-3.5-turbo|pandalm-7b] [--seeds 10] [--kind linear] [--ridge 0]
+            [--strategies topk,random] [--budgets 0,0.25,0.5,0.75,1]
+
+Budgets in [0, 1] are fractions of the pool, larger numbers are counts.`;
+
+async function collect(file: string): Promise<Record<string, unknown>[]> {
+  const rows: Record<string, unknown>[] = [];
+  for await (const { row } of readRows(file)) rows.push(row);
+  return rows;
+}
+
+function need(value: string | undefined, flag: string): string {
+  if (!value) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `missing --${flag}\n\n${USAGE}`, { parameter: flag });
+  return value;
+}
+
+function num(value: string | undefined, flag: string, fallback?: number): number {
+  if (value === undefined) {
+    if (fallback === undefined) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `missing --${flag}`, { parameter: flag });
+    return fallback;
+  }
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--${flag} must be a number, got '${value}'`, { parameter: flag });
+  return n;
+}
+
+function readModel(file: string): PpmModel {
+  if (!fs.existsSync(file)) throw fail('ALIGNKIT_ERR_FILE_NOT_FOUND', `PPM model file not found: ${file}`, { file });
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as PpmModel;
+}
+
+async function features(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      input: { type: 'string' }, output: { type: 'string' }, tagger: { type: 'string', default: 'rules' },
+      'id-col': { type: 'string', default: 'id' }, 'prompt-col': { type: 'string', default: 'prompt' },
+      'a-col': { type: 'string', default: 'response_a' }, 'b-col': { type: 'string', default: 'response_b' },
+      'tagger-url': { type: 'string' }, 'tagger-model': { type: 'string' }, rouge: { type: 'string', default: 'rouge1' },
+    },
+  });
+  const input = need(values.input, 'input');
+  const cols = { prompt: values['prompt-col']!, a: values['a-col']!, b: values['b-col']! };
+  const pairs: RoutingPair[] = (await collect(input)).map((row, i) => {
+    for (const c of Object.values(cols)) {
+      if (typeof row[c] !== 'string') throw fail('ALIGNKIT_ERR_DATASET_ROW', `${input}: row ${i + 1} has no string column '${c}'`, { file: input, row: i + 1, field: c });
+    }
+    return { id: String(row[values['id-col']!] ?? i), prompt: row[cols.prompt] as string, responseA: row[cols.a] as string, responseB: row[cols.b] as string, extra: row };
+  });
+  const taggerConfig = values.tagger === 'http' ? { baseUrl: need(values['tagger-url'], 'tagger-url'), model: need(values['tagger-model'], 'tagger-model') } : {};
+  if (values.rouge !== 'rouge1' && values.rouge !== 'rougeL') throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--rouge must be rouge1 or rougeL, got '${values.rouge}'`, { parameter: 'rouge' });
+  const table = await extractFeatures(pairs, { tagger: createTagger(values.tagger!, taggerConfig), lexical: { rouge: values.rouge } });
+  const n = await writeRows(need(values.output, 'output'), featureRows(table) as unknown as Record<string, unknown>[]);
+  console.log(`wrote ${n} feature rows (${FEATURE_NAMES.length} binary features each) to ${values.output}`);
+  return 0;
+}
+
+async function fit(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      mixes: { type: 'string', default: VALIDATION_SET_FILE }, target: { type: 'string', default: 'Overall' },
+      kind: { type: 'string', default: 'linear' }, ridge: { type: 'string' }, folds: { type: 'string' }, seed: { type: 'string' }, output: { type: 'string' },
+    },
+  });
+  const mixes = readMixTable(values.mixes!, values.target);
+  const fitOptions = { kind: values.kind as 'linear' | 'quadratic', ridge: num(values.ridge, 'ridge', 0) };
+  const report = crossValidate(mixes.data, fitOptions, { folds: num(values.folds, 'folds', 5), seed: num(values.seed, 'seed', 42) });
+  const model = fitPpm(mixes.data, fitOptions);
+  if (values.output) fs.writeFileSync(values.output, JSON.stringify(model, null, 1));
+  console.log(`PPM ${report.kind} (ridge ${report.ridge}) on ${report.n} mixes from ${values.mixes} (${mixes.mappedColumns.length} feature columns; ${mixes.missingFeatures.length} of ${FEATURE_NAMES.length} features absent), target ${values.target}`);
+  console.log(`| metric | RMSE |\n| --- | --- |\n| ${report.folds}-fold CV | ${report.cvRmse.toFixed(4)} |\n| mean-predictor baseline (same folds) | ${report.baselineRmse.toFixed(4)} |\n| train (all mixes) | ${report.trainRmse.toFixed(4)} |`);
+  console.log(`\nlearning curve (share of each training part -> CV RMSE):\n| share | mixes | CV RMSE |\n| --- | --- | --- |`);
+  for (const c of report.learningCurve) console.log(`| ${c.fraction} | ${c.trainSize} | ${c.cvRmse.toFixed(4)} |`);
+  if (values.output) console.log(`\nmodel written to ${values.output}`);
+  return 0;
+}
+
+async function select(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      features: { type: 'string' }, model: { type: 'string' }, strategy: { type: 'string', default: 'topk' }, budget: { type: 'string' },
+      seed: { type: 'string' }, simulations: { type: 'string' }, output: { type: 'string' },
+    },
+  });
+  const table = tableFromRows((await collect(need(values.features, 'features'))) as unknown as FeatureRow[]);
+  const { selection, decisions } = routeTable(table, {
+    strategy: values.strategy!,
+    budget: values.budget === undefined ? undefined : num(values.budget, 'budget'),
+    model: values.model ? readModel(values.model) : undefined,
+    seed: num(values.seed, 'seed', 42),
+    simulations: num(values.simulations, 'simulations', 500),
+  });
+  await writeRows(need(values.output, 'output'), decisions as unknown as Record<string, unknown>[]);
+  const predicted = selection.predicted === undefined ? '' : `, predicted score ${selection.predicted.toFixed(4)}`;
+  console.log(`${values.strategy}: ${selection.human.length} of ${decisions.length} pairs to humans${predicted}; decisions in ${values.output}`);
+  return 0;
+}
+
+const asPreference = (v: unknown): Preference | null => (v === 'A' || v === 'B' || v === 'tie' ? v : null);
+
+async function simulate(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { features: { type: 'string' }, labels: { type: 'string' }, output: { type: 'string' }, mixes: { type: 'string' }, seed: { type: 'string' } },
+  });
+  const table = tableFromRows((await collect(need(values.features, 'features'))) as unknown as FeatureRow[]);
+  const labelFile = need(values.labels, 'labels');
+  const byId = new Map((await collect(labelFile)).map((r) => [String(r.id), r]));
+  const pick = (field: string) => table.ids.map((id, i) => {
+    const r = byId.get(id);
+    if (!r) throw fail('ALIGNKIT_ERR_DATASET_ROW', `${labelFile}: no labels for pair '${id}' (feature row ${i + 1})`, { file: labelFile, field: 'id', row: i + 1 });
+    return asPreference(r[field]);
+  });
+  const evaluate = agreementEvaluator(pick('human'), pick('ai'), pick('reference'));
+  const { data, mixes } = await simulateMixes(table, evaluate, { mixes: num(values.mixes, 'mixes', 200), seed: num(values.seed, 'seed', 42) });
+  const rows = mixes.map((mix, m) => ({
+    budget: mix.budget,
+    num_swaps: mix.human.length,
+    ...Object.fromEntries(data.features.map((f, j) => [f, data.x[m * data.features.length + j]])),
+    score: data.y[m],
+  }));
+  await writeRows(need(values.output, 'output'), rows);
+  console.log(`wrote ${rows.length} simulated mixes (score = agreement with the reference labels) to ${values.output}; fit them with: alignkit route fit --mixes ${values.output} --target score`);
+  return 0;
+}
+
+async function evaluate(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      judge: { type: 'string', default: 'gpt-3.5-turbo' }, seeds: { type: 'string' }, kind: { type: 'string', default: 'linear' }, ridge: { type: 'string' },
+      strategies: { type: 'string', default: 'topk,random' }, budgets: { type: 'string', default: '0,0.25,0.5,0.75,1' }, 'pandalm-dir': { type: 'string' },
+    },
+  });
+  if (!PANDALM_JUDGES[values.judge!]) throw fail('ALIGNKIT_ERR_UNKNOWN_NAME', `unknown judge '${values.judge}'; known: ${Object.keys(PANDALM_JUDGES).join(', ')}`, { parameter: 'judge' });
+  const data = loadPandaLM(values['pandalm-dir']);
+  const table = await extractFeatures(data.pairs, { tagger: createTagger('rules') });
+  const model = fitPpm(readMixTable(VALIDATION_SET_FILE).data, { kind: values.kind as 'linear' | 'quadratic', ridge: num(values.ridge, 'ridge', 0) });
+  const strategies = values.strategies!.split(',');
+  const rows = evaluateRouting(
+    { table, model, annotators: data.annotators, reference: data.majority, ai: data.judges[values.judge!] },
+    { seeds: num(values.seeds, 'seeds', 10), strategies, budgets: values.budgets!.split(',').map((b) => num(b, 'budgets')) },
+  );
+  console.log(`PandaLM (${data.pairs.length} pairs), AI judge ${values.judge}, PPM ${model.kind} ridge ${model.ridge} fitted on the 26 released mixes, rules tagger; agreement with the 3-annotator majority, human label = one annotator drawn per pair and seed`);
+  console.log(routingEvalTable(rows, strategies));
+  return 0;
+}
+
+const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = { features, fit, select, simulate, eval: evaluate };
+
+export const routeCommand: Command = {
+  name: 'route',
+  summary: 'hybrid human/AI annotation routing: features, PPM fit, selection, simulation, PandaLM evaluation',
+  usage: USAGE,
+  async run(argv) {
+    const [sub, ...rest] = argv;
+    const fn = sub ? SUBCOMMANDS[sub] : undefined;
+    if (!fn) {
+      console.error(sub ? `alignkit route: unknown subcommand '${sub}'. Subcommands: ${Object.keys(SUBCOMMANDS).join(', ')}\n\n${USAGE}` : USAGE);
+      return 2;
+    }
+    return fn(rest);
+  },
+};

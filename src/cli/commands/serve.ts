@@ -1,0 +1,119 @@
+// `alignkit serve`: the reward scoring server on a port, until SIGTERM/SIGINT.
+
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { FastifyInstance } from 'fastify';
+import { fail } from '../../errors.js';
+import { COMBINE_METHODS, type CombineMethod } from '../../rewards/index.js';
+import { buildServer, DEFAULT_SERVE_CONFIG, type ModelSpec, type ServeConfig } from '../../serve/index.js';
+import type { Command } from '../registry.js';
+
+const d = DEFAULT_SERVE_CONFIG;
+
+const usage = `usage: alignkit serve [--model [NAME=]DIR ...] [options]
+
+Serves reward models over HTTP: POST /v1/score, /v1/compare, GET /v1/models, the
+text-embeddings-inference POST /predict, OpenRLHF's POST /get_reward, GET /healthz,
+GET /metrics, and the OpenAPI docs at /docs.
+
+  --model [NAME=]DIR       a sequence-classifier model directory; repeat for an ensemble
+                           (default: the untrained fixture data/models/tiny-gpt2-rm)
+  --port N                 port (default ${d.port}; 0 picks a free one)
+  --host H                 address to bind (default ${d.host}; 0.0.0.0 in Docker)
+  --max-batch N            most items per session run (default ${d.maxBatch})
+  --batch-window MS        micro-batch collection window (default ${d.batchWindowMs})
+  --max-client-batch N     items per request, 413 above (default ${d.maxClientBatch})
+  --max-concurrent N       requests in flight, 429 above (default ${d.maxConcurrent})
+  --payload-limit BYTES    request body limit, 413 above (default ${d.bodyLimit})
+  --max-input-chars N      characters per text (default ${d.maxInputChars})
+  --auto-truncate          truncate over-long inputs unless a request says otherwise
+  --combine METHOD         ${COMBINE_METHODS.join(' | ')} (default ${d.combine.method})
+  --lambda X               variance weight of 'uncertainty' (default ${d.combine.lambda})
+  --threads N              onnxruntime intra-op threads per model
+  --no-docs                do not serve Swagger UI at /docs`;
+
+const OPTIONS = {
+  model: { type: 'string', multiple: true },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'max-batch': { type: 'string' },
+  'batch-window': { type: 'string' },
+  'max-client-batch': { type: 'string' },
+  'max-concurrent': { type: 'string' },
+  'payload-limit': { type: 'string' },
+  'max-input-chars': { type: 'string' },
+  'auto-truncate': { type: 'boolean' },
+  combine: { type: 'string' },
+  lambda: { type: 'string' },
+  threads: { type: 'string' },
+  'no-docs': { type: 'boolean' },
+} as const;
+
+function number(value: string | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--${option} must be a number, got '${value}'`, { field: option });
+  return n;
+}
+
+/** `DIR` or `NAME=DIR` (a name tells apart two seeds of one model). */
+function modelSpec(arg: string): ModelSpec {
+  const eq = arg.indexOf('=');
+  const [name, dir] = eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [undefined, arg];
+  return { dir: path.resolve(dir), ...(name && { name }) };
+}
+
+export function parseServeArgs(argv: string[]): Partial<ServeConfig> {
+  const { values: v } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false });
+  const combine = v.combine ?? d.combine.method;
+  if (!COMBINE_METHODS.includes(combine as CombineMethod))
+    throw fail('ALIGNKIT_ERR_UNKNOWN_NAME', `--combine: unknown combination '${combine}'; known: ${COMBINE_METHODS.join(', ')}`, { field: 'combine' });
+  const entries: Partial<ServeConfig> = {
+    models: v.model?.map(modelSpec),
+    port: number(v.port, 'port'),
+    host: v.host,
+    maxBatch: number(v['max-batch'], 'max-batch'),
+    batchWindowMs: number(v['batch-window'], 'batch-window'),
+    maxClientBatch: number(v['max-client-batch'], 'max-client-batch'),
+    maxConcurrent: number(v['max-concurrent'], 'max-concurrent'),
+    bodyLimit: number(v['payload-limit'], 'payload-limit'),
+    maxInputChars: number(v['max-input-chars'], 'max-input-chars'),
+    autoTruncate: v['auto-truncate'],
+    combine: { method: combine as CombineMethod, lambda: number(v.lambda, 'lambda') ?? d.combine.lambda },
+    session: v.threads === undefined ? {} : { intraOpThreads: number(v.threads, 'threads') },
+    docs: v['no-docs'] ? false : undefined,
+  };
+  return Object.fromEntries(Object.entries(entries).filter(([, x]) => x !== undefined)) as Partial<ServeConfig>;
+}
+
+/** Builds the server, listens, and prints where and what it serves. */
+export async function startServer(argv: string[], log: (line: string) => void = console.log): Promise<{ app: FastifyInstance; url: string }> {
+  const app = buildServer({ config: parseServeArgs(argv), logger: { level: 'warn' } });
+  await app.ready();
+  const cfg = app.serveConfig;
+  const address = await app.listen({ port: cfg.port, host: cfg.host });
+  for (const m of app.scoring.models) {
+    log(`alignkit serve: model ${m.name} (heads: ${m.batcher.heads.join(', ')}; max length ${m.batcher.maxLength})`);
+    if (m.fixture) log(`alignkit serve: NOTE no --model given, serving the untrained fixture classifier ${m.name} from data/models: its scores are for testing only`);
+  }
+  log(`alignkit serve: listening on ${address}${cfg.docs ? ` (docs: ${address}/docs)` : ''}`);
+  return { app, url: address };
+}
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'serve reward models over HTTP (native, TEI /predict and OpenRLHF /get_reward APIs)',
+  usage,
+  async run(argv) {
+    const { app } = await startServer(argv);
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        console.log(`alignkit serve: ${signal}, finishing in-flight requests and shutting down`);
+        process.off('SIGTERM', stop).off('SIGINT', stop);
+        void app.close().then(resolve);
+      };
+      process.on('SIGTERM', stop).on('SIGINT', stop);
+    });
+    return 0;
+  },
+};

@@ -1,0 +1,56 @@
+// Format-independent row streaming: `readRows` and `writeRows` pick the format from the table in
+// ./formats by extension (or by explicit name) and fill in defaults in one place.
+
+import fs from 'node:fs';
+import { fail } from '../errors.js';
+import { formatFor, type FormatName, type IndexedRow } from './formats/index.js';
+import type { Row, RowProblem } from './types.js';
+
+export interface ReadRowsOptions {
+  /** Overrides the extension. */
+  format?: FormatName;
+  /** Bytes per disk read for text formats (default 1 MiB). */
+  chunkSize?: number;
+  /** Report-and-skip rows that are not parseable at all, instead of throwing. */
+  onMalformed?: (problem: RowProblem) => void;
+}
+
+export interface WriteRowsOptions {
+  /** Overrides the extension. */
+  format?: FormatName;
+  /** Rows per Arrow record batch / Parquet row group (default 1000). */
+  batchSize?: number;
+}
+
+export const ROW_IO_DEFAULTS = {
+  // 1 MiB reads: large enough that syscalls do not dominate, small next to any machine's memory.
+  chunkSize: 1 << 20,
+  // 1000 rows per batch matches hyparquet-writer's first row group and keeps preference rows (a few KB each) to a few MB.
+  batchSize: 1000,
+} as const;
+
+function positiveInteger(value: number, parameter: string): number {
+  if (!Number.isInteger(value) || value <= 0) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `${parameter} must be a positive integer, got ${value}`, { parameter });
+  return value;
+}
+
+/** Streams the rows of a dataset file with their 0-based positions. */
+export async function* readRows(file: string, options: ReadRowsOptions = {}): AsyncGenerator<IndexedRow> {
+  const format = formatFor(file, options.format);
+  const chunkSize = positiveInteger(options.chunkSize ?? ROW_IO_DEFAULTS.chunkSize, 'chunkSize');
+  if (!fs.existsSync(file)) throw fail('ALIGNKIT_ERR_FILE_NOT_FOUND', `dataset file ${file} does not exist`, { file });
+  yield* format.read(file, { chunkSize, onMalformed: options.onMalformed });
+}
+
+/** Writes rows (an array, generator or async stream) to a jsonl/json/arrow/parquet file; resolves to the count. */
+export async function writeRows(file: string, rows: AsyncIterable<Row> | Iterable<Row>, options: WriteRowsOptions = {}): Promise<number> {
+  const format = formatFor(file, options.format);
+  const batchSize = positiveInteger(options.batchSize ?? ROW_IO_DEFAULTS.batchSize, 'batchSize');
+  try {
+    return await format.write(file, rows, { batchSize });
+  } catch (e) {
+    // A half-written file would read as a shorter (or corrupt) dataset later: remove it.
+    fs.rmSync(file, { force: true });
+    throw e;
+  }
+}

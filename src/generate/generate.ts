@@ -1,0 +1,200 @@
+// The decoding loop: plain decoding and GenARM-guided decoding share it. The base model and each
+// ARM keep their own KV cache and advance in lockstep, one forward per model per token; guidance
+// combines their next-token distributions (guidance.ts), then the processors and the sampler pick
+// the token.
+
+import { mulberry32 } from '../datasets/random.js';
+import { fail } from '../errors.js';
+import { genarmScores } from './guidance.js';
+import { KvDecoder, type DecoderModel } from './kv-decoder.js';
+import { applyProcessors, logSoftmax, repetitionPenalty, temperature as temperatureProcessor, topK, topP, type LogitsProcessor } from './processors.js';
+import { SAMPLERS, type SamplerName } from './sampler.js';
+
+/** The tokenizer surface decoding needs (src/models Tokenizer provides it). */
+export interface DecodingTokenizer {
+  decode(ids: number[], opts?: { skipSpecialTokens?: boolean }): string;
+  readonly padTokenId: number;
+  readonly eosTokenId: number | undefined;
+}
+
+export interface GenerationConfig {
+  maxNewTokens: number;
+  /** 'greedy' takes the argmax of the processed scores; 'sample' draws from them. */
+  sampler: SamplerName;
+  /** Divides the (guided) scores; with ARMs it is GenARM's explicit T. */
+  temperature: number;
+  topK?: number;
+  topP?: number;
+  repetitionPenalty?: number;
+  /** Generation of a row stops when its text contains one of these (the stop string is cut off). */
+  stop: string[];
+  /** Seed of the sampler's random source: the same seed gives the same tokens. */
+  seed: number;
+  /** Use the KV cache (default); false recomputes every step, the reference for tests. */
+  useCache: boolean;
+  /** Stop at the end-of-sequence token. */
+  stopAtEos: boolean;
+}
+
+export const DEFAULT_GENERATION: GenerationConfig = {
+  maxNewTokens: 64,
+  sampler: 'sample',
+  temperature: 1,
+  stop: [],
+  seed: 0,
+  useCache: true,
+  stopAtEos: true,
+};
+
+export interface Guide {
+  model: DecoderModel;
+  /** GenARM's alpha_i (the role of 1/beta); 0 switches the ARM off for this request. */
+  alpha: number;
+  name?: string;
+}
+
+/**
+ * A processor that may await (e.g. score candidate continuations with a reward model, as ARGS
+ * does); it edits the processed scores of one row in place after the synchronous processors.
+ */
+export type AsyncLogitsProcessor = (row: number, ids: readonly number[], generated: readonly number[], scores: Float32Array) => Promise<void>;
+
+export type FinishReason = 'length' | 'stop' | 'eos' | 'cancelled';
+
+export interface TokenEvent {
+  row: number;
+  token: number;
+  /** Text added by this token (may be empty while a multi-byte character is incomplete). */
+  delta: string;
+  /** log pi_base(token) under the base model's own (unguided, T = 1) distribution. */
+  baseLogprob: number;
+  /** The same under each ARM. */
+  armLogprobs: number[];
+}
+
+export interface GenerationResult {
+  text: string;
+  tokens: number[];
+  baseLogprobs: number[];
+  armLogprobs: number[][];
+  finishReason: FinishReason;
+}
+
+function processorsFor(cfg: GenerationConfig): LogitsProcessor[] {
+  // Order as HF applies them: penalty on raw scores, then temperature, then the truncations.
+  const list: LogitsProcessor[] = [];
+  if (cfg.repetitionPenalty !== undefined) list.push(repetitionPenalty(cfg.repetitionPenalty));
+  if (cfg.topK !== undefined) list.push(topK(cfg.topK));
+  if (cfg.topP !== undefined) list.push(topP(cfg.topP));
+  return list;
+}
+
+function checkVocab(base: DecoderModel, guides: readonly Guide[]): void {
+  for (const [i, g] of guides.entries())
+    if (Math.abs(g.model.vocabSize - base.vocabSize) > 128)
+      throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT',
+        `ARM ${g.name ?? i} has vocabulary ${g.model.vocabSize} but the base has ${base.vocabSize}: GenARM guidance needs the same tokenizer`);
+}
+
+/**
+ * Decode a batch of tokenized prompts; yields each token as it is chosen (streaming) and returns
+ * the finished rows.
+ */
+export async function* generateStream(
+  base: DecoderModel,
+  tokenizer: DecodingTokenizer,
+  prompts: number[][],
+  options: Partial<GenerationConfig> = {},
+  guides: readonly Guide[] = [],
+  signal?: AbortSignal,
+  asyncProcessors: readonly AsyncLogitsProcessor[] = [],
+): AsyncGenerator<TokenEvent, GenerationResult[]> {
+  const cfg = { ...DEFAULT_GENERATION, ...options };
+  checkVocab(base, guides);
+  const random = mulberry32(cfg.seed).next;
+  const sampler = SAMPLERS[cfg.sampler];
+  if (!sampler) throw fail('ALIGNKIT_ERR_UNKNOWN_NAME', `unknown sampler ${cfg.sampler}; known: ${Object.keys(SAMPLERS).join(', ')}`);
+  const processors = processorsFor(cfg);
+  const pad = tokenizer.padTokenId;
+  const decoders = [base, ...guides.map((g) => g.model)].map((m) => new KvDecoder(m, cfg.useCache));
+  const rows: GenerationResult[] = prompts.map(() => ({ text: '', tokens: [], baseLogprobs: [], armLogprobs: guides.map(() => []), finishReason: 'length' }));
+  const done = prompts.map(() => false);
+  const sequences = prompts.map((p) => [...p]);
+
+  let logits = await Promise.all(decoders.map((d) => d.prefill(prompts, pad)));
+  for (let step = 0; step < cfg.maxNewTokens; step++) {
+    const next: number[] = [];
+    for (let r = 0; r < prompts.length; r++) {
+      if (done[r]) {
+        next.push(pad);
+        continue;
+      }
+      const baseRow = logits[0]![r]!;
+      const guided = guides.length
+        ? genarmScores(baseRow, guides.map((g, i) => ({ logits: logits[i + 1]![r]!, alpha: g.alpha })), cfg.temperature)
+        : applyTemperature(baseRow, cfg.temperature);
+      applyProcessors(processors, sequences[r]!, guided);
+      for (const p of asyncProcessors) await p(r, sequences[r]!, rows[r]!.tokens, guided);
+      const token = sampler(guided, random);
+      next.push(token);
+      const row = rows[r]!;
+      const before = row.text;
+      row.tokens.push(token);
+      row.baseLogprobs.push(logSoftmax(baseRow)[token]!);
+      guides.forEach((_, i) => row.armLogprobs[i]!.push(logSoftmax(logits[i + 1]![r]!)[token]!));
+      sequences[r]!.push(token);
+      row.text = tokenizer.decode(row.tokens, { skipSpecialTokens: true });
+      const stopAt = firstStop(row.text, cfg.stop, before.length);
+      if (stopAt >= 0) {
+        row.text = row.text.slice(0, stopAt);
+        row.finishReason = 'stop';
+        done[r] = true;
+      } else if (cfg.stopAtEos && token === tokenizer.eosTokenId) {
+        row.finishReason = 'eos';
+        done[r] = true;
+      }
+      yield { row: r, token, delta: row.text.slice(before.length), baseLogprob: row.baseLogprobs.at(-1)!, armLogprobs: row.armLogprobs.map((a) => a.at(-1)!) };
+    }
+    if (signal?.aborted) {
+      rows.forEach((row, r) => !done[r] && (row.finishReason = 'cancelled'));
+      break;
+    }
+    if (done.every(Boolean) || step === cfg.maxNewTokens - 1) break;
+    logits = await Promise.all(decoders.map((d) => d.step(next, pad)));
+  }
+  return rows;
+}
+
+function applyTemperature(row: Float32Array, t: number): Float32Array {
+  const out = Float32Array.from(row);
+  temperatureProcessor(t)([], out);
+  return out;
+}
+
+/** Index of the earliest stop string that ends after `from - longest stop` (new text only), or -1. */
+function firstStop(text: string, stops: readonly string[], from: number): number {
+  let best = -1;
+  for (const s of stops) {
+    if (!s) continue;
+    const i = text.indexOf(s, Math.max(0, from - s.length + 1));
+    if (i >= 0 && (best < 0 || i < best)) best = i;
+  }
+  return best;
+}
+
+/** Non-streaming form: runs the stream to the end. */
+export async function generate(
+  base: DecoderModel,
+  tokenizer: DecodingTokenizer,
+  prompts: number[][],
+  options: Partial<GenerationConfig> = {},
+  guides: readonly Guide[] = [],
+  signal?: AbortSignal,
+  asyncProcessors: readonly AsyncLogitsProcessor[] = [],
+): Promise<GenerationResult[]> {
+  const it = generateStream(base, tokenizer, prompts, options, guides, signal, asyncProcessors);
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return r.value;
+  }
+}

@@ -1,0 +1,57 @@
+// Strip the KV cache from a decoder exported for generation (optimum's `past_key_values.N.key/value`
+// inputs and `present.N.key/value` outputs, plus `use_cache_branch` in merged decoders) so it
+// can train on whole sequences. Chosen: a rewrite, not empty feeds. Each past input becomes a
+// ConstantOfShape of [batch, heads, 0, head_dim] computed in the graph (batch read from
+// input_ids), so the training graph, the trainer and the public gradient API never see these
+// inputs, the autodiff treats them as constants, and the model's math is unchanged: attention over
+// past ++ new keys with an empty past is attention over the new keys. The graph file on disk keeps
+// its cache inputs; export writes trained weights back into that original graph.
+
+import { fail } from '../../errors.js';
+import { GraphBuilder } from '../builder.js';
+import { onnxOpset, type Model } from '../ir.js';
+import { cloneModel } from './lora.js';
+
+const PAST_INPUT = /^(past_key_values|past_key|past_value|past)[._]/;
+const PRESENT_OUTPUT = /^present[._]/;
+const CACHE_BRANCH = 'use_cache_branch';
+
+export interface StripKvCacheResult {
+  model: Model;
+  removedInputs: string[];
+  removedOutputs: string[];
+}
+
+export function hasKvCache(model: Model): boolean {
+  return model.graph.inputs.some((v) => PAST_INPUT.test(v.name) || v.name === CACHE_BRANCH);
+}
+
+export function stripKvCache(source: Model, opts: { batchFrom?: string } = {}): StripKvCacheResult {
+  const model = cloneModel(source);
+  const g = model.graph;
+  const past = g.inputs.filter((v) => PAST_INPUT.test(v.name));
+  const branch = g.inputs.find((v) => v.name === CACHE_BRANCH);
+  const removedOutputs = g.outputs.filter((o) => PRESENT_OUTPUT.test(o.name)).map((o) => o.name);
+  g.inputs = g.inputs.filter((v) => !past.includes(v) && v !== branch);
+  g.outputs = g.outputs.filter((o) => !PRESENT_OUTPUT.test(o.name));
+  const b = new GraphBuilder({ graph: g, opset: onnxOpset(model) });
+  // Emitted nodes must precede their readers: build them into a prefix list.
+  const body = g.nodes;
+  g.nodes = [];
+  if (branch) b.initializer(CACHE_BRANCH, Uint8Array.of(0), [1], 'bool');
+  if (past.length > 0) {
+    const batchFrom = opts.batchFrom ?? 'input_ids';
+    if (!g.inputs.some((v) => v.name === batchFrom))
+      throw fail('ALIGNKIT_ERR_ONNX_MODEL', `stripKvCache: graph ${g.name} has no input ${batchFrom} to read the batch size from`, { field: 'batchFrom' });
+    const batch = b.slice(b.shape(batchFrom), [0], [1], [0]);
+    for (const v of past) {
+      const dims = v.dims;
+      if (!dims || dims.length !== 4 || typeof dims[1] !== 'number' || typeof dims[3] !== 'number')
+        throw fail('ALIGNKIT_ERR_ONNX_MODEL', `past input ${v.name} has dims [${dims ?? '?'}]; want [batch, heads, past, head_dim] with fixed heads and head_dim`, { field: v.name });
+      const shape = b.concat([batch, b.int64s([dims[1], 0, dims[3]])], 0);
+      b.op('ConstantOfShape', [shape], { value: { dtype: v.dtype, dims: [1], data: new Float32Array(1) } }, { names: [v.name] });
+    }
+  }
+  g.nodes.push(...body);
+  return { model, removedInputs: [...past.map((v) => v.name), ...(branch ? [CACHE_BRANCH] : [])], removedOutputs };
+}

@@ -1,0 +1,109 @@
+// A sequence classifier (reward model) from a Hugging Face directory: raw scores for (prompt,
+// response) pairs, one per output head, never passed through a softmax (a softmax over one logit
+// is always 1.0, the trap transformers.js's text-classification pipeline falls into).
+// Two families, told apart by the graph's inputs:
+//  - encoders (BERT, DeBERTa, RoBERTa ...; a token_type_ids input or an encoder model_type): the pair
+//    goes through the tokenizer's pair template and the graph pools itself;
+//  - decoders (GPT-2/Llama/Qwen ForSequenceClassification): prompt + response as one sequence,
+//    scored at the last non-pad token. optimum's export already pools ([B, L] logits); a graph that
+//    returns per-token logits [B, T, L] is pooled here at each row's last real token.
+
+import { fail } from '../errors.js';
+import { Session, type Tensor } from '../graph/index.js';
+import { padRight } from './batch.js';
+import type { LoadOptions } from './causal-lm.js';
+import { encodeForDecoderClassifier, encodeForEncoderClassifier, type ClassifierInput } from './encode.js';
+import { feedsFor, type KvLayout } from './feeds.js';
+import { loadModelDir, type ModelDir } from './model-dir.js';
+import type { PromptResponse } from './types.js';
+
+export type ClassifierKind = 'encoder' | 'decoder';
+
+/** model_type values of encoder-only architectures whose graphs take no token_type_ids. */
+const ENCODER_TYPES = new Set(['bert', 'roberta', 'xlm-roberta', 'deberta', 'deberta-v2', 'distilbert', 'electra', 'albert', 'mpnet', 'modernbert', 'camembert']);
+
+const ENCODERS: Record<ClassifierKind, (m: ModelDir, item: PromptResponse, i: number, max: number, truncate: boolean) => ClassifierInput> = {
+  encoder: (m, item, i, max, truncate) => encodeForEncoderClassifier(m.tokenizer, item, i, max, truncate),
+  decoder: (m, item, i, max, truncate) => encodeForDecoderClassifier(m.tokenizer, item, i, max, truncate),
+};
+
+/** Per-row scores from the logits output, by its rank. */
+const POOLERS: Record<number, (logits: Tensor, lengths: number[]) => Float32Array[]> = {
+  // [B, L]: the graph pooled already.
+  2: (logits) => {
+    const [B, L] = logits.dims as [number, number];
+    return Array.from({ length: B }, (_, b) => Float32Array.from((logits.data as Float32Array).subarray(b * L, (b + 1) * L)));
+  },
+  // [B, T, L]: take each row's last real token (right padding puts it at length - 1).
+  3: (logits, lengths) => {
+    const [B, T, L] = logits.dims as [number, number, number];
+    return Array.from({ length: B }, (_, b) => {
+      const at = (b * T + lengths[b]! - 1) * L;
+      return Float32Array.from((logits.data as Float32Array).subarray(at, at + L));
+    });
+  },
+};
+
+export interface ScoreOptions {
+  /** Cut the prompt's start to fit maxLength instead of throwing ALIGNKIT_ERR_TOO_LONG. */
+  truncate?: boolean;
+}
+
+export class SequenceClassifier {
+  readonly name: string;
+  readonly kind: ClassifierKind;
+  readonly numLabels: number;
+  readonly labels: string[];
+  readonly maxLength: number;
+  /** Token id rows are padded with (the config's pad_token_id, which in-graph pooling compares against). */
+  readonly padTokenId: number;
+  private readonly kv: KvLayout | undefined;
+
+  private constructor(readonly dir: ModelDir, readonly session: Session) {
+    const a = dir.arch;
+    this.name = dir.name;
+    this.kind = session.inputNames.includes('token_type_ids') || ENCODER_TYPES.has(a.modelType) ? 'encoder' : 'decoder';
+    this.labels = a.labels ?? ['LABEL_0'];
+    this.numLabels = this.labels.length;
+    this.maxLength = Math.min(a.maxPositions ?? Infinity, dir.tokenizer.modelMaxLength);
+    if (!Number.isFinite(this.maxLength)) throw fail('ALIGNKIT_ERR_MODEL_DIR', `${dir.dir} states no maximum length (max_position_embeddings or model_max_length)`, { file: dir.dir });
+    this.padTokenId = a.padTokenId ?? dir.tokenizer.padTokenId;
+    this.kv = a.numLayers && a.numKvHeads && a.headDim ? { numLayers: a.numLayers, numKvHeads: a.numKvHeads, headDim: a.headDim } : undefined;
+    if (!session.outputNames.includes('logits')) throw fail('ALIGNKIT_ERR_ONNX_MODEL', `${dir.onnxFile} has no output named logits`, { file: dir.onnxFile });
+  }
+
+  static async load(dir: string, opts: LoadOptions = {}): Promise<SequenceClassifier> {
+    const model = await loadModelDir(dir);
+    return new SequenceClassifier(model, await Session.create(model.onnxFile, opts.session));
+  }
+
+  get tokenizer() {
+    return this.dir.tokenizer;
+  }
+
+  /** Raw scores (one Float32Array of numLabels per item) for all items in one session run. */
+  async score(items: PromptResponse[], opts: ScoreOptions = {}): Promise<Float32Array[]> {
+    const encoded = items.map((item, i) => ENCODERS[this.kind](this.dir, item, i, this.maxLength, opts.truncate ?? false));
+    return this.run(encoded.map((e) => e.ids), encoded.map((e) => e.tokenTypeIds));
+  }
+
+  /** Raw scores for token id rows as given (no special tokens added, right-padded here). */
+  async scoreIds(ids: number[][], tokenTypeIds?: number[][]): Promise<Float32Array[]> {
+    ids.forEach((row, i) => {
+      if (row.length > this.maxLength) throw fail('ALIGNKIT_ERR_TOO_LONG', `item ${i} has ${row.length} tokens, more than the limit of ${this.maxLength} of ${this.name}`, { row: i, tokens: row.length, limit: this.maxLength });
+    });
+    return this.run(ids, tokenTypeIds);
+  }
+
+  private async run(ids: number[][], tokenTypeIds?: number[][]): Promise<Float32Array[]> {
+    if (ids.length === 0) return [];
+    const batch = padRight(ids, this.padTokenId, tokenTypeIds);
+    const out = await this.session.run(feedsFor(this.session, batch, this.kv, this.dir.onnxFile), ['logits']);
+    const logits = out.logits!;
+    const pool = POOLERS[logits.dims.length];
+    const width = logits.dims[logits.dims.length - 1];
+    if (!pool || logits.dtype !== 'float32' || width !== this.numLabels)
+      throw fail('ALIGNKIT_ERR_ONNX_MODEL', `${this.dir.onnxFile} returns logits ${logits.dtype} [${logits.dims}], want float32 [batch, ${this.numLabels}] or [batch, sequence, ${this.numLabels}] for the ${this.numLabels} labels of config.json`, { file: this.dir.onnxFile, field: 'logits' });
+    return pool(logits, batch.lengths);
+  }
+}

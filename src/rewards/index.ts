@@ -1,0 +1,8 @@
+// Public names of alignkit/rewards: the RewardModel contract, the ONNX reward model, ensembles and
+// their combiners, multi-head weighting and the Bradley-Terry preference probability.
+export type { Message, Text, ScoreItem, ScoreOptions, RewardModel } from './types.js';
+export { OnnxRewardModel } from './onnx.js';
+export { RewardEnsemble, combineMemberRewards, type EnsembleMember, type EnsembleScores, type MemberScores } from './ensemble.js';
+export { COMBINERS, COMBINE_METHODS, DEFAULT_COMBINE, combineConfig, combineScores, ensembleVariance, type CombineConfig, type CombineMethod } from './combine.js';
+export { headWeights, weightedReward } from './heads.js';
+export { preferenceProbability, sigmoid } from './preference.js';

@@ -1,0 +1,31 @@
+// Messages between the server's main thread and an inference worker. One worker owns one reward
+// model; scores travel back as one flat Float32Array [items * heads] whose buffer is transferred.
+
+import type { SessionOptions } from '../../graph/index.js';
+import type { ScoreItem } from '../../rewards/index.js';
+
+export interface WorkerInit {
+  dir: string;
+  name?: string;
+  session: SessionOptions;
+}
+
+export interface ModelInfo {
+  name: string;
+  heads: string[];
+  maxLength: number;
+}
+
+export interface SerializedError {
+  code: string;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+export type ToWorker = { type: 'score'; id: number; items: ScoreItem[]; truncate: boolean };
+
+export type FromWorker =
+  | { type: 'ready'; info: ModelInfo }
+  | { type: 'failed'; error: SerializedError }
+  | { type: 'scored'; id: number; data: Float32Array; items: number; heads: number }
+  | { type: 'error'; id: number; error: SerializedError };

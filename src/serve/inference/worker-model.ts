@@ -1,0 +1,114 @@
+// The main thread's handle on an inference worker: a RewardModel whose `score` posts the batch to
+// the worker thread and resolves with its scores, so the event loop stays free while a session runs.
+
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { AlignkitError, ERROR_CATALOG, fail, type ErrorCode } from '../../errors.js';
+import type { RewardModel, ScoreItem, ScoreOptions } from '../../rewards/index.js';
+import type { FromWorker, ModelInfo, SerializedError, ToWorker, WorkerInit } from './protocol.js';
+
+function revive(e: SerializedError): AlignkitError {
+  const code = (e.code in ERROR_CATALOG ? e.code : 'ALIGNKIT_ERR_SESSION') as ErrorCode;
+  return new AlignkitError(code, e.message, e.details);
+}
+
+/**
+ * The compiled worker next to this file in `dist/`; from the TypeScript sources (tests) the .ts
+ * worker, started with module hooks that transpile it (see ts-source-hooks.mjs).
+ */
+function workerEntry(): { url: URL; execArgv: string[] } {
+  const js = new URL('./worker.js', import.meta.url);
+  if (fs.existsSync(fileURLToPath(js))) return { url: js, execArgv: [] };
+  const hooks = new URL('./ts-source-hooks.mjs', import.meta.url).href;
+  const register = `import { register } from 'node:module'; register(${JSON.stringify(hooks)});`;
+  return { url: new URL('./worker.ts', import.meta.url), execArgv: ['--import', `data:text/javascript,${encodeURIComponent(register)}`] };
+}
+
+export class WorkerRewardModel implements RewardModel {
+  /** Session runs so far (one per `score` call that reached the worker). */
+  runs = 0;
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (s: Float32Array[]) => void; reject: (e: Error) => void }>();
+  private exited: AlignkitError | undefined;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly info: ModelInfo,
+    readonly dir: string,
+  ) {
+    worker.on('message', (m: FromWorker) => this.onMessage(m));
+    worker.on('error', (e) => this.onExit(fail('ALIGNKIT_ERR_SESSION', `inference worker of ${info.name} crashed: ${e.message}`, { model: info.name }, e)));
+    worker.on('exit', (code) => this.onExit(fail('ALIGNKIT_ERR_SESSION', `inference worker of ${info.name} exited (code ${code})`, { model: info.name })));
+  }
+
+  /** Starts a worker thread, loads the model directory in it, and resolves once it can score. */
+  static async spawn(init: WorkerInit): Promise<WorkerRewardModel> {
+    const { url, execArgv } = workerEntry();
+    const worker = new Worker(url, { workerData: init, execArgv });
+    const info = await new Promise<ModelInfo>((resolve, reject) => {
+      const onExit = (code: number) => reject(fail('ALIGNKIT_ERR_SESSION', `inference worker for ${init.dir} exited (code ${code}) while loading`, { file: init.dir }));
+      worker.once('error', reject);
+      worker.once('exit', onExit);
+      worker.once('message', (m: FromWorker) => {
+        worker.off('error', reject);
+        worker.off('exit', onExit);
+        if (m.type === 'ready') resolve(m.info);
+        else {
+          void worker.terminate();
+          reject(m.type === 'failed' ? revive(m.error) : fail('ALIGNKIT_ERR_SESSION', `unexpected first message ${m.type} from the worker for ${init.dir}`));
+        }
+      });
+    });
+    return new WorkerRewardModel(worker, info, init.dir);
+  }
+
+  get name(): string {
+    return this.info.name;
+  }
+
+  get heads(): string[] {
+    return this.info.heads;
+  }
+
+  get maxLength(): number {
+    return this.info.maxLength;
+  }
+
+  get healthy(): boolean {
+    return this.exited === undefined;
+  }
+
+  score(items: ScoreItem[], opts: ScoreOptions = {}): Promise<Float32Array[]> {
+    if (this.exited) return Promise.reject(this.exited);
+    const id = this.nextId++;
+    this.runs++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      const message: ToWorker = { type: 'score', id, items, truncate: opts.truncate ?? false };
+      this.worker.postMessage(message);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.exited ??= fail('ALIGNKIT_ERR_SESSION', `model ${this.name} is shut down`, { model: this.name });
+    await this.worker.terminate();
+  }
+
+  private onMessage(m: FromWorker): void {
+    if (m.type !== 'scored' && m.type !== 'error') return;
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (m.type === 'error') return p.reject(revive(m.error));
+    const out: Float32Array[] = [];
+    for (let i = 0; i < m.items; i++) out.push(m.data.subarray(i * m.heads, (i + 1) * m.heads));
+    p.resolve(out);
+  }
+
+  private onExit(e: AlignkitError): void {
+    this.exited ??= e;
+    for (const p of this.pending.values()) p.reject(this.exited);
+    this.pending.clear();
+  }
+}

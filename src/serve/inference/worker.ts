@@ -1,0 +1,41 @@
+// Inference worker thread: loads one reward model and scores the batches the main thread sends.
+// onnxruntime-node runs a session synchronously on the calling thread (its `run` only defers to
+// setImmediate), and tokenization is synchronous JavaScript too, so both live here, off the event
+// loop that answers HTTP requests.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { isAlignkitError } from '../../errors.js';
+import { OnnxRewardModel } from '../../rewards/index.js';
+import type { FromWorker, SerializedError, ToWorker, WorkerInit } from './protocol.js';
+
+function serialize(e: unknown): SerializedError {
+  if (isAlignkitError(e)) return { code: e.code, message: e.message, details: JSON.parse(JSON.stringify(e.details ?? {})) };
+  return { code: 'ALIGNKIT_ERR_SESSION', message: e instanceof Error ? e.message : String(e), details: {} };
+}
+
+async function main(): Promise<void> {
+  const port = parentPort!;
+  const init = workerData as WorkerInit;
+  const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+  let model: OnnxRewardModel;
+  try {
+    model = await OnnxRewardModel.load(init.dir, { name: init.name, session: init.session });
+  } catch (e) {
+    post({ type: 'failed', error: serialize(e) });
+    return;
+  }
+  post({ type: 'ready', info: { name: model.name, heads: model.heads, maxLength: model.maxLength } });
+  port.on('message', async (m: ToWorker) => {
+    try {
+      const scores = await model.score(m.items, { truncate: m.truncate });
+      const heads = model.heads.length;
+      const data = new Float32Array(scores.length * heads); // [items, heads]
+      scores.forEach((s, i) => data.set(s.subarray(0, heads), i * heads));
+      post({ type: 'scored', id: m.id, data, items: scores.length, heads }, [data.buffer]);
+    } catch (e) {
+      post({ type: 'error', id: m.id, error: serialize(e) });
+    }
+  });
+}
+
+void main();

@@ -1,0 +1,24 @@
+// Options shared by the scoring routes, read from a validated body.
+
+import { fail } from '../errors.js';
+import { combineConfig, type CombineConfig, type CombineMethod } from '../rewards/index.js';
+import type { ServeConfig } from './config.js';
+import type { ScoreRequest } from './scoring.js';
+
+export interface ScoringBody {
+  models?: string[];
+  truncate?: boolean;
+  combine?: CombineMethod;
+  lambda?: number;
+}
+
+/** The client batch cap: text-embeddings-inference answers 413 above it, and so do we. */
+export function checkClientBatch(count: number, field: string, cfg: ServeConfig): void {
+  if (count > cfg.maxClientBatch)
+    throw fail('ALIGNKIT_ERR_BATCH_TOO_LARGE', `${field} holds ${count} items, more than the server's limit of ${cfg.maxClientBatch} per request`, { field });
+}
+
+export function scoreRequest(body: ScoringBody, cfg: ServeConfig): ScoreRequest {
+  const combine: CombineConfig = combineConfig({ method: body.combine ?? cfg.combine.method, lambda: body.lambda ?? cfg.combine.lambda });
+  return { models: body.models, truncate: body.truncate ?? cfg.autoTruncate, combine };
+}

@@ -1,0 +1,14 @@
+// Public names of alignkit/train (core): the step loop, checkpoints, data windows, reference
+// log-probs, export to a Hugging Face directory, and the gradient API for sequence log-probs and
+// classifier scores.
+export { Trainer, type TrainerSpec, type TrainParam, type StepOptimizer, type ParamAllocator, type TrainingGraphLike, type StepResult } from './trainer.js';
+export { saveCheckpoint, loadCheckpoint, hasCheckpoint, type ResumeState } from './checkpoint.js';
+export { TokenWindowSampler, type WindowSamplerOptions, type SamplerPosition } from './data.js';
+export { tokenFeeds, positionIds, type TokenBatch, type IdArray } from './feeds.js';
+export { prepareCausalLmTraining, prepareClassifierScoreGraph, type CausalLmTrainingOptions, type ClassifierTrainingOptions, type PreparedTraining, type TokenLoss } from './prepare.js';
+export { ReferenceLogProbs } from './reference.js';
+export { exportHfDirectory, trainedModel, type ExportOptions } from './export.js';
+export {
+  sequenceLogProbGradients, classifierScoreGradients, SequenceLogProbGradientSession, ClassifierScoreGradientSession,
+  type GradientOptions, type WeightedBatch, type LogProbGradients, type ScoreGradients,
+} from './logprob-gradients.js';

@@ -1,0 +1,79 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { loadPreferenceData, readRows } from '../../src/datasets/index.js';
+import { HH, KTO, PANDALM, ULTRAFEEDBACK, collect, rawRows, tempDir } from './helpers.js';
+
+const dir = tempDir();
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+afterEach(() => vi.restoreAllMocks());
+
+/** Runs the real CLI entry and returns its exit code and what it printed. */
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+  const code = await main(argv);
+  vi.restoreAllMocks();
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('alignkit data', () => {
+  it('inspect prints convention, counts and ties of a real file', async () => {
+    const { code, out } = await run('data', 'inspect', PANDALM);
+    expect(code).toBe(0);
+    expect(out).toContain('convention: pandalm');
+    expect(out).toContain('examples: 120');
+    expect(out).toContain('ties: 3');
+    expect(out).toMatch(/prompt {4}n=120 min=\d+/);
+  });
+
+  it('inspect --json reports label counts of unpaired data', async () => {
+    const { out } = await run('data', 'inspect', KTO, '--json');
+    const report = JSON.parse(out) as Record<string, unknown>;
+    const labels = rawRows(KTO).map((r) => r.label);
+    expect(report).toMatchObject({ convention: 'kto-messages', kind: 'unpaired', examples: 50, desirable: labels.filter((l) => l).length, undesirable: labels.filter((l) => !l).length });
+  });
+
+  it('inspect fails on a bad row naming file/row/field, and --skip-bad-rows lists it', async () => {
+    const file = path.join(dir, 'uf-bad.jsonl');
+    const rows = rawRows(ULTRAFEEDBACK);
+    rows[9]!.rejected = { text: 'x' };
+    fs.writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n'));
+    const failed = await run('data', 'inspect', file);
+    expect(failed.code).toBe(1);
+    expect(failed.err).toContain(`${file} row 10: field "rejected" must be a string or a list of messages, got object [ALIGNKIT_ERR_DATASET_ROW]`);
+    const skipped = await run('data', 'inspect', file, '--skip-bad-rows');
+    expect(skipped.code).toBe(0);
+    expect(skipped.out).toContain('examples: 59');
+    expect(skipped.out).toContain('skipped: 1');
+    expect(skipped.out).toContain(`${file} row 10: field "rejected"`);
+  });
+
+  it('convert streams raw rows between formats by extension', async () => {
+    const parquet = path.join(dir, 'hh.parquet');
+    const back = path.join(dir, 'hh.jsonl');
+    expect((await run('data', 'convert', HH, parquet)).out).toBe(`wrote 200 rows to ${parquet}`);
+    await run('data', 'convert', parquet, back);
+    expect(rawRows(back)).toEqual(rawRows(HH));
+  });
+
+  it('convert --normalize writes normalized records that load as TRL pairs', async () => {
+    const out = path.join(dir, 'hh-normalized.arrow');
+    await run('data', 'convert', HH, out, '--normalize');
+    const rows = (await collect(readRows(out))).map((r) => r.row);
+    const reference = await loadPreferenceData(HH);
+    expect(rows).toEqual(reference.examples);
+    const reloaded = await loadPreferenceData(out);
+    expect(reloaded.convention).toBe('trl-paired');
+    expect(reloaded.examples).toEqual(reference.examples);
+  });
+
+  it('an unknown subcommand lists the known ones', async () => {
+    const { code, err } = await run('data', 'explode');
+    expect(code).toBe(1);
+    expect(err).toContain('known: inspect, convert');
+  });
+});

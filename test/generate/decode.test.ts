@@ -1,0 +1,85 @@
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generate, generateStream, genarmScores, logSoftmax } from '../../src/generate/index.js';
+import { CausalLM } from '../../src/models/index.js';
+
+const MODEL = path.resolve('data/models/tiny-gpt2');
+let lm: CausalLM;
+
+beforeAll(async () => {
+  lm = await CausalLM.load(MODEL);
+});
+
+const prompts = () => [lm.tokenizer.encode('Once upon a time'), lm.tokenizer.encode('The cat'), lm.tokenizer.encode('Hello there, said the little dog')];
+
+describe('KV-cached decoding on the tiny GPT-2 fixture', () => {
+  it('gives the same greedy tokens with and without the cache, for a left-padded batch', async () => {
+    const opts = { sampler: 'greedy' as const, maxNewTokens: 12, stopAtEos: false };
+    const cached = await generate(lm, lm.tokenizer, prompts(), { ...opts, useCache: true });
+    const uncached = await generate(lm, lm.tokenizer, prompts(), { ...opts, useCache: false });
+    expect(cached.map((r) => r.tokens)).toEqual(uncached.map((r) => r.tokens));
+    cached.forEach((r, i) => r.baseLogprobs.forEach((lp, t) => expect(lp).toBeCloseTo(uncached[i]!.baseLogprobs[t]!, 4)));
+    expect(cached.every((r) => r.tokens.length === 12 && r.finishReason === 'length')).toBe(true);
+  });
+
+  it('decodes a row in a batch exactly as alone (left padding does not leak)', async () => {
+    const opts = { sampler: 'greedy' as const, maxNewTokens: 8, stopAtEos: false };
+    const batch = await generate(lm, lm.tokenizer, prompts(), opts);
+    const alone = await generate(lm, lm.tokenizer, [prompts()[1]!], opts);
+    expect(batch[1]!.tokens).toEqual(alone[0]!.tokens);
+  });
+
+  it('reproduces a sampled run from its seed and differs with another seed', async () => {
+    const opts = { sampler: 'sample' as const, maxNewTokens: 16, temperature: 1.5, stopAtEos: false };
+    const a = await generate(lm, lm.tokenizer, prompts(), { ...opts, seed: 3 });
+    const b = await generate(lm, lm.tokenizer, prompts(), { ...opts, seed: 3 });
+    const c = await generate(lm, lm.tokenizer, prompts(), { ...opts, seed: 4 });
+    expect(a.map((r) => r.tokens)).toEqual(b.map((r) => r.tokens));
+    expect(a.map((r) => r.tokens)).not.toEqual(c.map((r) => r.tokens));
+  });
+
+  it('stops at a stop string and cuts it off', async () => {
+    const free = await generate(lm, lm.tokenizer, [prompts()[0]!], { sampler: 'greedy', maxNewTokens: 20, stopAtEos: false });
+    const text = free[0]!.text;
+    const stop = text.slice(3, 5);
+    const cut = await generate(lm, lm.tokenizer, [prompts()[0]!], { sampler: 'greedy', maxNewTokens: 20, stopAtEos: false, stop: [stop] });
+    expect(cut[0]!.finishReason).toBe('stop');
+    expect(cut[0]!.text).toBe(text.slice(0, text.indexOf(stop)));
+  });
+
+  it('streams tokens as they are chosen, matching the final result', async () => {
+    const it = generateStream(lm, lm.tokenizer, prompts(), { sampler: 'greedy', maxNewTokens: 5, stopAtEos: false });
+    const seen: number[][] = [[], [], []];
+    let r = await it.next();
+    while (!r.done) {
+      seen[r.value.row]!.push(r.value.token);
+      r = await it.next();
+    }
+    expect(seen).toEqual(r.value.map((x) => x.tokens));
+  });
+
+  it('GenARM guidance with the model as its own ARM equals the formula on the first step', async () => {
+    const p = [prompts()[0]!];
+    const alpha = 0.7;
+    const T = 0.8;
+    const guided = await generate(lm, lm.tokenizer, p, { sampler: 'greedy', maxNewTokens: 1, temperature: T, stopAtEos: false }, [{ model: lm, alpha }]);
+    const logits = await lm.logits(p);
+    const V = logits.dims[2]!;
+    const last = (logits.data as Float32Array).slice((p[0]!.length - 1) * V, p[0]!.length * V);
+    const expected = genarmScores(last, [{ logits: last, alpha }], T);
+    // with ARM == base the guided scores are (1 + alpha) * log_softmax / T: same argmax as the base
+    const lp = logSoftmax(last);
+    expected.forEach((v, i) => expect(v).toBeCloseTo(((1 + alpha) * lp[i]!) / T, 4));
+    let arg = 0;
+    expected.forEach((v, i) => v > expected[arg]! && (arg = i));
+    expect(guided[0]!.tokens[0]).toBe(arg);
+    expect(guided[0]!.armLogprobs[0]![0]).toBeCloseTo(lp[arg]!, 5);
+  });
+
+  it('stops all rows when cancelled', async () => {
+    const ctl = new AbortController();
+    ctl.abort();
+    const out = await generate(lm, lm.tokenizer, prompts(), { sampler: 'greedy', maxNewTokens: 30, stopAtEos: false }, [], ctl.signal);
+    expect(out.every((r) => r.finishReason === 'cancelled' && r.tokens.length === 1)).toBe(true);
+  });
+});

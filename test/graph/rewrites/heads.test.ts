@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { loadModel, Session } from '../../../src/graph/index.js';
+import { addNextTokenLoss, addTokenLogProbHead, addWeightedLogProbLoss } from '../../../src/graph/rewrites/index.js';
+import { loadTorchReference } from '../../fixtures/torch/reference.js';
+
+describe('log-prob head and token losses on a torch-exported GPT-2', () => {
+  const ref = loadTorchReference('tiny-gpt2-opset17');
+  const [B, T] = ref.dims;
+  const feeds = {
+    input_ids: { dtype: 'int64' as const, dims: [B, T], data: ref.inputIds },
+    attention_mask: { dtype: 'int64' as const, dims: [B, T], data: ref.attentionMask },
+  };
+
+  it('gives torch\'s per-token log-probs without returning the [B, T, V] logits', async () => {
+    const { model } = addTokenLogProbHead(loadModel(ref.onnxFile));
+    expect(model.graph.outputs.map((o) => o.name)).toEqual(['token_logprobs']);
+    const out = await (await Session.create(model)).run(feeds);
+    expect(out.token_logprobs!.dims).toEqual([B, T]);
+    const lp = out.token_logprobs!.data as Float32Array;
+    for (let i = 0; i < B * T; i++) expect(lp[i]).toBeCloseTo(ref.tokenLogprobs[i]!, 5);
+  });
+
+  it('computes the masked next-token loss and the weighted log-prob sum', async () => {
+    const head = addTokenLogProbHead(loadModel(ref.onnxFile)).model;
+    const nll = addNextTokenLoss(head).model;
+    const weighted = addWeightedLogProbLoss(head).model;
+    const a = await (await Session.create(nll)).run(feeds);
+    const b = await (await Session.create(weighted)).run({ ...feeds, token_weights: { dtype: 'float32', dims: [B, T], data: ref.weights } });
+    // By hand from torch's log-probs: mean of -lp over positions t >= 1 whose mask is 1
+    // (row 0: 7 positions, row 1: positions 1..5, padding from 6 on).
+    let sum = 0;
+    let count = 0;
+    for (let b0 = 0; b0 < B; b0++)
+      for (let t = 1; t < T; t++)
+        if (ref.attentionMask[b0 * T + t] === 1n) {
+          sum -= ref.tokenLogprobs[b0 * T + t]!;
+          count++;
+        }
+    expect(count).toBe(12);
+    expect(a.token_count!.data[0]).toBe(12);
+    expect(a.loss!.data[0]).toBeCloseTo(sum / count, 5);
+    expect(b.loss!.data[0]).toBeCloseTo(ref.weightedSum, 4);
+  });
+
+  it('names the missing value when the logits are not in the graph', () => {
+    expect(() => addTokenLogProbHead(loadModel(ref.onnxFile), { logits: 'scores' })).toThrow(/logits scores is not a value/);
+  });
+});

@@ -1,0 +1,41 @@
+// `alignkit serve` as a user runs it: the default fixture model, the startup log, real HTTP, and a
+// graceful stop on SIGTERM.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { serveCommand, parseServeArgs } from '../../src/cli/commands/serve.js';
+import { COMMANDS } from '../../src/cli/commands/index.js';
+import { DEFAULT_MODEL } from '../../src/serve/index.js';
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('alignkit serve', () => {
+  it('is registered in the command table', () => {
+    expect(COMMANDS).toContain(serveCommand);
+  });
+
+  it('parses options into a config, naming bad values', () => {
+    const cfg = parseServeArgs(['--model', 'seed1=/m/a', '--model', 'rel/b', '--port', '9000', '--max-batch', '16', '--combine', 'uncertainty', '--lambda', '0.25', '--auto-truncate', '--no-docs']);
+    expect(cfg.models).toEqual([{ dir: '/m/a', name: 'seed1' }, { dir: expect.stringMatching(/\/rel\/b$/) }]);
+    expect(cfg).toMatchObject({ port: 9000, maxBatch: 16, combine: { method: 'uncertainty', lambda: 0.25 }, autoTruncate: true, docs: false });
+    expect(parseServeArgs([]).models).toBeUndefined();
+    expect(() => parseServeArgs(['--port', 'eighty'])).toThrow(/--port must be a number, got 'eighty'/);
+    expect(() => parseServeArgs(['--combine', 'median'])).toThrow(/--combine: unknown combination 'median'; known: mean, min, uncertainty/);
+  });
+
+  it('serves the fixture when no --model is given, says so, and stops on SIGTERM', async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
+    const done = serveCommand.run(['--port', '0', '--host', '127.0.0.1']);
+    while (!lines.some((l) => l.includes('listening on'))) await new Promise((r) => setTimeout(r, 50));
+    const url = lines.find((l) => l.includes('listening on'))!.match(/listening on (\S+)/)![1];
+    expect(lines.join('\n')).toContain('NOTE no --model given, serving the untrained fixture classifier tiny-gpt2-rm');
+    expect(lines.join('\n')).toContain('model tiny-gpt2-rm (heads: LABEL_0; max length 128)');
+    const health = await fetch(`${url}/healthz`);
+    expect(await health.json()).toEqual({ status: 'ok', models: ['tiny-gpt2-rm'] });
+    const models = await (await fetch(`${url}/v1/models`)).json();
+    expect(models.models[0].fixture).toBe(true);
+    process.emit('SIGTERM');
+    expect(await done).toBe(0);
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+    expect(DEFAULT_MODEL.dir).toMatch(/data\/models\/tiny-gpt2-rm$/);
+  });
+});
