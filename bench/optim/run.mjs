@@ -33,9 +33,11 @@ const torchSecPerStep = (n, steps) => {
 };
 
 /** Hyperparameters that make each optimizer's steady-state step the one measured. */
-const HYPER = { 'onebit-adam': { freezeStep: 0 } };
+// SOAP: only the 256-wide side is rotated at every size (a 39062-row side is over any sane max dim).
+const HYPER = { 'onebit-adam': { freezeStep: 0 }, soap: { maxPrecondDim: 1024 } };
 
 function setup(name, n) {
+  process.stderr.write(`${name} @ ${n}\n`);
   // [n/256, 256]: a matrix, so AdamP projects and SOAP rotates (its 256-wide side; the long side stays unrotated).
   const dims = [n / 256, 256];
   const kernelCapable = HEADLINE.includes(name) || name === 'adam' || name === 'adam8bit';

@@ -1,7 +1,7 @@
 // Scoring throughput of the alignkit server under concurrent HTTP load, against the raw batched
 // onnxruntime session on the same model and the same items, in the same run.
 //
-//   npm run build && node bench/score-server/run.mjs [--model DIR] [--duration S] [--connections 1,8,32]
+//   npm run build && node bench/score-server/run.mjs [--model DIR] [--duration S] [--connections 1,8,32,64]
 //                                                    [--items-per-request K] [--max-batch N] [--items N]
 //
 // Items are real prompt/response pairs (UltraFeedback sample, prompt + chosen response), truncated
@@ -23,7 +23,7 @@ const { values } = parseArgs({
   options: {
     model: { type: 'string', default: DEFAULT_MODEL.dir },
     duration: { type: 'string', default: '5' },
-    connections: { type: 'string', default: '1,8,32' },
+    connections: { type: 'string', default: '1,8,32,64' },
     'items-per-request': { type: 'string', default: '1' },
     'max-batch': { type: 'string', default: '32' },
     items: { type: 'string', default: '256' },
@@ -61,11 +61,19 @@ async function rawThroughput(model, items) {
 async function serverThroughput(url, items, connections, run = { duration }) {
   const bodies = [];
   for (let i = 0; i + perRequest <= items.length; i += perRequest) bodies.push(JSON.stringify({ items: items.slice(i, i + perRequest), truncate: true }));
+  // One round robin over the items shared by all connections, so the server scores the same mix
+  // of items as the raw baseline (each connection starting at item 0 would favour the first few).
+  let next = 0;
   const result = await autocannon({
     url,
     connections,
     ...run,
-    requests: bodies.map((body) => ({ method: 'POST', path: '/v1/score', headers: { 'content-type': 'application/json' }, body })),
+    requests: [{
+      method: 'POST',
+      path: '/v1/score',
+      headers: { 'content-type': 'application/json' },
+      setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }),
+    }],
   });
   if (result.non2xx || result.errors) throw new Error(`server answered ${result.non2xx} non-2xx responses and ${result.errors} errors`);
   return { itemsPerSecond: (result['2xx'] * perRequest) / result.duration, p50: result.latency.p50, p99: result.latency.p99 };

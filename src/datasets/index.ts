@@ -24,4 +24,5 @@ export {
   type TruncationCounts,
   type TruncationSide,
 } from './tokenize.js';
+export { exampleToRow } from './records.js';
 export { lengthStats, summarize, textLength, type LengthSummary } from './stats.js';

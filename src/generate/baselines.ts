@@ -3,10 +3,11 @@
 // responses ("ARGS: Alignment as Reward-Guided Search", Khanov et al. 2024: score(v) = log p(v) +
 // w * r(x, y<t + v) over the top-k candidate tokens v).
 
+import type { Text } from '../models/index.js';
 import type { AsyncLogitsProcessor } from './generate.js';
 
 /** Scores (prompt, response) texts; a reward model or an ensemble's combined score. */
-export type TextScorer = (items: { prompt: string; response: string }[]) => Promise<number[]>;
+export type TextScorer = (items: { prompt: Text; response: string }[]) => Promise<number[]>;
 
 export interface Ranked<T> {
   best: T;
@@ -15,7 +16,7 @@ export interface Ranked<T> {
 }
 
 /** Pick the candidate with the highest reward (ties: the first). */
-export async function bestOfN(prompt: string, candidates: readonly string[], scorer: TextScorer): Promise<Ranked<string>> {
+export async function bestOfN(prompt: Text, candidates: readonly string[], scorer: TextScorer): Promise<Ranked<string>> {
   if (candidates.length === 0) throw new RangeError('best-of-n needs at least one candidate');
   const scores = await scorer(candidates.map((response) => ({ prompt, response })));
   let bestIndex = 0;
@@ -30,7 +31,7 @@ export interface ArgsOptions {
   /** Number of candidate tokens scored per step. */
   k: number;
   /** Prompt text of each row (the reward model scores prompt + partial response). */
-  prompts: readonly string[];
+  prompts: readonly Text[];
   decode: (ids: number[]) => string;
 }
 

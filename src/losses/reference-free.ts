@@ -3,7 +3,7 @@
 
 import type { GraphBuilder, Value } from '../graph/index.js';
 import { pairedLoss } from './paired-loss.js';
-import { LossInputs, maskInput, mean, negLogSigmoid, policyInput, scale, type PairedHp, type PairedTerms } from './prelude.js';
+import { LossInputs, maskInput, mean, negLogSigmoid, policyInput, type PairedHp, type PairedTerms } from './prelude.js';
 import { chosenNll } from './dpo.js';
 import type { LossDefinition } from './types.js';
 import { check, checkKnownKeys } from './validate.js';
@@ -81,6 +81,6 @@ export const sft: LossDefinition<SftHp> = {
   build(g, x, hp) {
     const nll = chosenNll(g, x, hp.nllReduction);
     const tokens = g.reduceSum(x[LossInputs.chosenMask]!, undefined, false);
-    return { loss: nll, metrics: { nll_loss: nll, perplexity: g.exp(nll), tokens: scale(g, tokens, 1) } };
+    return { loss: nll, metrics: { nll_loss: nll, perplexity: g.exp(nll), tokens } };
   },
 };

@@ -101,7 +101,7 @@ export class Tokenizer {
 
   /** Encode a (first, second) pair with the post-processor's pair template and its token types. */
   encodePair(first: string, second: string): PairEncoding {
-    const out = this.hf._call(first, { text_pair: second, return_tensor: false, return_token_type_ids: true }) as unknown as { input_ids: number[]; token_type_ids?: number[] };
+    const out = this.hf(first, { text_pair: second, return_tensor: false, return_token_type_ids: true }) as unknown as { input_ids: number[]; token_type_ids?: number[] };
     return { ids: out.input_ids, tokenTypeIds: out.token_type_ids ?? out.input_ids.map(() => 0) };
   }
 

@@ -33,4 +33,9 @@ export class OnnxRewardModel implements RewardModel {
   score(items: ScoreItem[], opts: ScoreOptions = {}): Promise<Float32Array[]> {
     return this.classifier.score(items, { truncate: opts.truncate ?? false });
   }
+
+  /** Frees the onnxruntime session; the model cannot score afterwards. */
+  release(): Promise<void> {
+    return this.classifier.session.release();
+  }
 }

@@ -51,8 +51,9 @@ export function buildServer(opts: BuildServerOptions = {}): FastifyInstance {
     // Loading models (in onReady) can take long for large ones: no plugin/ready timeout.
     pluginTimeout: 0,
     // Strict validation: no type coercion (a number is not a string) and unknown fields are
-    // reported, not silently dropped.
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // reported, not silently dropped; `verbose` gives errors their schema, whose description the
+    // error handler quotes for values that fit no branch of a oneOf.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, verbose: true } },
   });
   const metrics = new MetricsRegistry();
   const limiter = new ConcurrencyLimiter(config.maxConcurrent);

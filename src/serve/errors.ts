@@ -37,6 +37,8 @@ interface AjvError {
   keyword: string;
   message?: string;
   params: Record<string, unknown>;
+  /** Present with Ajv's `verbose` option (set in app.ts): the schema object that failed. */
+  parentSchema?: { description?: string };
 }
 
 /** `/items/0/response` -> `items[0].response`. */
@@ -46,21 +48,37 @@ function fieldPath(prefix: string, pointer: string, child?: unknown): string {
   return parts.reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : `${acc}.${p}`), prefix);
 }
 
-/** One readable message from Ajv's errors: the first failing field, all its allowed types. */
-export function describeValidation(errors: AjvError[], context: string): { field: string; message: string } {
-  const first = errors[0];
-  if (first.keyword === 'required') {
-    const field = fieldPath(context, first.instancePath, first.params.missingProperty);
+const depth = (e: AjvError) => e.instancePath.split('/').length;
+const COMBINATORS = new Set(['oneOf', 'anyOf']);
+
+function describeOne(e: AjvError, context: string): { field: string; message: string } {
+  if (e.keyword === 'required') {
+    const field = fieldPath(context, e.instancePath, e.params.missingProperty);
     return { field, message: `${field} is required` };
   }
-  if (first.keyword === 'additionalProperties') {
-    const field = fieldPath(context, first.instancePath, first.params.additionalProperty);
+  if (e.keyword === 'additionalProperties') {
+    const field = fieldPath(context, e.instancePath, e.params.additionalProperty);
     return { field, message: `${field} is not a known field` };
   }
-  const field = fieldPath(context, first.instancePath);
-  const types = errors.filter((e) => e.instancePath === first.instancePath && e.keyword === 'type').map((e) => String(e.params.type));
-  const message = types.length > 1 ? `must be ${types.join(' or ')}` : first.message ?? 'is invalid';
-  return { field, message: `${field} ${message}` };
+  const field = fieldPath(context, e.instancePath);
+  return { field, message: `${field} ${e.message ?? 'is invalid'}` };
+}
+
+/**
+ * One readable message from Ajv's errors. A value of the right type that breaks a constraint is
+ * reported at its deepest point (`items[0].response[0].content is required`); a value whose type
+ * fits none of a oneOf's branches is reported with the oneOf's description of what it may be.
+ */
+export function describeValidation(errors: AjvError[], context: string): { field: string; message: string } {
+  const constraints = errors.filter((e) => !COMBINATORS.has(e.keyword) && e.keyword !== 'type');
+  if (constraints.length) return describeOne(constraints.reduce((a, b) => (depth(b) > depth(a) ? b : a)), context);
+  const combinator = errors.find((e) => COMBINATORS.has(e.keyword));
+  if (combinator) {
+    const field = fieldPath(context, combinator.instancePath);
+    const types = errors.filter((e) => e.keyword === 'type' && e.instancePath === combinator.instancePath).map((e) => String(e.params.type));
+    return { field, message: `${field} must be ${combinator.parentSchema?.description ?? types.join(' or ')}` };
+  }
+  return describeOne(errors[0], context);
 }
 
 function classify(err: FastifyError, bodyLimit: number): { status: number; code: string; message: string; field?: string } {

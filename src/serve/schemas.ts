@@ -7,7 +7,7 @@ import type { ServeConfig } from './config.js';
 
 export function textSchema(cfg: ServeConfig, minLength: number) {
   return {
-    description: 'A plain string, or chat messages rendered by the model\'s chat template.',
+    description: 'a string, or a list of chat messages {role, content} (rendered by the model\'s chat template)',
     oneOf: [
       { type: 'string', minLength, maxLength: cfg.maxInputChars },
       {
@@ -27,11 +27,12 @@ export function textSchema(cfg: ServeConfig, minLength: number) {
 export function itemSchema(cfg: ServeConfig) {
   return {
     type: 'object',
+    description: 'A prompt (may be omitted or empty to score the response alone) and a non-empty response.',
     required: ['response'],
     additionalProperties: false,
     properties: {
-      prompt: { ...textSchema(cfg, 0), description: 'The prompt; may be omitted or empty to score the response alone.' },
-      response: { ...textSchema(cfg, 1), description: 'The response to score; never empty.' },
+      prompt: textSchema(cfg, 0),
+      response: textSchema(cfg, 1),
     },
   } as const;
 }

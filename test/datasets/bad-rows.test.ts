@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONVENTIONS, loadPreferenceData, openPreferenceStream } from '../../src/datasets/index.js';
-import { HH, KTO, PANDALM, ULTRAFEEDBACK, rawRows, tempDir } from './helpers.js';
+import { HH, KTO, PANDALM, ULTRAFEEDBACK, collect, rawRows, tempDir } from './helpers.js';
 
 const dir = tempDir();
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -103,5 +103,14 @@ describe('streaming load', () => {
     const ids: string[] = [];
     for await (const example of stream) ids.push(example.id);
     expect(ids).toEqual([0, 1, 2, 3, 4].map((i) => `hh_rlhf_harmless_base_test.200.jsonl:${i}`));
+    // A stream is single-pass: a second walk would silently see only the rows left.
+    await expect(collect(stream)).rejects.toMatchObject({ code: 'ALIGNKIT_ERR_INVALID_ARGUMENT' });
+  });
+
+  it('carries generic per-annotator label columns and margin through a TRL pair', async () => {
+    const file = path.join(dir, 'annotated.jsonl');
+    fs.writeFileSync(file, JSON.stringify({ prompt: 'p', chosen: 'a', rejected: 'b', margin: 0.5, annotator1: 1, annotator2: -1, annotator10: 1, source: 'lab' }) + '\n');
+    const data = await loadPreferenceData(file);
+    expect(data.examples[0]).toEqual({ id: 'annotated.jsonl:0', prompt: 'p', chosen: 'a', rejected: 'b', margin: 0.5, annotatorLabels: [1, -1, 1], source: 'lab' });
   });
 });

@@ -1,7 +1,8 @@
 // RTO token rewards, over-optimisation indicators and BCO's UDM classifier.
 
 import { describe, expect, it } from 'vitest';
-import { computeOveroptimisationIndicators, computeTokenRewards, fitUdmClassifier, udmWeights } from '../../src/losses/index.js';
+import { GraphBuilder, Session } from '../../src/graph/index.js';
+import { activationTokenWeights, computeOveroptimisationIndicators, computeTokenRewards, fitUdmClassifier, udmWeights } from '../../src/losses/index.js';
 
 const t = (data: number[], dims: number[]) => ({ dtype: 'float32' as const, dims, data: Float32Array.from(data) });
 
@@ -67,5 +68,20 @@ describe("BCO's UDM classifier", () => {
   it('names the problem when a class is empty or an embedding has the wrong width', () => {
     expect(() => fitUdmClassifier(desirable, [])).toThrow(/both classes/);
     expect(() => fitUdmClassifier(desirable, [[1, 2, 3]])).toThrow(/embedding 4 has 3 values/);
+  });
+});
+
+describe("SparsePO's reference-activation token weights", () => {
+  it('mean positive activation per token, divided by the response maximum over its tokens', async () => {
+    // One response, 3 tokens, 2 hidden units; the third token is padding.
+    // Token means of relu: [(1 + 0)/2, (2 + 2)/2, (9 + 9)/2] = [0.5, 2, 9]; masked max 2 -> [0.25, 1, 0].
+    const g = new GraphBuilder({ opset: 17 });
+    g.input('act', 'float32', [1, 3, 2]);
+    g.input('mask', 'float32', [1, 3]);
+    g.output(activationTokenWeights(g, 'act', 'mask'), 'w');
+    const s = await Session.create(g.toModel());
+    const out = await s.run({ act: t([1, -3, 2, 2, 9, 9], [1, 3, 2]), mask: t([1, 1, 0], [1, 3]) });
+    expect(Array.from(out['w']!.data as Float32Array)).toEqual([0.25, 1, 0]);
+    await s.release();
   });
 });

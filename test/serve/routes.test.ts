@@ -3,6 +3,7 @@
 // (heads h0 = prompt chars, h1 = 10 - response chars; reward = h0 by default).
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fail } from '../../src/errors.js';
 import { buildServer } from '../../src/serve/index.js';
 import { LinearRewardModel } from '../rewards/support/linear-reward-model.js';
 
@@ -123,6 +124,8 @@ describe('POST /get_reward (OpenRLHF)', () => {
 describe('bad input: 4xx naming the field, never a crash', () => {
   const cases: [string, string, unknown, number, string, string | RegExp][] = [
     ['wrong type', '/v1/score', { items: [{ response: 5 }] }, 400, 'ALIGNKIT_ERR_BAD_REQUEST', 'body.items[0].response'],
+    ['message without content', '/v1/score', { items: [{ response: [{ role: 'assistant' }] }] }, 400, 'ALIGNKIT_ERR_BAD_REQUEST', 'body.items[0].response[0].content'],
+    ['TEI input of no known shape', '/predict', { inputs: [['a'], 5] }, 400, 'ALIGNKIT_ERR_BAD_REQUEST', 'body.inputs'],
     ['empty response', '/v1/score', { items: [{ prompt: 'a', response: '' }] }, 400, 'ALIGNKIT_ERR_BAD_REQUEST', 'body.items[0].response'],
     ['missing items', '/v1/score', { item: [] }, 400, 'ALIGNKIT_ERR_BAD_REQUEST', /^body\.(items|item)$/],
     ['no items', '/v1/score', { items: [] }, 400, 'ALIGNKIT_ERR_BAD_REQUEST', 'body.items'],
@@ -145,10 +148,27 @@ describe('bad input: 4xx naming the field, never a crash', () => {
     expect(body.requestId).toBe(r.headers['x-request-id']);
   });
 
+  it('says what a value of the wrong type may be', async () => {
+    const r = await post('/v1/score', { items: [{ response: 5 }] });
+    expect(r.json().error).toBe("body.items[0].response must be a string, or a list of chat messages {role, content} (rendered by the model's chat template)");
+  });
+
   it('malformed JSON is a 400 naming the body', async () => {
     const r = await app.inject({ method: 'POST', url: '/v1/score', payload: '{"items": [', headers: { 'content-type': 'application/json' } });
     expect(r.statusCode).toBe(400);
     expect(r.json()).toMatchObject({ code: 'ALIGNKIT_ERR_BAD_REQUEST', field: 'body', error: 'body is not valid JSON' });
+  });
+
+  it('a prototype-poisoning body is a 400, not a crash', async () => {
+    const r = await app.inject({ method: 'POST', url: '/v1/score', payload: '{"__proto__": {"x": 1}, "items": [{"response": "a"}]}', headers: { 'content-type': 'application/json' } });
+    expect(r.statusCode).toBe(400);
+    expect(r.json()).toMatchObject({ code: 'ALIGNKIT_ERR_BAD_REQUEST', field: 'body' });
+  });
+
+  it('a body that is not JSON is a 415 naming the body', async () => {
+    const r = await app.inject({ method: 'POST', url: '/v1/score', payload: 'items=a', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(r.statusCode).toBe(415);
+    expect(r.json()).toMatchObject({ code: 'ALIGNKIT_ERR_BAD_REQUEST', field: 'body' });
   });
 
   it('a body over the payload limit is a 413 naming the body', async () => {
@@ -200,6 +220,34 @@ describe('concurrency cap', () => {
       expect((await small.inject({ method: 'POST', url: '/v1/score', payload: { items: [{ response: 'c' }] } })).statusCode).toBe(200);
     } finally {
       await small.close();
+    }
+  });
+});
+
+describe('extension plugins', () => {
+  it('get the scoring service, the error handler and the OpenAPI document', async () => {
+    const extra = buildServer({
+      rewardModels: await models(),
+      plugins: [
+        async (p) => {
+          p.post<{ Body: { text: string } }>('/v1/extra', {
+            schema: { body: { type: 'object', required: ['text'], properties: { text: { type: 'string', minLength: 1 } } } },
+          }, async (request) => {
+            if (request.body.text === 'bad') throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'text: bad is not allowed', { field: 'text' });
+            const s = await p.scoring.score([{ prompt: '', response: request.body.text }], { models: ['len'] });
+            return { reward: s.rewards[0] };
+          });
+        },
+      ],
+    });
+    await extra.ready();
+    try {
+      expect((await extra.inject({ method: 'POST', url: '/v1/extra', payload: { text: 'abc' } })).json()).toEqual({ reward: 5 });
+      expect((await extra.inject({ method: 'POST', url: '/v1/extra', payload: { text: 'bad' } })).json()).toMatchObject({ statusCode: 400, field: 'text', code: 'ALIGNKIT_ERR_INVALID_ARGUMENT' });
+      expect((await extra.inject({ method: 'POST', url: '/v1/extra', payload: {} })).json()).toMatchObject({ statusCode: 400, field: 'body.text' });
+      expect(Object.keys((await extra.inject('/docs/json')).json().paths)).toContain('/v1/extra');
+    } finally {
+      await extra.close();
     }
   });
 });

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/graph/index.js';
-import { createOptimizer } from '../../src/optim/index.js';
+import { createOptimizer, WasmArena } from '../../src/optim/index.js';
 import {
   loadCheckpoint, prepareCausalLmTraining, saveCheckpoint, TokenWindowSampler, Trainer,
 } from '../../src/train/index.js';
@@ -89,5 +89,28 @@ describe('Trainer', () => {
     expect(emb).not.toEqual(prep.forward.graph.initializers.get('wte.weight')!.data);
     for (let v = 0; v < 48; v++) for (let d = 0; d < 16; d++) expect(headT[d * 48 + v]).toBe(emb[v * 16 + d]);
     await trainer.release();
+  });
+
+  it('keeps parameters and gradients in a WebAssembly arena that onnxruntime reads directly, matching the heap run', async () => {
+    const run = async (arena?: WasmArena) => {
+      const trainer = await Trainer.create({
+        training: prepared.training, source: prepared.forward, allocator: arena,
+        // The TypeScript update path on both sides: this test is about onnxruntime reading and the
+        // trainer writing arena memory; the fused kernel's agreement is src/optim's to test.
+        optimizer: createOptimizer('adamw', { lr: 3e-3 }, arena ? { arena, kernels: false } : {}),
+      });
+      const sampler = new TokenWindowSampler(tokens, { batch: 2, sequence: 16, seed: 21 });
+      for (let i = 0; i < 3; i++) await trainer.step([sampler.next()]);
+      await trainer.release();
+      return trainer.params;
+    };
+    const arena = new WasmArena(8 << 20);
+    const inArena = await run(arena);
+    expect(arena.contains(inArena[0]!.data)).toBe(true);
+    const onHeap = await run();
+    for (const [i, p] of onHeap.entries()) {
+      const q = inArena[i]!.data;
+      expect(q, p.name).toEqual(p.data);
+    }
   });
 });

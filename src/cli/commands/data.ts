@@ -5,11 +5,10 @@ import { parseArgs } from 'node:util';
 import { fail } from '../../errors.js';
 import {
   FILE_FORMATS,
+  exampleToRow,
+  lengthStats,
   openPreferenceStream,
   readRows,
-  responsesOf,
-  summarize,
-  textLength,
   writeRows,
   type FormatName,
   type LengthSummary,
@@ -104,21 +103,20 @@ async function inspect(argv: string[]): Promise<number> {
     convention: stream.convention,
     kind: stream.kind,
     examples: examples.length,
-    ties: stream.ties,
     skipped: stream.skipped.length,
+    // Ties only exist for pairs (PandaLM majority ties, UltraFeedback equal scores).
+    ...(stream.kind === 'paired' ? { ties: stream.ties } : {}),
     ...KIND_TALLIES[stream.kind](examples),
-    promptChars: summarize(examples.map((e) => textLength(e.prompt))),
-    responseChars: summarize(examples.flatMap((e) => responsesOf(e).map(textLength))),
   };
+  const lengths = lengthStats(examples);
   if (values.json) {
-    console.log(JSON.stringify({ ...report, skippedRows: stream.skipped }, null, 2));
+    console.log(JSON.stringify({ ...report, promptChars: lengths.prompt, responseChars: lengths.response, skippedRows: stream.skipped }, null, 2));
     return 0;
   }
-  const { promptChars, responseChars, ...counts } = report;
-  for (const [k, v] of Object.entries(counts)) console.log(`${k}: ${typeof v === 'number' ? fmt(v) : v}`);
+  for (const [k, v] of Object.entries(report)) console.log(`${k}: ${typeof v === 'number' ? fmt(v) : v}`);
   console.log('length (characters):');
-  console.log(lengthLine('prompt', promptChars));
-  console.log(lengthLine('response', responseChars));
+  console.log(lengthLine('prompt', lengths.prompt));
+  console.log(lengthLine('response', lengths.response));
   const shown = stream.skipped.slice(0, 20);
   if (shown.length > 0) {
     console.log('skipped rows:');
@@ -154,7 +152,9 @@ async function convert(argv: string[]): Promise<number> {
   let skipped: { length: number } = { length: 0 };
   if (values.normalize) {
     const stream = await openPreferenceStream(input, { kind: kindOption(values.kind), convention: values.convention, onBadRow: values['skip-bad-rows'] ? 'skip' : 'error', format: from });
-    rows = stream as AsyncIterable<PreferenceExample> as AsyncIterable<Row>;
+    rows = (async function* () {
+      for await (const example of stream) yield exampleToRow(stream.kind, example);
+    })();
     skipped = stream.skipped;
   } else {
     rows = rawRowsOf(input, from);

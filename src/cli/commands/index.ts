@@ -1,7 +1,9 @@
 import type { Command } from '../registry.js';
 import { dataCommand } from './data.js';
+import { generateCommand } from './generate.js';
+import { lossCommand } from './loss.js';
 import { routeCommand } from './route.js';
 import { serveCommand } from './serve.js';
 
 /** Every CLI command, by name. */
-export const COMMANDS: Command[] = [dataCommand, routeCommand, serveCommand];
+export const COMMANDS: Command[] = [dataCommand, generateCommand, lossCommand, routeCommand, serveCommand];

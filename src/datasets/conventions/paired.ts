@@ -6,6 +6,13 @@ import { definedOnly, isMessageList, isRecord, optionalSource, requireNumber, re
 
 const ID_COLUMNS = ['id'];
 
+/** `annotator1`, `annotator2`, ... in numeric order. */
+function annotatorColumns(row: Row): string[] {
+  return Object.keys(row)
+    .filter((k) => /^annotator\d+$/.test(k))
+    .sort((a, b) => Number(a.slice(9)) - Number(b.slice(9)));
+}
+
 /** Leading messages shared by both lists, compared by role and content. */
 function commonMessagePrefix(a: Message[], b: Message[]): number {
   let n = 0;
@@ -39,15 +46,28 @@ export function resolvePairedPrompt(promptValue: unknown, chosen: Text, rejected
   throw rowError(ctx, 'rejected', `must have the same form as "chosen" (both strings or both message lists), got ${typeName(rejected)} beside ${typeName(chosen)}`);
 }
 
-/** The optional columns any paired file may carry: margin and per-annotator labels (+1 chosen, -1 rejected, 0 tie). */
-function optionalPairedColumns(row: Row, ctx: RowContext): Pick<PairedExample, 'margin' | 'annotatorLabels' | 'source'> {
-  const margin = row.margin === undefined || row.margin === null ? undefined : requireNumber(row.margin, 'margin', ctx);
-  let annotatorLabels: number[] | undefined;
-  if (row.annotator_labels !== undefined && row.annotator_labels !== null) {
-    if (!Array.isArray(row.annotator_labels)) throw rowError(ctx, 'annotator_labels', `must be a list of numbers, got ${typeName(row.annotator_labels)}`);
-    annotatorLabels = row.annotator_labels.map((v, i) => requireNumber(v, `annotator_labels[${i}]`, ctx));
+/**
+ * Per-annotator labels of a generic paired file: an `annotator_labels` list, else `annotator1..N`
+ * columns. Taken as given: +1 annotator preferred chosen, -1 rejected, 0 tie (the record's convention).
+ */
+function optionalAnnotatorLabels(row: Row, ctx: RowContext): number[] | undefined {
+  // `annotatorLabels` is how alignkit writes normalized records, so they load back unchanged.
+  for (const column of ['annotator_labels', 'annotatorLabels']) {
+    const value = row[column];
+    if (value === undefined || value === null) continue;
+    if (!Array.isArray(value)) throw rowError(ctx, column, `must be a list of numbers, got ${typeName(value)}`);
+    return value.map((v, i) => requireNumber(v, `${column}[${i}]`, ctx));
   }
-  return { margin, annotatorLabels, ...optionalSource(row, ctx) };
+  const columns = annotatorColumns(row);
+  return columns.length === 0 ? undefined : columns.map((c) => requireNumber(row[c], c, ctx));
+}
+
+/** The optional columns any paired file may carry: margin, per-annotator labels, source, tie. */
+function optionalPairedColumns(row: Row, ctx: RowContext): Pick<PairedExample, 'margin' | 'annotatorLabels' | 'source' | 'tie'> {
+  const margin = row.margin === undefined || row.margin === null ? undefined : requireNumber(row.margin, 'margin', ctx);
+  if (row.tie !== undefined && row.tie !== null && typeof row.tie !== 'boolean') throw rowError(ctx, 'tie', `must be a boolean when present, got ${typeName(row.tie)}`);
+  const tie = row.tie === true ? true : undefined;
+  return { margin, annotatorLabels: optionalAnnotatorLabels(row, ctx), tie, ...optionalSource(row, ctx) };
 }
 
 function pairedRecord(row: Row, ctx: RowContext, idColumns: readonly string[], fields: Omit<PairedExample, 'id'>): PairedExample {
@@ -165,12 +185,6 @@ export const SHAREGPT_DPO: Convention<'paired'> = {
 
 /** PandaLM label values: 0 tie, 1 response1 better, 2 response2 better. */
 const PANDALM_LABELS = new Set([0, 1, 2]);
-
-function annotatorColumns(row: Row): string[] {
-  return Object.keys(row)
-    .filter((k) => /^annotator\d+$/.test(k))
-    .sort((a, b) => Number(a.slice(9)) - Number(b.slice(9)));
-}
 
 /**
  * PandaLM's human test set: instruction (+ input) and two responses judged by three annotators.

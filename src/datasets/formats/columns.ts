@@ -42,13 +42,16 @@ function widen(a: ColumnType | undefined, b: ColumnType | undefined): ColumnType
   return 'json';
 }
 
-/** Column names in first-seen order and the widest type seen for each (all-null columns become strings). */
+/**
+ * Column names in first-seen order and the widest type seen for each. A column that is null in every
+ * row of the first batch becomes JSON text, the one type that can hold whatever later batches bring.
+ */
 export function inferColumns(rows: readonly Row[]): ColumnSpec[] {
   const types = new Map<string, ColumnType | undefined>();
   for (const row of rows) {
     for (const [name, value] of Object.entries(row)) types.set(name, widen(types.get(name), typeOfValue(value)));
   }
-  return [...types].map(([name, type]) => ({ name, type: type ?? 'string' }));
+  return [...types].map(([name, type]) => ({ name, type: type ?? 'json' }));
 }
 
 /** Checks that a row fits the schema fixed by the first batch; `rowIndex` is 0-based. */

@@ -93,7 +93,13 @@ export function constInts(env: ShapeEnv, name: string): number[] | undefined {
 
 function factors(d: Dim): { num: number; syms: string[] } {
   if (typeof d === 'number') return { num: d, syms: [] };
-  return { num: 1, syms: d.split('*') };
+  let num = 1;
+  const syms: string[] = [];
+  for (const part of d.split('*')) {
+    if (/^\d+$/.test(part)) num *= Number(part);
+    else syms.push(part);
+  }
+  return { num, syms };
 }
 
 function productDim(dims: Dim[]): Dim {
@@ -550,6 +556,12 @@ const INFER: Record<string, InferRule> = {
   Expand: expand,
   Gather: gather,
   GatherElements: (c) => ({ types: [c.in(0) && { dtype: c.in(0)!.dtype, dims: c.dims(1) }] }),
+  GatherND: (c) => {
+    const [data, idx] = [c.dims(0), c.dims(1)];
+    const last = idx?.[idx.length - 1];
+    const ok = data && idx && typeof last === 'number' && c.attrInt('batch_dims', 0) === 0;
+    return { types: [c.in(0) && { dtype: c.in(0)!.dtype, dims: ok ? [...idx.slice(0, -1), ...data.slice(last)] : undefined }] };
+  },
   ScatterElements: sameAsInput(0),
   ScatterND: sameAsInput(0),
   Pad: pad,

@@ -93,6 +93,9 @@ export function appendGradients(model: Model, of: string, wrt: readonly string[]
   const ofType = typeOf(env, of);
   if (!ofType) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `value '${of}' to differentiate is not in graph ${graph.name}`, { value: of });
   if (!isFloat(ofType.dtype)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `value '${of}' is ${ofType.dtype}; only float values can be differentiated`, { value: of });
+  // Rules write their constants as float32/float64 arrays; half-precision graphs would need a cast policy.
+  if (ofType.dtype !== 'float32' && ofType.dtype !== 'float64')
+    throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `value '${of}' is ${ofType.dtype}; training graphs are built in float32 or float64`, { value: of });
   for (const p of wrt) {
     const t = typeOf(env, p);
     if (!t) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `parameter '${p}' is not a value of graph ${graph.name}`, { parameter: p });

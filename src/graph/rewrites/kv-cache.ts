@@ -11,6 +11,7 @@ import { fail } from '../../errors.js';
 import { GraphBuilder } from '../builder.js';
 import { onnxOpset, type Model } from '../ir.js';
 import { cloneModel } from './lora.js';
+import { uniquifyNodeNames } from './names.js';
 
 const PAST_INPUT = /^(past_key_values|past_key|past_value|past)[._]/;
 const PRESENT_OUTPUT = /^present[._]/;
@@ -53,5 +54,6 @@ export function stripKvCache(source: Model, opts: { batchFrom?: string } = {}): 
     }
   }
   g.nodes.push(...body);
+  uniquifyNodeNames(g);
   return { model, removedInputs: [...past.map((v) => v.name), ...(branch ? [CACHE_BRANCH] : [])], removedOutputs };
 }

@@ -14,6 +14,7 @@ import { fail } from '../../errors.js';
 import { GraphBuilder, type Value } from '../builder.js';
 import { onnxOpset, type Model } from '../ir.js';
 import { cloneModel } from './lora.js';
+import { uniquifyNodeNames } from './names.js';
 
 const INT64_MAX = Number.MAX_SAFE_INTEGER;
 
@@ -79,6 +80,7 @@ export function addTokenLogProbHead(source: Model, opts: TokenLogProbHeadOptions
   b.op('Concat', [zerosColumn(b, ids), shifted], { axis: 1 }, { names: [output] }); // [B, T]
   b.output(output, output, 'float32', ['batch', 'sequence']);
   if (!opts.keepLogits) removeOutput(model, logits);
+  uniquifyNodeNames(model.graph);
   return { model, outputs: { tokenLogprobs: output } };
 }
 
@@ -109,6 +111,7 @@ export function addNextTokenLoss(source: Model, opts: TokenLossOptions = {}): He
   b.op('Div', [b.neg(total), b.max(count, b.scalar(1))], {}, { names: [output] });
   b.output(output, output, 'float32', []);
   b.output('token_count', 'token_count', 'float32', []);
+  uniquifyNodeNames(model.graph);
   return { model, outputs: { loss: output, tokenCount: 'token_count' } };
 }
 
@@ -128,6 +131,7 @@ export function addWeightedLogProbLoss(source: Model, opts: WeightedLogProbLossO
   const s = b.reduceSum(b.mul(b.mul(lp, weights), mask), undefined, false);
   b.op('Identity', [s], {}, { names: [output] });
   b.output(output, output, 'float32', []);
+  uniquifyNodeNames(model.graph);
   return { model, outputs: { loss: output } };
 }
 
@@ -149,5 +153,6 @@ export function addWeightedScoreLoss(source: Model, opts: WeightedScoreLossOptio
   const s = b.reduceSum(b.mul(scores, weights), undefined, false);
   b.op('Identity', [s], {}, { names: [output] });
   b.output(output, output, 'float32', []);
+  uniquifyNodeNames(model.graph);
   return { model, outputs: { loss: output } };
 }

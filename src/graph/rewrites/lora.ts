@@ -9,7 +9,7 @@
 import { fail } from '../../errors.js';
 import { GraphBuilder } from '../builder.js';
 import { attrFloat, attrInt, onnxOpset, type Model, type Node } from '../ir.js';
-import { initializerScopes, matchesAny, type NamePattern } from './names.js';
+import { initializerScopes, matchesAny, uniquifyNodeNames, type NamePattern } from './names.js';
 import { SeededRng } from './rng.js';
 
 export interface LoraOptions {
@@ -129,6 +129,7 @@ export function injectLora(source: Model, opts: LoraOptions): LoraResult {
       addedNodes: model.graph.nodes.slice(before).map((n) => n.name),
     });
   }
+  uniquifyNodeNames(model.graph);
   return { model, adapters, trainable: adapters.flatMap((a) => [a.a, a.b]) };
 }
 

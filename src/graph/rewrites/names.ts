@@ -4,7 +4,7 @@
 // only the consuming node keeps the module path (`/model/layers.3/self_attn/q_proj/MatMul`). A
 // pattern therefore matches either the initializer's own name or the name of a node that reads it.
 
-import { consumers, type Model } from '../ir.js';
+import { consumers, type Graph, type Model } from '../ir.js';
 
 /**
  * A regular expression, a glob (`*` = any run without a dot, `**` = anything), or a plain string
@@ -59,4 +59,32 @@ export function blockIndexOf(scopes: readonly string[]): number | undefined {
     if (m) return Number(m[1]);
   }
   return undefined;
+}
+
+/**
+ * Give every node a unique name (onnxruntime rejects duplicates). A GraphBuilder opened on an
+ * existing graph knows its value names but not its node names, so two rewrites in a row can both
+ * emit `ConstantOfShape_node_27`; each rewrite calls this on its result.
+ */
+export function uniquifyNodeNames(graph: Graph): void {
+  const seen = new Set<string>();
+  for (const n of graph.nodes) {
+    if (!n.name) continue;
+    let name = n.name;
+    for (let k = 1; seen.has(name); k++) name = `${n.name}_${k}`;
+    n.name = name;
+    seen.add(name);
+  }
+}
+
+const BUILDER_NODE_NAME = /^[A-Za-z0-9]+_node_\d+$/;
+
+/**
+ * Rename nodes that carry GraphBuilder's generated names (`MatMul_node_12`) so that another builder
+ * opened later on the same graph (the autodiff's) cannot generate the same name again: builders
+ * reserve the value names of a graph they open, not its node names.
+ */
+export function moveBuilderNodeNames(graph: Graph, suffix = 'fwd'): void {
+  for (const n of graph.nodes) if (BUILDER_NODE_NAME.test(n.name)) n.name = `${n.name}.${suffix}`;
+  uniquifyNodeNames(graph);
 }

@@ -2,14 +2,18 @@
 // src/feature_extractor.py, `_extract_*`), computed locally, and their cut into three bins.
 
 import { BINS, LEXICAL_SCORES, PERCENTILE_RANKED, type Bin, type LexicalScore } from './catalog.js';
-import { bagOfWordsCosine, entitySimilarity, percentileRank, rouge1F, rougeLF, tokenize, tokenMatchF1 } from './text.js';
+import { bagOfWordsCosineWords, entitySimilarity, percentileRank, rouge1FWords, rougeLFWords, tokenize, tokenMatchF1Words, words } from './text.js';
 import type { RoutingPair } from '../types.js';
 
-/** Token lengths of prompt and both responses, shared by the four length scores. */
+/** Per-pair text computed once and shared by the scorers: token lengths and word lists. */
 interface PairLengths {
   prompt: number;
   a: number;
   b: number;
+  wordsA: string[];
+  wordsB: string[];
+  /** Token-match F1, used by both bertscore and bertscore_length. */
+  f1: number;
 }
 
 type PairScorer = (pair: RoutingPair, lengths: PairLengths) => number;
@@ -28,7 +32,7 @@ export interface LexicalConfig {
 
 export const DEFAULT_LEXICAL_CONFIG: LexicalConfig = { rouge: 'rouge1' };
 
-const ROUGE: Record<LexicalConfig['rouge'], (p: string, t: string) => number> = { rouge1: rouge1F, rougeL: rougeLF };
+const ROUGE: Record<LexicalConfig['rouge'], (p: string[], t: string[]) => number> = { rouge1: rouge1FWords, rougeL: rougeLFWords };
 
 /**
  * `_extract_bertscore_length`: BERTScore times the brevity-style penalty exp(1 - |ref|/|cand|), where
@@ -44,15 +48,15 @@ function lengthPenalty(pair: RoutingPair, lengths: PairLengths): number {
 function scorers(config: LexicalConfig): Record<LexicalScore, PairScorer> {
   const rouge = ROUGE[config.rouge];
   return {
-    bertscore: (p) => tokenMatchF1(p.responseA, p.responseB),
-    bertscore_length: (p, l) => tokenMatchF1(p.responseA, p.responseB) * lengthPenalty(p, l),
-    cosine_sim: (p) => bagOfWordsCosine(p.responseA, p.responseB),
+    bertscore: (_p, l) => l.f1,
+    bertscore_length: (p, l) => l.f1 * lengthPenalty(p, l),
+    cosine_sim: (_p, l) => bagOfWordsCosineWords(l.wordsA, l.wordsB),
     entity_sim: (p) => entitySimilarity(p.responseA, p.responseB),
     len_longer: (_p, l) => Math.max(l.a, l.b),
     len_shorter: (_p, l) => Math.min(l.a, l.b),
     prompt_len: (_p, l) => l.prompt,
     // rouge.score(prediction=a, target=b)
-    rouge: (p) => rouge(p.responseA, p.responseB),
+    rouge: (_p, l) => rouge(l.wordsA, l.wordsB),
     token_len_diff: (_p, l) => Math.abs(l.a - l.b),
   };
 }
@@ -76,7 +80,16 @@ export async function computeLexicalScores(pairs: RoutingPair[], config: Lexical
   const table = scorers(config);
   const out = Object.fromEntries(LEXICAL_SCORES.map((s) => [s, new Float64Array(pairs.length)])) as LexicalScores;
   pairs.forEach((pair, i) => {
-    const lengths = { prompt: tokenize(pair.prompt).length, a: tokenize(pair.responseA).length, b: tokenize(pair.responseB).length };
+    const wordsA = words(pair.responseA);
+    const wordsB = words(pair.responseB);
+    const lengths = {
+      prompt: tokenize(pair.prompt).length,
+      a: tokenize(pair.responseA).length,
+      b: tokenize(pair.responseB).length,
+      wordsA,
+      wordsB,
+      f1: tokenMatchF1Words(wordsA, wordsB),
+    };
     for (const s of LEXICAL_SCORES) out[s][i] = table[s](pair, lengths);
   });
   if (config.embed) {

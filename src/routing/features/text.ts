@@ -25,8 +25,10 @@ function counts(tokens: string[]): Map<string, number> {
  * paper's `evaluate.load("bertscore")` with distilbert is replaced by this when no model is given.
  */
 export function tokenMatchF1(candidate: string, reference: string): number {
-  const c = words(candidate);
-  const r = words(reference);
+  return tokenMatchF1Words(words(candidate), words(reference));
+}
+
+export function tokenMatchF1Words(c: string[], r: string[]): number {
   if (c.length === 0 && r.length === 0) return 1;
   if (c.length === 0 || r.length === 0) return 0;
   const cs = new Set(c);
@@ -38,8 +40,12 @@ export function tokenMatchF1(candidate: string, reference: string): number {
 
 /** Cosine of term-frequency vectors: the local substitute for sentence-embedding cosine. */
 export function bagOfWordsCosine(a: string, b: string): number {
-  const ca = counts(words(a));
-  const cb = counts(words(b));
+  return bagOfWordsCosineWords(words(a), words(b));
+}
+
+export function bagOfWordsCosineWords(a: string[], b: string[]): number {
+  const ca = counts(a);
+  const cb = counts(b);
   if (ca.size === 0 && cb.size === 0) return 1;
   let dot = 0;
   for (const [t, n] of ca) dot += n * (cb.get(t) ?? 0);
@@ -50,8 +56,12 @@ export function bagOfWordsCosine(a: string, b: string): number {
 
 /** ROUGE-1 F-measure (unigram multiset overlap), the score the paper's `_extract_rouge` uses. */
 export function rouge1F(prediction: string, target: string): number {
-  const p = counts(words(prediction));
-  const t = counts(words(target));
+  return rouge1FWords(words(prediction), words(target));
+}
+
+export function rouge1FWords(prediction: string[], target: string[]): number {
+  const p = counts(prediction);
+  const t = counts(target);
   const np = [...p.values()].reduce((s, n) => s + n, 0);
   const nt = [...t.values()].reduce((s, n) => s + n, 0);
   if (np === 0 || nt === 0) return 0;
@@ -78,8 +88,10 @@ export function lcsLength(a: string[], b: string[]): number {
 
 /** ROUGE-L F-measure (Lin 2004): precision and recall of the longest common subsequence. */
 export function rougeLF(prediction: string, target: string): number {
-  const p = words(prediction);
-  const t = words(target);
+  return rougeLFWords(words(prediction), words(target));
+}
+
+export function rougeLFWords(p: string[], t: string[]): number {
   if (p.length === 0 || t.length === 0) return 0;
   const lcs = lcsLength(p, t);
   if (lcs === 0) return 0;
@@ -88,7 +100,7 @@ export function rougeLF(prediction: string, target: string): number {
   return (2 * precision * recall) / (precision + recall);
 }
 
-const SENTENCE_START = /(^|[.!?:\n]\s*)$/;
+const SENTENCE_START = /[.!?:\n]\s*$/;
 
 /**
  * Named-entity stand-in for spaCy's en_core_web_lg: runs of capitalised words that do not open a
@@ -99,10 +111,12 @@ export function extractEntities(text: string): Set<string> {
   const entities = new Set<string>();
   const span = /(?:\b[A-Z][\p{L}\p{N}'-]*)(?:\s+[A-Z][\p{L}\p{N}'-]*)*|\b\d+(?:[.,]\d+)*\b/gu;
   for (const m of text.matchAll(span)) {
-    const before = text.slice(0, m.index);
+    // Only the few characters before the span decide whether it opens a sentence.
+    const before = text.slice(Math.max(0, m.index - 8), m.index);
+    const atStart = m.index === 0 || SENTENCE_START.test(before);
     const isNumber = /^\d/.test(m[0]);
     // A capitalised word opening a sentence is usually just the first word, not (part of) a name.
-    const words = m[0].split(/\s+/).slice(!isNumber && SENTENCE_START.test(before) ? 1 : 0);
+    const words = m[0].split(/\s+/).slice(!isNumber && atStart ? 1 : 0);
     if (words.length === 0) continue;
     const norm = words.join(' ').replace(/[^0-9 a-zA-Z]+/g, '').replace(/\bthe\b/gi, '').trim().toLowerCase().replace(/\s+/g, ' ');
     if (norm) entities.add(norm);

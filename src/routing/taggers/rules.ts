@@ -57,9 +57,13 @@ function has(text: string, needles: string[]): boolean {
   return needles.some((k) => text.includes(k));
 }
 
+const escape = (k: string) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** One alternation per subject, compiled once: keyword hits are counted at word starts. */
+const SUBJECT_PATTERNS: [string, RegExp][] = Object.entries(SUBJECT_KEYWORDS).map(([subject, kws]) => [subject, new RegExp(`\\b(?:${kws.map(escape).join('|')})`, 'g')]);
+
 function subjects(text: string): string[] {
-  const scored = Object.entries(SUBJECT_KEYWORDS)
-    .map(([subject, kws]) => [subject, kws.filter((k) => new RegExp(`\\b${k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`).test(text)).length] as const)
+  const scored = SUBJECT_PATTERNS.map(([subject, re]) => [subject, text.match(re)?.length ?? 0] as const)
     .filter(([, n]) => n > 0)
     .sort((x, y) => y[1] - x[1]);
   // "Please select at most three subjects": keep the three with most keyword hits.
@@ -68,10 +72,17 @@ function subjects(text: string): string[] {
 
 /** A prompt is English if most of its letters are ASCII and it uses common English function words. */
 function languages(prompt: string): string[] {
-  const letters = prompt.match(/\p{L}/gu) ?? [];
-  const ascii = letters.filter((c) => /[a-zA-Z]/.test(c)).length;
+  let letters = 0;
+  let ascii = 0;
+  for (const ch of prompt) {
+    const c = ch.charCodeAt(0);
+    if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) {
+      letters++;
+      ascii++;
+    } else if (c > 127 && /\p{L}/u.test(ch)) letters++;
+  }
   const english = /\b(the|a|an|is|are|and|of|to|in|you|your|what|how|please|write)\b/i.test(prompt);
-  return letters.length > 0 && ascii / letters.length > 0.9 && english ? ['English'] : ['Others'];
+  return letters > 0 && ascii / letters > 0.9 && english ? ['English'] : ['Others'];
 }
 
 function expertise(text: string): string {

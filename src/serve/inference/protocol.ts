@@ -22,7 +22,7 @@ export interface SerializedError {
   details: Record<string, unknown>;
 }
 
-export type ToWorker = { type: 'score'; id: number; items: ScoreItem[]; truncate: boolean };
+export type ToWorker = { type: 'score'; id: number; items: ScoreItem[]; truncate: boolean } | { type: 'close' };
 
 export type FromWorker =
   | { type: 'ready'; info: ModelInfo }

@@ -53,11 +53,9 @@ export class WorkerRewardModel implements RewardModel {
       worker.once('message', (m: FromWorker) => {
         worker.off('error', reject);
         worker.off('exit', onExit);
+        // A worker that failed to load holds no session and ends by itself.
         if (m.type === 'ready') resolve(m.info);
-        else {
-          void worker.terminate();
-          reject(m.type === 'failed' ? revive(m.error) : fail('ALIGNKIT_ERR_SESSION', `unexpected first message ${m.type} from the worker for ${init.dir}`));
-        }
+        else reject(m.type === 'failed' ? revive(m.error) : fail('ALIGNKIT_ERR_SESSION', `unexpected first message ${m.type} from the worker for ${init.dir}`));
       });
     });
     return new WorkerRewardModel(worker, info, init.dir);
@@ -90,9 +88,17 @@ export class WorkerRewardModel implements RewardModel {
     });
   }
 
+  /**
+   * Stops the worker: it releases its session and exits on its own (terminating a thread that
+   * holds an onnxruntime session aborts the process). Scoring calls still pending are rejected.
+   */
   async close(): Promise<void> {
-    this.exited ??= fail('ALIGNKIT_ERR_SESSION', `model ${this.name} is shut down`, { model: this.name });
-    await this.worker.terminate();
+    if (this.exited) return;
+    const exit = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.onExit(fail('ALIGNKIT_ERR_SESSION', `model ${this.name} is shut down`, { model: this.name }));
+    const message: ToWorker = { type: 'close' };
+    this.worker.postMessage(message);
+    await exit;
   }
 
   private onMessage(m: FromWorker): void {

@@ -26,6 +26,13 @@ async function main(): Promise<void> {
   }
   post({ type: 'ready', info: { name: model.name, heads: model.heads, maxLength: model.maxLength } });
   port.on('message', async (m: ToWorker) => {
+    if (m.type === 'close') {
+      // Release the session and let the thread end by itself: terminating a thread that holds an
+      // onnxruntime session aborts the whole process (a Napi::Error thrown during env teardown).
+      await model.release();
+      port.close();
+      return;
+    }
     try {
       const scores = await model.score(m.items, { truncate: m.truncate });
       const heads = model.heads.length;

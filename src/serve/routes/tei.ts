@@ -59,7 +59,10 @@ export const teiRoutes: FastifyPluginAsync = async (app) => {
         type: 'object',
         required: ['inputs'],
         properties: {
-          inputs: { oneOf: [text, sequence, { type: 'array', minItems: 1, items: sequence, description: 'A batch of texts and pairs.' }] },
+          inputs: {
+            description: 'a string, a pair [text_a, text_b], or a batch [[text] or [text_a, text_b], ...]',
+            oneOf: [text, sequence, { type: 'array', minItems: 1, items: sequence, description: 'A batch of texts and pairs.' }],
+          },
           truncate: { type: ['boolean', 'null'], description: `Default: the server's auto-truncate (${cfg.autoTruncate}).` },
           raw_scores: { type: 'boolean', default: false },
         },

@@ -33,6 +33,10 @@ add('Add', 'runtime broadcast (unrelated symbolic dims)', (b) =>
 add('Mul', 'square x * x', (b) => { const x = b.param('x', [2, 3]); return b.out(b.g.mul(x, x)); });
 add('Pow', 'constant exponent 2', (b) => b.out(b.g.pow(b.param('x', [2, 3]), b.scalar(2))));
 add('Pow', 'constant exponent 3', (b) => b.out(b.g.pow(b.param('x', [2, 3]), b.scalar(3))));
+add('Pow', 'exponent from a Constant node (torch export)', (b) => {
+  const two = b.g.op1('Constant', [], { value: { dtype: b.dtype, dims: [], data: (b.dtype === 'float64' ? Float64Array : Float32Array).of(2) } });
+  return b.out(b.g.pow(b.param('x', [2, 3]), two));
+});
 add('Pow', 'base and exponent', (b) => b.out(b.g.pow(b.param('x', [2, 3], 'positive'), b.param('y', [3]))));
 add('Sum', 'three inputs with broadcasting', (b) => b.out(b.g.op1('Sum', [b.param('a', [2, 3]), b.param('b', [3]), b.param('c', [2, 1])])));
 add('Min', 'binary broadcast', (b) => b.out(b.g.min(b.param('a', [2, 3]), b.param('b', [3]))));
@@ -135,6 +139,11 @@ add('LogSoftmax', 'cross-entropy with GatherElements (scatter peephole)', (b) =>
   const targets = b.intInput('t', [4, 1], [4, 1], [1, 5, 0, 5]);
   return b.out(b.g.neg(b.g.reduceMean(b.g.gatherElements(logp, targets, 1), undefined, false)));
 });
+add('LogSoftmax', 'weighted per-token log-probs of labels on [B,T,V] (log-prob head)', (b) => {
+  const logp = b.g.logSoftmax(b.param('logits', [2, 3, 5]), -1);
+  const picked = b.g.gatherElements(logp, b.intInput('labels', [2, 3, 1], [2, 3, 1], [0, 4, 2, 2, 1, 3]), 2);
+  return b.out(b.g.mul(b.g.squeeze(picked, [2]), b.input('weights', [2, 3], [2, 3], 'positive')));
+});
 add('LogSoftmax', 'log-softmax used twice (no peephole)', (b) => {
   const logp = b.g.logSoftmax(b.param('logits', [3, 5]));
   const picked = b.g.gatherElements(logp, b.intInput('t', [3, 1], [3, 1], [0, 4, 2]), 1);
@@ -190,5 +199,9 @@ add('Gather', 'last token, scalar index -1 on axis 1', (b) => b.out(b.g.gather(b
 add('Gather', 'runtime negative indices on axis 1', (b) => b.out(b.g.gather(b.param('h', [2, 4, 3]), b.intInput('i', [2], [2], [-1, 1]), 1)));
 add('GatherElements', 'axis -1 targets', (b) => b.out(b.g.gatherElements(b.param('x', [3, 5]), b.intInput('t', [3, 1], [3, 1], [4, 0, 2]), -1)));
 add('GatherElements', 'axis 0 with repeats', (b) => b.out(b.g.gatherElements(b.param('x', [3, 2]), b.intInput('t', [2, 2], [2, 2], [0, 2, 0, 1]), 0)));
+add('GatherND', 'last token per row, x[arange(B), lengths - 1]', (b) =>
+  b.out(b.g.op1('GatherND', [b.param('h', [3, 4, 2]), b.intInput('at', [3, 2], [3, 2], [0, 3, 1, 1, 2, 3])])));
+add('GatherND', 'whole rows with repeats', (b) =>
+  b.out(b.g.op1('GatherND', [b.param('x', [4, 3]), b.intInput('rows', [3, 1], [3, 1], [2, 0, 2])])));
 
 export const RULE_CASES: readonly RuleCase[] = cases;

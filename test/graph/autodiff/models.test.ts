@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkGradientCase } from '../../../src/graph/autodiff/index.js';
-import { tinyClassifier, tinyGpt2, tinyLlama } from './models.js';
+import { tinyClassifier, tinyGpt2, tinyLlama, tinyTorchStyleGpt } from './models.js';
 
 // Whole-model finite-difference checks with tiny dims: every parameter tensor is probed along
 // random directions and at single coordinates.
@@ -8,6 +8,7 @@ describe('whole-model gradient checks', () => {
   it.each([
     ['GPT-2-style (LayerNormalization, causal Where/Trilu mask, Softmax, GELU, tied embedding + head, cross-entropy)', tinyGpt2],
     ['LLaMA-style (decomposed RMSNorm, rotary Sin/Cos + Slice/Concat/Neg, SwiGLU, untied head)', tinyLlama],
+    ['GPT-2 as torch.onnx.export writes it at opset 14 (decomposed LayerNorm, Slice q/k/v, Shape-built reshapes)', tinyTorchStyleGpt],
     ['classifier head (decomposed LayerNorm, Gather at last token, Gemm score head)', tinyClassifier],
   ] as const)('%s', async (_, build) => {
     const result = await checkGradientCase((dtype) => build(dtype), { directions: 2, coordinates: 3 });

@@ -161,3 +161,52 @@ export function tinyClassifier(dtype: CheckDType, dims: TinyDims = TINY, classes
   g.output(g.reduceMean(g.mul(err, err), undefined, false), 'loss', dtype, []);
   return { model: g.toModel(), wrt: b.wrt, feeds: b.feeds, of: ['loss'] };
 }
+
+/**
+ * The GPT-2 block as torch.onnx.export writes it at opset 14: LayerNorm decomposed (attribute-axis
+ * ReduceMean, Pow 2, Sqrt, Div), tanh-GELU from Pow 3 and Tanh, q/k/v cut with Slice, reshape
+ * targets assembled from Shape -> Gather -> Unsqueeze -> Concat, and a causal mask from Range and
+ * LessOrEqual. Autodiff raises the opset to 16 for its scatter-adds.
+ */
+export function tinyTorchStyleGpt(dtype: CheckDType, dims: TinyDims = TINY): GradientCheckCase {
+  const b = new CaseBuilder(dtype, 14, 41);
+  const g = b.g;
+  const { d, vocab } = dims;
+  const hd = d / dims.heads;
+  const small = (name: string, shape: number[]) => {
+    const p = b.param(name, shape);
+    const t = g.graph.initializers.get(p)!;
+    for (let i = 0; i < t.data.length; i++) (t.data as Float64Array)[i]! *= 0.3;
+    return p;
+  };
+  const { ids, targets } = tokenInputs(b, dims);
+  const shape = g.shape(ids);
+  const dim = (i: number) => g.unsqueeze(g.gather(shape, g.scalar(i, 'int64')), [0]); // [1]
+  const toHeads = (t: string) => g.transpose(g.reshape(t, g.concat([dim(0), dim(1), g.int64s([dims.heads, hd])], 0)), [0, 2, 1, 3]);
+  const pos = g.range(g.scalar(0, 'int64'), g.squeeze(dim(1), [0]), g.scalar(1, 'int64'));
+  const mask = g.op1('LessOrEqual', [g.unsqueeze(pos, [0]), g.unsqueeze(pos, [1])]); // [T, T]: key <= query
+  const ln = (x: string, name: string) => {
+    const mean = g.op1('ReduceMean', [x], { axes: [-1], keepdims: 1 });
+    const centered = g.sub(x, mean);
+    const variance = g.op1('ReduceMean', [g.pow(centered, b.scalar(2))], { axes: [-1], keepdims: 1 });
+    const normed = g.div(centered, g.sqrt(g.add(variance, b.scalar(1e-5))));
+    return g.add(g.mul(normed, b.param(`${name}.w`, [d], 'positive')), small(`${name}.b`, [d]));
+  };
+  let x = g.gather(small('wte', [vocab, d]), ids);
+  for (let l = 0; l < dims.layers; l++) {
+    const h = ln(x, `h${l}.ln1`);
+    const qkv = g.add(g.matMul(h, small(`h${l}.attn.w`, [d, 3 * d])), small(`h${l}.attn.b`, [3 * d]));
+    const [q, k, v] = [0, 1, 2].map((i) => toHeads(g.slice(qkv, [i * d], [(i + 1) * d], [2])));
+    const scores = g.div(g.matMul(q!, g.transpose(k!, [0, 1, 3, 2])), b.scalar(Math.sqrt(hd)));
+    const probs = g.softmax(g.where(mask, scores, b.scalar(-1e9)), -1);
+    const attn = g.reshape(g.transpose(g.matMul(probs, v!), [0, 2, 1, 3]), g.concat([dim(0), dim(1), g.int64s([d])], 0));
+    x = g.add(x, g.add(g.matMul(attn, small(`h${l}.proj.w`, [d, d])), small(`h${l}.proj.b`, [d])));
+    const fc = g.add(g.matMul(ln(x, `h${l}.ln2`), small(`h${l}.fc.w`, [d, 4 * d])), small(`h${l}.fc.b`, [4 * d]));
+    const inner = g.mul(g.add(fc, g.mul(g.pow(fc, b.scalar(3)), b.scalar(0.044715))), b.scalar(Math.sqrt(2 / Math.PI)));
+    const gelu = g.mul(g.mul(fc, b.scalar(0.5)), g.add(g.tanh(inner), b.scalar(1)));
+    x = g.add(x, g.add(g.matMul(gelu, small(`h${l}.fc2.w`, [4 * d, d])), small(`h${l}.fc2.b`, [d])));
+  }
+  const logits = g.matMul(ln(x, 'lnf'), small('head', [d, vocab]));
+  g.output(crossEntropy(g, logits, targets, vocab), 'loss', dtype, []);
+  return { model: g.toModel(), wrt: b.wrt, feeds: b.feeds, of: ['loss'] };
+}

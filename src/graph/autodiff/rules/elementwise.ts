@@ -29,7 +29,7 @@ const div: GradientRule = (c) => {
 const pow: GradientRule = (c) => {
   const g = c.g;
   const [a, b, y] = [c.input(0), c.input(1), c.output(0)];
-  const exponent = c.producer(b) ? undefined : constFloat(c, b);
+  const exponent = constFloat(c, b);
   const da = () => {
     if (exponent === 2) return g.mul(c.dy()!, g.mul(a, c.scalar(2)));
     if (exponent === 1) return c.dy()!;
@@ -38,11 +38,13 @@ const pow: GradientRule = (c) => {
   return [when(c, 0, da), when(c, 1, () => g.mul(c.dy()!, g.mul(y, g.log(a))))];
 };
 
-/** The value of a scalar float initializer, if b is one. */
+/** The value of a scalar float constant (initializer or Constant node), if v is one. */
 function constFloat(c: GradContext, v: Value): number | undefined {
-  const t = c.g.graph.initializers.get(v);
+  const p = c.producer(v);
+  const attr = p?.opType === 'Constant' ? p.attrs.value : undefined;
+  const t = p ? (attr?.type === 'tensor' ? attr.value : undefined) : c.g.graph.initializers.get(v);
   if (!t || t.data.length !== 1 || typeof t.data[0] !== 'number') return undefined;
-  return t.data[0] as number;
+  return t.data[0];
 }
 
 const neg: GradientRule = (c) => [c.g.neg(c.dy()!)];

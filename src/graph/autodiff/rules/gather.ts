@@ -56,7 +56,15 @@ const gatherElements: GradientRule = (c) => {
   return [c.g.op1('ScatterElements', [c.zerosLike(x), idx, c.dy()!], { axis, reduction: 'add' })];
 };
 
+// GatherND (batch_dims 0; torch exports `x[torch.arange(B), last]` this way): the same indices
+// scatter the gradient back. Negative indices are left as given (ScatterND accepts [-d, d-1]).
+const gatherND: GradientRule = (c) => {
+  if (c.attrInt('batch_dims', 0) !== 0) throw c.fail('only batch_dims = 0 is differentiable');
+  return [c.g.op1('ScatterND', [c.zerosLike(c.input(0)), c.input(1), c.dy()!], { reduction: 'add' })];
+};
+
 export const GATHER_RULES: Record<string, GradientRule> = {
   Gather: gather,
   GatherElements: gatherElements,
+  GatherND: gatherND,
 };

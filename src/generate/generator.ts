@@ -1,0 +1,82 @@
+// A loaded generation setup: one base causal LM and any number of ARMs (GenARM), each from a
+// Hugging Face layout directory. Used by the `generate` command and the server's /v1/generate.
+
+import { fail } from '../errors.js';
+import type { SessionOptions } from '../graph/index.js';
+import { CausalLM, type Text, type Tokenizer } from '../models/index.js';
+import { generate, generateStream, type AsyncLogitsProcessor, type GenerationConfig, type GenerationResult, type Guide, type TokenEvent } from './generate.js';
+
+export interface ArmSpec {
+  dir: string;
+  /** Default weight alpha_i; a request may override it by the ARM's name. */
+  alpha: number;
+  name?: string;
+}
+
+export interface LoadedArm {
+  name: string;
+  model: CausalLM;
+  alpha: number;
+}
+
+// Texts whose ids must agree for two tokenizers to count as the same (ASCII, punctuation, digits,
+// whitespace runs and non-Latin script, which byte-level BPEs split differently when they differ).
+const PROBES = ['Hello, world! 123', '  The quick brown fox jumps over the lazy dog.\n\n', 'naïve café – 東京 🙂'];
+
+/**
+ * Weak-to-strong guidance needs the same tokenizer: the same vocabulary size (up to padding) and the
+ * same ids for probe texts.
+ */
+export function assertSameTokenizer(base: Tokenizer, other: Tokenizer, otherName: string): void {
+  const same = PROBES.every((p) => JSON.stringify(base.encode(p, { addSpecialTokens: false })) === JSON.stringify(other.encode(p, { addSpecialTokens: false })));
+  if (!same || Math.abs(base.vocabSize - other.vocabSize) > 128)
+    throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT',
+      `ARM ${otherName} (${other.source}) does not share the base model's tokenizer (${base.source}): GenARM guidance combines next-token distributions id by id, so both models need the same tokenizer`,
+      { field: 'arm' });
+}
+
+export class Generator {
+  private constructor(
+    readonly base: CausalLM,
+    readonly arms: LoadedArm[],
+  ) {}
+
+  static async load(baseDir: string, arms: ArmSpec[] = [], session: SessionOptions = {}): Promise<Generator> {
+    const base = await CausalLM.load(baseDir, { session });
+    const loaded: LoadedArm[] = [];
+    for (const [i, spec] of arms.entries()) {
+      const model = await CausalLM.load(spec.dir, { session });
+      const name = spec.name ?? model.dir.name ?? `arm${i}`;
+      assertSameTokenizer(base.tokenizer, model.tokenizer, name);
+      loaded.push({ name, model, alpha: spec.alpha });
+    }
+    return new Generator(base, loaded);
+  }
+
+  get tokenizer(): Tokenizer {
+    return this.base.tokenizer;
+  }
+
+  /** Prompt ids: strings as they are (with the tokenizer's special tokens), message lists through the chat template. */
+  encodePrompt(prompt: Text): number[] {
+    const tok = this.tokenizer;
+    if (typeof prompt === 'string') return tok.encode(prompt);
+    return tok.encode(tok.applyChatTemplate(prompt, { addGenerationPrompt: true }), { addSpecialTokens: false });
+  }
+
+  /** Guides with per-request alphas by ARM name (unknown names are an error naming them). */
+  guides(alphas: Record<string, number> = {}): Guide[] {
+    for (const name of Object.keys(alphas))
+      if (!this.arms.some((a) => a.name === name))
+        throw fail('ALIGNKIT_ERR_UNKNOWN_NAME', `no ARM named ${name}; loaded ARMs: ${this.arms.map((a) => a.name).join(', ') || '(none)'}`, { field: 'alphas' });
+    return this.arms.map((a) => ({ model: a.model, alpha: alphas[a.name] ?? a.alpha, name: a.name }));
+  }
+
+  generate(prompts: Text[], cfg: Partial<GenerationConfig> = {}, alphas?: Record<string, number>, signal?: AbortSignal, extra: AsyncLogitsProcessor[] = []): Promise<GenerationResult[]> {
+    return generate(this.base, this.tokenizer, prompts.map((p) => this.encodePrompt(p)), cfg, this.guides(alphas), signal, extra);
+  }
+
+  stream(prompts: Text[], cfg: Partial<GenerationConfig> = {}, alphas?: Record<string, number>, signal?: AbortSignal): AsyncGenerator<TokenEvent, GenerationResult[]> {
+    return generateStream(this.base, this.tokenizer, prompts.map((p) => this.encodePrompt(p)), cfg, this.guides(alphas), signal);
+  }
+}

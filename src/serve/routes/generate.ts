@@ -1,0 +1,184 @@
+// Generation routes: POST /v1/generate (JSON, or Server-Sent Events with "stream": true) and
+// POST /v1/best-of-n (n samples reranked by the served reward models). Registered by
+// `buildServer({plugins: [generateRoutes(generator)]})` when the server is given a base model.
+// A client that disconnects cancels its decoding at the next token.
+
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { fail } from '../../errors.js';
+import { bestOfN, type GenerationConfig, type GenerationResult, type Generator } from '../../generate/index.js';
+import type { Text } from '../../models/index.js';
+import { checkClientBatch, scoreRequest, type ScoringBody } from '../request-options.js';
+import { errorResponses, scoringOptionsSchema, textSchema } from '../schemas.js';
+
+export interface GenerateLimits {
+  /** Largest `max_tokens` a request may ask for. */
+  maxNewTokens: number;
+  /** Largest `n` of best-of-n. */
+  maxN: number;
+}
+
+export const DEFAULT_GENERATE_LIMITS: GenerateLimits = { maxNewTokens: 256, maxN: 16 };
+
+interface SamplingBody {
+  prompt: Text;
+  max_tokens?: number;
+  temperature?: number;
+  top_k?: number;
+  top_p?: number;
+  repetition_penalty?: number;
+  stop?: string[];
+  seed?: number;
+  greedy?: boolean;
+  /** Per-request GenARM weights by ARM name. */
+  alphas?: Record<string, number>;
+}
+
+interface GenerateBody extends SamplingBody {
+  stream?: boolean;
+}
+
+interface BestOfNBody extends SamplingBody, ScoringBody {
+  n: number;
+}
+
+function samplingSchema(limits: GenerateLimits, maxInputChars: number) {
+  return {
+    prompt: textSchema({ maxInputChars } as never, 1),
+    max_tokens: { type: 'integer', minimum: 1, maximum: limits.maxNewTokens, description: `New tokens at most (default 64, limit ${limits.maxNewTokens}).` },
+    temperature: { type: 'number', exclusiveMinimum: 0, maximum: 100, description: 'Divides the (guided) scores: GenARM\'s T.' },
+    top_k: { type: 'integer', minimum: 1 },
+    top_p: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+    repetition_penalty: { type: 'number', exclusiveMinimum: 0 },
+    stop: { type: 'array', maxItems: 8, items: { type: 'string', minLength: 1, maxLength: 256 } },
+    seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
+    greedy: { type: 'boolean' },
+    alphas: { type: 'object', additionalProperties: { type: 'number' }, description: 'GenARM weight alpha_i per ARM name; default: the weights the server was started with.' },
+  } as const;
+}
+
+function configFrom(body: SamplingBody): Partial<GenerationConfig> {
+  const cfg: Partial<GenerationConfig> = { sampler: body.greedy ? 'greedy' : 'sample', maxNewTokens: body.max_tokens ?? 64 };
+  if (body.temperature !== undefined) cfg.temperature = body.temperature;
+  if (body.top_k !== undefined) cfg.topK = body.top_k;
+  if (body.top_p !== undefined) cfg.topP = body.top_p;
+  if (body.repetition_penalty !== undefined) cfg.repetitionPenalty = body.repetition_penalty;
+  if (body.stop !== undefined) cfg.stop = body.stop;
+  if (body.seed !== undefined) cfg.seed = body.seed;
+  return cfg;
+}
+
+/** Aborts when the client goes away before the response is complete. */
+function disconnectSignal(request: FastifyRequest): AbortSignal {
+  const ctl = new AbortController();
+  request.raw.on('close', () => {
+    if (!request.raw.complete || !request.raw.socket?.writable) ctl.abort();
+  });
+  request.raw.socket?.on('close', () => ctl.abort());
+  return ctl.signal;
+}
+
+function resultJson(r: GenerationResult, armNames: string[]) {
+  return {
+    text: r.text,
+    tokens: r.tokens,
+    num_tokens: r.tokens.length,
+    finish_reason: r.finishReason,
+    base_logprobs: r.baseLogprobs,
+    arm_logprobs: Object.fromEntries(armNames.map((n, i) => [n, r.armLogprobs[i]])),
+  };
+}
+
+export function generateRoutes(gen: Generator, limits: GenerateLimits = DEFAULT_GENERATE_LIMITS): FastifyPluginAsync {
+  const armNames = gen.arms.map((a) => a.name);
+
+  /** The prompt's ids must leave room for the requested new tokens within the model's length. */
+  function checkPromptLength(prompt: Text, maxTokens: number): void {
+    const promptTokens = gen.encodePrompt(prompt).length;
+    const limit = gen.base.maxLength - maxTokens;
+    if (promptTokens > limit)
+      throw fail('ALIGNKIT_ERR_TOO_LONG', `prompt has ${promptTokens} tokens; with max_tokens ${maxTokens} the model's ${gen.base.maxLength}-token window leaves room for ${Math.max(limit, 0)}`, { field: 'prompt', tokens: promptTokens, limit });
+  }
+
+  return async (app) => {
+    const resultSchema = {
+      type: 'object',
+      properties: {
+        text: { type: 'string' }, tokens: { type: 'array', items: { type: 'integer' } }, num_tokens: { type: 'integer' }, finish_reason: { type: 'string' },
+        base_logprobs: { type: 'array', items: { type: 'number' } },
+        arm_logprobs: { type: 'object', additionalProperties: { type: 'array', items: { type: 'number' } } },
+      },
+    };
+
+    app.post<{ Body: GenerateBody }>('/v1/generate', {
+      config: { limited: true },
+      schema: {
+        tags: ['generation'],
+        summary: 'Generate from the base model, guided by the loaded ARMs (GenARM); "stream": true answers with Server-Sent Events',
+        body: {
+          type: 'object', required: ['prompt'], additionalProperties: false,
+          properties: { ...samplingSchema(limits, app.serveConfig.maxInputChars), stream: { type: 'boolean' } },
+        },
+        response: { 200: resultSchema, ...errorResponses },
+      },
+    }, async (request, reply) => {
+      const body = request.body;
+      const cfg = configFrom(body);
+      checkPromptLength(body.prompt, cfg.maxNewTokens!);
+      gen.guides(body.alphas); // validates ARM names before any work or any streamed byte
+      const signal = disconnectSignal(request);
+      if (!body.stream) {
+        const [r] = await gen.generate([body.prompt], cfg, body.alphas, signal);
+        return resultJson(r!, armNames);
+      }
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': request.id });
+      const it = gen.stream([body.prompt], cfg, body.alphas, signal);
+      try {
+        for (let step = await it.next(); ; step = await it.next()) {
+          if (step.done) {
+            res.write(`event: done\ndata: ${JSON.stringify(resultJson(step.value[0]!, armNames))}\n\n`);
+            break;
+          }
+          const e = step.value;
+          res.write(`data: ${JSON.stringify({ token: e.token, text: e.delta, base_logprob: e.baseLogprob, arm_logprobs: e.armLogprobs })}\n\n`);
+        }
+      } catch (err) {
+        // Headers are gone: report in-band so the client sees why the stream ended.
+        res.write(`event: error\ndata: ${JSON.stringify({ error: (err as Error).message })}\n\n`);
+      }
+      res.end();
+    });
+
+    app.post<{ Body: BestOfNBody }>('/v1/best-of-n', {
+      config: { limited: true },
+      schema: {
+        tags: ['generation'],
+        summary: 'Sample n responses and rerank them with the served reward models (mean, worst-case or uncertainty-weighted ensemble)',
+        body: {
+          type: 'object', required: ['prompt', 'n'], additionalProperties: false,
+          properties: { ...samplingSchema(limits, app.serveConfig.maxInputChars), n: { type: 'integer', minimum: 1, maximum: limits.maxN }, ...scoringOptionsSchema(app.serveConfig) },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              best: { type: 'integer', description: 'Index of the highest-reward candidate.' },
+              candidates: { type: 'array', items: { type: 'object', properties: { ...resultSchema.properties, reward: { type: 'number' } } } },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    }, async (request) => {
+      const body = request.body;
+      checkClientBatch(body.n, 'n', app.serveConfig);
+      const cfg = configFrom(body);
+      checkPromptLength(body.prompt, cfg.maxNewTokens!);
+      const results = await gen.generate(Array(body.n).fill(body.prompt), cfg, body.alphas, disconnectSignal(request));
+      const req = scoreRequest(body, app.serveConfig);
+      const ranked = await bestOfN(body.prompt, results.map((r) => r.text), async (items) => (await app.scoring.score(items, req, 'candidates')).rewards);
+      return { best: ranked.bestIndex, candidates: results.map((r, i) => ({ ...resultJson(r, armNames), reward: ranked.scores[i] })) };
+    });
+  };
+}

@@ -1,0 +1,101 @@
+// Standard optimization problems for the convergence tests: an ill-conditioned quadratic, the
+// Rosenbrock function, and logistic regression on a real binary task (is response A the one GPT-4
+// preferred? from UltraFeedback chosen/rejected pairs, with simple text features).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Param } from '../../src/optim/index.js';
+
+export interface Problem {
+  name: string;
+  init(): Param[];
+  loss(params: Param[]): number;
+  grad(params: Param[]): Map<string, Float32Array>;
+}
+
+/** f = sum_i lambda_i x_i^2 / 2, lambda_i from 1 to 100 log-spaced (condition number 100), x0 = 1. */
+export function quadratic(n = 10): Problem {
+  const lambda = Array.from({ length: n }, (_, i) => 10 ** ((2 * i) / (n - 1)));
+  return {
+    name: 'ill-conditioned quadratic',
+    init: () => [{ name: 'x', dims: [n], data: new Float32Array(n).fill(1) }],
+    loss: (p) => p[0]!.data.reduce((s, x, i) => s + (lambda[i]! * x * x) / 2, 0),
+    grad: (p) => new Map([['x', Float32Array.from(p[0]!.data, (x, i) => lambda[i]! * x)]]),
+  };
+}
+
+/** f = (1 - x)^2 + 100 (y - x^2)^2 from the classic start (-1.2, 1); minimum 0 at (1, 1). */
+export function rosenbrock(): Problem {
+  return {
+    name: 'Rosenbrock',
+    init: () => [{ name: 'xy', dims: [2], data: Float32Array.of(-1.2, 1) }],
+    loss: (p) => {
+      const [x, y] = p[0]!.data as unknown as [number, number];
+      return (1 - x) ** 2 + 100 * (y - x * x) ** 2;
+    },
+    grad: (p) => {
+      const [x, y] = p[0]!.data as unknown as [number, number];
+      return new Map([['xy', Float32Array.of(-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x))]]);
+    },
+  };
+}
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const UF_FULL = path.resolve(ROOT, '../shared/datasets/preference_pairs/ultrafeedback_binarized_sample_train.jsonl');
+const UF_SAMPLE = path.resolve(ROOT, 'data/samples/ultrafeedback_binarized_sample_train.60.jsonl');
+
+function textFeatures(t: string): number[] {
+  const words = t.split(/\s+/).filter(Boolean);
+  const lines = t.split('\n');
+  return [
+    Math.log1p(t.length),
+    Math.log1p(words.length),
+    Math.log1p(lines.length),
+    Math.log1p(lines.filter((l) => /^\s*([-*]|\d+\.)\s/.test(l)).length),
+    Math.log1p((t.match(/```/g) ?? []).length),
+    Math.log1p((t.match(/\d/g) ?? []).length),
+    Math.log1p((t.match(/\?/g) ?? []).length),
+    words.length ? words.reduce((s, w) => s + w.length, 0) / words.length : 0,
+    Math.log1p((t.match(/\b(sorry|cannot|can't|apologi[sz]e)\b/gi) ?? []).length),
+    Math.log1p((t.match(/\*\*|#/g) ?? []).length),
+  ];
+}
+
+/**
+ * Logistic regression: each UltraFeedback pair gives x = features(chosen) - features(rejected) with
+ * label 1 and -x with label 0 (so no intercept is needed); columns scaled to unit RMS.
+ */
+export function preferenceLogistic(): Problem & { examples: number } {
+  const file = fs.existsSync(UF_FULL) ? UF_FULL : UF_SAMPLE;
+  const rows = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { chosen: string; rejected: string });
+  const diffs = rows.map((r) => {
+    const a = textFeatures(r.chosen);
+    const b = textFeatures(r.rejected);
+    return a.map((x, i) => x - b[i]!);
+  });
+  const d = diffs[0]!.length;
+  const rms = Array.from({ length: d }, (_, j) => Math.sqrt(diffs.reduce((s, x) => s + x[j]! ** 2, 0) / diffs.length) || 1);
+  const X: number[][] = [];
+  const y: number[] = [];
+  for (const x of diffs) {
+    const z = x.map((v, j) => v / rms[j]!);
+    X.push(z, z.map((v) => -v));
+    y.push(1, 0);
+  }
+  const logits = (w: Float32Array) => X.map((x) => x.reduce((s, v, j) => s + v * w[j]!, 0));
+  return {
+    name: 'logistic regression (UltraFeedback chosen vs rejected)',
+    examples: X.length,
+    init: () => [{ name: 'w', dims: [d], data: new Float32Array(d) }],
+    loss: (p) => logits(p[0]!.data).reduce((s, z, i) => s + (Math.max(z, 0) - z * y[i]! + Math.log1p(Math.exp(-Math.abs(z)))), 0) / X.length,
+    grad: (p) => {
+      const g = new Float32Array(d);
+      logits(p[0]!.data).forEach((z, i) => {
+        const r = 1 / (1 + Math.exp(-z)) - y[i]!;
+        X[i]!.forEach((v, j) => (g[j]! += (r * v) / X.length));
+      });
+      return new Map([['w', g]]);
+    },
+  };
+}

@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { Session } from '../../src/graph/index.js';
+import { buildGpt2 } from '../../src/models/index.js';
+import { prepareCausalLmTraining } from '../../src/train/index.js';
+
+describe('regressions', () => {
+  // A GraphBuilder opened on an existing graph reserves value names but not node names: the KV
+  // strip, the log-prob head and the autodiff each generated `ConstantOfShape_node_27`, and
+  // onnxruntime refused the 4-layer GPT-2 training graph ("two nodes with same node name").
+  it('regression: rewrites plus autodiff on a builder-made 4-layer GPT-2 keep node names unique', async () => {
+    const model = buildGpt2({ vocabSize: 64, nPositions: 16, nEmbd: 16, nLayer: 4, nHead: 4, layerNormEpsilon: 1e-5 }, { kind: 'lm' }, 0);
+    const prep = prepareCausalLmTraining(model, { loss: 'next-token' });
+    const names = prep.training.model.graph.nodes.map((n) => n.name);
+    expect(new Set(names).size).toBe(names.length);
+    const session = await Session.create(prep.training.model);
+    await session.release();
+  });
+});
