@@ -58,7 +58,11 @@ export class GraphBuilder {
     this.opset = opts.opset ?? 17;
     this.graph = opts.graph ?? emptyGraph(opts.name ?? 'main');
     for (const v of this.graph.inputs) this.used.add(v.name);
-    for (const n of this.graph.nodes) for (const o of n.outputs) this.used.add(o);
+    // Node names and value names share one pool: onnxruntime rejects two nodes with one name.
+    for (const n of this.graph.nodes) {
+      this.used.add(n.name);
+      for (const o of n.outputs) this.used.add(o);
+    }
     for (const k of this.graph.initializers.keys()) this.used.add(k);
   }
 

@@ -4,7 +4,7 @@
 // inputs, and the loss, metrics and state are graph outputs.
 
 import { fail } from '../errors.js';
-import { GraphBuilder, numel, type Dim, type Model, type Tensor } from '../graph/index.js';
+import { GraphBuilder, numel, type Dim, type Model, type Tensor, type Value } from '../graph/index.js';
 import type { ConfiguredLoss, LossInputSpec } from './types.js';
 
 /** An array as a user gives it: a Tensor, {data, dims}, or a plain number for a scalar. */
@@ -70,29 +70,55 @@ function checkDims(lossName: string, spec: LossInputSpec, dims: number[], bound:
 
 const metricName = (k: string) => `metric.${k.replace(/[^A-Za-z0-9_]/g, '_')}`;
 
-/** Build the loss over `arrays` as one graph (forward only); `differentiable` keeps policy inputs as initializers. */
-export function buildLossProgram(loss: ConfiguredLoss, arrays: LossArrays, opts: { differentiable?: boolean } = {}): LossProgram {
-  const tensors = bindInputs(loss, arrays);
-  const g = new GraphBuilder({ name: `loss_${loss.name.replace(/\W/g, '_')}`, opset: 17 });
-  const feeds: Record<string, Tensor> = {};
-  const policyInputs: string[] = [];
-  const values: Record<string, string> = {};
+export interface SplicedLoss {
+  /** Output names: `loss`, `metric.<name>` (non-word characters as _), `state.<input>`. */
+  lossOutput: string;
+  metricOutputs: Record<string, string>;
+  /** state input name -> output holding its next value (feed it back on the next step). */
+  stateOutputs: Record<string, string>;
+  /** The loss inputs that became graph inputs (everything the caller did not provide). */
+  createdInputs: LossInputSpec[];
+}
+
+/**
+ * Splice a configured loss into a graph under construction (the training graph's forward): inputs
+ * the caller provides (the forward's per-token log-probs, KLs, mask-head logits...) are wired in;
+ * every other declared input becomes a float32 graph input, its symbolic dims resolved by `dims`
+ * (e.g. {B: 8, T: 128}; unresolved names stay symbolic). Loss, metrics and state become outputs.
+ */
+export function spliceLoss(g: GraphBuilder, loss: ConfiguredLoss, provided: Record<string, Value>, dims: Record<string, number> = {}): SplicedLoss {
+  const values: Record<string, Value> = {};
+  const createdInputs: LossInputSpec[] = [];
   for (const spec of loss.inputs) {
-    const t = tensors[spec.name]!;
-    if (opts.differentiable && spec.side === 'policy') {
-      g.initializer(spec.name, t);
-      policyInputs.push(spec.name);
-    } else {
-      g.input(spec.name, 'float32', t.dims);
-      feeds[spec.name] = t;
+    if (provided[spec.name] !== undefined) {
+      values[spec.name] = provided[spec.name]!;
+      continue;
     }
-    values[spec.name] = spec.name;
+    values[spec.name] = g.input(spec.name, 'float32', spec.dims.map((d) => (typeof d === 'string' ? (dims[d] ?? d) : d)));
+    createdInputs.push(spec);
   }
   const built = loss.build(g, values);
   const lossOutput = g.output(built.loss, 'loss', 'float32', []);
   const metricOutputs: Record<string, string> = {};
-  for (const [k, v] of Object.entries(built.metrics)) metricOutputs[k] = g.output(v, metricName(k), 'float32');
+  for (const [k, v] of Object.entries(built.metrics)) metricOutputs[k] = g.output(v, metricName(k), 'float32', []);
   const stateOutputs: Record<string, string> = {};
-  for (const [k, v] of Object.entries(built.state ?? {})) stateOutputs[k] = g.output(v, `state.${k}`, 'float32');
-  return { model: g.toModel(), lossOutput, metricOutputs, stateOutputs, policyInputs, feeds, tensors };
+  for (const [k, v] of Object.entries(built.state ?? {})) stateOutputs[k] = g.output(v, `state.${k}`, 'float32', []);
+  return { lossOutput, metricOutputs, stateOutputs, createdInputs };
+}
+
+/** Build the loss over `arrays` as one graph (forward only); `differentiable` keeps policy inputs as initializers. */
+export function buildLossProgram(loss: ConfiguredLoss, arrays: LossArrays, opts: { differentiable?: boolean } = {}): LossProgram {
+  const tensors = bindInputs(loss, arrays);
+  const g = new GraphBuilder({ name: `loss_${loss.name.replace(/\W/g, '_')}`, opset: 17 });
+  const provided: Record<string, Value> = {};
+  const policyInputs: string[] = [];
+  for (const spec of loss.inputs)
+    if (opts.differentiable && spec.side === 'policy') {
+      provided[spec.name] = g.initializer(spec.name, tensors[spec.name]!);
+      policyInputs.push(spec.name);
+    }
+  const concrete = Object.fromEntries(loss.inputs.map((s) => [s.name, tensors[s.name]!.dims]));
+  const spliced = spliceLoss(g, { ...loss, inputs: loss.inputs.map((s) => ({ ...s, dims: concrete[s.name]! })) }, provided);
+  const feeds = Object.fromEntries(spliced.createdInputs.map((s) => [s.name, tensors[s.name]!]));
+  return { model: g.toModel(), lossOutput: spliced.lossOutput, metricOutputs: spliced.metricOutputs, stateOutputs: spliced.stateOutputs, policyInputs, feeds, tensors };
 }

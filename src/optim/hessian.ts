@@ -7,7 +7,7 @@
 
 import { fail } from '../errors.js';
 import { mulberry32, type Param } from './core.js';
-import type { Grads, HessianProvider } from './optimizer.js';
+import type { Grads } from './optimizer.js';
 
 /** Gradients of the loss at the parameters' current values. */
 export type GradFn = (params: Param[]) => Grads;
@@ -25,7 +25,7 @@ export interface HutchinsonOptions {
 }
 
 /** A Hutchinson diagonal estimator; each call draws a fresh z and restores the parameters. */
-export function hutchinsonDiag(gradFn: GradFn, opts: HutchinsonOptions = {}): HessianProvider {
+export function hutchinsonDiag(gradFn: GradFn, opts: HutchinsonOptions = {}): (params: Param[]) => Map<string, Float32Array> {
   const delta = opts.delta ?? 1e-3;
   const rnd = mulberry32(opts.seed ?? 0);
   return (params) => {
@@ -46,7 +46,7 @@ export function hutchinsonDiag(gradFn: GradFn, opts: HutchinsonOptions = {}): He
 }
 
 /** Sophia's Gauss-Newton-Bartlett estimator from the gradient on model-sampled labels. */
-export function gaussNewtonBartlett(sampledLabelGradFn: GradFn, batchSize: number): HessianProvider {
+export function gaussNewtonBartlett(sampledLabelGradFn: GradFn, batchSize: number): (params: Param[]) => Map<string, Float32Array> {
   return (params) => {
     const g = sampledLabelGradFn(params);
     const out = new Map<string, Float32Array>();

@@ -8,7 +8,7 @@
 // zeroes the stored moments but that step still updates the old ones: a bug), and each transform
 // keeps its own step count (the code's AdaClip/AdaGN bias corrections reuse Adam's reset count).
 
-import { chain, emptyState, transform, type GradientTransformation } from './core.js';
+import { chain, emptyState, transform, type GradientTransformation, type Param, type TransformState } from './core.js';
 import type { Schedule } from './schedules.js';
 import { scaleByAdam } from './adam.js';
 import { periodicReset } from './reset.js';
@@ -28,8 +28,9 @@ export interface StableSpamHyper {
 /** Official defaults: gamma1 0.7, gamma2 0.9, gamma3 (theta) 0.999, update_proj_gap 1000. */
 export const STABLE_SPAM_DEFAULTS: StableSpamHyper = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, gamma1: 0.7, gamma2: 0.9, gamma3: 0.999, resetInterval: 1000 };
 
+/** Per-tensor running statistics: one float64 per name and parameter. */
 function perTensorScalars(names: string[]) {
-  return (params: { data: Float32Array }[]) => ({ ...emptyState(params as never), slots: params.map(() => Object.fromEntries(names.map((n) => [n, new Float64Array(1)]))) });
+  return (params: Param[]): TransformState => ({ ...emptyState(params), slots: params.map(() => Object.fromEntries(names.map((n) => [n, new Float64Array(1)]))) });
 }
 
 export function adaptiveSpikeClip(gamma3: number): GradientTransformation {

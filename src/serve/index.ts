@@ -7,3 +7,4 @@ export { ScoringService, type ServedModel, type ScoreRequest } from './scoring.j
 export { WorkerRewardModel } from './inference/worker-model.js';
 export { MetricsRegistry, Counter, Gauge, Histogram } from './metrics.js';
 export { errorHandler, describeValidation, type ErrorBody } from './errors.js';
+export { generateRoutes, DEFAULT_GENERATE_LIMITS, type GenerateLimits } from './routes/generate.js';

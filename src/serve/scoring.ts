@@ -2,6 +2,7 @@
 // a library user hands in), each behind its own micro-batcher, and per-request ensembles over the
 // models a request names.
 
+import fs from 'node:fs';
 import { fail, isAlignkitError } from '../errors.js';
 import { RewardEnsemble, headWeights, type CombineConfig, type EnsembleScores, type RewardModel, type ScoreItem } from '../rewards/index.js';
 import { MicroBatcher } from './batcher.js';
@@ -44,6 +45,10 @@ export class ScoringService {
 
   /** Loads every configured model directory in its own worker thread, concurrently. */
   static async start(config: ServeConfig, metrics: MetricsRegistry, inProcess: RewardModel[] = []): Promise<ScoringService> {
+    config.models.forEach((spec, i) => {
+      // Checked here so a typo fails at once instead of after a worker thread has started.
+      if (!fs.existsSync(spec.dir)) throw fail('ALIGNKIT_ERR_FILE_NOT_FOUND', `model directory ${spec.dir} does not exist`, { file: spec.dir, field: `models[${i}]` });
+    });
     const service = new ScoringService(config, metrics);
     const workers = await Promise.allSettled(config.models.map((spec) => WorkerRewardModel.spawn({ dir: spec.dir, name: spec.name, session: config.session })));
     const failed = workers.find((w): w is PromiseRejectedResult => w.status === 'rejected');

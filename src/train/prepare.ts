@@ -6,7 +6,7 @@ import { fail } from '../errors.js';
 import { buildTrainingGraph, type TrainingGraph } from '../graph/autodiff/index.js';
 import type { Model } from '../graph/index.js';
 import {
-  addNextTokenLoss, addTokenLogProbHead, addWeightedLogProbLoss, addWeightedScoreLoss, injectLora, moveBuilderNodeNames, selectTrainable, stripKvCache,
+  addNextTokenLoss, addTokenLogProbHead, addWeightedLogProbLoss, addWeightedScoreLoss, injectLora, selectTrainable, stripKvCache,
   type LoraAdapter, type LoraOptions, type TrainableSpec,
 } from '../graph/rewrites/index.js';
 
@@ -52,7 +52,6 @@ export function prepareCausalLmTraining(source: Model, opts: CausalLmTrainingOpt
   const loss = opts.loss ?? 'weighted-logprob';
   const withLoss = loss === 'next-token' ? addNextTokenLoss(head).model : addWeightedLogProbLoss(head).model;
   const outputs = loss === 'next-token' ? ['token_count'] : ['token_logprobs'];
-  moveBuilderNodeNames(withLoss.graph);
   const training = buildTrainingGraph({ model: withLoss, loss: 'loss', trainable, outputs });
   return { forward, training, trainable, lora };
 }
@@ -69,7 +68,6 @@ export function prepareClassifierScoreGraph(source: Model, opts: ClassifierTrain
   const trainable = resolveTrainable(forward, opts.trainable);
   const scores = opts.scores ?? 'logits';
   const withLoss = addWeightedScoreLoss(forward, { scores }).model;
-  moveBuilderNodeNames(withLoss.graph);
   const training = buildTrainingGraph({ model: withLoss, loss: 'loss', trainable, outputs: [scores] });
   return { forward, training, trainable, lora: [] };
 }

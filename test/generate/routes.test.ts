@@ -103,3 +103,27 @@ describe('cancellation', () => {
     await server.close();
   });
 });
+
+describe('alignkit serve --generate', () => {
+  it('serves /v1/generate next to scoring when given a base model and an ARM', async () => {
+    const { startServer } = await import('../../src/cli/commands/serve.js');
+    const lines: string[] = [];
+    const { app: server, url } = await startServer(['--port', '0', '--generate', LM, '--arm', `helpful=${LM}:0.5`, '--max-new-tokens', '16'], (l) => lines.push(l));
+    try {
+      expect(lines.join('\n')).toMatch(/guided by helpful \(alpha 0.5\)/);
+      const res = await fetch(`${url}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'Hi', max_tokens: 4, alphas: { helpful: 1 } }) });
+      expect(res.status).toBe(200);
+      const body = await res.json();
+      expect(Object.keys(body.arm_logprobs)).toEqual(['helpful']);
+      const over = await fetch(`${url}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'Hi', max_tokens: 17 }) });
+      expect(over.status).toBe(400);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses --arm without --generate', async () => {
+    const { startServer } = await import('../../src/cli/commands/serve.js');
+    await expect(startServer(['--port', '0', '--arm', `${LM}:1`], () => {})).rejects.toThrow(/--arm needs --generate/);
+  });
+});

@@ -54,3 +54,17 @@ describe('graph builder, ONNX I/O and runtime', () => {
     await expect(Session.create(tinyMlp(), { provider: 'cuda' })).rejects.toThrow(/onnxruntime-node-install=cuda12/);
   });
 });
+
+describe('regression: a builder opened on an existing graph', () => {
+  it('never reuses a node name already in the graph', () => {
+    const first = new GraphBuilder();
+    const x = first.input('x', 'float32', [2]);
+    first.output(first.op1('Neg', [x], {}, { name: 'Neg_node_0' }), 'y');
+    const second = new GraphBuilder({ graph: first.graph });
+    // A fresh builder counts from 0: its first Neg node would be named Neg_node_0 again.
+    expect(second.fresh('Neg_node')).not.toBe('Neg_node_0');
+    second.neg('y');
+    const names = first.graph.nodes.map((n) => n.name);
+    expect(new Set(names).size).toBe(names.length);
+  });
+});

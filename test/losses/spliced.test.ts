@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { DTYPES, GraphBuilder, Session, type Model, type Node, type Tensor, type Value } from '../../src/graph/index.js';
 import { buildTrainingGraph, normalSample, seededRandom } from '../../src/graph/autodiff/index.js';
-import { activationTokenWeights, createLoss, type ConfiguredLoss } from '../../src/losses/index.js';
+import { activationTokenWeights, createLoss, spliceLoss, type ConfiguredLoss } from '../../src/losses/index.js';
 import { BATCH, LM, lmForward, lmParams, tokenKl } from './fixture-lm.js';
 
 interface Spliced {
@@ -84,23 +84,21 @@ async function splice(loss: ConfiguredLoss): Promise<Spliced> {
     if (spec.name === 'ref_chosen_logps' || spec.name === 'ref_rejected_logps') {
       const [tok, mask] = spec.name === 'ref_chosen_logps' ? [rc.tokenLogps, 'chosen_mask'] : [rr.tokenLogps, 'rejected_mask'];
       values[spec.name] = spec.dims.length === 2 ? tok : refSum(tok, mask);
-    } else if (spec.side === 'state') {
-      g.input(spec.name, 'float32', []);
-      feeds[spec.name] = { dtype: 'float32', dims: [], data: Float32Array.of(spec.initial!) };
-      values[spec.name] = spec.name;
-    } else if (provide[spec.name]) values[spec.name] = provide[spec.name]!();
+    } else if (spec.side === 'state') continue; // spliceLoss makes it a graph input
+    else if (provide[spec.name]) values[spec.name] = provide[spec.name]!();
     else throw new Error(`the fixture does not provide ${spec.name}`);
   }
-  expect([...wants].every((w) => values[w] !== undefined)).toBe(true);
-  const built = loss.build(g, values);
-  const lossOutput = g.output(built.loss, 'loss', 'float32', []);
-  const metricNames = Object.keys(built.metrics);
-  const stateOutputs: Record<string, string> = {};
-  for (const [k, v] of Object.entries(built.state ?? {})) stateOutputs[k] = g.output(v, `state.${k}`, 'float32', []);
+  const spliced = spliceLoss(g, loss, values, { B: LM.B, T: LM.T });
+  // Only the carried state is left for the training loop to feed.
+  expect(spliced.createdInputs.map((s) => s.side)).toEqual(loss.inputs.filter((s) => s.side === 'state').map(() => 'state'));
+  expect([...wants].every((w) => values[w] !== undefined || spliced.createdInputs.some((s) => s.name === w))).toBe(true);
+  for (const spec of spliced.createdInputs) feeds[spec.name] = { dtype: 'float32', dims: [], data: Float32Array.of(spec.initial!) };
+  const { lossOutput, stateOutputs } = spliced;
+  const metricNames = Object.keys(spliced.metricOutputs);
   const model = g.toModel();
   const params = new Map(trainable.map((p) => [p, model.graph.initializers.get(p)!]));
   const { frozen, stopGradients } = freezeStopGradients(model, trainable);
-  const training = buildTrainingGraph({ model, loss: lossOutput, trainable, outputs: [...Object.values(built.metrics), ...stopGradients] });
+  const training = buildTrainingGraph({ model, loss: lossOutput, trainable, outputs: stopGradients });
   const session = await Session.create(training.model, { intraOpThreads: 1 });
   const frozenSession = await Session.create(frozen, { intraOpThreads: 1 });
   return { session, frozen: frozenSession, stopGradients, params, feeds, lossOutput, gradients: training.gradients, stateOutputs, metricNames };

@@ -8,9 +8,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createOptimizer, hutchinsonDiag, loadOptimizerState, mulberry32, OPTIMIZERS, saveOptimizerState, type Param } from '../../src/optim/index.js';
 
-// State bytes per parameter on one [64, 80] weight (5120 elements): per-element buffers x 4 bytes,
+// State bytes per parameter on one [64, 64] weight (4096 elements, the smallest 8-bit Adam quantizes): per-element buffers x 4 bytes,
 // plus per-tensor numbers and blocks as noted.
-const N = 5120;
+const N = 4096;
 const EXPECTED_BYTES: Record<string, number> = {
   sgd: 4, // momentum
   adam: 8, // m, v
@@ -23,11 +23,11 @@ const EXPECTED_BYTES: Record<string, number> = {
   adamp: 8 + 4 / N, // + wdRatio
   sgdp: 4 + 4 / N,
   'sgd-sai': 4 + 8 / N, // momentum + gsnr: half of AdamW
-  adam8bit: 2 + (20 * 8) / N, // two uint8 codes + two float32 absmax per 256-block (20 blocks)
-  adamw8bit: 2 + (20 * 8) / N,
+  adam8bit: 2 + (16 * 8) / N, // two uint8 codes + two float32 absmax per 256-block (16 blocks)
+  adamw8bit: 2 + (16 * 8) / N,
   sophia: 8, // m, h
   adahessian: 8,
-  soap: 8 + (4 * 2 * (64 * 64 + 80 * 80)) / N, // m, v + L, QL [64,64] and R, QR [80,80]
+  soap: 8 + (4 * 2 * (64 * 64 + 64 * 64)) / N, // m, v + L, QL, R, QR [64, 64]
   'onebit-adam': 16, // m, v, server error, one worker error
 };
 
@@ -39,7 +39,7 @@ function quadGrad(params: Param[]): Map<string, Float32Array> {
 function makeParams(seed: number): Param[] {
   const rnd = mulberry32(seed);
   return [
-    { name: 'layer.weight', dims: [64, 80], data: Float32Array.from({ length: N }, () => rnd() - 0.5) },
+    { name: 'layer.weight', dims: [64, 64], data: Float32Array.from({ length: N }, () => rnd() - 0.5) },
     { name: 'layer.bias', dims: [80], data: Float32Array.from({ length: 80 }, () => rnd() - 0.5) },
   ];
 }

@@ -1,17 +1,21 @@
 // Every registered optimizer on three standard problems, with hyperparameters suited to each
 // problem (the same for all optimizers of a kind where possible). Expected behaviour: the
-// quadratic's loss drops by 1000x, Rosenbrock reaches the valley floor near (1, 1), logistic
+// quadratic's loss drops by 1000x, Rosenbrock's iterate ends within 0.05 of (1, 1), logistic
 // regression gets within 0.01 nats of its optimum (found by many Adam steps).
 
 import { describe, expect, it } from 'vitest';
 import { createOptimizer, hutchinsonDiag, OPTIMIZERS, type Param } from '../../src/optim/index.js';
 import { preferenceLogistic, quadratic, rosenbrock, type Problem } from './problems.js';
 
-function minimise(problem: Problem, name: string, hyper: Record<string, unknown>, steps: number): number {
+function run(problem: Problem, name: string, hyper: Record<string, unknown>, steps: number): Param[] {
   const params: Param[] = problem.init();
   const opt = createOptimizer(name, { weightDecay: 0, ...hyper }, { hessian: hutchinsonDiag((p) => problem.grad(p), { seed: 5 }) });
   for (let t = 0; t < steps; t++) opt.step(params, problem.grad(params));
-  return problem.loss(params);
+  return params;
+}
+
+function minimise(problem: Problem, name: string, hyper: Record<string, unknown>, steps: number): number {
+  return problem.loss(run(problem, name, hyper, steps));
 }
 
 // Per problem: steps, and hyperparameters per optimizer (lr chosen for the problem's scale).
@@ -24,9 +28,11 @@ const QUAD: Record<string, Record<string, unknown>> = {
 const ROSEN: Record<string, Record<string, unknown>> = {
   sgd: { lr: 1e-3 }, adam: { lr: 0.02 }, adamw: { lr: 0.02 }, lion: { lr: 0.002 }, exadam: { lr: 0.005 }, spam: { lr: 0.02 },
   'stable-spam': { lr: 0.02 }, adabelief: { lr: 0.02 }, adamp: { lr: 0.02 }, sgdp: { lr: 1e-3 }, 'sgd-sai': { lr: 2e-3 },
-  adam8bit: { lr: 0.02, minQuantizedSize: 1 }, adamw8bit: { lr: 0.02, minQuantizedSize: 1 }, sophia: { lr: 0.01, hessianInterval: 2, gamma: 0.05 },
-  adahessian: { lr: 0.1 }, soap: { lr: 0.02 }, 'onebit-adam': { lr: 0.01, freezeStep: 1000 },
+  adam8bit: { lr: 0.02, minQuantizedSize: 1 }, adamw8bit: { lr: 0.02, minQuantizedSize: 1 }, sophia: { lr: 0.02, hessianInterval: 2 },
+  adahessian: { lr: 0.5 }, soap: { lr: 0.02 }, 'onebit-adam': { lr: 0.01, freezeStep: 1000 },
 };
+/** AdaHessian's Hutchinson estimate of Rosenbrock's indefinite Hessian is noisy: it needs more steps. */
+const ROSEN_STEPS: Record<string, number> = { adahessian: 8000 };
 const LOGIT: Record<string, Record<string, unknown>> = Object.fromEntries(Object.keys(QUAD).map((k) => [k, { ...QUAD[k], lr: ['sgd', 'sgdp', 'sgd-sai'].includes(k) ? 1 : k === 'lion' ? 0.01 : k === 'adahessian' ? 0.2 : 0.05 }]));
 
 describe('convergence on standard problems', () => {
@@ -41,8 +47,9 @@ describe('convergence on standard problems', () => {
   });
 
   const rosen = rosenbrock();
-  it.each(Object.keys(ROSEN))('%s: Rosenbrock from (-1.2, 1) gets near the minimum', (name) => {
-    expect(minimise(rosen, name, ROSEN[name]!, 4000)).toBeLessThan(0.05);
+  it.each(Object.keys(ROSEN))('%s: Rosenbrock from (-1.2, 1) gets within 0.05 of the minimum (1, 1)', (name) => {
+    const [x, y] = run(rosen, name, ROSEN[name]!, ROSEN_STEPS[name] ?? 4000)[0]!.data as unknown as [number, number];
+    expect(Math.hypot(x - 1, y - 1)).toBeLessThan(0.05);
   });
 
   const logit = preferenceLogistic();

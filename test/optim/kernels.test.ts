@@ -33,6 +33,9 @@ const CASES: [string, Record<string, unknown>, string][] = [
   ['lion', { lr: 1e-3, weightDecay: 0.5 }, 'lion'],
   ['adamw8bit', { lr: 1e-2, weightDecay: 0.1 }, 'adam8bit'],
   ['adamw8bit', { lr: 1e-2, blockSize: 2048 }, 'adam8bit'],
+  // Adam's L2 chain with no decay is the AdamW update: the same kernels take it.
+  ['adam', { lr: 1e-2 }, 'adamw'],
+  ['adam8bit', { lr: 1e-2 }, 'adam8bit'],
 ];
 
 describe('kernel and TypeScript paths', () => {

@@ -76,26 +76,38 @@ export function preferenceLogistic(): Problem & { examples: number } {
   });
   const d = diffs[0]!.length;
   const rms = Array.from({ length: d }, (_, j) => Math.sqrt(diffs.reduce((s, x) => s + x[j]! ** 2, 0) / diffs.length) || 1);
-  const X: number[][] = [];
-  const y: number[] = [];
-  for (const x of diffs) {
-    const z = x.map((v, j) => v / rms[j]!);
-    X.push(z, z.map((v) => -v));
-    y.push(1, 0);
-  }
-  const logits = (w: Float32Array) => X.map((x) => x.reduce((s, v, j) => s + v * w[j]!, 0));
+  // Flat row-major [2 * pairs, d] design matrix: the tests evaluate it thousands of times.
+  const n = 2 * diffs.length;
+  const X = new Float64Array(n * d);
+  const y = new Float64Array(n);
+  diffs.forEach((x, k) => {
+    for (let j = 0; j < d; j++) {
+      X[2 * k * d + j] = x[j]! / rms[j]!;
+      X[(2 * k + 1) * d + j] = -x[j]! / rms[j]!;
+    }
+    y[2 * k] = 1;
+  });
+  const logits = (w: Float32Array) => {
+    const z = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += X[i * d + j]! * w[j]!;
+      z[i] = s;
+    }
+    return z;
+  };
   return {
     name: 'logistic regression (UltraFeedback chosen vs rejected)',
-    examples: X.length,
+    examples: n,
     init: () => [{ name: 'w', dims: [d], data: new Float32Array(d) }],
-    loss: (p) => logits(p[0]!.data).reduce((s, z, i) => s + (Math.max(z, 0) - z * y[i]! + Math.log1p(Math.exp(-Math.abs(z)))), 0) / X.length,
+    loss: (p) => logits(p[0]!.data).reduce((s, z, i) => s + (Math.max(z, 0) - z * y[i]! + Math.log1p(Math.exp(-Math.abs(z)))), 0) / n,
     grad: (p) => {
-      const g = new Float32Array(d);
+      const g = new Float64Array(d);
       logits(p[0]!.data).forEach((z, i) => {
         const r = 1 / (1 + Math.exp(-z)) - y[i]!;
-        X[i]!.forEach((v, j) => (g[j]! += (r * v) / X.length));
+        for (let j = 0; j < d; j++) g[j]! += (r * X[i * d + j]!) / n;
       });
-      return new Map([['w', g]]);
+      return new Map([['w', Float32Array.from(g)]]);
     },
   };
 }

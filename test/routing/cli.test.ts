@@ -62,6 +62,10 @@ describe('alignkit route', () => {
     const table = out.join('\n');
     expect(table).toContain('| 25% | 249 |');
     expect(table).toContain('topk - random (pts)');
+    out = [];
+    expect(await routeCommand.run(['eval', '--seeds', '1', '--ppm', 'simulated', '--mixes', '40', '--budgets', '0,0.5,1'])).toBe(0);
+    expect(out.join('\n')).toMatch(/fitted on simulated mixes of one half/);
+    expect(out.join('\n')).toContain('| 50% | 499 |');
     vi.spyOn(console, 'error').mockImplementation(() => undefined);
     expect(await routeCommand.run(['nope'])).toBe(2);
     await expect(routeCommand.run(['eval', '--judge', 'gpt-9'])).rejects.toThrow(/known: gpt-3.5-turbo, pandalm-7b/);

@@ -63,3 +63,19 @@ describe('PandaLM routing evaluation', () => {
     expect(evaluate({ budget: 0, human: [], isHuman: none })).toBeCloseTo(ai.filter((l, i) => l === data.majority[i]).length / 999, 12);
   });
 });
+
+describe('cross-fitted simulated PPM', () => {
+  it('routes each half with a PPM fitted on simulated mixes of the other half', async () => {
+    const { crossFitEvaluation } = await import('../../src/routing/eval/cross-fit.js');
+    const data = loadPandaLM();
+    const table = await extractFeatures(data.pairs, { tagger: createTagger('rules') });
+    const ai = data.judges['gpt-3.5-turbo'];
+    const rows = await crossFitEvaluation({ table, annotators: data.annotators, reference: data.majority, ai }, { budgets: [0, 0.5, 1], seeds: 1 }, { mixes: 40 });
+    // 0% human: both strategies are the all-AI labels on both halves = all-AI agreement overall (halves 499 + 500).
+    const allAi = ai.filter((l, i) => l === data.majority[i]).length;
+    expect(rows[0].results.topk.mean).toBeCloseTo(rows[0].results.random.mean, 12);
+    expect(Math.abs(rows[0].results.topk.mean - allAi / 999)).toBeLessThan(0.005);
+    expect(rows[1].humanCount).toBe(249 + 250);
+    expect(rows[2].results.topk.mean).toBeCloseTo(rows[2].results.random.mean, 12);
+  });
+});

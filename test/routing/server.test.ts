@@ -132,15 +132,16 @@ describe('routing plugin', () => {
     }
   });
 
-  it('exports Parquet through alignkit/datasets', async () => {
-    const res = await app.inject({ method: 'GET', url: '/routing/export?format=parquet', headers: admin });
+  it.each(['parquet', 'arrow'])('exports %s through alignkit/datasets', async (format) => {
+    const res = await app.inject({ method: 'GET', url: `/routing/export?format=${format}`, headers: admin });
     expect(res.statusCode).toBe(200);
-    const file = path.join(dir, 'out.parquet');
+    const file = path.join(dir, `out.${format}`);
     fs.writeFileSync(file, res.rawPayload);
     const rows = [];
     for await (const { row } of readRows(file)) rows.push(row);
     expect(rows).toHaveLength(8);
     expect(rows.filter((r) => r.label_source === 'human')).toHaveLength(1);
+    expect(rows.filter((r) => r.label_source === 'ai').every((r) => r.judge === 'length-judge')).toBe(true);
   });
 
   it('serves the annotator page with no external assets', async () => {

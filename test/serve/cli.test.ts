@@ -21,6 +21,13 @@ describe('alignkit serve', () => {
     expect(() => parseServeArgs(['--combine', 'median'])).toThrow(/--combine: unknown combination 'median'; known: mean, min, uncertainty/);
   });
 
+  it('fails to start on a model directory that does not exist, naming it', async () => {
+    await expect(serveCommand.run(['--model', '/nonexistent/reward-model', '--port', '0'])).rejects.toMatchObject({
+      code: 'ALIGNKIT_ERR_FILE_NOT_FOUND',
+      message: 'model directory /nonexistent/reward-model does not exist',
+    });
+  });
+
   it('serves the fixture when no --model is given, says so, and stops on SIGTERM', async () => {
     const lines: string[] = [];
     vi.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));

@@ -4,9 +4,10 @@ import { buildGpt2 } from '../../src/models/index.js';
 import { prepareCausalLmTraining } from '../../src/train/index.js';
 
 describe('regressions', () => {
-  // A GraphBuilder opened on an existing graph reserves value names but not node names: the KV
-  // strip, the log-prob head and the autodiff each generated `ConstantOfShape_node_27`, and
+  // A GraphBuilder opened on an existing graph used to reserve value names but not node names: the
+  // KV strip, the log-prob head and the autodiff each generated `ConstantOfShape_node_27`, and
   // onnxruntime refused the 4-layer GPT-2 training graph ("two nodes with same node name").
+  // Fixed in GraphBuilder's constructor.
   it('regression: rewrites plus autodiff on a builder-made 4-layer GPT-2 keep node names unique', async () => {
     const model = buildGpt2({ vocabSize: 64, nPositions: 16, nEmbd: 16, nLayer: 4, nHead: 4, layerNormEpsilon: 1e-5 }, { kind: 'lm' }, 0);
     const prep = prepareCausalLmTraining(model, { loss: 'next-token' });

@@ -1,9 +1,11 @@
 import type { Command } from '../registry.js';
 import { dataCommand } from './data.js';
+import { evalCommand } from './eval.js';
 import { generateCommand } from './generate.js';
 import { lossCommand } from './loss.js';
 import { routeCommand } from './route.js';
 import { serveCommand } from './serve.js';
+import { tokenizerCommand } from './tokenizer.js';
 
 /** Every CLI command, by name. */
-export const COMMANDS: Command[] = [dataCommand, generateCommand, lossCommand, routeCommand, serveCommand];
+export const COMMANDS: Command[] = [dataCommand, evalCommand, generateCommand, lossCommand, routeCommand, serveCommand, tokenizerCommand];

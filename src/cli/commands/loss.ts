@@ -78,9 +78,13 @@ async function run(argv: string[]): Promise<number> {
     if (!values.arrays) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `missing --arrays\n\n${USAGE}`, { parameter: 'arrays' });
     const arrays = readArrays(values.arrays);
     const hp = parseHp(values.hp);
-    const result = values['no-grad'] ? await evaluateLoss(name!, hp, arrays) : await runLoss(name!, hp, arrays);
-    const gradients = 'gradients' in result ? Object.fromEntries(Object.entries(result.gradients).map(([k, g]) => [k, Array.from(g)])) : undefined;
-    console.log(JSON.stringify({ loss: result.loss, metrics: result.metrics, state: result.state, ...(gradients && { gradients }) }, null, 2));
+    if (values['no-grad']) {
+      console.log(JSON.stringify(await evaluateLoss(name!, hp, arrays), null, 2));
+      return 0;
+    }
+    const r = await runLoss(name!, hp, arrays);
+    const gradients = Object.fromEntries(Object.entries(r.gradients).map(([k, g]) => [k, Array.from(g)]));
+    console.log(JSON.stringify({ loss: r.loss, metrics: r.metrics, state: r.state, gradients }, null, 2));
     return 0;
   }
   console.error(USAGE);

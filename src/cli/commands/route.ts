@@ -7,7 +7,7 @@ import { fail } from '../../errors.js';
 import { readRows, writeRows } from '../../datasets/index.js';
 import type { Command } from '../registry.js';
 import {
-  createTagger, crossValidate, evaluateRouting, extractFeatures, featureRows, fitPpm, loadPandaLM, PANDALM_JUDGES, readMixTable,
+  createTagger, crossValidate, crossFitEvaluation, evaluateRouting, extractFeatures, featureRows, fitPpm, loadPandaLM, PANDALM_JUDGES, readMixTable,
   routeTable, routingEvalTable, simulateMixes, agreementEvaluator, tableFromRows, VALIDATION_SET_FILE, FEATURE_NAMES,
   type FeatureRow, type PpmModel, type Preference, type RoutingPair,
 } from '../../routing/index.js';
@@ -26,6 +26,8 @@ const USAGE = `usage: alignkit route <subcommand> [options]
   eval      PandaLM: routed vs random agreement with the human majority, as a markdown table
             [--judge gpt-3.5-turbo|pandalm-7b] [--seeds 10] [--kind linear] [--ridge 0]
             [--strategies topk,random] [--budgets 0,0.25,0.5,0.75,1]
+            [--ppm released|simulated]  released = fitted on the 26 released mixes (default);
+            simulated = fitted on agreement-scored knapsack mixes of one half, routing the other half
 
 Budgets in [0, 1] are fractions of the pool, larger numbers are counts.`;
 
@@ -98,6 +100,12 @@ async function fit(argv: string[]): Promise<number> {
   console.log(`| metric | RMSE |\n| --- | --- |\n| ${report.folds}-fold CV | ${report.cvRmse.toFixed(4)} |\n| mean-predictor baseline (same folds) | ${report.baselineRmse.toFixed(4)} |\n| train (all mixes) | ${report.trainRmse.toFixed(4)} |`);
   console.log(`\nlearning curve (share of each training part -> CV RMSE):\n| share | mixes | CV RMSE |\n| --- | --- | --- |`);
   for (const c of report.learningCurve) console.log(`| ${c.fraction} | ${c.trainSize} | ${c.cvRmse.toFixed(4)} |`);
+  if (model.kind === 'linear') {
+    // Coefficients are per unit share of the pool: x 0.01 = predicted change when 1% of the pool with that feature goes to humans.
+    const ranked = model.features.map((f, j) => [f, model.coef[j]] as const).filter(([, c]) => c !== 0).sort((a, b) => b[1] - a[1]);
+    console.log(`\nlargest coefficients (score change per unit share routed to humans):\n| feature | coefficient |\n| --- | --- |`);
+    for (const [f, c] of [...ranked.slice(0, 5), ...ranked.slice(-5)]) console.log(`| ${f} | ${c.toFixed(4)} |`);
+  }
   if (values.output) console.log(`\nmodel written to ${values.output}`);
   return 0;
 }
@@ -158,18 +166,27 @@ async function evaluate(argv: string[]): Promise<number> {
     options: {
       judge: { type: 'string', default: 'gpt-3.5-turbo' }, seeds: { type: 'string' }, kind: { type: 'string', default: 'linear' }, ridge: { type: 'string' },
       strategies: { type: 'string', default: 'topk,random' }, budgets: { type: 'string', default: '0,0.25,0.5,0.75,1' }, 'pandalm-dir': { type: 'string' },
+      ppm: { type: 'string', default: 'released' }, mixes: { type: 'string' },
     },
   });
   if (!PANDALM_JUDGES[values.judge!]) throw fail('ALIGNKIT_ERR_UNKNOWN_NAME', `unknown judge '${values.judge}'; known: ${Object.keys(PANDALM_JUDGES).join(', ')}`, { parameter: 'judge' });
   const data = loadPandaLM(values['pandalm-dir']);
   const table = await extractFeatures(data.pairs, { tagger: createTagger('rules') });
-  const model = fitPpm(readMixTable(VALIDATION_SET_FILE).data, { kind: values.kind as 'linear' | 'quadratic', ridge: num(values.ridge, 'ridge', 0) });
   const strategies = values.strategies!.split(',');
-  const rows = evaluateRouting(
-    { table, model, annotators: data.annotators, reference: data.majority, ai: data.judges[values.judge!] },
-    { seeds: num(values.seeds, 'seeds', 10), strategies, budgets: values.budgets!.split(',').map((b) => num(b, 'budgets')) },
-  );
-  console.log(`PandaLM (${data.pairs.length} pairs), AI judge ${values.judge}, PPM ${model.kind} ridge ${model.ridge} fitted on the 26 released mixes, rules tagger; agreement with the 3-annotator majority, human label = one annotator drawn per pair and seed`);
+  const evalOptions = { seeds: num(values.seeds, 'seeds', 10), strategies, budgets: values.budgets!.split(',').map((b) => num(b, 'budgets')) };
+  const input = { table, annotators: data.annotators, reference: data.majority, ai: data.judges[values.judge!] };
+  const header = `PandaLM (${data.pairs.length} pairs), AI judge ${values.judge}, rules tagger; agreement with the 3-annotator majority, human label = one annotator drawn per pair and seed, ${evalOptions.seeds} seeds`;
+  if (values.ppm === 'simulated') {
+    const ridge = num(values.ridge, 'ridge', 0.01);
+    const rows = await crossFitEvaluation(input, evalOptions, { ridge, mixes: num(values.mixes, 'mixes', 200) });
+    console.log(`${header}; PPM linear ridge ${ridge} fitted on simulated mixes of one half (agreement evaluator), routing the other half (pair counts summed over both halves)`);
+    console.log(routingEvalTable(rows, strategies));
+    return 0;
+  }
+  if (values.ppm !== 'released') throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--ppm must be released or simulated, got '${values.ppm}'`, { parameter: 'ppm' });
+  const model = fitPpm(readMixTable(VALIDATION_SET_FILE).data, { kind: values.kind as 'linear' | 'quadratic', ridge: num(values.ridge, 'ridge', 0) });
+  const rows = evaluateRouting({ ...input, model }, evalOptions);
+  console.log(`${header}; PPM ${model.kind} ridge ${model.ridge} fitted on the 26 released mixes`);
   console.log(routingEvalTable(rows, strategies));
   return 0;
 }

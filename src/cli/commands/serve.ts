@@ -2,11 +2,14 @@
 
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { fail } from '../../errors.js';
+import { Generator } from '../../generate/index.js';
 import { COMBINE_METHODS, type CombineMethod } from '../../rewards/index.js';
 import { buildServer, DEFAULT_SERVE_CONFIG, type ModelSpec, type ServeConfig } from '../../serve/index.js';
+import { DEFAULT_GENERATE_LIMITS, generateRoutes } from '../../serve/routes/generate.js';
 import type { Command } from '../registry.js';
+import { parseArm } from './generate.js';
 
 const d = DEFAULT_SERVE_CONFIG;
 
@@ -30,7 +33,13 @@ GET /metrics, and the OpenAPI docs at /docs.
   --combine METHOD         ${COMBINE_METHODS.join(' | ')} (default ${d.combine.method})
   --lambda X               variance weight of 'uncertainty' (default ${d.combine.lambda})
   --threads N              onnxruntime intra-op threads per model
-  --no-docs                do not serve Swagger UI at /docs`;
+  --no-docs                do not serve Swagger UI at /docs
+
+Generation (adds POST /v1/generate and POST /v1/best-of-n):
+  --generate DIR           causal LM directory to generate from
+  --arm [NAME=]DIR:ALPHA   autoregressive reward model guiding it (GenARM) with default weight ALPHA; repeatable
+  --max-new-tokens N       largest max_tokens a request may ask for (default ${DEFAULT_GENERATE_LIMITS.maxNewTokens})
+  --max-n N                largest n of best-of-n (default ${DEFAULT_GENERATE_LIMITS.maxN})`;
 
 const OPTIONS = {
   model: { type: 'string', multiple: true },
@@ -47,6 +56,10 @@ const OPTIONS = {
   lambda: { type: 'string' },
   threads: { type: 'string' },
   'no-docs': { type: 'boolean' },
+  generate: { type: 'string' },
+  arm: { type: 'string', multiple: true },
+  'max-new-tokens': { type: 'string' },
+  'max-n': { type: 'string' },
 } as const;
 
 function number(value: string | undefined, option: string): number | undefined {
@@ -86,9 +99,31 @@ export function parseServeArgs(argv: string[]): Partial<ServeConfig> {
   return Object.fromEntries(Object.entries(entries).filter(([, x]) => x !== undefined)) as Partial<ServeConfig>;
 }
 
+/** The generation routes, when `--generate DIR` is given. */
+async function generationPlugins(argv: string[], log: (line: string) => void): Promise<FastifyPluginAsync[]> {
+  const { values: v } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false });
+  if (!v.generate) {
+    if (v.arm?.length) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', '--arm needs --generate DIR (the base model the ARMs guide)', { field: 'arm' });
+    return [];
+  }
+  const arms = (v.arm ?? []).map((spec) => {
+    const eq = spec.indexOf('=');
+    const arm = parseArm(eq > 0 ? spec.slice(eq + 1) : spec);
+    return eq > 0 ? { ...arm, name: spec.slice(0, eq) } : arm;
+  });
+  const generator = await Generator.load(path.resolve(v.generate), arms.map((a) => ({ ...a, dir: path.resolve(a.dir) })));
+  const limits = {
+    maxNewTokens: number(v['max-new-tokens'], 'max-new-tokens') ?? DEFAULT_GENERATE_LIMITS.maxNewTokens,
+    maxN: number(v['max-n'], 'max-n') ?? DEFAULT_GENERATE_LIMITS.maxN,
+  };
+  log(`alignkit serve: generating from ${generator.base.dir.name}${generator.arms.map((a) => `, guided by ${a.name} (alpha ${a.alpha})`).join('')}`);
+  return [generateRoutes(generator, limits)];
+}
+
 /** Builds the server, listens, and prints where and what it serves. */
 export async function startServer(argv: string[], log: (line: string) => void = console.log): Promise<{ app: FastifyInstance; url: string }> {
-  const app = buildServer({ config: parseServeArgs(argv), logger: { level: 'warn' } });
+  const config = parseServeArgs(argv);
+  const app = buildServer({ config, plugins: await generationPlugins(argv, log), logger: { level: 'error' } });
   await app.ready();
   const cfg = app.serveConfig;
   const address = await app.listen({ port: cfg.port, host: cfg.host });

@@ -4,7 +4,7 @@
 // parameter. Float64 graphs give ~1e-9 agreement; ops onnxruntime runs only in float32 (Erf,
 // Softplus, Gelu) are checked in float32 with correspondingly looser tolerances.
 
-import { isAlignkitError } from '../../errors.js';
+import { fail, isAlignkitError } from '../../errors.js';
 import { GraphBuilder } from '../builder.js';
 import type { DType } from '../dtypes.js';
 import { onnxOpset, type Model, type Tensor } from '../ir.js';
@@ -85,7 +85,7 @@ export async function checkGradients(model: Model, opts: GradientCheckOptions): 
       graph.inputs.push({ name: p, dtype: init.dtype, dims: [...init.dims] });
       base.set(p, { ...init, data: init.data.slice() });
     } else if (opts.feeds?.[p]) base.set(p, opts.feeds[p]!);
-    else throw new Error(`gradient check: '${p}' is neither an initializer nor fed`);
+    else throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `gradient check: '${p}' is neither an initializer nor a fed input`, { parameter: p });
   }
   const dtype = base.get(opts.wrt[0]!)!.dtype;
   const tol = { ...TOLERANCES[dtype === 'float64' ? 'float64' : 'float32'], ...definedOnly(opts) };

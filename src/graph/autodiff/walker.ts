@@ -37,23 +37,23 @@ export function copyModel(model: Model): Model {
 /** Nodes in topological order (ONNX requires it; loss nodes appended by callers are checked too). */
 function topologicalOrder(graph: Graph): Node[] {
   const ready = new Set<string>(['', ...graph.inputs.map((v) => v.name), ...graph.initializers.keys()]);
-  const pending = [...graph.nodes];
   const order: Node[] = [];
+  // One sweep for a sorted graph; each further sweep places at least one more node.
+  let pending = graph.nodes;
   while (pending.length > 0) {
-    const before = pending.length;
-    for (let i = 0; i < pending.length; ) {
-      const n = pending[i]!;
+    const later: Node[] = [];
+    for (const n of pending) {
       if (n.inputs.every((v) => ready.has(v))) {
         order.push(n);
         for (const o of n.outputs) ready.add(o);
-        pending.splice(i, 1);
-      } else i++;
+      } else later.push(n);
     }
-    if (pending.length === before) {
-      const n = pending[0]!;
+    if (later.length === pending.length) {
+      const n = later[0]!;
       const missing = n.inputs.filter((v) => !ready.has(v));
       throw fail('ALIGNKIT_ERR_ONNX_MODEL', `node '${n.name}' (${n.opType}) reads ${missing.join(', ')}, which no node, input or initializer provides (or a cycle)`, { node: n.name });
     }
+    pending = later;
   }
   return order;
 }

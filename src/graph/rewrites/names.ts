@@ -76,15 +76,3 @@ export function uniquifyNodeNames(graph: Graph): void {
     seen.add(name);
   }
 }
-
-const BUILDER_NODE_NAME = /^[A-Za-z0-9]+_node_\d+$/;
-
-/**
- * Rename nodes that carry GraphBuilder's generated names (`MatMul_node_12`) so that another builder
- * opened later on the same graph (the autodiff's) cannot generate the same name again: builders
- * reserve the value names of a graph they open, not its node names.
- */
-export function moveBuilderNodeNames(graph: Graph, suffix = 'fwd'): void {
-  for (const n of graph.nodes) if (BUILDER_NODE_NAME.test(n.name)) n.name = `${n.name}.${suffix}`;
-  uniquifyNodeNames(graph);
-}

@@ -1,7 +1,7 @@
 // The nine lexical scores of the paper's FeatureExtractor (allenai/hybrid-preferences
 // src/feature_extractor.py, `_extract_*`), computed locally, and their cut into three bins.
 
-import { BINS, LEXICAL_SCORES, PERCENTILE_RANKED, type Bin, type LexicalScore } from './catalog.js';
+import { LEXICAL_SCORES, PERCENTILE_RANKED, type Bin, type LexicalScore } from './catalog.js';
 import { bagOfWordsCosineWords, entitySimilarity, percentileRank, rouge1FWords, rougeLFWords, tokenize, tokenMatchF1Words, words } from './text.js';
 import type { RoutingPair } from '../types.js';
 
@@ -117,4 +117,3 @@ export function inBin(value: number, bin: Bin): boolean {
   return value >= bin.min && value <= bin.max;
 }
 
-export { BINS };

@@ -16,7 +16,7 @@ import { fail } from '../../errors.js';
 import { requireAdmin, requireAnnotator } from './auth.js';
 import { ANNOTATOR_PAGE_CSP, annotatorPage } from './page.js';
 import { EXPORT_FORMATS, exportBytes, type ExportFormat } from './export.js';
-import { aiLabelsSchema, createAnnotatorSchema, exportSchema, routeSchema, submitLabelSchema, submitPairsSchema, updateLabelSchema } from './schemas.js';
+import { aiLabelsSchema, createAnnotatorSchema, exportSchema, nextPairSchema, routeSchema, submitLabelSchema, submitPairsSchema, updateLabelSchema } from './schemas.js';
 
 export interface RoutingPluginOptions {
   store: LabelStore;
@@ -71,7 +71,7 @@ export function routingPlugin(options: RoutingPluginOptions): FastifyPluginAsync
 
     app.post<Body<{ strategy: string; budget?: number; seed?: number; simulations?: number; epsilon?: number }>>('/route', { schema: routeSchema }, async (request) => {
       requireAdmin(options.adminKey, request);
-      const haveFeatures = new Set((store.db.prepare('SELECT pair_id FROM features').all() as { pair_id: string }[]).map((r) => r.pair_id));
+      const haveFeatures = store.pairIdsWithFeatures();
       const missing = store.listPairs().filter((p) => !haveFeatures.has(p.id));
       if (missing.length > 0) store.saveFeatures(await extractFeatures(missing, { tagger, lexical }));
       const table = store.loadFeatureTable();
@@ -92,7 +92,11 @@ export function routingPlugin(options: RoutingPluginOptions): FastifyPluginAsync
         const aiRouted = run && !request.body?.all ? new Set(store.decisions(run.id).filter((d) => d.route === 'ai').map((d) => d.pairId)) : undefined;
         ids = store.listPairs().map((p) => p.id).filter((id) => !aiRouted || aiRouted.has(id));
       }
-      const pairs = ids.map((id) => store.getPair(id) ?? (() => { throw fail('ALIGNKIT_ERR_UNKNOWN_PAIR', `no pair with id '${id}' in the label store`, { field: 'pairIds', pairId: id }); })());
+      const pairs = ids.map((id) => {
+        const pair = store.getPair(id);
+        if (!pair) throw fail('ALIGNKIT_ERR_UNKNOWN_PAIR', `no pair with id '${id}' in the label store`, { field: 'pairIds', pairId: id });
+        return pair;
+      });
       const verdicts = await options.judge.judge(pairs);
       store.addAiLabels(pairs.map((p, i) => ({ pairId: p.id, judge: options.judge!.name, ...verdicts[i] })));
       return { judge: options.judge.name, labelled: pairs.length };
@@ -103,7 +107,7 @@ export function routingPlugin(options: RoutingPluginOptions): FastifyPluginAsync
       return reply.status(201).send(store.createAnnotator(request.body.name, request.body.id));
     });
 
-    app.get('/next', async (request) => {
+    app.get('/next', { schema: nextPairSchema }, async (request) => {
       const annotator = requireAnnotator(store, request);
       return { annotator, pair: store.nextPairFor(annotator.id, labelsPerPair) ?? null };
     });

@@ -89,3 +89,20 @@ export const updateLabelSchema = {
 export const exportSchema = {
   querystring: { type: 'object', properties: { format: { type: 'string', enum: ['jsonl', 'arrow', 'parquet'], default: 'jsonl' }, judge: { type: 'string' } }, additionalProperties: false },
 } as const;
+
+export const nextPairSchema = {
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        annotator: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' } } },
+        pair: {
+          anyOf: [
+            { type: 'null' },
+            { type: 'object', properties: { id: { type: 'string' }, prompt: { type: 'string' }, responseA: { type: 'string' }, responseB: { type: 'string' } } },
+          ],
+        },
+      },
+    },
+  },
+} as const;

@@ -180,6 +180,10 @@ export class LabelStore {
     })();
   }
 
+  pairIdsWithFeatures(): Set<string> {
+    return new Set((this.db.prepare('SELECT pair_id FROM features').all() as Row[]).map((r) => String(r.pair_id)));
+  }
+
   /**
    * The feature table of the given pairs (all pairs with features by default), rebuilt from raw
    * scores so percentile ranks are computed within this pool.

@@ -39,6 +39,9 @@ add('Pow', 'exponent from a Constant node (torch export)', (b) => {
 });
 add('Pow', 'base and exponent', (b) => b.out(b.g.pow(b.param('x', [2, 3], 'positive'), b.param('y', [3]))));
 add('Sum', 'three inputs with broadcasting', (b) => b.out(b.g.op1('Sum', [b.param('a', [2, 3]), b.param('b', [3]), b.param('c', [2, 1])])));
+add('Mean', 'three inputs with broadcasting', (b) => b.out(b.g.op1('Mean', [b.param('a', [2, 3]), b.param('b', [3]), b.param('c', [2, 1])])));
+add('CumSum', 'axis 1', (b) => b.out(b.g.op1('CumSum', [b.param('x', [2, 4]), b.g.scalar(1, 'int64')])));
+add('CumSum', 'exclusive reverse on axis 0', (b) => b.out(b.g.op1('CumSum', [b.param('x', [3, 2]), b.g.scalar(0, 'int64')], { exclusive: 1, reverse: 1 })));
 add('Min', 'binary broadcast', (b) => b.out(b.g.min(b.param('a', [2, 3]), b.param('b', [3]))));
 add('Max', 'binary broadcast', (b) => b.out(b.g.max(b.param('a', [2, 3]), b.param('b', [2, 1]))));
 add('Max', 'three inputs', (b) => b.out(b.g.max(b.param('a', [4]), b.param('b', [4]), b.param('c', [4]))));
@@ -121,6 +124,8 @@ add('ReduceMax', 'input axes, keepdims 0 (opset 18)', (b) => b.out(b.g.reduceMax
 add('ReduceMin', 'attribute axes [0]', (b) => b.out(b.g.op1('ReduceMin', [b.param('x', [3, 4])], { axes: [0], keepdims: 0 })));
 add('ReduceLogSumExp', 'axes [-1]', (b) => b.out(b.g.reduceLogSumExp(b.param('x', [2, 5]), [-1], false)));
 add('ReduceSumSquare', 'axes [1]', (b) => b.out(b.g.op1('ReduceSumSquare', [b.param('x', [2, 3])], { axes: [1], keepdims: 1 })));
+add('ReduceL2', 'axes [-1], keepdims 0', (b) => b.out(b.g.op1('ReduceL2', [b.param('x', [2, 4])], { axes: [-1], keepdims: 0 })));
+add('ReduceL2', 'all axes', (b) => b.out(b.g.op1('ReduceL2', [b.param('x', [2, 3])], { keepdims: 1 })));
 
 // ------------------------------------------------------------ normalization, softmax family
 add('LayerNormalization', 'axis -1 with bias', (b) => b.out(b.g.layerNorm(b.param('x', [2, 3, 5]), b.param('s', [5]), b.param('bias', [5]))));
@@ -192,6 +197,10 @@ add('Slice', 'starts known only at run time', (b) => {
   const starts = b.intInput('starts', [1], [1], [1]);
   return b.out(b.g.op1('Slice', [b.param('x', [3, 5]), starts, b.g.int64s([4]), b.g.int64s([1])]));
 });
+add('Pad', 'constant pads on two axes', (b) => b.out(b.g.op1('Pad', [b.param('x', [2, 3]), b.g.int64s([1, 0, 0, 2])])));
+add('Pad', 'begin-only pad on the last axis of 3-D', (b) => b.out(b.g.op1('Pad', [b.param('x', [2, 2, 3]), b.g.int64s([0, 0, 2, 0, 0, 0])])));
+add('Tile', 'repeats [2, 1, 3]', (b) => b.out(b.g.op1('Tile', [b.param('x', [2, 2, 1]), b.g.int64s([2, 1, 3])])));
+add('Tile', 'symbolic batch, repeats [1, 2]', (b) => b.out(b.g.op1('Tile', [b.input('x', ['batch', 3], [2, 3], 'normal', true), b.g.int64s([1, 2])])));
 
 // ------------------------------------------------------------ gather family
 add('Gather', 'embedding rows with repeats (axis 0)', (b) => b.out(b.g.gather(b.param('wte', [5, 3]), b.intInput('ids', [2, 3], [2, 3], [0, 4, 4, 1, 0, 2]))));
@@ -203,5 +212,7 @@ add('GatherND', 'last token per row, x[arange(B), lengths - 1]', (b) =>
   b.out(b.g.op1('GatherND', [b.param('h', [3, 4, 2]), b.intInput('at', [3, 2], [3, 2], [0, 3, 1, 1, 2, 3])])));
 add('GatherND', 'whole rows with repeats', (b) =>
   b.out(b.g.op1('GatherND', [b.param('x', [4, 3]), b.intInput('rows', [3, 1], [3, 1], [2, 0, 2])])));
+add('TopK', 'k = 2 along the last axis', (b) => b.out(b.g.op('TopK', [b.param('x', [3, 5]), b.g.int64s([2])], { axis: -1 }, { outputs: 2 })[0]!));
+add('TopK', 'k = 1 along axis 0 (smallest)', (b) => b.out(b.g.op('TopK', [b.param('x', [4, 2]), b.g.int64s([1])], { axis: 0, largest: 0 }, { outputs: 2 })[0]!));
 
 export const RULE_CASES: readonly RuleCase[] = cases;

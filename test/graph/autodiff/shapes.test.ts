@@ -37,6 +37,23 @@ describe('static shape inference', () => {
     expect(typeOf(env, pos)?.dims).toEqual(['seq']);
   });
 
+  it('keeps additive dims: a concat with an empty past, Range(past, total), unit-step slices', () => {
+    const g = new GraphBuilder({ opset: 17 });
+    const ids = g.input('ids', 'int64', ['batch', 'seq']);
+    const mask = g.input('mask', 'int64', ['batch', 'past + seq']);
+    const past = g.input('past', 'float32', ['batch', 0, 4]);
+    const x = g.input('x', 'float32', ['batch', 'seq', 4]);
+    const total = g.squeeze(g.slice(g.shape(mask), [1], [2]), [0]);
+    const start = g.sub(total, g.squeeze(g.slice(g.shape(ids), [1], [2]), [0]));
+    const queries = g.range(start, total, g.scalar(1, 'int64'));
+    const keys = g.concat([past, x], 1);
+    const shifted = g.concat([g.slice(x, [1], [2 ** 62], [1]), g.slice(x, [0], [1], [1])], 1);
+    const env = createShapeEnv(g.toModel());
+    expect(typeOf(env, queries)?.dims).toEqual(['seq']);
+    expect(typeOf(env, keys)?.dims).toEqual(['batch', 'seq', 4]);
+    expect(typeOf(env, shifted)?.dims).toEqual(['batch', 'seq', 4]);
+  });
+
   it('reduces a bias gradient with constant axes when the shapes tell (no Shape-based fallback)', () => {
     const g = new GraphBuilder({ opset: 17 });
     const x = g.input('x', 'float32', ['batch', 'seq', 4]);

@@ -122,6 +122,21 @@ describe('gradientOf', () => {
     }
   });
 
+  it('says which value has an unknown rank when a rule needs it', () => {
+    const g = new GraphBuilder({ opset: 17 });
+    g.graph.inputs.push({ name: 'x', dtype: 'float32' }); // no dims recorded
+    const w = g.initializer('w', Float32Array.from([1, 2, 3, 4]), [2, 2]);
+    const loss = g.reduceSum(g.matMul('x', w), undefined, false);
+    expect(() => gradientOf(g.toModel(), loss, ['w'])).toThrow(/MatMul node '[^']+': the rank of 'x' could not be inferred/);
+  });
+
+  it('reports a node that reads a value nothing provides', () => {
+    const g = new GraphBuilder({ opset: 17 });
+    const w = g.initializer('w', Float32Array.from([1]), [1]);
+    const loss = g.reduceSum(g.mul(w, 'ghost'), undefined, false);
+    expect(() => gradientOf(g.toModel(), loss, ['w'])).toThrow(/reads ghost/);
+  });
+
   it('ignores ops without rules off the parameter-to-loss paths (integer sub-graphs, frozen branches)', async () => {
     const g = new GraphBuilder({ opset: 17 });
     const w = g.initializer('w', Float32Array.from([1, 2]), [2]);

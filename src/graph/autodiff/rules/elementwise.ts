@@ -60,6 +60,17 @@ const cos: GradientRule = (c) => [c.g.neg(c.g.mul(c.dy()!, c.g.sin(c.input(0))))
 
 const sum: GradientRule = (c) => c.node.inputs.map((_, i) => when(c, i, () => c.dy()!));
 
+const mean: GradientRule = (c) => {
+  const share = c.scalar(1 / c.node.inputs.length);
+  return c.node.inputs.map((_, i) => when(c, i, () => c.g.mul(c.dy()!, share)));
+};
+
+// CumSum: each input entry feeds every later running total, so its gradient is the running total
+// of dy taken the other way (same exclusive flag, reverse flipped).
+const cumSum: GradientRule = (c) => [
+  c.g.op1('CumSum', [c.dy()!, c.input(1)], { exclusive: c.attrInt('exclusive', 0), reverse: 1 - c.attrInt('reverse', 0) }),
+];
+
 /** Min/Max: the gradient goes to the inputs equal to the result (every tied input gets it). */
 const selectExtreme: GradientRule = (c) => {
   const y = c.output(0);
@@ -88,6 +99,8 @@ export const ELEMENTWISE_RULES: Record<string, GradientRule> = {
   Sin: sin,
   Cos: cos,
   Sum: sum,
+  Mean: mean,
+  CumSum: cumSum,
   Min: selectExtreme,
   Max: selectExtreme,
   Where: where,

@@ -63,8 +63,17 @@ const gatherND: GradientRule = (c) => {
   return [c.g.op1('ScatterND', [c.zerosLike(c.input(0)), c.input(1), c.dy()!], { reduction: 'add' })];
 };
 
+// TopK: the values were gathered from x at the returned indices along `axis`.
+const topK: GradientRule = (c) => {
+  const rank = c.rank(c.input(0));
+  const raw = c.attrInt('axis', -1);
+  const axis = raw < 0 ? raw + rank : raw;
+  return [c.g.op1('ScatterElements', [c.zerosLike(c.input(0)), c.output(1), c.dy()!], { axis, reduction: 'add' })];
+};
+
 export const GATHER_RULES: Record<string, GradientRule> = {
   Gather: gather,
   GatherElements: gatherElements,
   GatherND: gatherND,
+  TopK: topK,
 };

@@ -79,6 +79,13 @@ const reduceSumSquare: GradientRule = (c) => {
   return [c.g.mul(keepDims(c, c.dy()!, axes), c.g.mul(c.input(0), c.scalar(2)))];
 };
 
+// d ||x||_2 = x / y.
+const reduceL2: GradientRule = (c) => {
+  if (isNoop(c)) return [c.g.mul(c.dy()!, c.g.op1('Sign', [c.input(0)]))];
+  const axes = reducedAxes(c);
+  return [c.g.mul(c.input(0), c.g.div(keepDims(c, c.dy()!, axes), keepDims(c, c.output(0), axes)))];
+};
+
 export const REDUCTION_RULES: Record<string, GradientRule> = {
   ReduceSum: reduceSum,
   ReduceMean: reduceMean,
@@ -86,4 +93,5 @@ export const REDUCTION_RULES: Record<string, GradientRule> = {
   ReduceMin: reduceExtreme,
   ReduceLogSumExp: reduceLogSumExp,
   ReduceSumSquare: reduceSumSquare,
+  ReduceL2: reduceL2,
 };

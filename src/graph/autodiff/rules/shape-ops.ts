@@ -122,6 +122,31 @@ function embedStrided(c: GradContext, dy: Value, axis: number, dim: number, s: {
   return g.gather(padded, c.int64s(map), axis);
 }
 
+// Pad (constant mode, non-negative static pads): the gradient is the un-padded window of dy,
+// sliced with ends counted from the back so no shape is needed.
+const pad: GradientRule = (c) => {
+  if (c.attrString('mode', 'constant') !== 'constant') throw c.fail('only constant-mode Pad is differentiable');
+  if (c.input(3)) throw c.fail('its axes input is not supported; pad every axis');
+  const pads = c.constInts(c.input(1));
+  if (!pads || pads.some((p) => p < 0)) throw c.fail('its pads must be constant and non-negative for the gradient');
+  const rank = pads.length / 2;
+  const begins = pads.slice(0, rank);
+  const ends = pads.slice(rank).map((p) => (p > 0 ? -p : TO_END));
+  return [c.g.slice(c.dy()!, begins, ends, Array.from({ length: rank }, (_, i) => i))];
+};
+
+// Tile with constant repeats r: view dy as [r0, d0, r1, d1, ...] and sum over the r axes.
+const tile: GradientRule = (c) => {
+  const g = c.g;
+  const x = c.input(0);
+  const repeats = c.constInts(c.input(1));
+  if (!repeats) throw c.fail('its repeats must be constant for the gradient');
+  const rank = repeats.length;
+  const interleaved = g.concat(repeats.flatMap((r, i) => [c.int64s([r]), sizeAlong(c, x, i)]), 0);
+  const summed = c.reduce('ReduceSum', g.reshape(c.dy()!, interleaved), Array.from({ length: rank }, (_, i) => 2 * i), false);
+  return [summed];
+};
+
 export const SHAPE_RULES: Record<string, GradientRule> = {
   Reshape: reshapeBack,
   Flatten: reshapeBack,
@@ -136,4 +161,6 @@ export const SHAPE_RULES: Record<string, GradientRule> = {
   Concat: concat,
   Split: split,
   Slice: slice,
+  Pad: pad,
+  Tile: tile,
 };

@@ -1,0 +1,34 @@
+// What `--model` may name in `alignkit eval rm`: a table of reward-model kinds, each a loader from
+// the text after `KIND:`. A spec without a known kind prefix is a sequence-classifier directory.
+
+import { fail } from '../errors.js';
+import { DpoImpliedReward } from '../rewards/dpo-implied.js';
+import { FollowUpLikelihoodReward } from '../rewards/flr.js';
+import { OnnxRewardModel, type RewardModel } from '../rewards/index.js';
+
+export interface ModelKind {
+  /** What follows `KIND:` in a spec. */
+  argument: string;
+  load(argument: string): Promise<RewardModel>;
+}
+
+export const REWARD_MODEL_KINDS: Record<string, ModelKind> = {
+  rm: { argument: 'DIR (sequence classifier)', load: (dir) => OnnxRewardModel.load(dir) },
+  flr: { argument: 'DIR (causal LM; follow-up likelihood reward with the paper sets)', load: (dir) => FollowUpLikelihoodReward.load(dir, { name: `flr:${dir}` }) },
+  'dpo-implied': {
+    argument: 'POLICY_DIR,REFERENCE_DIR[,BETA] (DPO-implied reward, beta default 0.1)',
+    load: (arg) => {
+      const [policy, reference, beta] = arg.split(',');
+      if (!policy || !reference) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `dpo-implied needs POLICY_DIR,REFERENCE_DIR[,BETA], got '${arg}'`, { parameter: 'model' });
+      const b = beta === undefined ? undefined : Number(beta);
+      return DpoImpliedReward.load(policy, reference, { beta: b, name: `dpo-implied:${policy}` });
+    },
+  },
+};
+
+/** `KIND:ARG` for a kind of REWARD_MODEL_KINDS, else the whole spec as an `rm` directory. */
+export function loadRewardModelSpec(spec: string): Promise<RewardModel> {
+  const at = spec.indexOf(':');
+  const kind = at > 0 ? REWARD_MODEL_KINDS[spec.slice(0, at)] : undefined;
+  return kind ? kind.load(spec.slice(at + 1)) : REWARD_MODEL_KINDS.rm!.load(spec);
+}

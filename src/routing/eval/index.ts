@@ -1,0 +1,3 @@
+export * from './pandalm.js';
+export * from './routing-eval.js';
+export * from './cross-fit.js';

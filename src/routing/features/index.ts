@@ -1,0 +1,5 @@
+export * from './catalog.js';
+export * from './text.js';
+export * from './lexical.js';
+export * from './extract.js';
+export * from './embedding.js';

@@ -1,0 +1,4 @@
+export * from './strategies.js';
+export * from './budget.js';
+export * from './gain.js';
+export * from './knapsack.js';

@@ -1,0 +1,4 @@
+export * from './plugin.js';
+export * from './page.js';
+export * from './auth.js';
+export * from './export.js';

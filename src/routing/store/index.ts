@@ -1,0 +1,2 @@
+export * from './label-store.js';
+export * from './migrations.js';
