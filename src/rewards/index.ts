@@ -6,3 +6,5 @@ export { RewardEnsemble, combineMemberRewards, type EnsembleMember, type Ensembl
 export { COMBINERS, COMBINE_METHODS, DEFAULT_COMBINE, combineConfig, combineScores, ensembleVariance, type CombineConfig, type CombineMethod } from './combine.js';
 export { headWeights, weightedReward } from './heads.js';
 export { preferenceProbability, sigmoid } from './preference.js';
+export { FLR_DEFAULTS, FLR_DEFAULT_DIMENSIONS, FLR_FOLLOW_UPS, FollowUpLikelihoodReward, flrConfig, followUpSets, type FlrConfig, type FlrDimension, type FlrOptions } from './flr.js';
+export { DPO_IMPLIED_DEFAULTS, DpoImpliedReward, dpoImpliedConfig, type DpoImpliedConfig, type TokenRewards } from './dpo-implied.js';

@@ -20,7 +20,7 @@ describe('WasmArena with onnxruntime', () => {
     const grad = arena.f32(4);
     const wTensor = new ort.Tensor('float32', param.data, [4, 1]);
     const feeds = { x: new ort.Tensor('float32', Float32Array.of(1, 1, 1, 1), [1, 4]), w: wTensor };
-    expect(Array.from((await session.run(feeds)).y!.data)).toEqual([10]);
+    expect(Array.from((await session.run(feeds)).y!.data as Float32Array)).toEqual([10]);
 
     const opt = createOptimizer('lion', { lr: 0.5, weightDecay: 0 }, { arena });
     grad.set([1, -1, 1, -1]);
@@ -31,7 +31,7 @@ describe('WasmArena with onnxruntime', () => {
     grad.set([1, 1, 1, 1]);
     opt.step([param], { w: grad });
     // c = 0.9 m + 0.1 g with m = 0.01 [1, -1, 1, -1]: entries 0.109 / 0.091 > 0, all signs +1: w -= 0.5: sum 8.
-    expect(Array.from((await session.run(feeds)).y!.data)).toEqual([8]);
+    expect(Array.from((await session.run(feeds)).y!.data as Float32Array)).toEqual([8]);
     expect(wTensor.data).toBe(param.data);
   });
 });

@@ -5,7 +5,6 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openLabelStore } from '../../src/routing/store/label-store.js';
-import { bundleForNode } from './bundle.js';
 
 let child: ChildProcess | undefined;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alignkit-durability-'));
@@ -17,9 +16,10 @@ afterAll(() => {
 
 describe('label durability', () => {
   it('every acknowledged label survives a kill -9 of the server', async () => {
-    const script = await bundleForNode(path.join(import.meta.dirname, 'durability-server.ts'));
+    const script = path.join(import.meta.dirname, 'durability-server.ts');
+    const register = path.resolve(import.meta.dirname, '../../src/dev/register-ts.mjs');
     const file = path.join(dir, 'labels.sqlite');
-    child = spawn(process.execPath, [script, file, '120'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child = spawn(process.execPath, ['--import', register, script, file, '120'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const first = await new Promise<string>((resolve, reject) => {
       readline.createInterface({ input: child!.stdout! }).once('line', resolve);
       child!.once('exit', (code) => reject(new Error(`server exited early with ${code}`)));

@@ -1,4 +1,4 @@
-// Child process of resume.slow.test.ts (run with `node --import bench/train-step/register.mjs`):
+// Child process of resume.slow.test.ts (run with `node --import src/dev/register-ts.mjs`):
 // trains the tiny GPT-2 for `steps` steps, resuming from `ckpt` when it exists, checkpointing
 // after every step and printing `step N` once that checkpoint is on disk; at the end it writes the
 // parameters to `out`. Usage: resume-child.ts <ckpt> <out> <steps>

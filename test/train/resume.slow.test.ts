@@ -1,6 +1,6 @@
 // A training run killed with SIGKILL mid-run and resumed from its last checkpoint ends with the
 // same parameters as an uninterrupted run. Real child processes (TypeScript run through
-// bench/train-step/register.mjs), a real kill.
+// src/dev/register-ts.mjs), a real kill.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,7 +10,7 @@ import { loadSafetensors } from '../../src/graph/index.js';
 import { ROOT } from './helpers.js';
 
 const CHILD = path.join(ROOT, 'test/train/resume-child.ts');
-const REGISTER = path.join(ROOT, 'bench/train-step/register.mjs');
+const REGISTER = path.join(ROOT, 'src/dev/register-ts.mjs');
 const STEPS = 30;
 
 /** Run the child; when `killAfter` is set, SIGKILL it as soon as it reports that step. */

@@ -15,12 +15,12 @@ function revive(e: SerializedError): AlignkitError {
 
 /**
  * The compiled worker next to this file in `dist/`; from the TypeScript sources (tests) the .ts
- * worker, started with module hooks that transpile it (see ts-source-hooks.mjs).
+ * worker, started with module hooks that transpile it (see src/dev/ts-source-hooks.mjs).
  */
 function workerEntry(): { url: URL; execArgv: string[] } {
   const js = new URL('./worker.js', import.meta.url);
   if (fs.existsSync(fileURLToPath(js))) return { url: js, execArgv: [] };
-  const hooks = new URL('./ts-source-hooks.mjs', import.meta.url).href;
+  const hooks = new URL('../../dev/ts-source-hooks.mjs', import.meta.url).href;
   const register = `import { register } from 'node:module'; register(${JSON.stringify(hooks)});`;
   return { url: new URL('./worker.ts', import.meta.url), execArgv: ['--import', `data:text/javascript,${encodeURIComponent(register)}`] };
 }

@@ -1,6 +1,6 @@
-// Node module hooks used ONLY when alignkit runs from its TypeScript sources (the test suite under
-// vitest): the inference worker thread is a fresh Node.js context that vitest's transform does not
-// reach, so the worker is started with these hooks, which transpile each .ts file on load with
+// Node module hooks used ONLY when alignkit runs from its TypeScript sources: the server's inference
+// worker thread under vitest (a fresh Node.js context that vitest's transform does not reach),
+// benchmarks and test child processes (through register-ts.mjs). They transpile each .ts file on load with
 // TypeScript's own `transpileModule` and map the NodeNext `./x.js` specifiers to `./x.ts`. The built
 // package (`dist/`) runs the compiled worker and never loads this file; it is plain JavaScript because
 // a hook module must be loadable before any TypeScript support exists. Transpiled files are cached

@@ -1,4 +1,0 @@
-// `node --import ./bench/train-step/register.mjs file.ts`: installs ts-hooks.mjs.
-import { register } from 'node:module';
-
-register('./ts-hooks.mjs', import.meta.url);
