@@ -2,9 +2,7 @@
 // the text after `KIND:`. A spec without a known kind prefix is a sequence-classifier directory.
 
 import { fail } from '../errors.js';
-import { DpoImpliedReward } from '../rewards/dpo-implied.js';
-import { FollowUpLikelihoodReward } from '../rewards/flr.js';
-import { OnnxRewardModel, type RewardModel } from '../rewards/index.js';
+import { DpoImpliedReward, FollowUpLikelihoodReward, OnnxRewardModel, type RewardModel } from '../rewards/index.js';
 
 export interface ModelKind {
   /** What follows `KIND:` in a spec. */

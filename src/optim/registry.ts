@@ -46,7 +46,7 @@ export const OPTIMIZERS: Record<string, OptimizerEntry> = {
   adamp: entry<AdamPHyper>({ defaults: ADAMP_DEFAULTS, paper: 'AdamP: Slowing Down the Slowdown for Momentum Optimizers on Scale-invariant Weights; official clovaai/AdamP', create: adamp }),
   sgdp: entry<SgdPHyper>({ defaults: SGDP_DEFAULTS, paper: 'AdamP paper, SGDP variant; official clovaai/AdamP', create: sgdp }),
   'sgd-sai': entry<SgdSaiHyper>({ defaults: SGD_SAI_DEFAULTS, paper: 'No More Adam: Learning Rate Scaling at Initialization is All You Need; official AnonymousAlethiometer/SGD_SaI', create: sgdSai }),
-  adam8bit: entry<Adam8bitHyper>({ defaults: ADAM8BIT_DEFAULTS, paper: '8-bit Optimizers via Block-wise Quantization (Dettmers et al.); bitsandbytes Adam8bit', create: adam8bit, choices: {} }),
+  adam8bit: entry<Adam8bitHyper>({ defaults: ADAM8BIT_DEFAULTS, paper: '8-bit Optimizers via Block-wise Quantization (Dettmers et al.); bitsandbytes Adam8bit', create: adam8bit }),
   adamw8bit: entry<Adam8bitHyper>({ defaults: ADAMW8BIT_DEFAULTS, paper: '8-bit Optimizers via Block-wise Quantization (Dettmers et al.); bitsandbytes AdamW8bit', create: adamw8bit }),
   sophia: entry<SophiaHyper>({ defaults: SOPHIA_DEFAULTS, paper: 'Sophia: A Scalable Stochastic Second-order Optimizer; official Liuhong99/Sophia', create: sophia }),
   adahessian: entry<AdaHessianHyper>({ defaults: ADAHESSIAN_DEFAULTS, paper: 'ADAHESSIAN: An Adaptive Second Order Optimizer; official amirgholami/adahessian', create: adahessian }),

@@ -82,3 +82,33 @@ describe('a 1000x gradient spike at the optimum of a noisy quadratic', () => {
     expect(s.after).toBeLessThan(0.2 * adam.after);
   });
 });
+
+describe('SPAM sparse momentum', () => {
+  it('keeps moments for a random density-fraction of a matrix, re-drawn at each reset', () => {
+    const p: Param = { name: 'w', dims: [8, 8], data: new Float32Array(64).fill(1) };
+    const opt = createOptimizer('spam', { lr: 0.01, density: 0.25, resetInterval: 5, warmupSteps: 1, seed: 3 });
+    const changed = (before: Float32Array) => Array.from(p.data).flatMap((x, i) => (x !== before[i] ? [i] : []));
+    let before = p.data.slice();
+    opt.step([p], { w: new Float32Array(64).fill(0.5) });
+    const first = changed(before);
+    expect(first.length).toBe(16);
+    for (let t = 2; t <= 4; t++) {
+      before = p.data.slice();
+      opt.step([p], { w: new Float32Array(64).fill(0.5) });
+      expect(changed(before)).toEqual(first);
+    }
+    before = p.data.slice();
+    opt.step([p], { w: new Float32Array(64).fill(0.5) }); // step 5: reset, new subset
+    const second = changed(before);
+    expect(second.length).toBe(16);
+    expect(second).not.toEqual(first);
+    // m and v for 16 of 64 entries (2 bytes/param) plus a uint32 index per kept entry (1 byte/param).
+    expect(opt.stateBytesPerParam()).toBeCloseTo(3, 6);
+  });
+  it('still minimises a quadratic', () => {
+    const p: Param = { name: 'w', dims: [8, 8], data: new Float32Array(64).fill(1) };
+    const opt = createOptimizer('spam', { lr: 0.05, density: 0.5, resetInterval: 50, warmupSteps: 5 });
+    for (let t = 0; t < 1500; t++) opt.step([p], { w: p.data.slice() });
+    expect(Math.max(...Array.from(p.data, Math.abs))).toBeLessThan(0.05);
+  });
+});

@@ -49,6 +49,5 @@ describe('label durability', () => {
     store.close();
     expect(acknowledged.length).toBeGreaterThanOrEqual(30);
     for (const ack of acknowledged) expect(stored.get(ack.pairId)).toBe(ack.scale);
-    fs.rmSync(script, { force: true });
   });
 });

@@ -1,0 +1,90 @@
+// The five kinds of `alignkit train`, and which losses each accepts. The accepted set is derived
+// from the loss registry by the inputs a loss declares (never a hand-typed list), so a loss added
+// to src/losses appears under the kinds whose data and model it fits.
+
+import { fail } from '../../errors.js';
+import { LOSSES, LossInputs, RewardInputs, UnpairedInputs, type LossDefinition, type LossInputSpec } from '../../losses/index.js';
+import type { PreferenceKind } from '../../datasets/index.js';
+
+export type TrainKind = 'sft' | 'rm' | 'dpo' | 'unpaired' | 'arm';
+
+/** What the forward model produces for the loss: per-token log-probs of a causal LM, or a classifier's scores. */
+export type ModelRole = 'causal-lm' | 'classifier';
+
+export interface KindSpec {
+  summary: string;
+  /** The dataset shape the kind reads (a rated file trains multi-attribute reward models). */
+  data: readonly PreferenceKind[];
+  model: ModelRole;
+  defaultLoss: string;
+  /** Whether a loss of the registry fits this kind, judged by its declared inputs. */
+  accepts(inputs: readonly LossInputSpec[]): boolean;
+  /** Whether the trained model's responses end with EOS (TRL appends it to completions; RMs score the text as is). */
+  appendEos: boolean;
+}
+
+const has = (inputs: readonly LossInputSpec[], name: string) => inputs.some((s) => s.name === name);
+const isPaired = (i: readonly LossInputSpec[]) => has(i, LossInputs.policyChosen) && has(i, LossInputs.policyRejected);
+const usesReference = (i: readonly LossInputSpec[]) => i.some((s) => s.side === 'reference');
+
+export const KINDS: Readonly<Record<TrainKind, KindSpec>> = Object.freeze({
+  sft: {
+    summary: 'supervised fine-tuning on the chosen responses',
+    data: ['paired', 'unpaired', 'rated'],
+    model: 'causal-lm',
+    defaultLoss: 'sft',
+    accepts: (i) => has(i, LossInputs.policyChosen) && !has(i, LossInputs.policyRejected),
+    appendEos: true,
+  },
+  rm: {
+    summary: 'reward model: a sequence classifier trained on pairs (Bradley-Terry) or ratings (multi-attribute)',
+    data: ['paired', 'rated'],
+    model: 'classifier',
+    defaultLoss: 'bradley_terry',
+    accepts: (i) => has(i, RewardInputs.chosen) || has(i, RewardInputs.predictions),
+    appendEos: false,
+  },
+  dpo: {
+    summary: 'offline preference optimisation of a policy on pairs (DPO and its relatives)',
+    data: ['paired'],
+    model: 'causal-lm',
+    defaultLoss: 'dpo',
+    accepts: isPaired,
+    appendEos: true,
+  },
+  unpaired: {
+    summary: 'thumbs-up/down optimisation (KTO, BCO)',
+    data: ['unpaired'],
+    model: 'causal-lm',
+    defaultLoss: 'kto',
+    accepts: (i) => has(i, UnpairedInputs.policy),
+    appendEos: true,
+  },
+  arm: {
+    // GenARM's r(x, y) = beta sum log pi_r(y|x): any reference-free paired loss trains such a model.
+    summary: 'autoregressive reward model for GenARM guided generation',
+    data: ['paired'],
+    model: 'causal-lm',
+    defaultLoss: 'genarm',
+    accepts: (i) => isPaired(i) && !usesReference(i),
+    appendEos: true,
+  },
+});
+
+export const TRAIN_KINDS = Object.keys(KINDS) as TrainKind[];
+
+export function kindSpec(kind: string): KindSpec {
+  const spec = (KINDS as Record<string, KindSpec>)[kind];
+  if (!spec) throw fail('ALIGNKIT_ERR_UNKNOWN_NAME', `unknown training kind ${JSON.stringify(kind)}; kinds: ${TRAIN_KINDS.join(', ')}`, { field: 'kind', known: TRAIN_KINDS });
+  return spec;
+}
+
+function declaredInputs(def: LossDefinition<any>): LossInputSpec[] {
+  return def.inputs(def.defaults);
+}
+
+/** Names of the registry's losses a kind accepts, in registry order. */
+export function lossesForKind(kind: TrainKind): string[] {
+  const spec = kindSpec(kind);
+  return Object.values(LOSSES).filter((def) => spec.accepts(declaredInputs(def))).map((def) => def.name);
+}
