@@ -15,7 +15,7 @@ export const REWARD_MODEL_KINDS: Record<string, ModelKind> = {
   flr: { argument: 'DIR (causal LM; follow-up likelihood reward with the paper sets)', load: (dir) => FollowUpLikelihoodReward.load(dir, { name: `flr:${dir}` }) },
   'dpo-implied': {
     argument: 'POLICY_DIR,REFERENCE_DIR[,BETA] (DPO-implied reward, beta default 0.1)',
-    load: (arg) => {
+    load: async (arg) => {
       const [policy, reference, beta] = arg.split(',');
       if (!policy || !reference) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `dpo-implied needs POLICY_DIR,REFERENCE_DIR[,BETA], got '${arg}'`, { parameter: 'model' });
       const b = beta === undefined ? undefined : Number(beta);

@@ -5,3 +5,4 @@ export { decodeModel, encodeModel, loadModel, saveModel, type SaveOptions } from
 export { GraphBuilder, irVersionFor, dtypeOfArray, type Value, type AttrInput, type OpOptions } from './builder.js';
 export { Session, toOrt, fromOrt, CUDA_INSTALL_HINT, type Provider, type SessionOptions, type Feed } from './runtime.js';
 export { encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors, type SafetensorsFile } from './safetensors.js';
+export * from './autodiff/index.js';

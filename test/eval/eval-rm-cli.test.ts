@@ -87,6 +87,11 @@ describe('alignkit eval rm on shipped samples', () => {
     expect(out).toMatch(/subset\s+pairs\s+tiny-gpt2-rm\s+length\s+majority/);
     expect(out).toMatch(/\noverall\s+8\s/);
     expect((await run('eval', 'rm', '--data', UF)).err).toContain('eval rm needs at least one --model');
+    // PandaLM idx 18 has an empty response1, which a classifier cannot score: the error names the pair.
+    const pandalm = path.join(DATA, 'samples', 'pandalm_testset_v1.120.json');
+    const failed = await run('eval', 'rm', '--model', GPT_RM, '--data', pandalm);
+    expect(failed.code).toBe(1);
+    expect(failed.err).toMatch(/tiny-gpt2-rm cannot score pair 18 \(pandalm_testset_v1\.120\.json\), (chosen|rejected) side: item \d+: the response has no tokens/);
     expect((await run('eval', 'policy')).err).toContain("eval subcommand must be one of rm, got 'policy'");
   });
 });

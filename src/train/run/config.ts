@@ -1,0 +1,211 @@
+// The typed run configuration of `alignkit train`: defaults in one place (RUN_DEFAULTS), a JSON
+// file merged under CLI flags, and one validator per field so an error names the field it is about.
+
+import fs from 'node:fs';
+import { fail } from '../../errors.js';
+import { OPTIMIZERS } from '../../optim/index.js';
+import { SCHEDULE_TYPES } from '../../optim/schedules.js';
+import { kindSpec, lossesForKind, TRAIN_KINDS, type TrainKind } from './kinds.js';
+
+export interface LoraConfig {
+  rank: number;
+  alpha: number;
+  /** Weight or node name patterns, or 'all-linear'. */
+  targets: string[] | 'all-linear';
+}
+
+export interface RunConfig {
+  kind: TrainKind;
+  /** Hugging Face layout model directory (config.json, tokenizer.json, an ONNX graph). */
+  model: string;
+  /** Dataset file in any format src/datasets reads. */
+  data: string;
+  /** Force a dataset column convention (default: detected). */
+  convention?: string;
+  /** Output directory: the trained model, config, metrics, curves, card and checkpoint. */
+  output: string;
+  /** `full`, `last:N` (last N blocks plus the final norm and head), `head` (the score/LM head), or `lora`. */
+  train: string;
+  lora: LoraConfig;
+  loss: string;
+  /** Loss hyperparameters (paper names, see `alignkit loss list`). */
+  lossHp: Record<string, unknown>;
+  optimizer: string;
+  /** Optimizer hyperparameters besides lr. */
+  optimizerHp: Record<string, unknown>;
+  lr: number;
+  schedule: 'constant' | 'linear' | 'cosine';
+  warmupSteps: number;
+  /** Examples per optimizer step; a multiple of microBatchSize (gradients are averaged over micro-batches). */
+  batchSize: number;
+  microBatchSize: number;
+  maxLength: number;
+  maxPromptLength: number;
+  maxCompletionLength?: number;
+  /** Optimizer steps; when absent, `epochs` passes over the training split. */
+  steps?: number;
+  epochs: number;
+  seed: number;
+  /** Share of examples (by id hash) held out for evaluation. */
+  evalFraction: number;
+  /** Evaluate every M steps (0: only at the end). */
+  evalEvery: number;
+  /** Write a metrics line every N steps. */
+  logEvery: number;
+  /** Checkpoint every K steps (0: only at the end and on SIGINT). */
+  checkpointEvery: number;
+  resume: boolean;
+  /** 'error': the first bad row stops the run naming file, row and field; 'skip': skipped and counted. */
+  onBadRow: 'error' | 'skip';
+  /** Read at most this many examples. */
+  limit?: number;
+  /** Cache reference log-probs next to the dataset (Arrow IPC). */
+  referenceCache: boolean;
+  /** A step whose gradient norm exceeds this multiple of the running mean counts as a spike. */
+  spikeFactor: number;
+  /** Draw the terminal progress bar. */
+  progress: boolean;
+  /** onnxruntime intra-op threads. */
+  threads: number;
+}
+
+/** Every default of a run, in one place. Lengths fit the fixture models (128 positions). */
+export const RUN_DEFAULTS: Omit<RunConfig, 'kind' | 'model' | 'data' | 'output' | 'loss'> = {
+  train: 'full',
+  lora: { rank: 8, alpha: 16, targets: 'all-linear' },
+  lossHp: {},
+  optimizer: 'adamw',
+  optimizerHp: {},
+  lr: 5e-4,
+  schedule: 'constant',
+  warmupSteps: 0,
+  batchSize: 4,
+  microBatchSize: 4,
+  maxLength: 128,
+  maxPromptLength: 64,
+  epochs: 1,
+  seed: 0,
+  evalFraction: 0.1,
+  evalEvery: 0,
+  logEvery: 1,
+  checkpointEvery: 0,
+  resume: false,
+  onBadRow: 'error',
+  referenceCache: true,
+  spikeFactor: 5,
+  progress: true,
+  threads: 2,
+};
+
+const bad = (field: string, message: string, value: unknown) =>
+  fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `run config field ${field}: ${message}, got ${JSON.stringify(value)}`, { field, value });
+
+const positiveInt = (field: string, v: unknown) => {
+  if (!Number.isInteger(v) || (v as number) < 1) throw bad(field, 'must be a positive integer', v);
+};
+const nonNegativeInt = (field: string, v: unknown) => {
+  if (!Number.isInteger(v) || (v as number) < 0) throw bad(field, 'must be a non-negative integer', v);
+};
+const positive = (field: string, v: unknown) => {
+  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw bad(field, 'must be a positive number', v);
+};
+const nonEmptyString = (field: string, v: unknown) => {
+  if (typeof v !== 'string' || v.length === 0) throw bad(field, 'must be a non-empty string', v);
+};
+const bool = (field: string, v: unknown) => {
+  if (typeof v !== 'boolean') throw bad(field, 'must be true or false', v);
+};
+const record = (field: string, v: unknown) => {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw bad(field, 'must be an object', v);
+};
+const oneOf = (choices: readonly string[]) => (field: string, v: unknown) => {
+  if (typeof v !== 'string' || !choices.includes(v)) throw bad(field, `must be one of ${choices.join(', ')}`, v);
+};
+const optional = (check: (f: string, v: unknown) => void) => (field: string, v: unknown) => {
+  if (v !== undefined) check(field, v);
+};
+
+/** `full`, `head`, `lora` or `last:N`. */
+export const TRAIN_SELECTION = /^(full|head|lora|last:[1-9][0-9]*)$/;
+
+const FIELD_CHECKS: Record<keyof RunConfig, (field: string, v: unknown) => void> = {
+  kind: oneOf(TRAIN_KINDS),
+  model: nonEmptyString,
+  data: nonEmptyString,
+  convention: optional(nonEmptyString),
+  output: nonEmptyString,
+  train: (f, v) => {
+    if (typeof v !== 'string' || !TRAIN_SELECTION.test(v)) throw bad(f, 'must be full, head, lora or last:N', v);
+  },
+  lora: (f, v) => {
+    record(f, v);
+    const l = v as LoraConfig;
+    positiveInt(`${f}.rank`, l.rank);
+    positive(`${f}.alpha`, l.alpha);
+    if (l.targets !== 'all-linear' && !(Array.isArray(l.targets) && l.targets.length > 0 && l.targets.every((t) => typeof t === 'string')))
+      throw bad(`${f}.targets`, "must be 'all-linear' or a non-empty list of name patterns", l.targets);
+  },
+  loss: nonEmptyString,
+  lossHp: record,
+  optimizer: oneOf(Object.keys(OPTIMIZERS)),
+  optimizerHp: record,
+  lr: positive,
+  schedule: oneOf(SCHEDULE_TYPES),
+  warmupSteps: nonNegativeInt,
+  batchSize: positiveInt,
+  microBatchSize: positiveInt,
+  maxLength: positiveInt,
+  maxPromptLength: positiveInt,
+  maxCompletionLength: optional(positiveInt),
+  steps: optional(positiveInt),
+  epochs: positiveInt,
+  seed: nonNegativeInt,
+  evalFraction: (f, v) => {
+    if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw bad(f, 'must be a number in [0, 1)', v);
+  },
+  evalEvery: nonNegativeInt,
+  logEvery: positiveInt,
+  checkpointEvery: nonNegativeInt,
+  resume: bool,
+  onBadRow: oneOf(['error', 'skip']),
+  limit: optional(positiveInt),
+  referenceCache: bool,
+  spikeFactor: positive,
+  progress: bool,
+  threads: positiveInt,
+};
+
+/** Parsed `--config run.json` (a flat object of RunConfig fields). */
+export function readRunConfigFile(file: string): Partial<RunConfig> {
+  if (!fs.existsSync(file)) throw fail('ALIGNKIT_ERR_FILE_NOT_FOUND', `run config ${file} does not exist`, { file });
+  let value: unknown;
+  try {
+    value = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw fail('ALIGNKIT_ERR_BAD_FORMAT', `run config ${file} is not valid JSON: ${(e as Error).message}`, { file }, e);
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw fail('ALIGNKIT_ERR_BAD_FORMAT', `run config ${file} must hold a JSON object`, { file });
+  return value as Partial<RunConfig>;
+}
+
+/**
+ * Defaults, then the file's fields, then the flags (later wins); every field validated, unknown
+ * fields rejected, and the loss checked against the kind's losses in the registry.
+ */
+export function resolveRunConfig(...layers: Partial<RunConfig>[]): RunConfig {
+  const merged: Record<string, unknown> = { ...RUN_DEFAULTS };
+  for (const layer of layers) for (const [k, v] of Object.entries(layer)) if (v !== undefined) merged[k] = v;
+  for (const k of Object.keys(merged))
+    if (!(k in FIELD_CHECKS)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `run config has an unknown field ${k}; fields: ${Object.keys(FIELD_CHECKS).join(', ')}`, { field: k });
+  FIELD_CHECKS.kind('kind', merged.kind);
+  const kind = merged.kind as TrainKind;
+  if (merged.loss === undefined) merged.loss = kindSpec(kind).defaultLoss;
+  for (const [field, check] of Object.entries(FIELD_CHECKS)) check(field, merged[field]);
+  const allowed = lossesForKind(kind);
+  if (!allowed.includes(merged.loss as string))
+    throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `run config field loss: ${JSON.stringify(merged.loss)} is not a loss for train ${kind}; losses for ${kind}: ${allowed.join(', ')}`, { field: 'loss', value: merged.loss, known: allowed });
+  const c = merged as unknown as RunConfig;
+  if (c.batchSize % c.microBatchSize !== 0) throw bad('batchSize', `must be a multiple of microBatchSize (${c.microBatchSize})`, c.batchSize);
+  if (c.maxPromptLength >= c.maxLength) throw bad('maxPromptLength', `must be smaller than maxLength (${c.maxLength})`, c.maxPromptLength);
+  return c;
+}

@@ -1,0 +1,94 @@
+// The run's one-run-per-micro-batch training graph: the forward model (KV cache stripped, LoRA
+// injected when asked) on a [G*B, T] batch, its per-token log-probs (causal LM) or scores
+// (classifier) sliced into the loss's row groups, the loss spliced after them (src/losses
+// spliceLoss), and the autodiff's backward for the selected trainables.
+
+import { buildTrainingGraph, type TrainingGraph } from '../../graph/autodiff/index.js';
+import { GraphBuilder, onnxOpset, type Model, type Value } from '../../graph/index.js';
+import {
+  addTokenLogProbHead, cloneModel, injectLora, SCORE_HEAD_PATTERNS, selectTrainable, stripKvCache, type LoraAdapter, type NamePattern, type TrainableSpec,
+} from '../../graph/rewrites/index.js';
+import { spliceLoss, type ConfiguredLoss, type LossInputSpec } from '../../losses/index.js';
+import type { ModelRole } from './kinds.js';
+import type { LoraConfig } from './config.js';
+import type { RowGroup } from './segments.js';
+
+export interface RunGraph {
+  /** The forward model after KV stripping and LoRA: its initializers hold the starting values. */
+  forward: Model;
+  training: TrainingGraph;
+  trainable: string[];
+  lora: LoraAdapter[];
+  /** Metric name -> graph output. */
+  metricOutputs: Record<string, string>;
+  /** State input -> output holding its next value. */
+  stateOutputs: Record<string, string>;
+  /** The loss inputs the batch feeds (masks, labels, reference sums, state). */
+  fedInputs: LossInputSpec[];
+}
+
+export interface RunGraphOptions {
+  role: ModelRole;
+  loss: ConfiguredLoss;
+  groups: RowGroup[];
+  /** Rows per group (the micro-batch size). */
+  rows: number;
+  /** `full`, `head`, `last:N` or `lora`. */
+  train: string;
+  lora: LoraConfig;
+  seed: number;
+}
+
+// The final norm and the output head go with `last:N`, as in the usual "unfreeze the top" recipe.
+const TOP = [/ln_f|final_layer_norm|norm\.weight$|norm\.bias$/, /lm_head|score|classifier/];
+
+// A causal LM's head is its output projection (GPT-2 ties it to the token embedding, wte).
+const HEADS: Record<ModelRole, NamePattern[]> = { classifier: SCORE_HEAD_PATTERNS, 'causal-lm': [/lm_head/, /wte/] };
+
+const SELECTIONS: Record<string, (n: number, role: ModelRole) => TrainableSpec> = {
+  full: () => ({}),
+  head: (_n, role) => ({ include: HEADS[role] }),
+  last: (n) => ({ lastBlocks: n, alsoInclude: TOP }),
+};
+
+function selection(train: string, role: ModelRole): TrainableSpec {
+  const [name, n] = train.split(':');
+  return SELECTIONS[name!]!(Number(n), role);
+}
+
+/** The per-row output of the forward: [N, T] token log-probs or [N, K] scores. */
+function headOf(forward: Model, role: ModelRole): { model: Model; output: string } {
+  if (role === 'causal-lm') return { model: addTokenLogProbHead(forward).model, output: 'token_logprobs' };
+  return { model: cloneModel(forward), output: 'logits' };
+}
+
+export function buildRunGraph(source: Model, opts: RunGraphOptions): RunGraph {
+  let forward = stripKvCache(source).model;
+  let lora: LoraAdapter[] = [];
+  let trainable: string[];
+  if (opts.train === 'lora') {
+    const r = injectLora(forward, { ...opts.lora, seed: opts.seed });
+    forward = r.model;
+    lora = r.adapters;
+    trainable = r.trainable;
+  } else trainable = selectTrainable(forward, selection(opts.train, opts.role));
+  const head = headOf(forward, opts.role);
+  const model = head.model;
+  model.graph.outputs = model.graph.outputs.filter((o) => o.name !== head.output);
+  const g = new GraphBuilder({ graph: model.graph, opset: onnxOpset(model) });
+  const B = opts.rows;
+  const provided: Record<string, Value> = {};
+  opts.groups.forEach((group, i) => {
+    const rows = g.slice(head.output, [i * B], [(i + 1) * B], [0]); // [B, T] or [B, K]
+    // A Bradley-Terry reward is the first score column: [B, 1] -> [B].
+    provided[group.policy] = opts.role === 'classifier' && opts.loss.inputs.find((s) => s.name === group.policy)!.dims.length === 1 ? g.squeeze(g.slice(rows, [0], [1], [1]), [1]) : rows;
+  });
+  const spliced = spliceLoss(g, opts.loss, provided, { B });
+  const training = buildTrainingGraph({
+    model,
+    loss: spliced.lossOutput,
+    trainable,
+    outputs: [...Object.values(spliced.metricOutputs), ...Object.values(spliced.stateOutputs)],
+  });
+  return { forward, training, trainable, lora, metricOutputs: spliced.metricOutputs, stateOutputs: spliced.stateOutputs, fedInputs: spliced.createdInputs };
+}
