@@ -12,3 +12,5 @@ export * as rewards from './rewards/index.js';
 export * as generate from './generate/index.js';
 export * as routing from './routing/index.js';
 export * as serve from './serve/index.js';
+export * as evaluation from './eval/index.js';
+export * as tokenizers from './tokenizers/index.js';

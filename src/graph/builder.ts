@@ -177,6 +177,8 @@ export class GraphBuilder {
   min(...xs: Value[]): Value { return this.op1('Min', xs); }
   max(...xs: Value[]): Value { return this.op1('Max', xs); }
   identity(x: Value): Value { return this.op1('Identity', [x]); }
+  /** The value unchanged, with no gradient flowing back through it (see autodiff/registry.ts). */
+  stopGradient(x: Value): Value { return this.op1('Identity', [x], {}, { name: this.fresh('StopGradient') }); }
   where(cond: Value, a: Value, b: Value): Value { return this.op1('Where', [cond, a, b]); }
   equal(a: Value, b: Value): Value { return this.op1('Equal', [a, b]); }
   less(a: Value, b: Value): Value { return this.op1('Less', [a, b]); }

@@ -91,14 +91,10 @@ export function greaterAsFloat(g: GraphBuilder, a: Value, b: Value): Value {
 
 /**
  * Stop-gradient: the value passes unchanged and no gradient flows back through it. Used where a
- * paper detaches a term (KTO's reference point, BCO's running mean, TDPO2's chosen KL). ONNX has no
- * StopGradient op, so the value takes a round trip through a string tensor: Cast float32 -> string
- * -> float32 is exact in onnxruntime (it prints max_digits10 digits; checked on denormals, +-0 and
- * FLT_MAX in test/losses), and the autodiff's reachability stops at non-float values. Only ever
- * applied to scalars and [B] vectors, so the cost is nil.
+ * paper detaches a term (KTO's reference point, BCO's running mean, TDPO2's chosen KL).
  */
 export function detach(g: GraphBuilder, x: Value): Value {
-  return g.cast(g.cast(x, 'string'), 'float32');
+  return g.stopGradient(x);
 }
 
 // ------------------------------------------------------------------ the paired prelude

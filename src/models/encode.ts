@@ -48,6 +48,8 @@ export interface CausalEncodeOptions {
   truncate: boolean;
   /** Append EOS to the response unless it already ends with it (TRL's DPO appends it). */
   appendEos: boolean;
+  /** Log-probs need at least one response token; a reward model may score an empty response. */
+  allowEmptyResponse?: boolean;
 }
 
 function tooLong(index: number, tokens: number, limit: number, what: string) {
@@ -67,7 +69,7 @@ export function encodeForCausalLM(tok: Tokenizer, item: PromptResponse, index: n
     prompt = [start];
   }
   if (opts.appendEos && tok.eosTokenId !== undefined && response[response.length - 1] !== tok.eosTokenId) response = [...response, tok.eosTokenId];
-  if (response.length === 0) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `item ${index}: the response has no tokens`, { row: index, field: 'response' });
+  if (response.length === 0 && !opts.allowEmptyResponse) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `item ${index}: the response has no tokens`, { row: index, field: 'response' });
   const total = prompt.length + response.length;
   if (total <= opts.maxLength) return { prompt, response };
   if (!opts.truncate) throw tooLong(index, total, opts.maxLength, tok.source);
@@ -85,7 +87,7 @@ export interface ClassifierInput {
 
 /** Decoder classifiers read prompt + response as one sequence, like the causal LM (without EOS appended). */
 export function encodeForDecoderClassifier(tok: Tokenizer, item: PromptResponse, index: number, maxLength: number, truncate: boolean): ClassifierInput {
-  const { prompt, response } = encodeForCausalLM(tok, item, index, { maxLength, truncate, appendEos: false });
+  const { prompt, response } = encodeForCausalLM(tok, item, index, { maxLength, truncate, appendEos: false, allowEmptyResponse: true });
   const ids = [...prompt, ...response];
   return { ids, tokenTypeIds: ids.map(() => 0) };
 }
@@ -111,7 +113,11 @@ export function encodeForEncoderClassifier(tok: Tokenizer, item: PromptResponse,
     prompt = prompt.slice(-keep);
     enc = tok.encodePair(tok.decode(prompt), tok.decode(response));
     if (enc.ids.length <= maxLength) return { ids: enc.ids, tokenTypeIds: enc.tokenTypeIds };
-    keep = Math.max(1, keep - (enc.ids.length - maxLength));
+    // Re-encoding a decoded cut can come out longer (wordpiece splits); once the prompt is down
+    // to one token, the response gives up the excess from its end.
+    const over = enc.ids.length - maxLength;
+    if (keep > 1) keep = Math.max(1, keep - over);
+    else response = response.slice(0, Math.max(1, response.length - over));
   }
   throw tooLong(index, enc.ids.length, maxLength, `${tok.source} after truncation`);
 }

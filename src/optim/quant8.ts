@@ -49,13 +49,18 @@ export function buildLookupTable(map: Float32Array): Uint8Array {
 const bitsView = new Uint32Array(1);
 const floatView = new Float32Array(bitsView.buffer);
 
-/** Nearest code of x (ties go to the lower code), via the lookup table. */
+/**
+ * Nearest code of x (ties go to the lower code), via the lookup table: a bf16-wide bucket holds at
+ * most two codes of either map, so two steps reach the largest code <= x (reads past the end are
+ * undefined and compare false, as the kernel's +inf padding). Same steps as the C kernel.
+ */
 export function quantize(x: number, map: Float32Array, lut: Uint8Array): number {
   floatView[0] = x;
   const xf = floatView[0]!;
   let j = lut[bitsView[0]! >>> 16]!;
-  while (j < 255 && map[j + 1]! <= xf) j++;
-  if (j < 255 && map[j + 1]! - xf < xf - map[j]!) j++;
+  j += +(map[j + 1]! <= xf);
+  j += +(map[j + 1]! <= xf);
+  j += +(map[j + 1]! - xf < xf - map[j]!);
   return j;
 }
 

@@ -23,7 +23,10 @@ export interface TokenizerFilesOptions {
 export function vocabOf(model: BpeModel): Record<string, number> {
   const vocab: Record<string, number> = {};
   model.tokens.forEach((bytes, id) => {
-    vocab[id < model.specialTokens.length ? model.specialTokens[id]! : bytesToUnicode(bytes)] = id;
+    const token = id < model.specialTokens.length ? model.specialTokens[id]! : bytesToUnicode(bytes);
+    // A special token spelled like a learned token (e.g. a special "ab") would share its JSON key.
+    if (vocab[token] !== undefined) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `special token ${token} is spelled like a byte-level token, so both cannot be in one vocabulary`, { parameter: 'specialTokens' });
+    vocab[token] = id;
   });
   return vocab;
 }

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { DTYPES, GraphBuilder, Session, type Model, type Node, type Tensor, type Value } from '../../src/graph/index.js';
-import { buildTrainingGraph, normalSample, seededRandom } from '../../src/graph/autodiff/index.js';
+import { buildTrainingGraph, isStopGradient, normalSample, seededRandom } from '../../src/graph/autodiff/index.js';
 import { activationTokenWeights, createLoss, spliceLoss, type ConfiguredLoss } from '../../src/losses/index.js';
 import { BATCH, LM, lmForward, lmParams, tokenKl } from './fixture-lm.js';
 
@@ -105,15 +105,13 @@ async function splice(loss: ConfiguredLoss): Promise<Spliced> {
 }
 
 /**
- * A copy of the forward whose stop-gradients (detach's Cast float -> string -> float) read their
+ * A copy of the forward whose stop-gradients (detach's StopGradient Identity nodes) read their
  * value from a graph input instead: central differences of this model, with those inputs held at
  * the base point, are what the analytic gradient of a loss with a stop-gradient must match.
  */
 function freezeStopGradients(model: Model, trainable: string[]): { frozen: Model; stopGradients: string[] } {
   const graph = model.graph;
-  const producers = new Map(graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
-  const isCastTo = (n: Node | undefined, dtype: 'string' | 'float32') => n?.opType === 'Cast' && n.attrs.to?.value === DTYPES[dtype].onnx;
-  const stops = graph.nodes.filter((n) => isCastTo(n, 'float32') && isCastTo(producers.get(n.inputs[0]!), 'string'));
+  const stops = graph.nodes.filter(isStopGradient);
   const stopGradients = stops.map((n) => n.outputs[0]!);
   const frozen: Model = {
     ...model,

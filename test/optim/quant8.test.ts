@@ -25,4 +25,22 @@ describe('dynamic tree quantization map (bitsandbytes create_dynamic_map)', () =
     }
     for (const x of [-1, 0, 1, 1e-9, -1e-9]) expect(quantize(x, SIGNED_MAP, SIGNED_LUT)).toBe(quantizeBinarySearch(x, SIGNED_MAP));
   });
+
+  it('two search steps suffice in every bucket: both ends and the middle of all 65536 buckets in [-1, 1] agree', () => {
+    const bits = new Uint32Array(1);
+    const f = new Float32Array(bits.buffer);
+    let checked = 0;
+    let mismatches = 0;
+    for (let hi = 0; hi < 65536; hi++)
+      for (const lo of [0x0000, 0x8000, 0xffff]) {
+        bits[0] = ((hi << 16) | lo) >>> 0;
+        const x = f[0]!;
+        if (!(Math.abs(x) <= 1)) continue;
+        checked++;
+        if (quantize(x, SIGNED_MAP, SIGNED_LUT) !== quantizeBinarySearch(x, SIGNED_MAP)) mismatches++;
+        if (x >= 0 && quantize(x, UNSIGNED_MAP, UNSIGNED_LUT) !== quantizeBinarySearch(x, UNSIGNED_MAP)) mismatches++;
+      }
+    expect(checked).toBeGreaterThan(90_000);
+    expect(mismatches).toBe(0);
+  });
 });

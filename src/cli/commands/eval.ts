@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { fail } from '../../errors.js';
 import { REWARD_MODEL_KINDS, evaluateRewardModels, formatPairwiseReport, loadRewardModelSpec } from '../../eval/index.js';
 import type { Command } from '../registry.js';
+import { evalPolicy } from './eval-policy.js';
 
 const KIND_LINES = Object.entries(REWARD_MODEL_KINDS)
   .map(([kind, k]) => `                    ${kind}:${k.argument}`)
@@ -65,7 +66,7 @@ async function evalRm(argv: string[]): Promise<number> {
   return 0;
 }
 
-const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = { rm: evalRm };
+const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = { rm: evalRm, policy: evalPolicy };
 
 export const evalCommand: Command = {
   name: 'eval',

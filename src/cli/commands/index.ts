@@ -6,6 +6,7 @@ import { lossCommand } from './loss.js';
 import { routeCommand } from './route.js';
 import { serveCommand } from './serve.js';
 import { tokenizerCommand } from './tokenizer.js';
+import { trainCommand } from './train.js';
 
 /** Every CLI command, by name. */
-export const COMMANDS: Command[] = [dataCommand, evalCommand, generateCommand, lossCommand, routeCommand, serveCommand, tokenizerCommand];
+export const COMMANDS: Command[] = [dataCommand, evalCommand, generateCommand, lossCommand, routeCommand, serveCommand, tokenizerCommand, trainCommand];

@@ -57,7 +57,7 @@ async function train(argv: string[]): Promise<number> {
     files: result.files.map((f) => path.basename(f)),
   };
   if (values.json) console.log(JSON.stringify(summary, null, 2));
-  else console.log(`trained ${summary.vocabSize} tokens (${summary.merges} merges) on ${summary.documents} documents, ${summary.bytes} bytes, in ${summary.seconds} s -> ${summary.out}`);
+  else console.log(`trained ${summary.vocabSize} tokens (${summary.merges} merges) on ${summary.bytes} bytes in ${summary.documents} texts, in ${summary.seconds} s -> ${summary.out}`);
   return 0;
 }
 

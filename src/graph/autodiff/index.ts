@@ -26,7 +26,7 @@
 // and float64 graphs. Attribute-form Unsqueeze/Squeeze/Split exist only below opset 13.
 export { buildTrainingGraph, type TrainingGraph, type TrainingGraphSpec } from './training-graph.js';
 export { gradientOf, appendGradients, copyModel, MIN_TRAINING_OPSET, type GradientOptions } from './walker.js';
-export { GRADIENT_RULES, NON_DIFFERENTIABLE } from './registry.js';
+export { GRADIENT_RULES, NON_DIFFERENTIABLE, STOP_GRADIENT_PREFIX, isStopGradient } from './registry.js';
 export type { GradContext, GradientRule } from './types.js';
 export {
   checkGradients, checkGradientCase, seededRandom, normalSample,

@@ -39,3 +39,14 @@ export const NON_DIFFERENTIABLE: Readonly<Record<string, string>> = Object.freez
   ConstantOfShape: CONSTANT, Constant: CONSTANT, RandomNormal: CONSTANT, RandomUniform: CONSTANT,
   RandomNormalLike: CONSTANT, RandomUniformLike: CONSTANT, Bernoulli: CONSTANT, Multinomial: CONSTANT, EyeLike: CONSTANT,
 });
+
+/**
+ * Stop-gradient. ONNX has no such op, so it is an Identity whose node name starts with this prefix
+ * (`GraphBuilder.stopGradient` emits it): the value passes unchanged at run time, and the walker
+ * treats the node like a NON_DIFFERENTIABLE one, so no gradient flows back through it.
+ */
+export const STOP_GRADIENT_PREFIX = 'StopGradient';
+
+export function isStopGradient(n: { opType: string; name: string }): boolean {
+  return n.opType === 'Identity' && n.name.startsWith(STOP_GRADIENT_PREFIX);
+}

@@ -7,7 +7,7 @@ import { GraphBuilder, type Value } from '../builder.js';
 import { isFloat } from '../dtypes.js';
 import { onnxOpset, type Graph, type Model, type Node } from '../ir.js';
 import { createContext, sync, type WalkerState } from './context.js';
-import { GRADIENT_RULES, NON_DIFFERENTIABLE } from './registry.js';
+import { GRADIENT_RULES, NON_DIFFERENTIABLE, isStopGradient } from './registry.js';
 import { createShapeEnv, typeOf } from './shapes.js';
 
 /** ScatterND/ScatterElements with reduction='add' exist from opset 16. */
@@ -108,7 +108,7 @@ export function appendGradients(model: Model, of: string, wrt: readonly string[]
   const params = new Set(wrt);
   const fromParams = new Set(wrt);
   for (const n of order) {
-    if (n.domain || NON_DIFFERENTIABLE[n.opType] !== undefined) continue;
+    if (n.domain || NON_DIFFERENTIABLE[n.opType] !== undefined || isStopGradient(n)) continue;
     if (!n.inputs.some((v) => fromParams.has(v))) continue;
     for (const o of n.outputs) if (o && isFloat(typeOf(env, o)?.dtype ?? 'float32')) fromParams.add(o);
   }

@@ -51,9 +51,10 @@ function kernelsFor(arena: WasmArena): ArenaKernels {
 
 function q8Tables(arena: WasmArena, k: ArenaKernels): NonNullable<ArenaKernels['q8']> {
   if (!k.q8) {
-    const smap = arena.f32(256);
+    // Two +inf entries after each map: the kernel's branch-free search may read map[256] and map[257].
+    const smap = arena.f32(258).fill(Infinity);
     smap.set(SIGNED_MAP);
-    const umap = arena.f32(256);
+    const umap = arena.f32(258).fill(Infinity);
     umap.set(UNSIGNED_MAP);
     const slut = arena.u8(65536);
     slut.set(SIGNED_LUT);

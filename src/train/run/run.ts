@@ -58,8 +58,8 @@ export interface RunResult {
   seconds: number;
   /** The end-of-run summary table (the CLI prints it). */
   summary: string;
-  /** Trained parameters by name (optimizer view). */
-  trainer: { values: Map<string, Float32Array> };
+  /** Trained values by initializer name (LoRA adapters unmerged). */
+  values: Map<string, Float32Array>;
 }
 
 interface ResumeExtra {
@@ -223,7 +223,7 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   const { values: _v, ...referenceInfo } = reference;
   return {
     outDir: config.output, steps: trainer.stepCount, interrupted, firstLoss, lastLoss, finalEval, reference: referenceInfo, skipped: data.skipped,
-    gradientSpikes: probe.spikes, seconds, summary: formatSummaryTable(summarizeMetrics(records)), trainer: { values },
+    gradientSpikes: probe.spikes, seconds, summary: formatSummaryTable(summarizeMetrics(records)), values,
   };
 }
 

@@ -214,3 +214,17 @@ describe('checkGradients', () => {
     expect(result.worstRatio).toBeGreaterThan(1);
   });
 });
+
+describe('stop-gradient', () => {
+  it('passes the value and blocks its gradient: d/dw [w * sg(w)] = sg(w) = w', async () => {
+    const { GraphBuilder: B, Session: S } = await import('../../../src/graph/index.js');
+    const { buildTrainingGraph: build } = await import('../../../src/graph/autodiff/index.js');
+    const g = new B();
+    const w = g.initializer('w', Float32Array.of(3), []);
+    g.output(g.mul(w, g.stopGradient(w)), 'y', 'float32', []);
+    const t = build({ model: g.toModel(), loss: 'y', trainable: ['w'] });
+    const out = await (await S.create(t.model)).run({ w: { dtype: 'float32', dims: [], data: Float32Array.of(3) } });
+    expect(out.y!.data[0]).toBe(9);
+    expect(out[t.gradients.get('w')!]!.data[0]).toBe(3); // 2w = 6 without the stop
+  });
+});

@@ -1,0 +1,127 @@
+// `alignkit train sft|rm|dpo|unpaired|arm`: a run config from `--config run.json` overridden by
+// flags (one table maps each flag to its RunConfig field and parser), then one training run.
+
+import { parseArgs } from 'node:util';
+import { fail } from '../../errors.js';
+import { KINDS, lossesForKind, readRunConfigFile, resolveRunConfig, RUN_DEFAULTS, runTraining, TRAIN_KINDS, type RunConfig, type TrainKind } from '../../train/run/index.js';
+import type { Command } from '../registry.js';
+
+type Parse = (raw: string, flag: string) => unknown;
+
+const num: Parse = (raw, flag) => {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--${flag} must be a number, got '${raw}'`, { parameter: flag });
+  return n;
+};
+const json: Parse = (raw, flag) => {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--${flag} must be a JSON object, got '${raw}'`, { parameter: flag });
+  }
+};
+const str: Parse = (raw) => raw;
+
+/** flag -> RunConfig field and parser (the config validator checks the values). */
+const VALUE_FLAGS: Record<string, { field: keyof RunConfig; parse: Parse; help: string }> = {
+  model: { field: 'model', parse: str, help: 'model directory (Hugging Face layout with an ONNX graph)' },
+  data: { field: 'data', parse: str, help: 'dataset file (JSONL, JSON, Arrow, Parquet; any known column convention)' },
+  convention: { field: 'convention', parse: str, help: 'force a dataset column convention' },
+  output: { field: 'output', parse: str, help: 'output directory' },
+  train: { field: 'train', parse: str, help: 'full | last:N | head | lora' },
+  loss: { field: 'loss', parse: str, help: 'loss of the registry valid for the kind' },
+  'loss-hp': { field: 'lossHp', parse: json, help: 'loss hyperparameters as JSON, e.g. \'{"beta":0.1}\'' },
+  optimizer: { field: 'optimizer', parse: str, help: 'optimizer of src/optim' },
+  'optimizer-hp': { field: 'optimizerHp', parse: json, help: 'optimizer hyperparameters as JSON' },
+  lr: { field: 'lr', parse: num, help: 'learning rate' },
+  schedule: { field: 'schedule', parse: str, help: 'constant | linear | cosine' },
+  'warmup-steps': { field: 'warmupSteps', parse: num, help: 'linear warmup steps' },
+  'batch-size': { field: 'batchSize', parse: num, help: 'examples per optimizer step' },
+  'micro-batch-size': { field: 'microBatchSize', parse: num, help: 'examples per forward/backward run' },
+  'max-length': { field: 'maxLength', parse: num, help: 'longest prompt + response (tokens)' },
+  'max-prompt-length': { field: 'maxPromptLength', parse: num, help: 'longest prompt kept when cutting' },
+  'max-completion-length': { field: 'maxCompletionLength', parse: num, help: 'longest response' },
+  steps: { field: 'steps', parse: num, help: 'optimizer steps (default: epochs over the training split)' },
+  epochs: { field: 'epochs', parse: num, help: 'passes over the training split' },
+  seed: { field: 'seed', parse: num, help: 'seed of the split, the order and LoRA init' },
+  'eval-fraction': { field: 'evalFraction', parse: num, help: 'held-out share of the examples' },
+  'eval-every': { field: 'evalEvery', parse: num, help: 'evaluate every M steps (0: at the end)' },
+  'log-every': { field: 'logEvery', parse: num, help: 'metrics line every N steps' },
+  'checkpoint-every': { field: 'checkpointEvery', parse: num, help: 'checkpoint every K steps (also on SIGINT)' },
+  limit: { field: 'limit', parse: num, help: 'read at most N examples' },
+  'spike-factor': { field: 'spikeFactor', parse: num, help: 'gradient-norm spike threshold (x running mean)' },
+  threads: { field: 'threads', parse: num, help: 'onnxruntime intra-op threads' },
+  'lora-rank': { field: 'lora', parse: num, help: 'LoRA rank' },
+  'lora-alpha': { field: 'lora', parse: num, help: 'LoRA alpha' },
+  'lora-targets': { field: 'lora', parse: str, help: "comma-separated name patterns, or 'all-linear'" },
+};
+
+const USAGE = `usage: alignkit train ${TRAIN_KINDS.join('|')} [--config run.json] [flags]
+
+${TRAIN_KINDS.map((k) => `  ${k.padEnd(9)} ${KINDS[k].summary}; losses: ${lossesForKind(k).join(', ')}`).join('\n')}
+
+flags (override the config file; defaults in parentheses):
+${Object.entries(VALUE_FLAGS)
+  .map(([flag, f]) => `  --${flag.padEnd(22)} ${f.help}${f.field in RUN_DEFAULTS && !flag.startsWith('lora-') ? ` (${JSON.stringify((RUN_DEFAULTS as Record<string, unknown>)[f.field])})` : ''}`)
+  .join('\n')}
+  --resume                 continue from OUTPUT/checkpoint.safetensors
+  --skip-bad-rows          skip rows that fail validation (counted) instead of stopping
+  --no-reference-cache     recompute reference log-probs instead of caching them next to the data
+  --no-progress            no progress bar`;
+
+function loraOverride(values: Record<string, string | undefined>, base: RunConfig['lora']): RunConfig['lora'] | undefined {
+  if (values['lora-rank'] === undefined && values['lora-alpha'] === undefined && values['lora-targets'] === undefined) return undefined;
+  const targets = values['lora-targets'];
+  return {
+    rank: values['lora-rank'] === undefined ? base.rank : (num(values['lora-rank'], 'lora-rank') as number),
+    alpha: values['lora-alpha'] === undefined ? base.alpha : (num(values['lora-alpha'], 'lora-alpha') as number),
+    targets: targets === undefined ? base.targets : targets === 'all-linear' ? 'all-linear' : targets.split(','),
+  };
+}
+
+/** Flags to a partial RunConfig (booleans only when given, so the file's values survive). */
+export function flagsToConfig(kind: TrainKind, argv: string[], fileConfig: Partial<RunConfig>): Partial<RunConfig> {
+  const options = Object.fromEntries(Object.keys(VALUE_FLAGS).map((f) => [f, { type: 'string' as const }]));
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ...options,
+      config: { type: 'string' },
+      resume: { type: 'boolean' },
+      'skip-bad-rows': { type: 'boolean' },
+      'no-reference-cache': { type: 'boolean' },
+      'no-progress': { type: 'boolean' },
+    },
+  });
+  const out: Partial<RunConfig> = { kind };
+  const raw = values as Record<string, string | undefined>;
+  for (const [flag, f] of Object.entries(VALUE_FLAGS)) if (!flag.startsWith('lora-') && raw[flag] !== undefined) (out as Record<string, unknown>)[f.field] = f.parse(raw[flag]!, flag);
+  out.lora = loraOverride(raw, { ...RUN_DEFAULTS.lora, ...fileConfig.lora });
+  if (values.resume) out.resume = true;
+  if (values['skip-bad-rows']) out.onBadRow = 'skip';
+  if (values['no-reference-cache']) out.referenceCache = false;
+  if (values['no-progress']) out.progress = false;
+  return out;
+}
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'fine-tune a model: SFT, reward model, DPO family, KTO/BCO, GenARM reward model',
+  usage: USAGE,
+  async run(argv) {
+    const [kind, ...rest] = argv;
+    if (!kind || !(TRAIN_KINDS as string[]).includes(kind))
+      throw fail('ALIGNKIT_ERR_UNKNOWN_NAME', `train needs a kind, one of ${TRAIN_KINDS.join(', ')}, got '${kind ?? ''}'\n\n${USAGE}`, { parameter: 'kind' });
+    const configIndex = rest.indexOf('--config');
+    const fileConfig = configIndex >= 0 && rest[configIndex + 1] ? readRunConfigFile(rest[configIndex + 1]!) : {};
+    if (fileConfig.kind !== undefined && fileConfig.kind !== kind)
+      throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `the run config says kind ${fileConfig.kind} but the command is train ${kind}`, { field: 'kind' });
+    const config = resolveRunConfig(fileConfig, flagsToConfig(kind as TrainKind, rest, fileConfig));
+    const result = await runTraining(config);
+    const ref = result.reference.file ? `reference log-probs ${result.reference.computed ? 'computed and cached in' : 'read from'} ${result.reference.file}` : 'no reference model';
+    console.log(`${config.kind} ${config.loss}: ${result.steps} steps in ${result.seconds.toFixed(1)} s; ${ref}; ${result.skipped.length} bad rows skipped; ${result.gradientSpikes} gradient spikes`);
+    console.log(result.summary);
+    console.log(result.interrupted ? `interrupted: checkpoint in ${config.output}; rerun with --resume to continue` : `model written to ${config.output}`);
+    return 0;
+  },
+};

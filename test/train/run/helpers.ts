@@ -1,0 +1,56 @@
+// Shared set-up of the run tests: sample data copied into a temp dir (the reference cache is written
+// next to the dataset), the fixture models, and a small fast run config per kind.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { resolveRunConfig, type RunConfig, type TrainKind } from '../../../src/train/run/index.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const TINY_LM = path.join(ROOT, 'data/models/tiny-gpt2');
+export const TINY_RM = path.join(ROOT, 'data/models/tiny-gpt2-rm');
+export const SAMPLES = path.join(ROOT, 'data/samples');
+
+export const SAMPLE_OF: Record<TrainKind, string> = {
+  sft: 'ultrafeedback_binarized_sample_train.60.jsonl',
+  dpo: 'ultrafeedback_binarized_sample_train.60.jsonl',
+  arm: 'hh_rlhf_harmless_base_test.200.jsonl',
+  rm: 'hh_rlhf_harmless_base_test.200.jsonl',
+  unpaired: 'llamafactory_kto_en_demo.50.json',
+};
+
+export function tempDir(tag: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `alignkit-run-${tag}-`));
+}
+
+/** A copy of a sample file in `dir` (the reference cache lands next to it, not in the repo). */
+export function copySample(dir: string, name: string): string {
+  const file = path.join(dir, name);
+  fs.copyFileSync(path.join(SAMPLES, name), file);
+  return file;
+}
+
+/** A seconds-long run: few short examples, full batch of a tiny training split. */
+export function smallConfig(kind: TrainKind, dir: string, over: Partial<RunConfig> = {}): RunConfig {
+  return resolveRunConfig({
+    kind,
+    model: kind === 'rm' ? TINY_RM : TINY_LM,
+    data: copySample(dir, SAMPLE_OF[kind]),
+    output: path.join(dir, `out-${kind}`),
+    limit: 16,
+    evalFraction: 0.25,
+    batchSize: 4,
+    microBatchSize: 4,
+    maxLength: 48,
+    maxPromptLength: 24,
+    steps: 10,
+    lr: 3e-3,
+    progress: false,
+    threads: 1,
+    ...over,
+  });
+}
+
+export function readJsonl(file: string): Record<string, unknown>[] {
+  return fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+}
