@@ -1,5 +1,5 @@
 // The baseline the optimizer bench compares against: one fused AdamW loop in C (same update as
-// alignkit's adamw chain), single thread, built by run.mjs with gcc -O3 -march=native.
+// alignkit's adamw chain), single thread, built by run.mjs with gcc -O3 -march=native -fno-math-errno.
 // Usage: adamw_ref <params> <steps>; prints the median seconds per step.
 #include <math.h>
 #include <stdio.h>

@@ -11,6 +11,7 @@ export { sgd, SGD_DEFAULTS, type SgdHyper } from './sgd.js';
 export { scaleByLion, lion, KAPPA_GRADIENTS, LION_DEFAULTS, type LionHyper } from './lion.js';
 export { scaleByExAdam, scaleByLogGrowth, exadam, EXADAM_DEFAULTS, type ExAdamHyper } from './exadam.js';
 export { periodicReset, scaleByResetWarmup, resetWarmupFactor } from './reset.js';
+export { sparseMoments } from './sparse.js';
 export { spikeAwareClip, spam, SPAM_DEFAULTS, type SpamHyper } from './spam.js';
 export { adaptiveSpikeClip, adaptiveGradNorm, stableSpam, STABLE_SPAM_DEFAULTS, type StableSpamHyper } from './stable-spam.js';
 export { scaleByBelief, adabelief, ADABELIEF_DEFAULTS, type AdaBeliefHyper } from './adabelief.js';

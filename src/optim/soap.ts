@@ -6,7 +6,8 @@
 // `precondFrequency` Adam steps each basis is refreshed by one power-iteration step and QR, with
 // columns re-sorted by the estimated eigenvalues and v permuted to match; m is rotated into the new
 // basis. A side longer than `maxPrecondDim`, and 1-D parameters, stay unrotated (identity).
-// Weight decay is the chain's decoupled term.
+// Weight decay is the chain's decoupled term, skipped at the first step as the code skips the whole
+// parameter update there.
 
 import { chain, emptyState, transform, type GradientTransformation, type Param } from './core.js';
 import type { Schedule } from './schedules.js';
@@ -131,6 +132,23 @@ export function scaleBySoap(b1: number, b2: number, shampooBeta: number, eps: nu
   );
 }
 
+/** Run `inner` from the second step on (its count starts then too). */
+function afterFirstStep(inner: GradientTransformation): GradientTransformation {
+  return transform(
+    'afterFirstStep',
+    {},
+    (params, alloc) => ({ ...emptyState(params), children: [inner.init(params, alloc)] }),
+    (updates, state, ctx) => {
+      if (++state.count > 1) inner.update(updates, state.children![0]!, ctx);
+    },
+    { children: [inner] },
+  );
+}
+
 export function soap(h: SoapHyper, schedule: Schedule): GradientTransformation {
-  return chain(scaleBySoap(h.betas[0], h.betas[1], h.shampooBeta, h.eps, h.precondFrequency, h.maxPrecondDim), addDecayedWeights(h.weightDecay), scaleByLearningRate(h.lr, schedule));
+  return chain(
+    scaleBySoap(h.betas[0], h.betas[1], h.shampooBeta, h.eps, h.precondFrequency, h.maxPrecondDim),
+    afterFirstStep(addDecayedWeights(h.weightDecay)),
+    scaleByLearningRate(h.lr, schedule),
+  );
 }

@@ -112,3 +112,14 @@ describe('SOAP', () => {
     expect(keys.map((k) => k.split('/').pop()).sort()).toEqual(['QR', 'R', 'm', 'v']);
   });
 });
+
+describe('SOAP weight decay', () => {
+  it('the first step changes nothing, not even by weight decay (as the official code)', () => {
+    const p: Param = { name: 'w', dims: [2, 2], data: Float32Array.of(1, 0.5, 0.5, -1) };
+    const opt = createOptimizer('soap', { lr: 0.1, weightDecay: 0.5 });
+    opt.step([p], { w: Float32Array.of(0.1, -0.21, 0.2, 0.09) });
+    expect(Array.from(p.data)).toEqual([1, 0.5, 0.5, -1]);
+    opt.step([p], { w: Float32Array.of(0.3, 0.1, -0.1, 0.2) });
+    expect(p.data[0]).not.toBe(1);
+  });
+});

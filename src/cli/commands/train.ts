@@ -3,7 +3,9 @@
 
 import { parseArgs } from 'node:util';
 import { fail } from '../../errors.js';
-import { KINDS, lossesForKind, readRunConfigFile, resolveRunConfig, RUN_DEFAULTS, runTraining, TRAIN_KINDS, type RunConfig, type TrainKind } from '../../train/run/index.js';
+import {
+  KINDS, lossesForKind, readRunConfigFile, resolveRunConfig, RUN_DEFAULTS, runApo, runTraining, TRAIN_KINDS, type RunConfig, type RunResult, type TrainKind,
+} from '../../train/run/index.js';
 import type { Command } from '../registry.js';
 
 type Parse = (raw: string, flag: string) => unknown;
@@ -51,6 +53,8 @@ const VALUE_FLAGS: Record<string, { field: keyof RunConfig; parse: Parse; help: 
   limit: { field: 'limit', parse: num, help: 'read at most N examples' },
   'spike-factor': { field: 'spikeFactor', parse: num, help: 'gradient-norm spike threshold (x running mean)' },
   threads: { field: 'threads', parse: num, help: 'onnxruntime intra-op threads' },
+  rounds: { field: 'rounds', parse: num, help: 'APO rounds (train dpo): iterative DPO, reference = previous round' },
+  momentum: { field: 'momentum', parse: num, help: 'APO Nesterov momentum alpha between rounds' },
   'lora-rank': { field: 'lora', parse: num, help: 'LoRA rank' },
   'lora-alpha': { field: 'lora', parse: num, help: 'LoRA alpha' },
   'lora-targets': { field: 'lora', parse: str, help: "comma-separated name patterns, or 'all-linear'" },
@@ -117,11 +121,15 @@ export const trainCommand: Command = {
     if (fileConfig.kind !== undefined && fileConfig.kind !== kind)
       throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `the run config says kind ${fileConfig.kind} but the command is train ${kind}`, { field: 'kind' });
     const config = resolveRunConfig(fileConfig, flagsToConfig(kind as TrainKind, rest, fileConfig));
-    const result = await runTraining(config);
-    const ref = result.reference.file ? `reference log-probs ${result.reference.computed ? 'computed and cached in' : 'read from'} ${result.reference.file}` : 'no reference model';
-    console.log(`${config.kind} ${config.loss}: ${result.steps} steps in ${result.seconds.toFixed(1)} s; ${ref}; ${result.skipped.length} bad rows skipped; ${result.gradientSpikes} gradient spikes`);
-    console.log(result.summary);
-    console.log(result.interrupted ? `interrupted: checkpoint in ${config.output}; rerun with --resume to continue` : `model written to ${config.output}`);
+    const results: RunResult[] = config.rounds > 1 ? (await runApo(config, { rounds: config.rounds, momentum: config.momentum })).rounds : [await runTraining(config)];
+    for (const [i, result] of results.entries()) report(config, result, config.rounds > 1 ? `APO round ${i + 1}: ` : '');
     return 0;
   },
 };
+
+function report(config: RunConfig, result: RunResult, prefix: string): void {
+  const ref = result.reference.file ? `reference log-probs ${result.reference.computed ? 'computed and cached in' : 'read from'} ${result.reference.file}` : 'no reference model';
+  console.log(`${prefix}${config.kind} ${config.loss}: ${result.steps} steps in ${result.seconds.toFixed(1)} s; ${ref}; ${result.skipped.length} bad rows skipped; ${result.gradientSpikes} gradient spikes`);
+  console.log(result.summary);
+  console.log(result.interrupted ? `interrupted: checkpoint in ${result.outDir}; rerun with --resume to continue` : `model written to ${result.outDir}`);
+}

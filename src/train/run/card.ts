@@ -30,7 +30,7 @@ export function modelCard(f: CardFacts): string {
     '---',
     'library_name: alignkit',
     `base_model: ${path.basename(path.resolve(c.model))}`,
-    `tags: [alignkit, ${c.kind}, ${c.loss}]`,
+    `tags: [${[...new Set(['alignkit', c.kind, c.loss])].join(', ')}]`,
     '---',
     '',
     `# ${path.basename(path.resolve(c.output))}`,

@@ -67,6 +67,10 @@ export interface RunConfig {
   progress: boolean;
   /** onnxruntime intra-op threads. */
   threads: number;
+  /** APO rounds (train dpo): each round's reference is the previous round's policy (1: plain DPO). */
+  rounds: number;
+  /** APO's Nesterov extrapolation coefficient between rounds. */
+  momentum: number;
 }
 
 /** Every default of a run, in one place. Lengths fit the fixture models (128 positions). */
@@ -95,6 +99,8 @@ export const RUN_DEFAULTS: Omit<RunConfig, 'kind' | 'model' | 'data' | 'output' 
   spikeFactor: 5,
   progress: true,
   threads: 2,
+  rounds: 1,
+  momentum: 0,
 };
 
 const bad = (field: string, message: string, value: unknown) =>
@@ -173,6 +179,10 @@ const FIELD_CHECKS: Record<keyof RunConfig, (field: string, v: unknown) => void>
   spikeFactor: positive,
   progress: bool,
   threads: positiveInt,
+  rounds: positiveInt,
+  momentum: (f, v) => {
+    if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw bad(f, 'must be a number in [0, 1)', v);
+  },
 };
 
 /** Parsed `--config run.json` (a flat object of RunConfig fields). */
@@ -206,6 +216,7 @@ export function resolveRunConfig(...layers: Partial<RunConfig>[]): RunConfig {
     throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `run config field loss: ${JSON.stringify(merged.loss)} is not a loss for train ${kind}; losses for ${kind}: ${allowed.join(', ')}`, { field: 'loss', value: merged.loss, known: allowed });
   const c = merged as unknown as RunConfig;
   if (c.batchSize % c.microBatchSize !== 0) throw bad('batchSize', `must be a multiple of microBatchSize (${c.microBatchSize})`, c.batchSize);
+  if (c.rounds > 1 && c.kind !== 'dpo') throw bad('rounds', `APO rounds are iterative DPO (train dpo), not train ${c.kind}`, c.rounds);
   if (c.maxPromptLength >= c.maxLength) throw bad('maxPromptLength', `must be smaller than maxLength (${c.maxLength})`, c.maxPromptLength);
   return c;
 }

@@ -10,4 +10,5 @@ export { EpochSampler, type ExamplePosition } from './sampler.js';
 export { GradNormProbe, type ProbeSnapshot } from './grad-norm.js';
 export { modelCard, type CardFacts } from './card.js';
 export { runTraining, RUN_FILES, type RunHooks, type RunResult } from './run.js';
+export { runApo, extrapolate, type ApoOptions, type ApoResult } from './apo.js';
 export { evaluatePolicy, type PolicyEvalOptions, type PolicyEvalResult } from './eval-policy.js';
