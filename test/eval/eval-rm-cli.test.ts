@@ -87,15 +87,14 @@ describe('alignkit eval rm on shipped samples', () => {
     expect(out).toMatch(/subset\s+pairs\s+tiny-gpt2-rm\s+length\s+majority/);
     expect(out).toMatch(/\noverall\s+8\s/);
     expect((await run('eval', 'rm', '--data', UF)).err).toContain('eval rm needs at least one --model');
-    // PandaLM idx 18 has an empty response1: a classifier scores it (regression), while a
-    // log-prob reward has no response token to score, and the error names the pair.
+    // PandaLM idx 18 has an empty response1: a classifier scores it (regression). A pair a model
+    // cannot score (too long without truncation) fails with the pair, file and side named.
     const pandalm = path.join(DATA, 'samples', 'pandalm_testset_v1.120.json');
     const scored = await run('eval', 'rm', '--model', GPT_RM, '--data', pandalm);
     expect(scored.code).toBe(0);
-    const lm = path.join(DATA, 'models', 'tiny-gpt2');
-    const failed = await run('eval', 'rm', '--model', `dpo-implied:${lm},${lm}`, '--data', pandalm);
+    const failed = await run('eval', 'rm', '--model', GPT_RM, '--data', pandalm, '--no-truncate');
     expect(failed.code).toBe(1);
-    expect(failed.err).toMatch(/cannot score pair 18 \(pandalm_testset_v1\.120\.json\), (chosen|rejected) side: item \d+: the response has no tokens/);
+    expect(failed.err).toMatch(/tiny-gpt2-rm cannot score pair 0 \(pandalm_testset_v1\.120\.json\), chosen side: item \d+ has \d+ tokens, more than the limit/);
     expect((await run('eval', 'bogus')).err).toMatch(/eval subcommand must be one of (\w+, )*rm(, \w+)*, got 'bogus'/);
   });
 });
