@@ -7,7 +7,7 @@ export { FILE_FORMATS, formatFor, type FileFormat, type FormatName, type Indexed
 export { CONVENTIONS, HELPSTEER_ATTRIBUTES, conventionByName, detectConvention, type Convention, type RowContext } from './conventions/index.js';
 export { loadPreferenceData, openPreferenceStream, type LoadOptions, type LoadedPreferenceData, type PreferenceStream } from './load.js';
 export { isEvalId, splitTrainEval, type SplitOptions } from './split.js';
-export { hashString, hashToUnit, mulberry32, shuffle, toRng, type Rng } from './random.js';
+export { hashString, hashToUnit, mulberry32, shuffle, toRng, type Rng } from '../random.js';
 export {
   renderTexts,
   responsesOf,

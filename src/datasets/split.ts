@@ -4,7 +4,7 @@
 // (unlike shuffle-then-cut, where one new row reshuffles everything).
 
 import { fail } from '../errors.js';
-import { hashToUnit } from './random.js';
+import { hashToUnit } from '../random.js';
 
 export interface SplitOptions {
   /** Expected share of examples in eval, in [0, 1]; the realised share varies binomially around it. */

@@ -3,7 +3,7 @@
 // combines their next-token distributions (guidance.ts), then the processors and the sampler pick
 // the token.
 
-import { mulberry32 } from '../datasets/random.js';
+import { mulberry32 } from '../random.js';
 import { fail } from '../errors.js';
 import { genarmScores } from './guidance.js';
 import { KvDecoder, type DecoderModel } from './kv-decoder.js';

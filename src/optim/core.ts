@@ -126,14 +126,3 @@ export function applyUpdates(params: Param[], updates: Float32Array[]): void {
   }
 }
 
-/** A seeded PRNG (mulberry32): sparse-momentum masks and Rademacher probes must be reproducible. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

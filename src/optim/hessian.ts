@@ -6,7 +6,8 @@
 //   loss on labels sampled from the model.
 
 import { fail } from '../errors.js';
-import { mulberry32, type Param } from './core.js';
+import { mulberry32 } from '../random.js';
+import type { Param } from './core.js';
 import type { Grads } from './optimizer.js';
 
 /** Gradients of the loss at the parameters' current values. */
@@ -27,7 +28,7 @@ export interface HutchinsonOptions {
 /** A Hutchinson diagonal estimator; each call draws a fresh z and restores the parameters. */
 export function hutchinsonDiag(gradFn: GradFn, opts: HutchinsonOptions = {}): (params: Param[]) => Map<string, Float32Array> {
   const delta = opts.delta ?? 1e-3;
-  const rnd = mulberry32(opts.seed ?? 0);
+  const rnd = mulberry32(opts.seed ?? 0).next;
   return (params) => {
     const z = params.map((p) => Float32Array.from(p.data, () => (rnd() < 0.5 ? -1 : 1)));
     const saved = params.map((p) => p.data.slice());

@@ -2,7 +2,7 @@
 // registry by paper name, parameter groups, schedules, safetensors state, and fused WebAssembly
 // kernels over a pre-sized arena.
 
-export { chain, applyUpdates, emptyState, transform, heapAllocator, mulberry32 } from './core.js';
+export { chain, applyUpdates, emptyState, transform, heapAllocator } from './core.js';
 export type { Param, GradientTransformation, TransformState, UpdateContext, Allocator, StateArray, ParamSlots } from './core.js';
 export { scaleByLearningRate, addDecayedWeights, trace, clipByGlobalNorm, clipCoordinates, scale } from './transforms.js';
 export { makeSchedule, SCHEDULE_TYPES, type ScheduleSpec, type Schedule } from './schedules.js';

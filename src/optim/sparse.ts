@@ -4,7 +4,8 @@
 // entries get a zero update (the official code's grad_full[~mask] = 0). The wrapped state is sized
 // to the subset, which is where the memory saving comes from. Vectors (biases, norms) stay dense.
 
-import { emptyState, mulberry32, transform, type Allocator, type GradientTransformation, type Param, type TransformState } from './core.js';
+import { mulberry32 } from '../random.js';
+import { emptyState, transform, type Allocator, type GradientTransformation, type Param, type TransformState } from './core.js';
 
 interface Workspace {
   virtual: Param[];
@@ -46,7 +47,7 @@ export function sparseMoments(inner: GradientTransformation, density: number, pe
       const ws = workspaces.get(state)!;
       if (t === 1 || (period > 0 && t % period === 0)) {
         // A fresh draw per redraw step, reproducible from the seed and the step.
-        const rnd = mulberry32((state.scalars.seed! * 1000003 + t) >>> 0);
+        const rnd = mulberry32((state.scalars.seed! * 1000003 + t) >>> 0).next;
         state.slots.forEach((s, i) => drawIndices(ctx.params[i]!.data.length, s.indices!.length, rnd, s.indices as Uint32Array));
         const zero = (s: TransformState): void => {
           for (const slots of s.slots) for (const a of Object.values(slots)) a.fill(0);

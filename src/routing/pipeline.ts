@@ -28,7 +28,9 @@ export interface RouteDecision {
 }
 
 export function routeTable(table: FeatureTable, partial: Partial<RouteOptions> & Pick<RouteOptions, 'strategy'>): { selection: Selection; decisions: RouteDecision[] } {
-  const options = { ...DEFAULT_ROUTE_OPTIONS, ...partial };
+  // An option given as undefined (an absent request field) keeps its default.
+  const given = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as typeof partial;
+  const options = { ...DEFAULT_ROUTE_OPTIONS, ...given };
   const usesBudget = strategyUsesBudget(options.strategy);
   if (usesBudget && options.budget === undefined) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `strategy '${options.strategy}' needs a budget (a fraction in [0, 1] or a count)`, { parameter: 'budget' });
   const budget = usesBudget ? resolveBudget(options.budget!, table.ids.length) : table.ids.length;

@@ -3,7 +3,7 @@
 // position: the whole state is the RNG state and the number of batches drawn.
 
 import { fail } from '../errors.js';
-import { SeededRng } from '../graph/rewrites/index.js';
+import { mulberry32, type Rng } from '../random.js';
 import type { Tensor } from '../graph/index.js';
 
 export interface WindowSamplerOptions {
@@ -18,13 +18,13 @@ export interface SamplerPosition {
 }
 
 export class TokenWindowSampler {
-  private readonly rng: SeededRng;
+  private readonly rng: Rng;
   private drawn = 0;
 
   constructor(private readonly tokens: ArrayLike<number>, readonly opts: WindowSamplerOptions) {
     if (!(opts.batch >= 1 && opts.sequence >= 2)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `batch must be >= 1 and sequence >= 2, got ${opts.batch} x ${opts.sequence}`, { field: 'batch' });
     if (tokens.length < opts.sequence) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `the token stream has ${tokens.length} tokens, fewer than one window of ${opts.sequence}`, { field: 'tokens' });
-    this.rng = new SeededRng(opts.seed ?? 0);
+    this.rng = mulberry32(opts.seed ?? 0);
   }
 
   /** Next batch: input_ids [B, T] and an all-ones attention_mask. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { genarmScores, logSoftmax, repetitionPenalty, SAMPLERS, temperature, topK, topP } from '../../src/generate/index.js';
-import { mulberry32 } from '../../src/datasets/random.js';
+import { mulberry32 } from '../../src/random.js';
 
 const row = (...v: number[]) => Float32Array.from(v);
 

@@ -3,7 +3,8 @@
 // default rules apply (blocks of 256, tensors >= 4096 elements quantized); state about 2 bytes/param.
 
 import { describe, expect, it } from 'vitest';
-import { createOptimizer, mulberry32, type Param } from '../../src/optim/index.js';
+import { mulberry32 } from '../../src/random.js';
+import { createOptimizer, type Param } from '../../src/optim/index.js';
 import { preferenceLogistic, quadratic, rosenbrock, type Problem } from './problems.js';
 
 function trajectory(problem: Problem, name: string, hyper: Record<string, unknown>, steps: number) {
@@ -37,7 +38,7 @@ describe('8-bit Adam tracks 32-bit Adam', () => {
   });
 
   it('on a 8192-dim quadratic with default blocks the curves stay within 1% and the state is ~2 bytes/param', () => {
-    const rnd = mulberry32(11);
+    const rnd = mulberry32(11).next;
     const n = 8192;
     const lambda = Float32Array.from({ length: n }, () => 10 ** (2 * rnd()));
     const problem: Problem = {

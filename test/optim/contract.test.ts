@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createOptimizer, hutchinsonDiag, loadOptimizerState, mulberry32, OPTIMIZERS, saveOptimizerState, type Param } from '../../src/optim/index.js';
+import { mulberry32 } from '../../src/random.js';
+import { createOptimizer, hutchinsonDiag, loadOptimizerState, OPTIMIZERS, saveOptimizerState, type Param } from '../../src/optim/index.js';
 
 // State bytes per parameter on one [64, 64] weight (4096 elements, the smallest 8-bit Adam quantizes): per-element buffers x 4 bytes,
 // plus per-tensor numbers and blocks as noted.
@@ -37,7 +38,7 @@ function quadGrad(params: Param[]): Map<string, Float32Array> {
 }
 
 function makeParams(seed: number): Param[] {
-  const rnd = mulberry32(seed);
+  const rnd = mulberry32(seed).next;
   return [
     { name: 'layer.weight', dims: [64, 64], data: Float32Array.from({ length: N }, () => rnd() - 0.5) },
     { name: 'layer.bias', dims: [80], data: Float32Array.from({ length: 80 }, () => rnd() - 0.5) },
@@ -45,7 +46,7 @@ function makeParams(seed: number): Param[] {
 }
 
 function grads(params: Param[], step: number): Map<string, Float32Array> {
-  const rnd = mulberry32(1000 + step);
+  const rnd = mulberry32(1000 + step).next;
   return new Map(params.map((p) => [p.name, Float32Array.from(p.data, (x) => x + 0.1 * (rnd() - 0.5))]));
 }
 

@@ -1,7 +1,8 @@
 // Shared fixtures for the optimizer tests: the tiny hand-worked run (p0 = [1, -2] and three fixed
 // gradients), seeded Gaussian noise, and a runner that steps a registry optimizer.
 
-import { createOptimizer, mulberry32, type OptimizerOptions, type Param, type StepAux } from '../../src/optim/index.js';
+import { mulberry32 } from '../../src/random.js';
+import { createOptimizer, type OptimizerOptions, type Param, type StepAux } from '../../src/optim/index.js';
 
 export const P0 = [1, -2];
 export const GRADS = [
@@ -28,6 +29,6 @@ export function closeAll(actual: number[][], expected: number[][], digits = 6): 
 }
 
 export function gaussian(seed: number): () => number {
-  const rnd = mulberry32(seed);
+  const rnd = mulberry32(seed).next;
   return () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
 }

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createOptimizer, kernelWasmPath, mulberry32, WasmArena, type Param } from '../../src/optim/index.js';
+import { mulberry32 } from '../../src/random.js';
+import { createOptimizer, kernelWasmPath, WasmArena, type Param } from '../../src/optim/index.js';
 
 const hasClang = spawnSync('clang', ['--version']).status === 0 && spawnSync('wasm-ld', ['--version']).status === 0;
 
@@ -20,7 +21,7 @@ describe('kernel build', () => {
 });
 
 function arenaParams(arena: WasmArena, seed: number): Param[] {
-  const rnd = mulberry32(seed);
+  const rnd = mulberry32(seed).next;
   // 5000 elements: quantized by 8-bit Adam, not a multiple of 4 (exercises the scalar tail) nor of 256.
   return [
     arena.param('w', [50, 100], Float32Array.from({ length: 5000 }, () => rnd() - 0.5)),
@@ -47,7 +48,7 @@ describe('kernel and TypeScript paths', () => {
     const slow = createOptimizer(name, hyper, { arena, kernels: false });
     const gradBuf = [arena.f32(5000), arena.f32(37)];
     for (let t = 1; t <= 20; t++) {
-      const rnd = mulberry32(t);
+      const rnd = mulberry32(t).next;
       gradBuf.forEach((g, i) => g.set(Float32Array.from(pk[i]!.data, (x) => x + 0.3 * (rnd() - 0.5))));
       fast.step(pk, { w: gradBuf[0]!, 'ln.bias': gradBuf[1]! });
       // Gradients from the JS heap: the kernel path copies them into the arena, the TS path reads them.

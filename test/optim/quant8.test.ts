@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SIGNED_LUT, SIGNED_MAP, UNSIGNED_LUT, UNSIGNED_MAP, quantize, quantizeBinarySearch } from '../../src/optim/quant8.js';
-import { mulberry32 } from '../../src/optim/core.js';
+import { mulberry32 } from '../../src/random.js';
 
 describe('dynamic tree quantization map (bitsandbytes create_dynamic_map)', () => {
   it('has 256 sorted codes spanning [-1, 1] (signed) and [0, 1] (unsigned)', () => {
@@ -17,7 +17,7 @@ describe('dynamic tree quantization map (bitsandbytes create_dynamic_map)', () =
   });
 
   it('the lookup-table quantizer picks the same codes as binary search', () => {
-    const rnd = mulberry32(7);
+    const rnd = mulberry32(7).next;
     for (let i = 0; i < 30_000; i++) {
       const x = (rnd() * 2 - 1) * 10 ** (-rnd() * 8);
       expect(quantize(x, SIGNED_MAP, SIGNED_LUT)).toBe(quantizeBinarySearch(x, SIGNED_MAP));

@@ -10,6 +10,7 @@ import type { DType } from '../dtypes.js';
 import { onnxOpset, type Model, type Tensor } from '../ir.js';
 import { Session } from '../runtime.js';
 import { copyModel, gradientOf } from './walker.js';
+import { mulberry32, normalSample } from '../../random.js';
 
 export interface GradientCheckOptions {
   /** Float initializers or inputs to differentiate with respect to. */
@@ -53,20 +54,9 @@ const TOLERANCES: Record<'float32' | 'float64', { eps: number; rtol: number; ato
   float32: { eps: 3e-3, rtol: 2e-2, atol: 2e-3 },
 };
 
-/** mulberry32: a small seeded generator, so every check is reproducible. */
+/** The library's seeded generator as a plain function, so every check is reproducible. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function normalSample(rand: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  return mulberry32(seed).next;
 }
 
 function floatArray(dtype: DType, n: number): Float32Array | Float64Array {

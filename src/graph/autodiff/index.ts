@@ -29,7 +29,8 @@ export { gradientOf, appendGradients, copyModel, MIN_TRAINING_OPSET, type Gradie
 export { GRADIENT_RULES, NON_DIFFERENTIABLE, STOP_GRADIENT_PREFIX, isStopGradient } from './registry.js';
 export type { GradContext, GradientRule } from './types.js';
 export {
-  checkGradients, checkGradientCase, seededRandom, normalSample,
+  checkGradients, checkGradientCase, seededRandom,
   type GradientCheckOptions, type GradientCheckResult, type GradientCheckFailure, type GradientCheckCase,
 } from './check.js';
+export { normalSample } from '../../random.js';
 export { createShapeEnv, inferNode, typeOf, sameDim, isUnknownDim, type ShapeEnv, type ValueType } from './shapes.js';

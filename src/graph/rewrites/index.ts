@@ -9,4 +9,3 @@ export {
   type TokenLogProbHeadOptions, type TokenLossOptions, type WeightedLogProbLossOptions, type WeightedScoreLossOptions, type HeadResult,
 } from './logprob-head.js';
 export { stripKvCache, hasKvCache, type StripKvCacheResult } from './kv-cache.js';
-export { SeededRng } from './rng.js';

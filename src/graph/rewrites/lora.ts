@@ -10,7 +10,7 @@ import { fail } from '../../errors.js';
 import { GraphBuilder } from '../builder.js';
 import { attrFloat, attrInt, onnxOpset, type Model, type Node } from '../ir.js';
 import { initializerScopes, matchesAny, uniquifyNodeNames, type NamePattern } from './names.js';
-import { SeededRng } from './rng.js';
+import { mulberry32 } from '../../random.js';
 
 export interface LoraOptions {
   rank: number;
@@ -90,7 +90,7 @@ export function injectLora(source: Model, opts: LoraOptions): LoraResult {
     .filter((l) => opts.targets === 'all-linear' || matchesAny([...(scopes.get(l.weight) ?? [l.weight]), l.node.name], opts.targets));
   if (linears.length === 0) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `LoRA targets ${String(opts.targets)} match no MatMul/Gemm with a 2-D float weight initializer`, { field: 'targets' });
 
-  const rng = new SeededRng(opts.seed ?? 0);
+  const rng = mulberry32(opts.seed ?? 0);
   const scale = opts.alpha / opts.rank;
   // The builder learns the used names from the full graph before the nodes are re-emitted in order.
   const b = new GraphBuilder({ graph: model.graph, opset: onnxOpset(model) });

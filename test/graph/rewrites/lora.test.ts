@@ -1,16 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, Session, type Model } from '../../../src/graph/index.js';
-import { injectLora, mergeLora, SeededRng } from '../../../src/graph/rewrites/index.js';
+import { injectLora, mergeLora } from '../../../src/graph/rewrites/index.js';
+import { mulberry32, type Rng } from '../../../src/random.js';
 
 const IN = 5;
 const OUT = 3;
 
-function randomArray(n: number, rng: SeededRng): Float32Array {
+function randomArray(n: number, rng: Rng): Float32Array {
   return Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
 }
 
 // y1 = MatMul(x, W1) with W1 [in, out]; y2 = Gemm(x, W2, c, transB=1, alpha=0.5) with W2 [out, in].
-function twoLinears(rng: SeededRng): Model {
+function twoLinears(rng: Rng): Model {
   const g = new GraphBuilder({ opset: 17 });
   const x = g.input('x', 'float32', [2, IN]);
   const w1 = g.initializer('proj.weight', randomArray(IN * OUT, rng), [IN, OUT]);
@@ -41,7 +42,7 @@ function reference(x: Float32Array, w: (i: number, j: number) => number, a: Floa
 
 describe('LoRA injection and merge-back', () => {
   it('starts equal to the base model, computes x(W + alpha/r A B) once B is trained, and merges back to the same outputs', async () => {
-    const rng = new SeededRng(7);
+    const rng = mulberry32(7);
     const base = twoLinears(rng);
     const x = randomArray(2 * IN, rng);
     const rank = 2;
@@ -88,7 +89,7 @@ describe('LoRA injection and merge-back', () => {
   });
 
   it('selects targets by module-name component on node names and rejects a pattern that matches nothing', () => {
-    const base = twoLinears(new SeededRng(1));
+    const base = twoLinears(mulberry32(1));
     expect(injectLora(base, { rank: 1, alpha: 1, targets: ['head'] }).adapters.map((a) => a.weight)).toEqual(['head.weight']);
     expect(() => injectLora(base, { rank: 1, alpha: 1, targets: ['q_proj'] })).toThrow(/match no MatMul/);
     expect(() => injectLora(base, { rank: 0, alpha: 1, targets: 'all-linear' })).toThrow(/rank/);

@@ -1,10 +1,11 @@
-// Seeded randomness for everything that must be reproducible (shuffles, splits, sampling): one small
-// PRNG and one string hash, so a seed written in a config gives the same order on every machine.
-// No Math.random anywhere in data handling.
+// Seeded randomness for everything that must be reproducible (shuffles, splits, fixture weights,
+// sampling, optimizer probes, routing simulations): one small PRNG and one string hash for the
+// whole library, so a seed written in a config gives the same numbers on every machine. No
+// Math.random anywhere.
 
-import { fail } from '../errors.js';
+import { fail } from './errors.js';
 
-/** A seeded source of uniform numbers. */
+/** A seeded source of uniform numbers. Methods are bound, so `rng.next` can be passed around. */
 export interface Rng {
   /** Uniform float in [0, 1), 32 bits of randomness. */
   next(): number;
@@ -12,6 +13,8 @@ export interface Rng {
   nextUint32(): number;
   /** Uniform integer in [0, n). */
   int(n: number): number;
+  /** The whole generator state (one uint32): a checkpoint stores it, a resumed run sets it. */
+  state: number;
 }
 
 /**
@@ -36,7 +39,18 @@ export function mulberry32(seed: number): Rng {
       if (!Number.isInteger(n) || n <= 0) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `int(n) needs a positive integer n, got ${n}`, { parameter: 'n' });
       return Math.floor((nextUint32() / 4294967296) * n);
     },
+    get state() {
+      return state;
+    },
+    set state(v: number) {
+      state = v >>> 0;
+    },
   };
+}
+
+/** A standard normal draw by the Box-Muller transform (two uniforms, the cosine branch). */
+export function normalSample(uniform: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
 /** Accepts a seed or an existing generator, so callers can thread one Rng through several steps. */
@@ -69,8 +83,12 @@ export function hashToUnit(text: string): number {
 
 /** Fisher-Yates (Durstenfeld) shuffle into a new array; the input is left untouched. */
 export function shuffle<T>(items: readonly T[], seedOrRng: number | Rng): T[] {
+  return shuffleInPlace(items.slice(), seedOrRng);
+}
+
+/** Fisher-Yates (Durstenfeld) shuffle of `out` itself; returns it. */
+export function shuffleInPlace<T>(out: T[], seedOrRng: number | Rng): T[] {
   const rng = toRng(seedOrRng);
-  const out = items.slice();
   for (let i = out.length - 1; i > 0; i--) {
     const j = rng.int(i + 1);
     const tmp = out[i] as T;
