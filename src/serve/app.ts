@@ -77,7 +77,7 @@ export function buildServer(opts: BuildServerOptions = {}): FastifyInstance {
   app.addHook('onReady', async () => {
     app.scoring = await ScoringService.start(config, metrics, opts.rewardModels ?? []);
     const fixtures = app.scoring.models.filter((m) => m.fixture).map((m) => m.name);
-    if (fixtures.length) app.log.warn(`serving the untrained fixture classifier ${fixtures.join(', ')} (no --model given); its scores are not meaningful`);
+    if (fixtures.length) app.log.warn(`serving the untrained fixture classifier ${fixtures.join(', ')}; its scores are not meaningful`);
   });
   app.addHook('onClose', async () => {
     await app.scoring?.close();

@@ -48,8 +48,14 @@ export interface ServeConfig {
 /** Package root, from src/serve or dist/serve alike, so the default model does not depend on the cwd. */
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Until a trained default reward model ships, the server falls back to this untrained fixture. */
-export const DEFAULT_MODEL: ModelSpec = { dir: path.join(PACKAGE_ROOT, 'data', 'models', 'tiny-gpt2-rm'), fixture: true };
+/**
+ * Served when no model is given: alignkit-rm, the small GPT-2-style Bradley-Terry reward model that
+ * `npm run build:models` trains on HH-RLHF pairs (its card: data/models/alignkit-rm/README.md).
+ */
+export const DEFAULT_MODEL: ModelSpec = { dir: path.join(PACKAGE_ROOT, 'data', 'models', 'alignkit-rm') };
+
+/** The random-weight test fixture: fast to load, its scores mean nothing. */
+export const FIXTURE_MODEL: ModelSpec = { dir: path.join(PACKAGE_ROOT, 'data', 'models', 'tiny-gpt2-rm'), fixture: true };
 
 export const DEFAULT_SERVE_CONFIG: ServeConfig = {
   port: 8080,

@@ -1,6 +1,6 @@
 // Public names of alignkit/serve: the Fastify scoring server, its config, and its building blocks.
 export { buildServer, type BuildServerOptions } from './app.js';
-export { serveConfig, DEFAULT_SERVE_CONFIG, DEFAULT_MODEL, PACKAGE_ROOT, type ServeConfig, type ModelSpec } from './config.js';
+export { serveConfig, DEFAULT_SERVE_CONFIG, DEFAULT_MODEL, FIXTURE_MODEL, PACKAGE_ROOT, type ServeConfig, type ModelSpec } from './config.js';
 export { MicroBatcher, type BatcherConfig, type BatchObserver } from './batcher.js';
 export { ConcurrencyLimiter } from './limiter.js';
 export { ScoringService, type ServedModel, type ScoreRequest } from './scoring.js';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { Generator } from '../../src/generate/index.js';
-import { buildServer } from '../../src/serve/index.js';
+import { buildServer, FIXTURE_MODEL } from '../../src/serve/index.js';
 import { generateRoutes } from '../../src/serve/routes/generate.js';
 
 const LM = path.resolve('data/models/tiny-gpt2');
@@ -11,7 +11,7 @@ let gen: Generator;
 
 beforeAll(async () => {
   gen = await Generator.load(LM, [{ dir: LM, alpha: 0.5, name: 'arm' }]);
-  app = buildServer({ plugins: [generateRoutes(gen, { maxNewTokens: 32, maxN: 4 })] });
+  app = buildServer({ config: { models: [FIXTURE_MODEL] }, plugins: [generateRoutes(gen, { maxNewTokens: 32, maxN: 4 })] });
   await app.ready();
 });
 
@@ -84,7 +84,7 @@ describe('cancellation', () => {
       await new Promise((r) => setTimeout(r, 15));
       return step(inputs);
     };
-    const server = buildServer({ plugins: [generateRoutes(slowGen, { maxNewTokens: 100, maxN: 1 })] });
+    const server = buildServer({ config: { models: [FIXTURE_MODEL] }, plugins: [generateRoutes(slowGen, { maxNewTokens: 100, maxN: 1 })] });
     await server.listen({ port: 0, host: '127.0.0.1' });
     const { port } = server.server.address() as { port: number };
     const ctl = new AbortController();

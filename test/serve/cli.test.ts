@@ -1,4 +1,4 @@
-// `alignkit serve` as a user runs it: the default fixture model, the startup log, real HTTP, and a
+// `alignkit serve` as a user runs it: the shipped default model, the startup log, real HTTP, and a
 // graceful stop on SIGTERM.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { serveCommand, parseServeArgs } from '../../src/cli/commands/serve.js';
@@ -28,21 +28,22 @@ describe('alignkit serve', () => {
     });
   });
 
-  it('serves the fixture when no --model is given, says so, and stops on SIGTERM', async () => {
+  it('serves the shipped alignkit-rm when no --model is given, says so, and stops on SIGTERM', async () => {
     const lines: string[] = [];
     vi.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
     const done = serveCommand.run(['--port', '0', '--host', '127.0.0.1']);
     while (!lines.some((l) => l.includes('listening on'))) await new Promise((r) => setTimeout(r, 50));
     const url = lines.find((l) => l.includes('listening on'))!.match(/listening on (\S+)/)![1];
-    expect(lines.join('\n')).toContain('NOTE no --model given, serving the untrained fixture classifier tiny-gpt2-rm');
-    expect(lines.join('\n')).toContain('model tiny-gpt2-rm (heads: LABEL_0; max length 128)');
+    expect(lines.join('\n')).toContain('no --model given, serving the shipped default reward model alignkit-rm');
+    expect(lines.join('\n')).toContain('model alignkit-rm (heads: LABEL_0; max length 256)');
+    expect(lines.join('\n')).not.toContain('fixture');
     const health = await fetch(`${url}/healthz`);
-    expect(await health.json()).toEqual({ status: 'ok', models: ['tiny-gpt2-rm'] });
+    expect(await health.json()).toEqual({ status: 'ok', models: ['alignkit-rm'] });
     const models = await (await fetch(`${url}/v1/models`)).json();
-    expect(models.models[0].fixture).toBe(true);
+    expect(models.models[0].fixture).toBe(false);
     process.emit('SIGTERM');
     expect(await done).toBe(0);
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
-    expect(DEFAULT_MODEL.dir).toMatch(/data\/models\/tiny-gpt2-rm$/);
+    expect(DEFAULT_MODEL.dir).toMatch(/data\/models\/alignkit-rm$/);
   });
 });

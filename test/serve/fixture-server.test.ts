@@ -6,7 +6,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxRewardModel, type ScoreItem } from '../../src/rewards/index.js';
-import { DEFAULT_MODEL, PACKAGE_ROOT, buildServer } from '../../src/serve/index.js';
+import { FIXTURE_MODEL, PACKAGE_ROOT, buildServer } from '../../src/serve/index.js';
 
 const MULTI_DIR = path.join(PACKAGE_ROOT, 'data', 'models', 'tiny-bert-rm-multi');
 const weights = { correctness: 0.5, coherence: 2 };
@@ -15,8 +15,8 @@ let gpt2: OnnxRewardModel;
 let bert: OnnxRewardModel;
 
 beforeAll(async () => {
-  app = buildServer({ config: { models: [DEFAULT_MODEL, { dir: MULTI_DIR, name: 'multi', headWeights: weights }], batchWindowMs: 25 } });
-  [gpt2, bert] = await Promise.all([OnnxRewardModel.load(DEFAULT_MODEL.dir), OnnxRewardModel.load(MULTI_DIR), app.ready()]);
+  app = buildServer({ config: { models: [FIXTURE_MODEL, { dir: MULTI_DIR, name: 'multi', headWeights: weights }], batchWindowMs: 25 } });
+  [gpt2, bert] = await Promise.all([OnnxRewardModel.load(FIXTURE_MODEL.dir), OnnxRewardModel.load(MULTI_DIR), app.ready()]);
 });
 afterAll(() => app?.close());
 

@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { fail } from '../../errors.js';
 import { Generator } from '../../generate/index.js';
 import { COMBINE_METHODS, type CombineMethod } from '../../rewards/index.js';
-import { buildServer, DEFAULT_SERVE_CONFIG, type ModelSpec, type ServeConfig } from '../../serve/index.js';
+import { buildServer, DEFAULT_MODEL, DEFAULT_SERVE_CONFIG, type ModelSpec, type ServeConfig } from '../../serve/index.js';
 import { DEFAULT_GENERATE_LIMITS, generateRoutes } from '../../serve/routes/generate.js';
 import type { Command } from '../registry.js';
 import { parseArm } from './generate.js';
@@ -20,7 +20,7 @@ text-embeddings-inference POST /predict, OpenRLHF's POST /get_reward, GET /healt
 GET /metrics, and the OpenAPI docs at /docs.
 
   --model [NAME=]DIR       a sequence-classifier model directory; repeat for an ensemble
-                           (default: the untrained fixture data/models/tiny-gpt2-rm)
+                           (default: the shipped reward model data/models/alignkit-rm)
   --port N                 port (default ${d.port}; 0 picks a free one)
   --host H                 address to bind (default ${d.host}; 0.0.0.0 in Docker)
   --max-batch N            most items per session run (default ${d.maxBatch})
@@ -127,9 +127,10 @@ export async function startServer(argv: string[], log: (line: string) => void = 
   await app.ready();
   const cfg = app.serveConfig;
   const address = await app.listen({ port: cfg.port, host: cfg.host });
+  if (!config.models) log(`alignkit serve: no --model given, serving the shipped default reward model ${path.basename(DEFAULT_MODEL.dir)} (${DEFAULT_MODEL.dir}; see its README.md for what it was trained on and how well it does)`);
   for (const m of app.scoring.models) {
     log(`alignkit serve: model ${m.name} (heads: ${m.batcher.heads.join(', ')}; max length ${m.batcher.maxLength})`);
-    if (m.fixture) log(`alignkit serve: NOTE no --model given, serving the untrained fixture classifier ${m.name} from data/models: its scores are for testing only`);
+    if (m.fixture) log(`alignkit serve: NOTE ${m.name} is an untrained fixture classifier: its scores are for testing only`);
   }
   log(`alignkit serve: listening on ${address}${cfg.docs ? ` (docs: ${address}/docs)` : ''}`);
   return { app, url: address };
