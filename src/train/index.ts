@@ -12,3 +12,6 @@ export {
   sequenceLogProbGradients, classifierScoreGradients, SequenceLogProbGradientSession, ClassifierScoreGradientSession,
   type GradientOptions, type WeightedBatch, type LogProbGradients, type ScoreGradients,
 } from './logprob-gradients.js';
+// The run behind `alignkit train` / `alignkit eval policy`, and its reports (metrics, plots, progress).
+export * from './run/index.js';
+export * from './report/index.js';
