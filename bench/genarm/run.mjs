@@ -4,9 +4,9 @@
 // mean judge score (+- standard error), win rate vs plain paired by prompt and seed, KL of the
 // produced responses from the base, mean length and tokens/s. Writes a Markdown table.
 //
-//   node --import ./src/dev/register-ts.mjs bench/genarm/run.mjs [--prompts 48] [--batch 16]
+//   node --import ./src/dev/register-ts.mjs bench/genarm/run.mjs [--prompts 64] [--batch 16]
 //     [--max-new 48] [--max-prompt 128] [--temperature 1] [--n 4] [--k 5] [--weight 1.5]
-//     [--alphas 0.5,1] [--seed 0] [--out bench/genarm/results.md]
+//     [--alphas 0.5,1] [--seed 0] [--samples 2] [--methods plain,bon,args,genarm] [--out bench/genarm/results.md]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,17 +18,19 @@ import { loadPreferenceData } from '../../src/datasets/index.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const { values } = parseArgs({ options: {
-  prompts: { type: 'string', default: '48' }, batch: { type: 'string', default: '16' },
+  prompts: { type: 'string', default: '64' }, batch: { type: 'string', default: '16' },
   'max-new': { type: 'string', default: '48' }, 'max-prompt': { type: 'string', default: '128' },
   temperature: { type: 'string', default: '1' }, n: { type: 'string', default: '4' },
   k: { type: 'string', default: '5' }, weight: { type: 'string', default: '1.5' },
   alphas: { type: 'string', default: '0.5,1' }, seed: { type: 'string', default: '0' },
+  methods: { type: 'string', default: 'plain,bon,args,genarm' }, samples: { type: 'string', default: '2' },
   out: { type: 'string', default: path.join(root, 'bench/genarm/results.md') },
 } });
 const S = {
   prompts: Number(values.prompts), batch: Number(values.batch), maxNew: Number(values['max-new']),
   maxPrompt: Number(values['max-prompt']), temperature: Number(values.temperature), n: Number(values.n),
   k: Number(values.k), weight: Number(values.weight), alphas: values.alphas.split(',').map(Number), seed: Number(values.seed),
+  methods: new Set(['plain', ...values.methods.split(',')]), samples: Number(values.samples),
 };
 const DATA = path.resolve(root, '../shared/datasets/preference_pairs/hh_rlhf_harmless_base_test.jsonl');
 // scripts/build-models.mjs trains the ARM and the RM on rows 1-1900; rows 1901-2312 were never seen.
@@ -45,11 +47,13 @@ const data = await loadPreferenceData(DATA, { kind: 'paired', dropTies: true });
 const held = data.examples.slice(FIRST_HELD_ROW);
 const seen = new Set();
 const prompts = held.map((e) => e.prompt).filter((p) => !seen.has(p) && seen.add(p)).slice(0, S.prompts);
-const promptIds = prompts.map((p) => keepEnd(tok.encode(p), S.maxPrompt));
+// Each prompt is answered `samples` times; every copy sits in a batch of its own seed.
+const texts = Array.from({ length: S.samples }, () => prompts).flat();
+const promptIds = texts.map((p) => keepEnd(tok.encode(p), S.maxPrompt));
 const batches = [];
-for (let b = 0; b * S.batch < prompts.length; b++) {
+for (let b = 0; b * S.batch < texts.length; b++) {
   const at = b * S.batch;
-  batches.push({ seed: S.seed + b, texts: prompts.slice(at, at + S.batch), ids: promptIds.slice(at, at + S.batch) });
+  batches.push({ seed: S.seed + b, texts: texts.slice(at, at + S.batch), ids: promptIds.slice(at, at + S.batch) });
 }
 
 /** Judge scores of (prompt, response) pairs; inputs over the RM's limit lose the prompt's start. */
@@ -65,8 +69,9 @@ async function decode(batch, seed, guides = [], extra = []) {
 
 // Each method maps a batch to responses with their KL from the base; all use the batch's seed.
 const METHODS = [
-  { name: 'plain (alignkit-base)', run: (b) => decode(b, b.seed) },
+  { key: 'plain', name: 'plain (alignkit-base)', run: (b) => decode(b, b.seed) },
   {
+    key: 'bon',
     name: `best-of-${S.n} (alignkit-rm)`,
     klNote: 'analytic',
     run: async (b) => {
@@ -83,11 +88,16 @@ const METHODS = [
     },
   },
   {
+    key: 'args',
     name: `ARGS (alignkit-rm, k ${S.k}, w ${S.weight})`,
     run: (b) => decode(b, b.seed, [], [argsProcessor({ scorer, weight: S.weight, k: S.k, prompts: b.texts, decode: (ids) => tok.decode(ids, { skipSpecialTokens: true }) })]),
   },
-  ...S.alphas.map((alpha) => ({ name: `GenARM (alignkit-arm, alpha ${alpha})`, run: (b) => decode(b, b.seed, gen.guides({ arm: alpha })) })),
-];
+  ...S.alphas.map((alpha) => ({ key: 'genarm', name: `GenARM (alignkit-arm, alpha ${alpha})`, run: (b) => decode(b, b.seed, gen.guides({ arm: alpha })) })),
+].filter((m) => S.methods.has(m.key));
+
+// Warm-up (not timed): the first onnxruntime runs of each session allocate and would bill plain decoding.
+await decode({ ids: batches[0].ids.slice(0, 2) }, 0, gen.guides({ arm: 1 }));
+await scorer([{ prompt: prompts[0], response: 'warm-up' }]);
 
 const results = [];
 for (const m of METHODS) {
@@ -125,6 +135,7 @@ const report = [
   '# GenARM vs baselines on held-out HH-RLHF harmless prompts', '',
   table, '',
   `- Prompts: the first ${prompts.length} distinct prompts of rows ${FIRST_HELD_ROW + 1}-${data.examples.length} of \`hh_rlhf_harmless_base_test.jsonl\` (never used to train alignkit-arm or alignkit-rm; see scripts/build-models.mjs), each cut to its last ${S.maxPrompt} tokens.`,
+  `- Samples: ${S.samples} per prompt (${texts.length} responses per method; standard errors treat them as independent).`,
   `- Decoding: sampling at temperature ${S.temperature}, at most ${S.maxNew} new tokens, stop at EOS, batches of ${S.batch} with seeds ${S.seed}..${S.seed + batches.length - 1} (the same seed per batch for every method; best-of-n candidate j uses seed + 1000 j, so its candidate 0 is the plain response).`,
   `- Judge: alignkit-rm scores every final response with its (untruncated) prompt; inputs over ${judge.maxLength} tokens lose the prompt's start.`,
   `- KL: mean over responses of sum_t [log pi_method(y_t) - log pi_base(y_t)], with log pi_method read from the distribution actually sampled from (GenARM: softmax((log pi_base + alpha log pi_arm) / T); ARGS: softmax over the top-${S.k} of log pi_base / T + w r). Best-of-n shows the analytic bound log n - (n-1)/n.`,

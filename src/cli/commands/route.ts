@@ -11,6 +11,7 @@ import {
   routeTable, routingEvalTable, simulateMixes, agreementEvaluator, tableFromRows, VALIDATION_SET_FILE, FEATURE_NAMES,
   type FeatureRow, type PpmModel, type Preference, type RoutingPair,
 } from '../../routing/index.js';
+import { DEFAULT_RM_MIX, evaluateRoutingRm, rmRoutingTable } from '../../routing/eval/index.js';
 
 const USAGE = `usage: alignkit route <subcommand> [options]
 
@@ -28,6 +29,10 @@ const USAGE = `usage: alignkit route <subcommand> [options]
             [--strategies topk,random] [--budgets 0,0.25,0.5,0.75,1]
             [--ppm released|simulated]  released = fitted on the 26 released mixes (default);
             simulated = fitted on agreement-scored knapsack mixes of one half, routing the other half
+            [--rm-eval] also train a reward model on every mix and report its held-out accuracy
+            (topk with both PPMs vs random; 20% of the pairs held out, never in a mix)
+            [--rm-model data/models/alignkit-rm] [--rm-train full|last:N|head] [--rm-steps 100] [--rm-lr 0.0005]
+            [--rm-batch 8] [--rm-seeds 2] [--heldout 0.2]
 
 Budgets in [0, 1] are fractions of the pool, larger numbers are counts.`;
 
@@ -167,6 +172,8 @@ async function evaluate(argv: string[]): Promise<number> {
       judge: { type: 'string', default: 'gpt-3.5-turbo' }, seeds: { type: 'string' }, kind: { type: 'string', default: 'linear' }, ridge: { type: 'string' },
       strategies: { type: 'string', default: 'topk,random' }, budgets: { type: 'string', default: '0,0.25,0.5,0.75,1' }, 'pandalm-dir': { type: 'string' },
       ppm: { type: 'string', default: 'released' }, mixes: { type: 'string' },
+      'rm-eval': { type: 'boolean', default: false }, 'rm-model': { type: 'string' }, 'rm-train': { type: 'string' }, 'rm-steps': { type: 'string' },
+      'rm-lr': { type: 'string' }, 'rm-batch': { type: 'string' }, 'rm-seeds': { type: 'string' }, heldout: { type: 'string' },
     },
   });
   if (!PANDALM_JUDGES[values.judge!]) throw fail('ALIGNKIT_ERR_UNKNOWN_NAME', `unknown judge '${values.judge}'; known: ${Object.keys(PANDALM_JUDGES).join(', ')}`, { parameter: 'judge' });
@@ -175,6 +182,7 @@ async function evaluate(argv: string[]): Promise<number> {
   const strategies = values.strategies!.split(',');
   const evalOptions = { seeds: num(values.seeds, 'seeds', 10), strategies, budgets: values.budgets!.split(',').map((b) => num(b, 'budgets')) };
   const input = { table, annotators: data.annotators, reference: data.majority, ai: data.judges[values.judge!] };
+  if (values['rm-eval']) return rmEvaluate(values, data, table);
   const header = `PandaLM (${data.pairs.length} pairs), AI judge ${values.judge}, rules tagger; agreement with the 3-annotator majority, human label = one annotator drawn per pair and seed, ${evalOptions.seeds} seeds`;
   if (values.ppm === 'simulated') {
     const ridge = num(values.ridge, 'ridge', 0.01);
@@ -188,6 +196,40 @@ async function evaluate(argv: string[]): Promise<number> {
   const rows = evaluateRouting({ ...input, model }, evalOptions);
   console.log(`${header}; PPM ${model.kind} ridge ${model.ridge} fitted on the 26 released mixes`);
   console.log(routingEvalTable(rows, strategies));
+  return 0;
+}
+
+/** `route eval --rm-eval`: agreement AND held-out reward-model accuracy per budget, routed vs random. */
+async function rmEvaluate(values: Record<string, string | boolean | undefined>, data: ReturnType<typeof loadPandaLM>, table: Awaited<ReturnType<typeof extractFeatures>>): Promise<number> {
+  const str = (k: string) => values[k] as string | undefined;
+  const rm = {
+    model: str('rm-model') ?? DEFAULT_RM_MIX.model,
+    train: str('rm-train') ?? DEFAULT_RM_MIX.train,
+    steps: num(str('rm-steps'), 'rm-steps', DEFAULT_RM_MIX.steps),
+    lr: num(str('rm-lr'), 'rm-lr', DEFAULT_RM_MIX.lr),
+    batchSize: num(str('rm-batch'), 'rm-batch', DEFAULT_RM_MIX.batchSize),
+  };
+  const options = {
+    budgets: str('budgets')!.split(',').map((b) => num(b, 'budgets')),
+    seeds: num(str('rm-seeds'), 'rm-seeds', 2),
+    heldOutFraction: num(str('heldout'), 'heldout', 0.2),
+    ridge: num(str('ridge'), 'ridge', 0.01),
+    simulatedMixes: num(str('mixes'), 'mixes', 200),
+    rm,
+  };
+  const releasedModel = fitPpm(readMixTable(VALIDATION_SET_FILE).data, { kind: 'linear', ridge: 0 });
+  const started = performance.now();
+  const rows = await evaluateRoutingRm(
+    { pairs: data.pairs, table, annotators: data.annotators, majority: data.majority, ai: data.judges[str('judge')!]!, releasedModel },
+    options,
+    (line) => console.error(line),
+  );
+  console.log(
+    `PandaLM (${data.pairs.length} pairs; ${Math.round(100 * options.heldOutFraction)}% held out for the reward model, the rest is the pool), AI judge ${str('judge')}, rules tagger, ${options.seeds} seeds; ` +
+      `agreement of the pool's mixed labels with the 3-annotator majority, and held-out pairwise accuracy (vs the majority) of ${rm.model} fine-tuned (${rm.train}, Bradley-Terry, ${rm.steps} steps of ${rm.batchSize}, lr ${rm.lr}, seed 0) on each mix; ` +
+      `${((performance.now() - started) / 1000).toFixed(0)} s`,
+  );
+  console.log(rmRoutingTable(rows));
   return 0;
 }
 
