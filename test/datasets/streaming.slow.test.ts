@@ -62,7 +62,7 @@ describe('streaming files larger than the heap', () => {
   for (const which of ['jsonl', 'json'] as const) {
     it(`loads a ${TARGET_BYTES >> 20} MB ${which} file with a ${HEAP_MB} MB heap`, () => {
       const file = which === 'jsonl' ? jsonl : jsonArray;
-      expect(fs.statSync(file).size).toBeGreaterThan(3 * HEAP_MB * 1024 * 1024);
+      expect(fs.statSync(file).size).toBeGreaterThan(2 * HEAP_MB * 1024 * 1024); // well past the heap cap
       const r = runCapped(STREAM_SCRIPT, file);
       expect(r.status, r.stderr).toBe(0);
       const report = JSON.parse(r.stdout) as { count: number; convention: string };

@@ -5,7 +5,8 @@
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { routeCommand } from '../../src/cli/commands/route.js';
 import { OnnxRewardModel } from '../../src/rewards/index.js';
 import { loadPandaLM, type PandaLMData } from '../../src/routing/eval/pandalm.js';
 import { evaluateRoutingRm, orientedRow, pairwiseAccuracy, rmMixEvaluator, rmRoutingTable, trainOnMix, type RmMixInput } from '../../src/routing/eval/rm-mix.js';
@@ -128,5 +129,25 @@ describe('reward-model mix evaluator', () => {
     expect(lines.filter((l) => l.startsWith('budget 0 '))).toHaveLength(1);
     expect(lines.filter((l) => l.startsWith('budget 1 '))).toHaveLength(1);
     expect(rmRoutingTable(rows).split('\n')).toHaveLength(5);
+  }, 60_000);
+
+  it('alignkit route eval --rm-eval prints agreement and RM accuracy per budget for both PPMs and random', async () => {
+    const out: string[] = [];
+    const progress: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
+    vi.spyOn(console, 'error').mockImplementation((line: string) => void progress.push(line));
+    try {
+      const argv = ['eval', '--rm-eval', '--rm-model', TINY_RM, '--rm-train', 'head', '--rm-steps', '1', '--rm-seeds', '1', '--budgets', '0,1', '--mixes', '20'];
+      expect(await routeCommand.run(argv)).toBe(0);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    const table = out.join('\n');
+    expect(table).toContain('topk (released PPM) RM accuracy %');
+    expect(table).toContain('topk (simulated PPM) agreement %');
+    // 999 pairs, 200 held out: a pool of 799, all of it to humans at 100%.
+    expect(table).toContain('| 100% | 799 |');
+    // Budgets 0 and 100% are one run each (the same labels whatever the strategy).
+    expect(progress).toHaveLength(2);
   }, 60_000);
 });
