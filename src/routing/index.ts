@@ -24,6 +24,7 @@ export { majority, agreement, preferenceFromScale } from './labels.js';
 export { loadPandaLM, PANDALM_JUDGES, type PandaLMData } from './eval/pandalm.js';
 export { evaluateRouting, routingEvalTable, type RoutingEvalRow, type RoutingEvalOptions } from './eval/routing-eval.js';
 export { crossFitEvaluation, type CrossFitOptions } from './eval/cross-fit.js';
+export { DEFAULT_RM_MIX, trainOnMix, rmMixEvaluator, evaluateRoutingRm, rmRoutingTable, orientedRow, type RmMixOptions, type RmMixInput, type RmMixResult, type RmRoutingInput, type RmRoutingOptions, type RmRoutingRow } from './eval/rm-mix.js';
 export { routeTable, rewardScorerJudge, type AiJudge, type RouteOptions, type RouteDecision } from './pipeline.js';
 export { LabelStore, openLabelStore, hashApiKey, type LabelStoreConfig, type HumanLabel, type AiLabel, type ExportRow } from './store/label-store.js';
 export { MIGRATIONS, type Migration } from './store/migrations.js';
