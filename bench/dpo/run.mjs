@@ -7,12 +7,11 @@
 // As bench/train-step does, the two alternate in rounds and medians are compared; torch runs
 // with OMP_WAIT_POLICY=PASSIVE and 2 threads, alignkit with 2 intra-op threads, spinning off.
 // Usage: node bench/dpo/run.mjs [--rounds 3] [--steps 3] [--json]
-import { spawn, spawnSync } from 'node:child_process';
 import { register } from 'node:module';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startTorchPeer } from '../torch-peer.mjs';
 
 register('../../src/dev/ts-source-hooks.mjs', import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -67,27 +66,8 @@ async function oursSteps(n) {
 }
 
 // ---------------------------------------------------------------- torch peer
-function findTorchPython() {
-  for (const py of ['python3', '/usr/bin/python3']) if (spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return py;
-  return undefined;
-}
-const python = findTorchPython();
-let torch;
-if (python) {
-  const child = spawn(python, [path.join(here, 'torch_dpo.py'), ...[SHAPE.vocab, SHAPE.dim, SHAPE.layers, SHAPE.heads, SHAPE.pairs, SHAPE.seq, SHAPE.prompt].map(String)], {
-    env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', OMP_NUM_THREADS: '2', MKL_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2' },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  torch = {
-    child,
-    async steps(n) {
-      child.stdin.write(`${n}\n`);
-      const { value } = await lines.next();
-      return JSON.parse(value);
-    },
-  };
-}
+const torch = startTorchPeer(path.join(here, 'torch_dpo.py'), [SHAPE.vocab, SHAPE.dim, SHAPE.layers, SHAPE.heads, SHAPE.pairs, SHAPE.seq, SHAPE.prompt]);
+const python = torch?.python;
 
 // ---------------------------------------------------------------- alternating rounds
 await oursSteps(2); // warm-up: first runs allocate onnxruntime's arenas
@@ -98,7 +78,7 @@ for (let r = 0; r < ROUNDS; r++) {
   ours.push(...(await oursSteps(STEPS)));
   if (torch) theirs.push(...(await torch.steps(STEPS)).ms);
 }
-torch?.child.stdin.end();
+torch?.close();
 await trainer.release();
 
 const rate = (ms) => ({ medianMs: +ms.toFixed(1), pairsPerSec: +((SHAPE.pairs / ms) * 1000).toFixed(2), tokensPerSec: Math.round((tokensPerStep / ms) * 1000) });

@@ -6,12 +6,11 @@
 // two alternate in rounds and medians are compared. Torch runs with OMP_WAIT_POLICY=PASSIVE and
 // 2 threads, as DESIGN.md measured it; alignkit with 2 intra-op threads and spinning off, as the
 // Trainer runs. Usage: node bench/train-step/run.mjs [--rounds 5] [--steps 3] [--json]
-import { spawn, spawnSync } from 'node:child_process';
 import { register } from 'node:module';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startTorchPeer } from '../torch-peer.mjs';
 
 register('../../src/dev/ts-source-hooks.mjs', import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -54,30 +53,8 @@ async function oursSteps(n) {
 }
 
 // ---------------------------------------------------------------- torch peer
-function findTorchPython() {
-  for (const py of ['python3', '/usr/bin/python3']) {
-    const r = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
-    if (r.status === 0) return py;
-  }
-  return undefined;
-}
-const python = findTorchPython();
-let torch;
-if (python) {
-  const child = spawn(python, [path.join(here, 'torch_step.py'), ...[SHAPE.vocab, SHAPE.dim, SHAPE.layers, SHAPE.heads, SHAPE.batch, SHAPE.seq].map(String)], {
-    env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', OMP_NUM_THREADS: '2', MKL_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2' },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  torch = {
-    child,
-    async steps(n) {
-      child.stdin.write(`${n}\n`);
-      const { value } = await lines.next();
-      return JSON.parse(value);
-    },
-  };
-}
+const torch = startTorchPeer(path.join(here, 'torch_step.py'), [SHAPE.vocab, SHAPE.dim, SHAPE.layers, SHAPE.heads, SHAPE.batch, SHAPE.seq]);
+const python = torch?.python;
 
 // ---------------------------------------------------------------- alternating rounds
 await oursSteps(2); // warm-up: first runs allocate onnxruntime's arenas
@@ -93,7 +70,7 @@ for (let r = 0; r < ROUNDS; r++) {
     torchRssKb = t.maxRssKb;
   }
 }
-torch?.child.stdin.end();
+torch?.close();
 await trainer.release();
 
 const oursMs = median(ours);

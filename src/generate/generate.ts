@@ -182,17 +182,9 @@ function firstStop(text: string, stops: readonly string[], from: number): number
   return best;
 }
 
-/** Non-streaming form: runs the stream to the end. */
-export async function generate(
-  base: DecoderModel,
-  tokenizer: DecodingTokenizer,
-  prompts: number[][],
-  options: Partial<GenerationConfig> = {},
-  guides: readonly Guide[] = [],
-  signal?: AbortSignal,
-  asyncProcessors: readonly AsyncLogitsProcessor[] = [],
-): Promise<GenerationResult[]> {
-  const it = generateStream(base, tokenizer, prompts, options, guides, signal, asyncProcessors);
+/** Non-streaming form: runs the stream to the end (same arguments as generateStream). */
+export async function generate(...args: Parameters<typeof generateStream>): Promise<GenerationResult[]> {
+  const it = generateStream(...args);
   for (;;) {
     const r = await it.next();
     if (r.done) return r.value;

@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { fail } from '../../errors.js';
 import { evaluatePolicy } from '../../train/run/index.js';
+import { numberFlag } from '../options.js';
 
 export const EVAL_POLICY_USAGE = `usage: alignkit eval policy --model DIR --reference DIR --data FILE
                            [--eval-fraction F --seed S] [--beta B] [--max-length N] [--max-prompt-length N]
@@ -13,13 +14,6 @@ export const EVAL_POLICY_USAGE = `usage: alignkit eval policy --model DIR --refe
   --reference DIR    the model it was trained from
   --data FILE        paired preference data
   --eval-fraction F  evaluate only the held-out split of a run with this eval fraction and --seed`;
-
-function numberOption(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--${flag} must be a number, got '${value}'`, { parameter: flag });
-  return n;
-}
 
 export async function evalPolicy(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -44,12 +38,12 @@ export async function evalPolicy(argv: string[]): Promise<number> {
     model: values.model!,
     reference: values.reference!,
     data: values.data!,
-    evalFraction: numberOption(values['eval-fraction'], 'eval-fraction'),
-    seed: numberOption(values.seed, 'seed'),
-    beta: numberOption(values.beta, 'beta'),
-    maxLength: numberOption(values['max-length'], 'max-length'),
-    maxPromptLength: numberOption(values['max-prompt-length'], 'max-prompt-length'),
-    limit: numberOption(values.limit, 'limit'),
+    evalFraction: numberFlag(values['eval-fraction'], 'eval-fraction'),
+    seed: numberFlag(values.seed, 'seed'),
+    beta: numberFlag(values.beta, 'beta'),
+    maxLength: numberFlag(values['max-length'], 'max-length'),
+    maxPromptLength: numberFlag(values['max-prompt-length'], 'max-prompt-length'),
+    limit: numberFlag(values.limit, 'limit'),
     onBadRow: values['skip-bad-rows'] ? 'skip' : 'error',
   });
   if (values.json) console.log(JSON.stringify(r, null, 2));

@@ -8,6 +8,7 @@ import { fail } from '../../errors.js';
 import { Generator, type ArmSpec, type GenerationConfig } from '../../generate/index.js';
 import type { Text } from '../../models/index.js';
 import type { Command } from '../registry.js';
+import { numberFlag } from '../options.js';
 
 const USAGE = `usage: alignkit generate --base DIR [--arm DIR:ALPHA ...] (--prompt TEXT ... | --prompts FILE)
                         [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R]
@@ -39,13 +40,6 @@ async function promptsFromFile(file: string, limit: number): Promise<Text[]> {
   return data.examples.map((e) => e.prompt);
 }
 
-function numberOption(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--${flag} must be a number, got '${value}'`, { parameter: flag });
-  return n;
-}
-
 export const generateCommand: Command = {
   name: 'generate',
   summary: 'decode from a causal LM, optionally guided by autoregressive reward models (GenARM)',
@@ -62,17 +56,17 @@ export const generateCommand: Command = {
     });
     if (!values.base) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--base DIR is required\n${USAGE}`, { parameter: 'base' });
     if (!values.prompt?.length && !values.prompts) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `give --prompt TEXT or --prompts FILE\n${USAGE}`, { parameter: 'prompt' });
-    const limit = numberOption(values.limit, 'limit') ?? Infinity;
+    const limit = numberFlag(values.limit, 'limit') ?? Infinity;
     const prompts: Text[] = values.prompt?.length ? values.prompt : await promptsFromFile(values.prompts!, limit);
     const gen = await Generator.load(values.base, (values.arm ?? []).map(parseArm));
     const cfg: Partial<GenerationConfig> = {
       sampler: values.greedy ? 'greedy' : 'sample',
-      temperature: numberOption(values.temperature, 'temperature'),
-      topK: numberOption(values['top-k'], 'top-k'),
-      topP: numberOption(values['top-p'], 'top-p'),
-      repetitionPenalty: numberOption(values['repetition-penalty'], 'repetition-penalty'),
-      maxNewTokens: numberOption(values['max-tokens'], 'max-tokens'),
-      seed: numberOption(values.seed, 'seed'),
+      temperature: numberFlag(values.temperature, 'temperature'),
+      topK: numberFlag(values['top-k'], 'top-k'),
+      topP: numberFlag(values['top-p'], 'top-p'),
+      repetitionPenalty: numberFlag(values['repetition-penalty'], 'repetition-penalty'),
+      maxNewTokens: numberFlag(values['max-tokens'], 'max-tokens'),
+      seed: numberFlag(values.seed, 'seed'),
       stop: values.stop,
     };
     for (const k of Object.keys(cfg) as (keyof GenerationConfig)[]) if (cfg[k] === undefined) delete cfg[k];

@@ -12,6 +12,7 @@ import {
   type FeatureRow, type PpmModel, type Preference, type RoutingPair,
 } from '../../routing/index.js';
 import { DEFAULT_RM_MIX, evaluateRoutingRm, rmRoutingTable } from '../../routing/eval/index.js';
+import { numberFlag } from '../options.js';
 
 const USAGE = `usage: alignkit route <subcommand> [options]
 
@@ -52,9 +53,7 @@ function num(value: string | undefined, flag: string, fallback?: number): number
     if (fallback === undefined) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `missing --${flag}`, { parameter: flag });
     return fallback;
   }
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--${flag} must be a number, got '${value}'`, { parameter: flag });
-  return n;
+  return numberFlag(value, flag)!;
 }
 
 function readModel(file: string): PpmModel {

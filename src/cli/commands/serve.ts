@@ -10,6 +10,7 @@ import { buildServer, DEFAULT_MODEL, DEFAULT_SERVE_CONFIG, type ModelSpec, type 
 import { DEFAULT_GENERATE_LIMITS, generateRoutes } from '../../serve/routes/generate.js';
 import type { Command } from '../registry.js';
 import { parseArm } from './generate.js';
+import { numberFlag } from '../options.js';
 
 const d = DEFAULT_SERVE_CONFIG;
 
@@ -62,13 +63,6 @@ const OPTIONS = {
   'max-n': { type: 'string' },
 } as const;
 
-function number(value: string | undefined, option: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--${option} must be a number, got '${value}'`, { field: option });
-  return n;
-}
-
 /** `DIR` or `NAME=DIR` (a name tells apart two seeds of one model). */
 function modelSpec(arg: string): ModelSpec {
   const eq = arg.indexOf('=');
@@ -83,17 +77,17 @@ export function parseServeArgs(argv: string[]): Partial<ServeConfig> {
     throw fail('ALIGNKIT_ERR_UNKNOWN_NAME', `--combine: unknown combination '${combine}'; known: ${COMBINE_METHODS.join(', ')}`, { field: 'combine' });
   const entries: Partial<ServeConfig> = {
     models: v.model?.map(modelSpec),
-    port: number(v.port, 'port'),
+    port: numberFlag(v.port, 'port'),
     host: v.host,
-    maxBatch: number(v['max-batch'], 'max-batch'),
-    batchWindowMs: number(v['batch-window'], 'batch-window'),
-    maxClientBatch: number(v['max-client-batch'], 'max-client-batch'),
-    maxConcurrent: number(v['max-concurrent'], 'max-concurrent'),
-    bodyLimit: number(v['payload-limit'], 'payload-limit'),
-    maxInputChars: number(v['max-input-chars'], 'max-input-chars'),
+    maxBatch: numberFlag(v['max-batch'], 'max-batch'),
+    batchWindowMs: numberFlag(v['batch-window'], 'batch-window'),
+    maxClientBatch: numberFlag(v['max-client-batch'], 'max-client-batch'),
+    maxConcurrent: numberFlag(v['max-concurrent'], 'max-concurrent'),
+    bodyLimit: numberFlag(v['payload-limit'], 'payload-limit'),
+    maxInputChars: numberFlag(v['max-input-chars'], 'max-input-chars'),
     autoTruncate: v['auto-truncate'],
-    combine: { method: combine as CombineMethod, lambda: number(v.lambda, 'lambda') ?? d.combine.lambda },
-    session: v.threads === undefined ? {} : { intraOpThreads: number(v.threads, 'threads') },
+    combine: { method: combine as CombineMethod, lambda: numberFlag(v.lambda, 'lambda') ?? d.combine.lambda },
+    session: v.threads === undefined ? {} : { intraOpThreads: numberFlag(v.threads, 'threads') },
     docs: v['no-docs'] ? false : undefined,
   };
   return Object.fromEntries(Object.entries(entries).filter(([, x]) => x !== undefined)) as Partial<ServeConfig>;
@@ -113,8 +107,8 @@ async function generationPlugins(argv: string[], log: (line: string) => void): P
   });
   const generator = await Generator.load(path.resolve(v.generate), arms.map((a) => ({ ...a, dir: path.resolve(a.dir) })));
   const limits = {
-    maxNewTokens: number(v['max-new-tokens'], 'max-new-tokens') ?? DEFAULT_GENERATE_LIMITS.maxNewTokens,
-    maxN: number(v['max-n'], 'max-n') ?? DEFAULT_GENERATE_LIMITS.maxN,
+    maxNewTokens: numberFlag(v['max-new-tokens'], 'max-new-tokens') ?? DEFAULT_GENERATE_LIMITS.maxNewTokens,
+    maxN: numberFlag(v['max-n'], 'max-n') ?? DEFAULT_GENERATE_LIMITS.maxN,
   };
   log(`alignkit serve: generating from ${generator.base.dir.name}${generator.arms.map((a) => `, guided by ${a.name} (alpha ${a.alpha})`).join('')}`);
   return [generateRoutes(generator, limits)];

@@ -7,14 +7,11 @@ import {
   KINDS, lossesForKind, readRunConfigFile, resolveRunConfig, RUN_DEFAULTS, runApo, runTraining, TRAIN_KINDS, type RunConfig, type RunResult, type TrainKind,
 } from '../../train/run/index.js';
 import type { Command } from '../registry.js';
+import { numberFlag } from '../options.js';
 
 type Parse = (raw: string, flag: string) => unknown;
 
-const num: Parse = (raw, flag) => {
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--${flag} must be a number, got '${raw}'`, { parameter: flag });
-  return n;
-};
+const num: Parse = (raw, flag) => numberFlag(raw, flag)!;
 const json: Parse = (raw, flag) => {
   try {
     return JSON.parse(raw);
