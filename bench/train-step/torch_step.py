@@ -61,11 +61,19 @@ def step():
 
 import time  # noqa: E402
 
-for line in sys.stdin:
-    n = int(line)
-    ms = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        step()
-        ms.append((time.perf_counter() - t0) * 1000)
-    print(json.dumps({'ms': ms, 'maxRssKb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}), flush=True)
+
+def serve(step_fn):
+    """The request loop bench/torch-peer.mjs speaks: each stdin line `N` runs N steps and answers
+    one JSON line {"ms": [...], "maxRssKb": ...}. Shared with bench/dpo/torch_dpo.py."""
+    for line in sys.stdin:
+        n = int(line)
+        ms = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            step_fn()
+            ms.append((time.perf_counter() - t0) * 1000)
+        print(json.dumps({'ms': ms, 'maxRssKb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}), flush=True)
+
+
+if __name__ == '__main__':
+    serve(step)
