@@ -10,7 +10,7 @@ export {
 export { tokenize, tokenMatchF1, bagOfWordsCosine, rouge1F, rougeLF, entitySimilarity, extractEntities, percentileRank } from './features/text.js';
 export { computeLexicalScores, DEFAULT_LEXICAL_CONFIG, type LexicalConfig, type LexicalScores } from './features/lexical.js';
 export { extractFeatures, buildFeatureTable, featureRows, tableFromRows, activeFeatures, type FeatureTable, type FeatureRow } from './features/extract.js';
-export { createOnnxEmbedder, type OnnxEmbedderConfig } from './features/embedding.js';
+export { createOnnxEmbedder, createOnnxTokenEmbedder, bertScoreF1, type OnnxEmbedderConfig } from './features/embedding.js';
 export { TAGGERS, createTagger, tagByRules, buildTaggingPrompt, loadTaggingInstructions, type Tagger, type HttpTaggerConfig, type ColumnTaggerConfig } from './taggers/index.js';
 export { fitPpm, predict, EXPANDERS, type PpmModel, type PpmKind, type PpmData, type PpmFitOptions } from './ppm/model.js';
 export { crossValidate, DEFAULT_CV, type CvReport, type CvOptions } from './ppm/evaluate.js';

@@ -4,6 +4,7 @@
 import { LEXICAL_SCORES, PERCENTILE_RANKED, type Bin, type LexicalScore } from './catalog.js';
 import { bagOfWordsCosineWords, entitySimilarity, percentileRank, rouge1FWords, rougeLFWords, tokenize, tokenMatchF1Words, words } from './text.js';
 import type { RoutingPair } from '../types.js';
+import { bertScoreF1, cosine } from './embedding.js';
 
 /** Per-pair text computed once and shared by the scorers: token lengths and word lists. */
 interface PairLengths {
@@ -28,6 +29,12 @@ export interface LexicalConfig {
    * otherwise the bag-of-words cosine stands in.
    */
   embed?: (texts: string[]) => Promise<Float32Array[]>;
+  /**
+   * Optional token-embedding model (see createOnnxTokenEmbedder): when set, `bertscore` (and
+   * `bertscore_length`) use BERTScore F1 of its token vectors, as the paper's bert-score package;
+   * otherwise token-match F1 stands in.
+   */
+  tokenEmbed?: (texts: string[]) => Promise<Float32Array[][]>;
 }
 
 export const DEFAULT_LEXICAL_CONFIG: LexicalConfig = { rouge: 'rouge1' };
@@ -64,21 +71,10 @@ function scorers(config: LexicalConfig): Record<LexicalScore, PairScorer> {
 /** Raw (unbinned) scores: one Float64Array of length n per score. */
 export type LexicalScores = Record<LexicalScore, Float64Array>;
 
-function cosine(x: Float32Array, y: Float32Array): number {
-  let dot = 0;
-  let nx = 0;
-  let ny = 0;
-  for (let i = 0; i < x.length; i++) {
-    dot += x[i] * y[i];
-    nx += x[i] * x[i];
-    ny += y[i] * y[i];
-  }
-  return nx === 0 || ny === 0 ? 0 : dot / Math.sqrt(nx * ny);
-}
-
 export async function computeLexicalScores(pairs: RoutingPair[], config: LexicalConfig = DEFAULT_LEXICAL_CONFIG): Promise<LexicalScores> {
   const table = scorers(config);
   const out = Object.fromEntries(LEXICAL_SCORES.map((s) => [s, new Float64Array(pairs.length)])) as LexicalScores;
+  const penalties = new Float64Array(pairs.length);
   pairs.forEach((pair, i) => {
     const wordsA = words(pair.responseA);
     const wordsB = words(pair.responseB);
@@ -91,7 +87,16 @@ export async function computeLexicalScores(pairs: RoutingPair[], config: Lexical
       f1: tokenMatchF1Words(wordsA, wordsB),
     };
     for (const s of LEXICAL_SCORES) out[s][i] = table[s](pair, lengths);
+    penalties[i] = lengthPenalty(pair, lengths);
   });
+  if (config.tokenEmbed) {
+    const ta = await config.tokenEmbed(pairs.map((p) => p.responseA));
+    const tb = await config.tokenEmbed(pairs.map((p) => p.responseB));
+    pairs.forEach((_, i) => {
+      out.bertscore[i] = bertScoreF1(ta[i], tb[i]);
+      out.bertscore_length[i] = out.bertscore[i] * penalties[i];
+    });
+  }
   if (config.embed) {
     const ea = await config.embed(pairs.map((p) => p.responseA));
     const eb = await config.embed(pairs.map((p) => p.responseB));
