@@ -7,7 +7,7 @@ import { mulberry32 } from '../random.js';
 import { fail } from '../errors.js';
 import { genarmScores } from './guidance.js';
 import { KvDecoder, type DecoderModel } from './kv-decoder.js';
-import { applyProcessors, logSoftmax, repetitionPenalty, temperature as temperatureProcessor, topK, topP, type LogitsProcessor } from './processors.js';
+import { applyProcessors, logProbOf, repetitionPenalty, temperature as temperatureProcessor, topK, topP, type LogitsProcessor } from './processors.js';
 import { SAMPLERS, type SamplerName } from './sampler.js';
 
 /** The tokenizer surface decoding needs (src/models Tokenizer provides it). */
@@ -140,8 +140,8 @@ export async function* generateStream(
       const row = rows[r]!;
       const before = row.text;
       row.tokens.push(token);
-      row.baseLogprobs.push(logSoftmax(baseRow)[token]!);
-      guides.forEach((_, i) => row.armLogprobs[i]!.push(logSoftmax(logits[i + 1]![r]!)[token]!));
+      row.baseLogprobs.push(logProbOf(baseRow, token));
+      guides.forEach((_, i) => row.armLogprobs[i]!.push(logProbOf(logits[i + 1]![r]!, token)));
       sequences[r]!.push(token);
       row.text = tokenizer.decode(row.tokens, { skipSpecialTokens: true });
       const stopAt = firstStop(row.text, cfg.stop, before.length);

@@ -66,6 +66,15 @@ export function topP(p: number): LogitsProcessor {
   };
 }
 
+/** log softmax(scores)[token] without materialising the whole row (per-token log-prob reporting). */
+export function logProbOf(scores: ArrayLike<number>, token: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < scores.length; i++) if (scores[i]! > max) max = scores[i]!;
+  let sum = 0;
+  for (let i = 0; i < scores.length; i++) sum += Math.exp(scores[i]! - max);
+  return scores[token]! - max - Math.log(sum);
+}
+
 /** Numerically stable log-softmax of a row, as a new array. */
 export function logSoftmax(scores: ArrayLike<number>, length = scores.length): Float32Array {
   let max = -Infinity;

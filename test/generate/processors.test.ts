@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { genarmScores, logSoftmax, repetitionPenalty, SAMPLERS, temperature, topK, topP } from '../../src/generate/index.js';
+import { genarmScores, logProbOf, logSoftmax, repetitionPenalty, SAMPLERS, temperature, topK, topP } from '../../src/generate/index.js';
 import { mulberry32 } from '../../src/random.js';
 
 const row = (...v: number[]) => Float32Array.from(v);
@@ -85,5 +85,13 @@ describe('samplers', () => {
     expect(freq[0]).toBeCloseTo(0.7, 1);
     expect(freq[1]).toBeCloseTo(0.2, 1);
     expect(freq[3]).toBe(0);
+  });
+});
+
+describe('logProbOf', () => {
+  it('equals the log-softmax entry of the token', () => {
+    const s = row(0.3, -1.2, 2.5, 0);
+    const lp = logSoftmax(s);
+    for (let t = 0; t < 4; t++) expect(logProbOf(s, t)).toBeCloseTo(lp[t]!, 6);
   });
 });
