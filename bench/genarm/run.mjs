@@ -7,6 +7,7 @@
 //   node --import ./src/dev/register-ts.mjs bench/genarm/run.mjs [--prompts 64] [--batch 16]
 //     [--max-new 48] [--max-prompt 128] [--temperature 1] [--n 4] [--k 5] [--weight 1.5]
 //     [--alphas 0.5,1] [--seed 0] [--samples 2] [--methods plain,bon,args,genarm] [--out bench/genarm/results.md]
+//     [--base data/models/alignkit-base] [--arm data/models/alignkit-arm] [--judge data/models/alignkit-rm]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +26,8 @@ const { values } = parseArgs({ options: {
   alphas: { type: 'string', default: '0.5,1' }, seed: { type: 'string', default: '0' },
   methods: { type: 'string', default: 'plain,bon,args,genarm' }, samples: { type: 'string', default: '2' },
   out: { type: 'string', default: path.join(root, 'bench/genarm/results.md') },
+  base: { type: 'string', default: 'data/models/alignkit-base' }, arm: { type: 'string', default: 'data/models/alignkit-arm' },
+  judge: { type: 'string', default: 'data/models/alignkit-rm' },
 } });
 const S = {
   prompts: Number(values.prompts), batch: Number(values.batch), maxNew: Number(values['max-new']),
@@ -39,8 +42,9 @@ const session = { intraOpThreads: 2, allowSpinning: false };
 
 const loadAvg = () => os.loadavg().map((x) => x.toFixed(2)).join(', ');
 const loadBefore = loadAvg();
-const gen = await Generator.load(path.join(root, 'data/models/alignkit-base'), [{ dir: path.join(root, 'data/models/alignkit-arm'), alpha: 1, name: 'arm' }], session);
-const judge = await OnnxRewardModel.load(path.join(root, 'data/models/alignkit-rm'), { session });
+const gen = await Generator.load(path.resolve(root, values.base), [{ dir: path.resolve(root, values.arm), alpha: 1, name: 'arm' }], session);
+const judge = await OnnxRewardModel.load(path.resolve(root, values.judge), { session });
+const NAMES = { base: path.basename(values.base), arm: path.basename(values.arm), judge: path.basename(values.judge) };
 const tok = gen.tokenizer;
 
 const data = await loadPreferenceData(DATA, { kind: 'paired', dropTies: true });
@@ -69,10 +73,10 @@ async function decode(batch, seed, guides = [], extra = []) {
 
 // Each method maps a batch to responses with their KL from the base; all use the batch's seed.
 const METHODS = [
-  { key: 'plain', name: 'plain (alignkit-base)', run: (b) => decode(b, b.seed) },
+  { key: 'plain', name: `plain (${NAMES.base})`, run: (b) => decode(b, b.seed) },
   {
     key: 'bon',
-    name: `best-of-${S.n} (alignkit-rm)`,
+    name: `best-of-${S.n} (${NAMES.judge})`,
     klNote: 'analytic',
     run: async (b) => {
       // Candidate j uses seed + 1000 j, so candidate 0 is exactly the plain response.
@@ -89,10 +93,10 @@ const METHODS = [
   },
   {
     key: 'args',
-    name: `ARGS (alignkit-rm, k ${S.k}, w ${S.weight})`,
+    name: `ARGS (${NAMES.judge}, k ${S.k}, w ${S.weight})`,
     run: (b) => decode(b, b.seed, [], [argsProcessor({ scorer, weight: S.weight, k: S.k, prompts: b.texts, decode: (ids) => tok.decode(ids, { skipSpecialTokens: true }) })]),
   },
-  ...S.alphas.map((alpha) => ({ key: 'genarm', name: `GenARM (alignkit-arm, alpha ${alpha})`, run: (b) => decode(b, b.seed, gen.guides({ arm: alpha })) })),
+  ...S.alphas.map((alpha) => ({ key: 'genarm', name: `GenARM (${NAMES.arm}, alpha ${alpha})`, run: (b) => decode(b, b.seed, gen.guides({ arm: alpha })) })),
 ].filter((m) => S.methods.has(m.key));
 
 // Warm-up (not timed): the first onnxruntime runs of each session allocate and would bill plain decoding.
@@ -134,10 +138,10 @@ const command = `node --import ./src/dev/register-ts.mjs bench/genarm/run.mjs ${
 const report = [
   '# GenARM vs baselines on held-out HH-RLHF harmless prompts', '',
   table, '',
-  `- Prompts: the first ${prompts.length} distinct prompts of rows ${FIRST_HELD_ROW + 1}-${data.examples.length} of \`hh_rlhf_harmless_base_test.jsonl\` (never used to train alignkit-arm or alignkit-rm; see scripts/build-models.mjs), each cut to its last ${S.maxPrompt} tokens.`,
+  `- Prompts: the first ${prompts.length} distinct prompts of rows ${FIRST_HELD_ROW + 1}-${data.examples.length} of \`hh_rlhf_harmless_base_test.jsonl\` (never used to train ${NAMES.arm} or ${NAMES.judge}; see scripts/build-models.mjs), each cut to its last ${S.maxPrompt} tokens.`,
   `- Samples: ${S.samples} per prompt (${texts.length} responses per method; standard errors treat them as independent).`,
   `- Decoding: sampling at temperature ${S.temperature}, at most ${S.maxNew} new tokens, stop at EOS, batches of ${S.batch} with seeds ${S.seed}..${S.seed + batches.length - 1} (the same seed per batch for every method; best-of-n candidate j uses seed + 1000 j, so its candidate 0 is the plain response).`,
-  `- Judge: alignkit-rm scores every final response with its (untruncated) prompt; inputs over ${judge.maxLength} tokens lose the prompt's start.`,
+  `- Judge: ${NAMES.judge} scores every final response with its (untruncated) prompt; inputs over ${judge.maxLength} tokens lose the prompt's start.`,
   `- KL: mean over responses of sum_t [log pi_method(y_t) - log pi_base(y_t)], with log pi_method read from the distribution actually sampled from (GenARM: softmax((log pi_base + alpha log pi_arm) / T); ARGS: softmax over the top-${S.k} of log pi_base / T + w r). Best-of-n shows the analytic bound log n - (n-1)/n.`,
   `- tokens/s: tokens of the returned responses per wall second of the method, including the reward-model calls of best-of-n (all ${S.n} candidates decoded and scored) and ARGS (${S.k} partial responses scored per token).`,
   `- Machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, onnxruntime 2 intra-op threads; load average (1/5/15 min) ${loadBefore} at start, ${loadAvg()} at end (other work was running).`,

@@ -5,5 +5,6 @@ export { SAMPLERS, type Sampler, type SamplerName, type Random } from './sampler
 export { KvDecoder, type DecoderModel } from './kv-decoder.js';
 export { generate, generateStream, DEFAULT_GENERATION, type AsyncLogitsProcessor, type GenerationConfig, type GenerationResult, type Guide, type TokenEvent, type FinishReason, type DecodingTokenizer } from './generate.js';
 export { bestOfN, argsProcessor, type TextScorer, type ArgsOptions, type Ranked } from './baselines.js';
+export { sampleRankedPairs, type RankedPair, type RankedPairsOptions, type RankedPairsResult } from './ranked-pairs.js';
 export { Generator, assertSameTokenizer, type ArmSpec, type LoadedArm } from './generator.js';
 export { meanStdErr, pairedWinRate, sequenceKl, bestOfNKl, keepEnd, sampledLogprobRecorder, type MeanStdErr, type WinRate, type SampledLogprobRecorder } from './evaluate.js';

@@ -20,7 +20,7 @@ import type { PromptResponse } from './types.js';
 export type ClassifierKind = 'encoder' | 'decoder';
 
 /** model_type values of encoder-only architectures whose graphs take no token_type_ids. */
-const ENCODER_TYPES = new Set(['bert', 'roberta', 'xlm-roberta', 'deberta', 'deberta-v2', 'distilbert', 'electra', 'albert', 'mpnet', 'modernbert', 'camembert']);
+export const ENCODER_TYPES = new Set(['bert', 'roberta', 'xlm-roberta', 'deberta', 'deberta-v2', 'distilbert', 'electra', 'albert', 'mpnet', 'modernbert', 'camembert']);
 
 const ENCODERS: Record<ClassifierKind, (m: ModelDir, item: PromptResponse, i: number, max: number, truncate: boolean) => ClassifierInput> = {
   encoder: (m, item, i, max, truncate) => encodeForEncoderClassifier(m.tokenizer, item, i, max, truncate),

@@ -76,6 +76,17 @@ describe('KV-cached decoding on the tiny GPT-2 fixture', () => {
     expect(guided[0]!.armLogprobs[0]![0]).toBeCloseTo(lp[arg]!, 5);
   });
 
+  it('GenARM with the model as its own ARM at temperature 1 + alpha samples exactly what plain decoding at 1 does, over many steps', async () => {
+    // (log p + alpha log p) / (1 + alpha) = log p: the guided distribution IS the base's, so the two
+    // KV caches stepping in lockstep (left-padded batch, sampled tokens) must reproduce plain decoding.
+    const alpha = 0.5;
+    const opts = { sampler: 'sample' as const, maxNewTokens: 24, stopAtEos: false, seed: 11 };
+    const plain = await generate(lm, lm.tokenizer, prompts(), { ...opts, temperature: 1 });
+    const guided = await generate(lm, lm.tokenizer, prompts(), { ...opts, temperature: 1 + alpha }, [{ model: lm, alpha }]);
+    expect(guided.map((r) => r.tokens)).toEqual(plain.map((r) => r.tokens));
+    guided.forEach((r, i) => r.armLogprobs.forEach((lps, t) => expect(lps[0]).toBeCloseTo(plain[i]!.baseLogprobs[t]!, 4)));
+  });
+
   it('stops all rows when cancelled', async () => {
     const ctl = new AbortController();
     ctl.abort();

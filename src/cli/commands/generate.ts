@@ -29,7 +29,8 @@ export function parseArm(spec: string): ArmSpec {
   return { dir: spec.slice(0, at), alpha };
 }
 
-async function promptsFromFile(file: string, limit: number): Promise<Text[]> {
+/** Prompts of a dataset file: its 'prompt' column, or the prompts of a preference dataset. */
+export async function promptsFromFile(file: string, limit: number): Promise<Text[]> {
   const rows: Record<string, unknown>[] = [];
   for await (const { row } of readRows(file)) {
     rows.push(row);

@@ -33,15 +33,19 @@ export function buildBatch(ctx: BatchContext, indices: readonly number[], state:
   const T = Math.max(...rows.map((r) => r.prompt.length + r.response.length));
   const ids = new BigInt64Array(rows.length * T).fill(BigInt(ctx.padId));
   const mask = new BigInt64Array(rows.length * T);
+  // Segment ids of a pair encoder (BERT's token_type_ids): 0 on the prompt, 1 on the response, as the
+  // tokenizer's pair template gives them when the reward model scores (pair-template.ts).
+  const types = new BigInt64Array(rows.length * T);
   let tokens = 0;
   rows.forEach((r, n) => {
     [...r.prompt, ...r.response].forEach((id, t) => {
       ids[n * T + t] = BigInt(id);
       mask[n * T + t] = 1n;
+      if (t >= r.prompt.length) types[n * T + t] = 1n;
     });
     tokens += r.prompt.length + r.response.length;
   });
-  const feeds: Record<string, Feed> = tokenFeeds(ctx.forward, { inputIds: ids, attentionMask: mask, dims: [rows.length, T] });
+  const feeds: Record<string, Feed> = tokenFeeds(ctx.forward, { inputIds: ids, attentionMask: mask, tokenTypeIds: types, dims: [rows.length, T] });
   const fed = new Set(ctx.fed.map((s) => s.name));
   ctx.groups.forEach((g, gi) => {
     if (g.mask && fed.has(g.mask)) {

@@ -6,6 +6,9 @@ import { fail } from '../../errors.js';
 import { OPTIMIZERS } from '../../optim/index.js';
 import { SCHEDULE_TYPES } from '../../optim/schedules.js';
 import { kindSpec, lossesForKind, TRAIN_KINDS, type TrainKind } from './kinds.js';
+import { checkRewardHeadConfig, REWARD_HEAD_NAMES } from './reward-head.js';
+import { checkUdmSettings, UDM_DEFAULTS, type UdmSettings } from './udm-weights.js';
+import { checkRevisionTemplate, DEFAULT_REVISION_TEMPLATE } from './revision.js';
 
 export interface LoraConfig {
   rank: number;
@@ -26,6 +29,10 @@ export interface RunConfig {
   output: string;
   /** `full`, `last:N` (last N blocks plus the final norm and head), `head` (the score/LM head), or `lora`. */
   train: string;
+  /** train rm: the reward head, `linear` (the model's own) or `moment-probe` (src/train/run/reward-head.ts). */
+  head: string;
+  /** Options of the head (moment-probe: heads, headDim, firstOrder, numLabels). */
+  headHp: Record<string, unknown>;
   lora: LoraConfig;
   loss: string;
   /** Loss hyperparameters (paper names, see `alignkit loss list`). */
@@ -71,11 +78,17 @@ export interface RunConfig {
   rounds: number;
   /** APO's Nesterov extrapolation coefficient between rounds. */
   momentum: number;
+  /** BCO's UDM (read when lossHp.udm is true): embedder, density-ratio clamp, prompt sample size; a partial object is merged over UDM_DEFAULTS. */
+  udm: UdmSettings;
+  /** SRPO's revision prompt: text after the prompt, holding `{draft}` once where the rejected draft goes (src/train/run/revision.ts). */
+  revisionTemplate: string;
 }
 
 /** Every default of a run, in one place. Lengths fit the fixture models (128 positions). */
 export const RUN_DEFAULTS: Omit<RunConfig, 'kind' | 'model' | 'data' | 'output' | 'loss'> = {
   train: 'full',
+  head: 'linear',
+  headHp: {},
   lora: { rank: 8, alpha: 16, targets: 'all-linear' },
   lossHp: {},
   optimizer: 'adamw',
@@ -101,6 +114,8 @@ export const RUN_DEFAULTS: Omit<RunConfig, 'kind' | 'model' | 'data' | 'output' 
   threads: 2,
   rounds: 1,
   momentum: 0,
+  udm: UDM_DEFAULTS,
+  revisionTemplate: DEFAULT_REVISION_TEMPLATE,
 };
 
 const bad = (field: string, message: string, value: unknown) =>
@@ -143,6 +158,8 @@ const FIELD_CHECKS: Record<keyof RunConfig, (field: string, v: unknown) => void>
   train: (f, v) => {
     if (typeof v !== 'string' || !TRAIN_SELECTION.test(v)) throw bad(f, 'must be full, head, lora or last:N', v);
   },
+  head: oneOf(REWARD_HEAD_NAMES),
+  headHp: record,
   lora: (f, v) => {
     record(f, v);
     const l = v as LoraConfig;
@@ -183,6 +200,8 @@ const FIELD_CHECKS: Record<keyof RunConfig, (field: string, v: unknown) => void>
   momentum: (f, v) => {
     if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw bad(f, 'must be a number in [0, 1)', v);
   },
+  revisionTemplate: checkRevisionTemplate,
+  udm: checkUdmSettings,
 };
 
 /** Parsed `--config run.json` (a flat object of RunConfig fields). */
@@ -205,6 +224,7 @@ export function readRunConfigFile(file: string): Partial<RunConfig> {
 export function resolveRunConfig(...layers: Partial<RunConfig>[]): RunConfig {
   const merged: Record<string, unknown> = { ...RUN_DEFAULTS };
   for (const layer of layers) for (const [k, v] of Object.entries(layer)) if (v !== undefined) merged[k] = v;
+  if (merged.udm && typeof merged.udm === 'object' && !Array.isArray(merged.udm)) merged.udm = { ...UDM_DEFAULTS, ...merged.udm };
   for (const k of Object.keys(merged))
     if (!(k in FIELD_CHECKS)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `run config has an unknown field ${k}; fields: ${Object.keys(FIELD_CHECKS).join(', ')}`, { field: k });
   FIELD_CHECKS.kind('kind', merged.kind);
@@ -218,5 +238,6 @@ export function resolveRunConfig(...layers: Partial<RunConfig>[]): RunConfig {
   if (c.batchSize % c.microBatchSize !== 0) throw bad('batchSize', `must be a multiple of microBatchSize (${c.microBatchSize})`, c.batchSize);
   if (c.rounds > 1 && c.kind !== 'dpo') throw bad('rounds', `APO rounds are iterative DPO (train dpo), not train ${c.kind}`, c.rounds);
   if (c.maxPromptLength >= c.maxLength) throw bad('maxPromptLength', `must be smaller than maxLength (${c.maxLength})`, c.maxPromptLength);
+  checkRewardHeadConfig(c);
   return c;
 }

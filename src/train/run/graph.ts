@@ -1,7 +1,9 @@
 // The run's one-run-per-micro-batch training graph: the forward model (KV cache stripped, LoRA
 // injected when asked) on a [G*B, T] batch, its per-token log-probs (causal LM) or scores
 // (classifier) sliced into the loss's row groups, the loss spliced after them (src/losses
-// spliceLoss), and the autodiff's backward for the selected trainables.
+// spliceLoss), and the autodiff's backward for the selected trainables. Token-level losses (TDPO,
+// SparsePO) get a frozen copy of the starting model and its per-token KL head in the same graph
+// (token-level.ts), and SparsePO's learned mask head trains alongside the policy.
 
 import { buildTrainingGraph, type TrainingGraph } from '../../graph/autodiff/index.js';
 import { GraphBuilder, onnxOpset, type Model, type Value } from '../../graph/index.js';
@@ -11,7 +13,8 @@ import {
 import { spliceLoss, type ConfiguredLoss, type LossInputSpec } from '../../losses/index.js';
 import type { ModelRole } from './kinds.js';
 import type { LoraConfig } from './config.js';
-import type { RowGroup } from './segments.js';
+import { usesInGraphReference, type RowGroup } from './segments.js';
+import { buildTokenLevelForward, provideTokenInputs, type TokenLevelForward } from './token-level.js';
 
 export interface RunGraph {
   /** The forward model after KV stripping and LoRA: its initializers hold the starting values. */
@@ -25,6 +28,10 @@ export interface RunGraph {
   stateOutputs: Record<string, string>;
   /** The loss inputs the batch feeds (masks, labels, reference sums, state). */
   fedInputs: LossInputSpec[];
+  /** Trained initializers that are not part of the exported model (SparsePO's mask head). */
+  auxiliary: string[];
+  /** Initializers of the frozen reference branch (token-level losses): constants of the training graph. */
+  frozen: string[];
 }
 
 export interface RunGraphOptions {
@@ -62,8 +69,15 @@ function headOf(forward: Model, role: ModelRole): { model: Model; output: string
   return { model: cloneModel(forward), output: 'logits' };
 }
 
+/** The trained values that belong to the exported policy (auxiliary heads left out). */
+export function exportedValues(graph: Pick<RunGraph, 'auxiliary'>, values: ReadonlyMap<string, Float32Array>): Map<string, Float32Array> {
+  const aux = new Set(graph.auxiliary);
+  return new Map([...values].filter(([name]) => !aux.has(name)));
+}
+
 export function buildRunGraph(source: Model, opts: RunGraphOptions): RunGraph {
-  let forward = stripKvCache(source).model;
+  const stripped = stripKvCache(source).model;
+  let forward = stripped;
   let lora: LoraAdapter[] = [];
   let trainable: string[];
   if (opts.train === 'lora') {
@@ -72,9 +86,16 @@ export function buildRunGraph(source: Model, opts: RunGraphOptions): RunGraph {
     lora = r.adapters;
     trainable = r.trainable;
   } else trainable = selectTrainable(forward, selection(opts.train, opts.role));
-  const head = headOf(forward, opts.role);
+  // The reference is the stripped model before LoRA: the policy's adapters never reach it.
+  const token: TokenLevelForward | undefined = opts.role === 'causal-lm' && usesInGraphReference(opts.loss) ? buildTokenLevelForward(forward, stripped, opts.loss) : undefined;
+  if (token) {
+    forward = token.forward;
+    trainable = [...trainable, ...token.auxiliary];
+  }
+  const head = token ? { model: token.model, output: token.policy } : headOf(forward, opts.role);
   const model = head.model;
-  model.graph.outputs = model.graph.outputs.filter((o) => o.name !== head.output);
+  const hidden = new Set([head.output, ...(token?.headOutputs ?? [])]);
+  model.graph.outputs = model.graph.outputs.filter((o) => !hidden.has(o.name));
   const g = new GraphBuilder({ graph: model.graph, opset: onnxOpset(model) });
   const B = opts.rows;
   const provided: Record<string, Value> = {};
@@ -83,6 +104,8 @@ export function buildRunGraph(source: Model, opts: RunGraphOptions): RunGraph {
     // A Bradley-Terry reward is the first score column: [B, 1] -> [B].
     provided[group.policy] = opts.role === 'classifier' && opts.loss.inputs.find((s) => s.name === group.policy)!.dims.length === 1 ? g.squeeze(g.slice(rows, [0], [1], [1]), [1]) : rows;
   });
+  const inGraph = token ? provideTokenInputs(g, token, { loss: opts.loss, groups: opts.groups, rows: B }) : { provided: {}, fed: [] };
+  Object.assign(provided, inGraph.provided);
   const spliced = spliceLoss(g, opts.loss, provided, { B });
   const training = buildTrainingGraph({
     model,
@@ -90,5 +113,8 @@ export function buildRunGraph(source: Model, opts: RunGraphOptions): RunGraph {
     trainable,
     outputs: [...Object.values(spliced.metricOutputs), ...Object.values(spliced.stateOutputs)],
   });
-  return { forward, training, trainable, lora, metricOutputs: spliced.metricOutputs, stateOutputs: spliced.stateOutputs, fedInputs: spliced.createdInputs };
+  return {
+    forward, training, trainable, lora, metricOutputs: spliced.metricOutputs, stateOutputs: spliced.stateOutputs, fedInputs: [...inGraph.fed, ...spliced.createdInputs],
+    auxiliary: token?.auxiliary ?? [], frozen: token?.frozen ?? [],
+  };
 }

@@ -19,11 +19,16 @@ import { modelCard } from './card.js';
 import type { RunConfig } from './config.js';
 import { loadRunData, type RunData } from './data.js';
 import { GradNormProbe } from './grad-norm.js';
-import { buildRunGraph, type RunGraph } from './graph.js';
+import { buildRunGraph, exportedValues, type RunGraph } from './graph.js';
 import { kindSpec } from './kinds.js';
 import { referenceLogProbs, type ReferenceResult } from './reference-cache.js';
+import { revisionLayout, usesRevision, withRevisionLayout } from './revision.js';
+import { withRewardHead, writeRewardHeadConfig } from './reward-head.js';
 import { EpochSampler, type ExamplePosition } from './sampler.js';
 import { rowGroupsFor } from './segments.js';
+import { checkAttributeHeads, trainedAttributes, writeAttributeLabels } from './attribute-heads.js';
+import { classifierTemplate, withPairTemplate } from './pair-template.js';
+import { computeUdmWeights, formatUdmLine, readsUdmWeights, type UdmResult } from './udm-weights.js';
 
 /** Files of a run's output directory. */
 export const RUN_FILES = {
@@ -60,6 +65,8 @@ export interface RunResult {
   summary: string;
   /** Trained values by initializer name (LoRA adapters unmerged). */
   values: Map<string, Float32Array>;
+  /** BCO's UDM classifier and weights, when the loss reads them. */
+  udm?: UdmResult;
 }
 
 interface ResumeExtra {
@@ -103,13 +110,27 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   const loss = createLoss(config.loss, config.lossHp);
   const groups = rowGroupsFor(loss, spec.model);
   const data = await loadRunData(config, spec, dir.tokenizer);
+  // SRPO's revision rows: the template tokenized once and keyed into the reference cache (absent, so
+  // the key of every other loss is unchanged, when no group reads it).
+  const revision = usesRevision(groups) ? config.revisionTemplate : undefined;
+  if (revision !== undefined) data.items = withRevisionLayout(data.items, revisionLayout(revision, dir.tokenizer, config.maxLength, data.tokenize.eosTokenId));
+  // BCO's UDM weights: prompt classifier fitted on the training split before any step (as TRL's BCOTrainer.__init__).
+  const udm = readsUdmWeights(loss)
+    ? await computeUdmWeights({ items: data.items, train: data.train, model: dir, settings: config.udm, seed: config.seed, dataFile: config.data, session: { intraOpThreads: config.threads } })
+    : undefined;
+  if (udm) data.items = data.items.map((it, i) => ({ ...it, udmWeight: udm.weights[i] }));
   const padId = dir.tokenizer.padTokenId;
   const reference = await referenceLogProbs({
     onnxFile: dir.onnxFile, dataFile: config.data, items: data.items, groups, padId, cache: config.referenceCache,
-    settings: { tokenize: data.tokenize, limit: config.limit, onBadRow: config.onBadRow, convention: config.convention },
+    settings: { tokenize: data.tokenize, limit: config.limit, onBadRow: config.onBadRow, convention: config.convention, revisionTemplate: revision },
     session: { intraOpThreads: config.threads },
   });
-  const source: Model = loadModel(dir.onnxFile);
+  // train rm --head moment-probe: the head is part of the model from here on (training graph, trainable selection, export).
+  const source: Model = withRewardHead(loadModel(dir.onnxFile), config, dir);
+  const attributes = trainedAttributes(loss);
+  if (attributes) checkAttributeHeads(attributes, source, dir);
+  // A reward model trains on the ids it is scored on (its special tokens; classifier groups read no reference sums, so the reference above is unaffected).
+  if (spec.model === 'classifier') data.items = withPairTemplate(data.items, classifierTemplate(source, dir), config.maxLength);
   const graph: RunGraph = buildRunGraph(source, { role: spec.model, loss, groups, rows: config.microBatchSize, train: config.train, lora: config.lora, seed: config.seed });
   const stepsPerEpoch = Math.ceil(data.train.length / config.batchSize);
   const totalSteps = config.steps ?? config.epochs * stepsPerEpoch;
@@ -135,6 +156,8 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   }
   fs.writeFileSync(path.join(config.output, RUN_FILES.config), `${JSON.stringify(config, null, 2)}\n`);
   const logger = new JsonlMetricsLogger(metricsFile, { truncate: trainer.stepCount === 0 });
+  if (udm && trainer.stepCount === 0) logger.log({ step: 0, ...udm.metrics });
+  if (udm && config.progress) (hooks.stream ?? process.stderr).write(formatUdmLine(udm));
   const save = () => saveCheckpoint(ckpt, trainer, { sampler: sampler.position, state, probe: probe.snapshot() } satisfies ResumeExtra as never);
 
   let interrupted = false;
@@ -209,7 +232,9 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   const seconds = (performance.now() - started) / 1000;
   const records = readMetrics(metricsFile);
   if (!interrupted) {
-    exportHfDirectory({ model: source, values, lora: graph.lora, outDir: config.output, sourceDir: config.model });
+    exportHfDirectory({ model: source, values: exportedValues(graph, values), lora: graph.lora, outDir: config.output, sourceDir: config.model });
+    writeRewardHeadConfig(config.output, config, dir);
+    if (attributes) writeAttributeLabels(config.output, attributes);
     writeSvgPlot(path.join(config.output, RUN_FILES.curves), trainingCurves(records, curvePanels(records)));
     fs.writeFileSync(
       path.join(config.output, RUN_FILES.card),
@@ -223,7 +248,7 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   const { values: _v, ...referenceInfo } = reference;
   return {
     outDir: config.output, steps: trainer.stepCount, interrupted, firstLoss, lastLoss, finalEval, reference: referenceInfo, skipped: data.skipped,
-    gradientSpikes: probe.spikes, seconds, summary: formatSummaryTable(summarizeMetrics(records)), values,
+    gradientSpikes: probe.spikes, seconds, summary: formatSummaryTable(summarizeMetrics(records)), values, udm,
   };
 }
 

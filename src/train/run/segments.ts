@@ -1,13 +1,16 @@
 // How a loss's policy-side inputs map onto rows of ONE forward batch. Every policy input the run
 // can provide names a row group: the batch holds G groups of B rows ([G*B, T] ids), the graph
 // slices the model's output per group, and each group brings its response mask and, when the loss
-// has a reference, the reference input its cached sums feed. A loss declaring a policy input not in
-// this table (TDPO's per-token KLs, SparsePO's mask heads, SRPO's revision layouts) needs the frozen
-// reference or another prompt layout inside the graph, which the run does not build yet.
+// has a reference, the reference input its cached sums feed. TDPO's per-token KLs and SparsePO's
+// token weights, mask logits and per-token reference log-probs are not row groups: the graph
+// computes them on a group's rows (IN_GRAPH below; a frozen reference runs inside the forward, see
+// token-level.ts). SRPO's revision rows are a prompt layout (src/train/run/revision.ts): prompt +
+// template(draft) before the response.
 
 import { fail } from '../../errors.js';
-import { KtoInputs, LossInputs, RewardInputs, UnpairedInputs, type ConfiguredLoss } from '../../losses/index.js';
+import { BcoInputs, KtoInputs, LossInputs, RewardInputs, SrpoInputs, TokenInputs, UnpairedInputs, type ConfiguredLoss } from '../../losses/index.js';
 import type { ModelRole } from './kinds.js';
+import { revisionRow, type RevisionLayout } from './revision.js';
 
 /** One tokenized example as the run holds it: prompt ids and one or two responses. */
 export interface RunItem {
@@ -19,6 +22,10 @@ export interface RunItem {
   margin?: number;
   /** Rated data: attribute name -> score. */
   ratings?: Record<string, number>;
+  /** BCO's UDM density-ratio weight (set before training by udm-weights.ts when the loss reads it). */
+  udmWeight?: number;
+  /** SRPO's revision template tokens and length limit, attached when the loss reads revision rows. */
+  revision?: RevisionLayout;
 }
 
 export interface RowGroup {
@@ -46,6 +53,9 @@ const GROUPS: Record<ModelRole, Record<string, RowGroup>> = {
     [LossInputs.policyRejected]: { policy: LossInputs.policyRejected, mask: LossInputs.rejectedMask, reference: LossInputs.refRejected, row: own(1) },
     [UnpairedInputs.policy]: { policy: UnpairedInputs.policy, mask: UnpairedInputs.mask, reference: UnpairedInputs.ref, row: own(0) },
     [KtoInputs.policyKl]: { policy: KtoInputs.policyKl, mask: KtoInputs.klMask, reference: KtoInputs.refKl, row: mismatched },
+    // SRPO: the chosen response as a revision of the rejected draft, and the draft as a revision of itself.
+    [SrpoInputs.revision]: { policy: SrpoInputs.revision, mask: SrpoInputs.revisionMask, reference: SrpoInputs.refRevision, row: revisionRow(0) },
+    [SrpoInputs.selfRevision]: { policy: SrpoInputs.selfRevision, mask: SrpoInputs.selfRevisionMask, reference: SrpoInputs.refSelfRevision, row: revisionRow(1) },
   },
   classifier: {
     [RewardInputs.chosen]: { policy: RewardInputs.chosen, row: own(0) },
@@ -54,13 +64,54 @@ const GROUPS: Record<ModelRole, Record<string, RowGroup>> = {
   },
 };
 
+/** What the token-level forward computes (token-level.ts): from the frozen reference branch, or the policy's mask head. */
+export type TokenSource = 'kl' | 'referenceLogps' | 'referenceWeights' | 'maskLogits' | 'klMaskLogits';
+
+export interface InGraphInput {
+  /** The row group, by its policy input, whose rows the value is computed on. */
+  rows: string;
+  source: TokenSource;
+}
+
+const onChosen = (source: TokenSource): InGraphInput => ({ rows: LossInputs.policyChosen, source });
+const onRejected = (source: TokenSource): InGraphInput => ({ rows: LossInputs.policyRejected, source });
+
+/**
+ * Loss inputs the forward graph computes on a group's rows. A loss reading one of them (or a
+ * per-token reference) runs the frozen reference inside the graph, and then takes its reference
+ * log-probs from that branch as well: no cached reference pass.
+ */
+export const IN_GRAPH: Record<string, InGraphInput> = {
+  [TokenInputs.chosenKl]: onChosen('kl'),
+  [TokenInputs.rejectedKl]: onRejected('kl'),
+  [LossInputs.refChosen]: onChosen('referenceLogps'),
+  [LossInputs.refRejected]: onRejected('referenceLogps'),
+  [TokenInputs.chosenWeights]: onChosen('referenceWeights'),
+  [TokenInputs.rejectedWeights]: onRejected('referenceWeights'),
+  [TokenInputs.chosenMaskLogits]: onChosen('maskLogits'),
+  [TokenInputs.rejectedMaskLogits]: onRejected('maskLogits'),
+  [TokenInputs.chosenKlMaskLogits]: onChosen('klMaskLogits'),
+  [TokenInputs.rejectedKlMaskLogits]: onRejected('klMaskLogits'),
+};
+
+/** Whether a causal-LM run of this loss needs the frozen reference inside its forward graph. */
+export function usesInGraphReference(loss: ConfiguredLoss): boolean {
+  return loss.inputs.some((s) => IN_GRAPH[s.name] !== undefined && (s.side !== 'reference' || s.dims.length === 2));
+}
+
 /** Data inputs filled from the examples (masks come with their groups). */
 export const DATA_INPUTS: Record<string, (items: readonly RunItem[], index: number, loss: ConfiguredLoss) => number[]> = {
   [UnpairedInputs.labels]: (items, i) => [items[i]!.label ?? 0],
   [RewardInputs.margin]: (items, i) => [requireMargin(items[i]!)],
   [LossInputs.rewardMargin]: (items, i) => [requireMargin(items[i]!)],
   [RewardInputs.targets]: (items, i, loss) => (loss.hp.attributes as string[]).map((a) => requireRating(items[i]!, a)),
+  [BcoInputs.udmWeights]: (items, i) => [requireUdmWeight(items[i]!)],
 };
+
+function requireUdmWeight(item: RunItem): number {
+  if (item.udmWeight === undefined) throw fail('ALIGNKIT_ERR_INTERNAL', `example ${item.id} has no UDM weight: the run computes them before training (udm-weights.ts)`, { id: item.id, field: 'udm_weights' });
+  return item.udmWeight;
+}
 
 function requireMargin(item: RunItem): number {
   if (item.margin === undefined) throw fail('ALIGNKIT_ERR_DATASET_ROW', `example ${item.id} has no margin, which the loss reads`, { id: item.id, field: 'margin' });
@@ -79,12 +130,15 @@ export function rowGroupsFor(loss: ConfiguredLoss, role: ModelRole): RowGroup[] 
   const groups: RowGroup[] = [];
   const masks = new Set(Object.values(table).map((g) => g.mask));
   const references = new Set(Object.values(table).map((g) => g.reference));
+  const inGraph = role === 'causal-lm' && usesInGraphReference(loss);
   for (const spec of loss.inputs) {
     const notYet = (why: string) =>
       fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `loss ${loss.name} is not yet supported by alignkit train: its input ${spec.name} ${why}`, { loss: loss.name, field: spec.name });
-    if (spec.side === 'policy') {
+    if (inGraph && IN_GRAPH[spec.name]) {
+      if (!loss.inputs.some((s) => s.name === IN_GRAPH[spec.name]!.rows)) throw notYet(`is computed on the rows of ${IN_GRAPH[spec.name]!.rows}, which the loss does not read`);
+    } else if (spec.side === 'policy') {
       const group = table[spec.name];
-      if (!group) throw notYet('needs the frozen reference (or another prompt layout) inside the forward graph');
+      if (!group) throw notYet(`is not a value a ${role} forward computes`);
       groups.push(group);
     } else if (spec.side === 'reference') {
       if (spec.dims.length !== 1 || !references.has(spec.name)) throw notYet('is a per-token reference distribution, computed in-graph');
@@ -92,5 +146,6 @@ export function rowGroupsFor(loss: ConfiguredLoss, role: ModelRole): RowGroup[] 
       if (!masks.has(spec.name) && !DATA_INPUTS[spec.name]) throw notYet('is a data input the run does not compute');
     }
   }
-  return groups;
+  // With the reference in the graph, no group's reference is read from the cache.
+  return inGraph ? groups.map(({ reference: _cached, ...g }) => g) : groups;
 }
