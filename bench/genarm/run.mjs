@@ -5,7 +5,7 @@
 // produced responses from the base, mean length and tokens/s. Writes a Markdown table.
 //
 //   node --import ./src/dev/register-ts.mjs bench/genarm/run.mjs [--prompts 64] [--batch 16]
-//     [--max-new 48] [--max-prompt 128] [--temperature 1] [--n 4] [--k 5] [--weight 1.5]
+//     [--max-new 48] [--max-prompt 128] [--temperature 1] [--genarm-temperature matched|T] [--n 4] [--k 5] [--weight 1.5]
 //     [--alphas 0.5,1] [--seed 0] [--samples 2] [--methods plain,bon,args,genarm] [--out bench/genarm/results.md]
 //     [--base data/models/alignkit-base] [--arm data/models/alignkit-arm] [--judge data/models/alignkit-rm]
 import fs from 'node:fs';
@@ -21,7 +21,7 @@ const root = path.resolve(import.meta.dirname, '../..');
 const { values } = parseArgs({ options: {
   prompts: { type: 'string', default: '64' }, batch: { type: 'string', default: '16' },
   'max-new': { type: 'string', default: '48' }, 'max-prompt': { type: 'string', default: '128' },
-  temperature: { type: 'string', default: '1' }, n: { type: 'string', default: '4' },
+  temperature: { type: 'string', default: '1' }, 'genarm-temperature': { type: 'string' }, n: { type: 'string', default: '4' },
   k: { type: 'string', default: '5' }, weight: { type: 'string', default: '1.5' },
   alphas: { type: 'string', default: '0.5,1' }, seed: { type: 'string', default: '0' },
   methods: { type: 'string', default: 'plain,bon,args,genarm' }, samples: { type: 'string', default: '2' },
@@ -32,6 +32,7 @@ const { values } = parseArgs({ options: {
 const S = {
   prompts: Number(values.prompts), batch: Number(values.batch), maxNew: Number(values['max-new']),
   maxPrompt: Number(values['max-prompt']), temperature: Number(values.temperature), n: Number(values.n),
+  genarmTemperature: values['genarm-temperature'],
   k: Number(values.k), weight: Number(values.weight), alphas: values.alphas.split(',').map(Number), seed: Number(values.seed),
   methods: new Set(['plain', ...values.methods.split(',')]), samples: Number(values.samples),
 };
@@ -62,12 +63,15 @@ for (let b = 0; b * S.batch < texts.length; b++) {
 
 /** Judge scores of (prompt, response) pairs; inputs over the RM's limit lose the prompt's start. */
 const scorer = async (items) => (await judge.score(items, { truncate: true })).map((s) => s[0]);
-const decodeCfg = (seed) => ({ sampler: 'sample', temperature: S.temperature, maxNewTokens: S.maxNew, seed });
+const decodeCfg = (seed, temperature = S.temperature) => ({ sampler: 'sample', temperature, maxNewTokens: S.maxNew, seed });
+// GenARM's T for weight alpha: `matched` is 1 + alpha, so an ARM equal to the base leaves the base's
+// distribution unchanged ((1 + alpha) log p / (1 + alpha)) and only the ARM's tilt moves it.
+const genarmTemperature = (alpha) => (S.genarmTemperature === 'matched' ? 1 + alpha : S.genarmTemperature === undefined ? S.temperature : Number(S.genarmTemperature));
 
 /** One decoding pass; method log-probs come from the distribution the sampler actually drew from. */
-async function decode(batch, seed, guides = [], extra = []) {
+async function decode(batch, seed, guides = [], extra = [], temperature = S.temperature) {
   const rec = sampledLogprobRecorder();
-  const rows = await generate(gen.base, tok, batch.ids, decodeCfg(seed), guides, undefined, [...extra, rec.processor]);
+  const rows = await generate(gen.base, tok, batch.ids, decodeCfg(seed, temperature), guides, undefined, [...extra, rec.processor]);
   return rows.map((r, i) => ({ text: r.text, tokens: r.tokens.length, kl: sequenceKl(rec.logprobs(i, r.tokens), r.baseLogprobs) }));
 }
 
@@ -96,7 +100,7 @@ const METHODS = [
     name: `ARGS (${NAMES.judge}, k ${S.k}, w ${S.weight})`,
     run: (b) => decode(b, b.seed, [], [argsProcessor({ scorer, weight: S.weight, k: S.k, prompts: b.texts, decode: (ids) => tok.decode(ids, { skipSpecialTokens: true }) })]),
   },
-  ...S.alphas.map((alpha) => ({ key: 'genarm', name: `GenARM (${NAMES.arm}, alpha ${alpha})`, run: (b) => decode(b, b.seed, gen.guides({ arm: alpha })) })),
+  ...S.alphas.map((alpha) => ({ key: 'genarm', name: `GenARM (${NAMES.arm}, alpha ${alpha}, T ${genarmTemperature(alpha)})`, run: (b) => decode(b, b.seed, gen.guides({ arm: alpha }), [], genarmTemperature(alpha)) })),
 ].filter((m) => S.methods.has(m.key));
 
 // Warm-up (not timed): the first onnxruntime runs of each session allocate and would bill plain decoding.

@@ -21,6 +21,11 @@ export interface ExportOptions {
   sourceDir?: string;
   /** Graph path inside outDir (default `onnx/model.onnx`, the transformers.js layout). */
   onnxPath?: string;
+  /**
+   * Files of sourceDir NOT copied (relative names): a model trained by a previous run carries that
+   * run's card, metrics and checkpoint, which must not overwrite the new run's own.
+   */
+  exclude?: readonly string[];
 }
 
 function copyTree(src: string, dst: string, skip: (rel: string) => boolean, rel = ''): void {
@@ -65,7 +70,8 @@ export function exportHfDirectory(opts: ExportOptions): string {
   fs.mkdirSync(opts.outDir, { recursive: true });
   if (opts.sourceDir) {
     if (!fs.existsSync(opts.sourceDir)) throw fail('ALIGNKIT_ERR_FILE_NOT_FOUND', `source directory ${opts.sourceDir} does not exist`, { file: opts.sourceDir });
-    copyTree(opts.sourceDir, opts.outDir, (rel) => rel === 'onnx' || /\.onnx(_data)?$/.test(rel));
+    const excluded = new Set(opts.exclude ?? []);
+    copyTree(opts.sourceDir, opts.outDir, (rel) => rel === 'onnx' || /\.onnx(_data)?$/.test(rel) || excluded.has(rel));
   }
   const file = path.join(opts.outDir, onnxPath);
   saveModel(trainedModel(original, opts.values, opts.lora), file);

@@ -232,7 +232,7 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   const seconds = (performance.now() - started) / 1000;
   const records = readMetrics(metricsFile);
   if (!interrupted) {
-    exportHfDirectory({ model: source, values: exportedValues(graph, values), lora: graph.lora, outDir: config.output, sourceDir: config.model });
+    exportHfDirectory({ model: source, values: exportedValues(graph, values), lora: graph.lora, outDir: config.output, sourceDir: config.model, exclude: Object.values(RUN_FILES) });
     writeRewardHeadConfig(config.output, config, dir);
     if (attributes) writeAttributeLabels(config.output, attributes);
     writeSvgPlot(path.join(config.output, RUN_FILES.curves), trainingCurves(records, curvePanels(records)));

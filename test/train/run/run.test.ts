@@ -78,6 +78,23 @@ describe('alignkit train dpo: reference log-probs', () => {
   }, 60_000);
 });
 
+describe('alignkit train: a model trained by an earlier run', () => {
+  it("trains again with the new run's own card, config, metrics and checkpoint in its output", async () => {
+    const dir = tempDir('chained');
+    const first = smallConfig('sft', dir, { steps: 3, output: path.join(dir, 'first') });
+    await runTraining(first);
+    const second = smallConfig('sft', dir, { steps: 2, model: first.output, output: path.join(dir, 'second') });
+    await runTraining(second);
+    const config = JSON.parse(fs.readFileSync(path.join(second.output, RUN_FILES.config), 'utf8')) as RunConfig;
+    expect(config.model).toBe(first.output);
+    expect(config.steps).toBe(2);
+    expect(readJsonl(path.join(second.output, RUN_FILES.metrics)).map((m) => m.step)).toEqual([1, 2]);
+    expect(fs.readFileSync(path.join(second.output, RUN_FILES.card), 'utf8')).toMatch(/2 steps/);
+    const checkpoint = (d: string) => fs.readFileSync(path.join(d, RUN_FILES.checkpoint));
+    expect(checkpoint(second.output).equals(checkpoint(first.output))).toBe(false);
+  });
+});
+
 describe('alignkit train: resume', () => {
   it('a run stopped after step 3 and resumed ends bit for bit where an uninterrupted run does', async () => {
     const dir = tempDir('resume');
