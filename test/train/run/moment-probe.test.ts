@@ -81,6 +81,7 @@ describe('alignkit train rm --head moment-probe', () => {
     const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
     expect(config).toMatchObject({ architectures: ['GPT2ForSequenceClassification'], num_labels: 1, alignkit_reward_head: { type: 'moment-probe', heads: 4, headDim: 8, firstOrder: 'last' } });
     expect(JSON.parse(fs.readFileSync(path.join(out, 'run-config.json'), 'utf8'))).toMatchObject({ head: 'moment-probe', headHp: { heads: 4, headDim: 8 }, train: 'head' });
+    expect(fs.readFileSync(path.join(out, 'README.md'), 'utf8')).toContain('Reward head: `moment-probe` {"heads":4,"headDim":8}');
 
     const items = await pairItems(data, 4);
     const rm = await OnnxRewardModel.load(out);
