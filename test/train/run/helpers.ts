@@ -54,3 +54,13 @@ export function smallConfig(kind: TrainKind, dir: string, over: Partial<RunConfi
 export function readJsonl(file: string): Record<string, unknown>[] {
   return fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 }
+
+/** The error a promise rejects with (fails the test when it resolves). */
+export async function thrown(p: Promise<unknown>): Promise<Error & { code?: string; details?: Record<string, unknown> }> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected a rejection');
+}

@@ -12,7 +12,7 @@ import { encodeForEncoderClassifier, loadModelDir } from '../../../src/models/in
 import { headWeights, OnnxRewardModel, weightedReward } from '../../../src/rewards/index.js';
 import { classifierTemplate, withPairTemplate } from '../../../src/train/run/pair-template.js';
 import { EpochSampler, kindSpec, loadRunData, resolveRunConfig, runTraining, RUN_FILES, type RunConfig } from '../../../src/train/run/index.js';
-import { ROOT, SAMPLES, copySample, tempDir } from './helpers.js';
+import { ROOT, SAMPLES, copySample, tempDir, thrown } from './helpers.js';
 
 const BERT_MULTI = path.join(ROOT, 'data/models/tiny-bert-rm-multi');
 const RATED = 'helpsteer_style_synthetic.jsonl';
@@ -57,15 +57,6 @@ function ratedConfig(dir: string, over: Partial<RunConfig> = {}): RunConfig {
     kind: 'rm', loss: 'multi_attribute', lossHp: { attributes: ATTRIBUTES }, model: BERT_MULTI, data: copySample(dir, RATED), output: path.join(dir, 'out'),
     evalFraction: 0, batchSize: 4, microBatchSize: 4, maxLength: 125, maxPromptLength: 60, steps: 60, lr: 1e-2, progress: false, threads: 1, ...over,
   });
-}
-
-async function thrown(p: Promise<unknown>): Promise<Error & { code?: string; details?: Record<string, unknown> }> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('alignkit train rm --loss multi_attribute on rated data', () => {

@@ -10,7 +10,7 @@ import { isAlignkitError } from '../../../src/errors.js';
 import { loadModel } from '../../../src/graph/index.js';
 import { loadModelDir } from '../../../src/models/index.js';
 import { runTraining, RUN_FILES, TRAIN_KINDS, type RunConfig } from '../../../src/train/run/index.js';
-import { readJsonl, smallConfig, tempDir } from './helpers.js';
+import { readJsonl, smallConfig, tempDir, thrown } from './helpers.js';
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -18,15 +18,6 @@ async function losses(config: RunConfig) {
   const seen: number[] = [];
   const result = await runTraining(config, { onStep: (_s, l) => seen.push(l) });
   return { result, seen };
-}
-
-async function thrown(p: Promise<unknown>): Promise<Error & { code?: string; details?: Record<string, unknown> }> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('alignkit train: every kind', () => {

@@ -23,15 +23,22 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 // ------------------------------------------------------------------ an independent computation
 
-/** [N, T, V] logits of a plain (KV-stripped) model on right-padded rows. */
-async function logitsOf(model: Model, rows: number[][]): Promise<{ logits: Float32Array; T: number; V: number }> {
+/** A session of `model` fed `rows` right-padded to the longest (ids, mask, positions as the model reads them). */
+async function rightPadded(model: Model, rows: number[][]) {
   const T = Math.max(...rows.map((r) => r.length));
   const ids = new BigInt64Array(rows.length * T);
   const mask = new BigInt64Array(rows.length * T);
   rows.forEach((r, n) => r.forEach((id, t) => ((ids[n * T + t] = BigInt(id)), (mask[n * T + t] = 1n))));
   const session = await Session.create(model, { intraOpThreads: 1 });
+  return { T, session, run: () => session.run(tokenFeeds(model, { inputIds: ids, attentionMask: mask, dims: [rows.length, T] })) };
+}
+
+
+/** [N, T, V] logits of a plain (KV-stripped) model on right-padded rows. */
+async function logitsOf(model: Model, rows: number[][]): Promise<{ logits: Float32Array; T: number; V: number }> {
+  const { T, session, run } = await rightPadded(model, rows);
   try {
-    const out = await session.run(tokenFeeds(model, { inputIds: ids, attentionMask: mask, dims: [rows.length, T] }));
+    const out = await run();
     const logits = out.logits as Tensor;
     return { logits: logits.data as Float32Array, T, V: logits.dims[2]! };
   } finally {
@@ -83,13 +90,9 @@ function perturbed(model: Model): Model {
 async function inGraphStats(policy: Model, reference: Model, rows: number[][]) {
   const branch = addFrozenBranch(policy, reference);
   const model = addTokenKlHead(branch.model, { referenceLogits: branch.outputs.logits! }).model;
-  const T = Math.max(...rows.map((r) => r.length));
-  const ids = new BigInt64Array(rows.length * T);
-  const mask = new BigInt64Array(rows.length * T);
-  rows.forEach((r, n) => r.forEach((id, t) => ((ids[n * T + t] = BigInt(id)), (mask[n * T + t] = 1n))));
-  const session = await Session.create(model, { intraOpThreads: 1 });
+  const { T, session, run } = await rightPadded(model, rows);
   try {
-    const out = await session.run(tokenFeeds(model, { inputIds: ids, attentionMask: mask, dims: [rows.length, T] }));
+    const out = await run();
     const row = (name: string, n: number) => Array.from((out[name]!.data as Float32Array).subarray(n * T, (n + 1) * T));
     return { kl: rows.map((_, n) => row('token_kl', n)), refLogp: rows.map((_, n) => row('ref_token_logprobs', n)), policyLogp: rows.map((_, n) => row('token_logprobs', n)) };
   } finally {

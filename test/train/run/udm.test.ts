@@ -14,7 +14,7 @@ import { fitUdmClassifier, udmWeights } from '../../../src/losses/index.js';
 import { loadModelDir } from '../../../src/models/index.js';
 import { tokenFeeds } from '../../../src/train/feeds.js';
 import { EpochSampler, kindSpec, loadRunData, resolveRunConfig, runTraining, RUN_FILES, UDM_DEFAULTS, type RunConfig } from '../../../src/train/run/index.js';
-import { ROOT, readJsonl, smallConfig, tempDir } from './helpers.js';
+import { ROOT, readJsonl, smallConfig, tempDir, thrown } from './helpers.js';
 
 const mean = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0) / xs.length;
 
@@ -37,15 +37,6 @@ async function lnfEmbeddings(onnxFile: string, prompts: number[][]): Promise<Flo
   }
   await session.release();
   return out;
-}
-
-async function thrown(p: Promise<unknown>): Promise<Error & { code?: string; details?: Record<string, unknown> }> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 const bcoUdm = (dir: string, over: Partial<RunConfig> = {}) => smallConfig('unpaired', dir, { loss: 'bco', lossHp: { udm: true }, ...over });
