@@ -44,6 +44,7 @@ const TRAIN_PAIRS = 1900;
 const HELD_PAIRS = 412;
 const MODELS = path.join(root, 'data/models');
 const BASE = { steps: scale(800), batch: 8, sequence: 128, lr: 2e-3, warmup: scale(80), heldTokens: 40_000 };
+const SFT = { steps: 400, lr: 5e-4 };
 const PAIR_LENGTHS = { maxLength: 128, maxPromptLength: 64 };
 const PAD = 1; // <|pad|> of alignkit-bpe; <|endoftext|> = 0 is bos/eos
 
@@ -72,13 +73,15 @@ function appendCard(dir, lines) {
 /** Drop what only a resumed run needs (the checkpoint holds optimizer state: 3x the weights). */
 function tidy(dir, baseName) {
   fs.rmSync(path.join(dir, 'checkpoint.safetensors'), { force: true });
-  // The card names the run's inputs by their build-time paths: name them as shipped instead.
-  const card = path.join(dir, 'README.md');
-  const text = fs.readFileSync(card, 'utf8').replaceAll(path.join(work, 'rm-init'), 'alignkit-base + score head').replaceAll(`${work}/`, '').replaceAll(`${MODELS}/`, 'data/models/').replace(/^base_model: .*$/m, `base_model: ${baseName}`);
-  fs.writeFileSync(card, text);
   const cfgFile = path.join(dir, 'run-config.json');
   const cfg = JSON.parse(fs.readFileSync(cfgFile, 'utf8'));
-  writeJson(cfgFile, { ...cfg, model: cfg.model.startsWith(work) ? 'alignkit-base + score head' : path.relative(root, cfg.model), data: path.basename(cfg.data), output: path.relative(root, cfg.output) });
+  // The card names the run's inputs by their build-time paths: name them as shipped instead (a
+  // model made in the work dir, such as the RM's initial classifier, by baseName).
+  const model = cfg.model.startsWith(work) ? baseName : path.relative(root, cfg.model);
+  const card = path.join(dir, 'README.md');
+  const text = fs.readFileSync(card, 'utf8').replaceAll(cfg.model, model).replaceAll(`${work}/`, '').replaceAll(`${MODELS}/`, 'data/models/').replace(/^base_model: .*$/m, `base_model: ${baseName}`);
+  fs.writeFileSync(card, text);
+  writeJson(cfgFile, { ...cfg, model, data: path.basename(cfg.data), output: path.relative(root, cfg.output) });
 }
 
 // ---------------------------------------------------------------- alignkit-base
@@ -116,31 +119,53 @@ async function buildBase() {
   }
   const finalHeld = await heldLoss();
   const seconds = (performance.now() - started) / 1000;
-  const dir = path.join(MODELS, 'alignkit-base');
+  // The pretrained LM goes to the work dir; the SFT stage below writes data/models/alignkit-base.
+  const dir = path.join(work, 'base-pretrained');
   fs.rmSync(dir, { recursive: true, force: true });
   exportHfDirectory({ model, values: trainer.values(), outDir: dir, sourceDir: TOKENIZER });
   await trainer.release();
   writeJson(path.join(dir, 'config.json'), { architectures: ['GPT2LMHeadModel'], ...gpt2Config });
   writeJson(path.join(dir, 'generation_config.json'), { bos_token_id: 0, eos_token_id: 0, pad_token_id: PAD });
   const params = [...model.graph.initializers.values()].reduce((a, t) => a + t.data.length, 0);
-  fs.writeFileSync(path.join(dir, 'README.md'), [
-    '---', 'library_name: alignkit', 'tags: [alignkit, gpt2, causal-lm]', '---', '',
+  const card = [
+    '---', 'library_name: alignkit', 'tags: [alignkit, gpt2, causal-lm, sft]', '---', '',
     '# alignkit-base', '',
     `A small GPT-2-style causal LM (${SHAPE.nLayer} layers, ${SHAPE.nHead} heads, n_embd ${SHAPE.nEmbd}, ${SHAPE.nPositions} positions, ${params.toLocaleString('en-US')} parameters, tied head) with the alignkit-bpe tokenizer (${SHAPE.vocabSize} tokens), pretrained from random weights (seed ${SEED}) with the next-token loss by \`scripts/build-models.mjs\` (alignkit Trainer on onnxruntime).`, '',
     `- Data: the shipped corpus \`data/corpus/\` (${CORPUS.map((f) => path.basename(f)).join(', ')}; see its SOURCES.md): ${ids.length.toLocaleString('en-US')} tokens, of which ${BASE.heldTokens.toLocaleString('en-US')} from the middle of the stream held out.`,
     `- Training: ${BASE.steps} steps of ${BASE.batch} windows of ${BASE.sequence} tokens (${(BASE.steps * BASE.batch * BASE.sequence).toLocaleString('en-US')} tokens), AdamW lr ${BASE.lr} (weight decay 0.01), ${BASE.warmup} warmup steps then cosine to 10%.`,
     `- Time: ${seconds.toFixed(0)} s on a shared 2-core CPU.`,
     `- Held-out next-token loss: ${initialHeld.toFixed(3)} before training, ${finalHeld.toFixed(3)} after (perplexity ${Math.exp(finalHeld).toFixed(1)}); last training step loss ${last.toFixed(3)}.`,
-    '', 'A toy: it writes TinyStories-like English at best. It exists as the base of alignkit-rm, alignkit-arm and alignkit-base-dpo and as a fast default for demos and tests.', '',
+  ];
+  log(`alignkit-base (pretraining): held-out loss ${initialHeld.toFixed(3)} -> ${finalHeld.toFixed(3)} in ${seconds.toFixed(0)} s`);
+  await sftStage(dir, card);
+}
+
+// The GenARM paper's base is an SFT model on the preference data's chosen responses; without this
+// stage the base writes TinyStories-like text, far from what the reward models learn to judge, and
+// no guidance moves their score (bench/genarm/results-variants.md).
+async function sftStage(pretrained, pretrainCard) {
+  const out = path.join(MODELS, 'alignkit-base');
+  fs.rmSync(out, { recursive: true, force: true });
+  const config = resolveRunConfig({ kind: 'sft', model: pretrained, data: trainPairs, output: out, steps: scale(SFT.steps), lr: SFT.lr, batchSize: 8, microBatchSize: 8, evalFraction: 0.05, evalEvery: scale(100), logEvery: 10, seed: SEED % 1000, progress: false, ...PAIR_LENGTHS });
+  const r = await runTraining(config);
+  const sftCard = fs.readFileSync(path.join(out, 'README.md'), 'utf8');
+  const body = sftCard.slice(sftCard.indexOf('\nTrained by') + 1).replace(/^## /gm, '### ');
+  fs.writeFileSync(path.join(out, 'README.md'), [
+    ...pretrainCard,
+    '', '## Stage 2: supervised fine-tuning on the chosen responses', '',
+    `Then fine-tuned with the SFT loss on the chosen responses of the training pairs (prompt tokens masked), as the GenARM paper's base is an SFT model of the preference data. ${dataLine}`, '',
+    body,
+    '', 'A toy: it writes short HH-RLHF-like answers at best. It exists as the base of alignkit-rm, alignkit-arm and alignkit-base-dpo and as a fast default for demos and tests.', '',
   ].join('\n'));
-  log(`alignkit-base: held-out loss ${initialHeld.toFixed(3)} -> ${finalHeld.toFixed(3)} in ${seconds.toFixed(0)} s`);
+  tidy(out, 'alignkit-base (pretrained)');
+  log(`alignkit-base (SFT): ${r.steps ?? config.steps} steps in ${r.seconds.toFixed(0)} s`);
 }
 
 // ---------------------------------------------------------------- held-out measures
-async function heldItems(tokDir) {
+async function heldItems(tokDir, appendEos) {
   const loaded = await loadPreferenceData(heldPairs, { kind: 'paired', dropTies: true });
   const tok = await Tokenizer.load(tokDir);
-  return tokenizeItems(loaded.examples, tok, tokenizeSettings({ ...PAIR_LENGTHS, maxCompletionLength: undefined }, tok, KINDS.arm)).items;
+  return tokenizeItems(loaded.examples, tok, tokenizeSettings({ ...PAIR_LENGTHS, maxCompletionLength: undefined, appendEos }, tok, KINDS.arm)).items;
 }
 
 function lengthBaseline(items) {
@@ -171,7 +196,7 @@ async function buildRm() {
   const r = await runTraining(config);
   const { report } = await evaluateRewardModels([await loadRewardModelSpec(out)], [heldPairs], { truncate: true });
   const o = report.overall;
-  tidy(out, 'alignkit-base');
+  tidy(out, 'alignkit-base + score head');
   appendCard(out, ['## Held-out pairwise accuracy', '', dataLine, '',
     '| scorer | accuracy |', '| --- | --- |',
     `| alignkit-rm | ${pct(o.accuracy[0])} |`, `| length only (longer wins) | ${pct(o.lengthAccuracy)} |`, `| majority (always the first shown) | ${pct(o.majorityAccuracy)} |`,
@@ -184,10 +209,13 @@ async function buildArm() {
   const base = path.join(MODELS, 'alignkit-base');
   const out = path.join(MODELS, 'alignkit-arm');
   fs.rmSync(out, { recursive: true, force: true });
-  const config = resolveRunConfig({ kind: 'arm', model: base, data: trainPairs, output: out, steps: scale(300), lr: 5e-4, batchSize: 8, microBatchSize: 8, evalFraction: 0.05, evalEvery: scale(100), logEvery: 10, seed: SEED % 1000, progress: false, ...PAIR_LENGTHS });
+  // The official GenARM recipe trains the ARM with LoRA (r 8, alpha 16), which keeps it near the base;
+  // without EOS, because the reference-free ARM loss otherwise all but forbids it and guided text
+  // never stops (bench/genarm/results-variants.md).
+  const config = resolveRunConfig({ kind: 'arm', model: base, data: trainPairs, output: out, steps: scale(300), lr: 2e-4, train: 'lora', appendEos: false, batchSize: 8, microBatchSize: 8, evalFraction: 0.05, evalEvery: scale(100), logEvery: 10, seed: SEED % 1000, progress: false, ...PAIR_LENGTHS });
   const r = await runTraining(config);
   // GenARM's reward r(x, y) = beta_r sum_t log pi_r(y_t | x, y_<t): the pair is right when the chosen sum is larger.
-  const items = await heldItems(out);
+  const items = await heldItems(out, config.appendEos);
   const score = async (dir) => {
     const [chosen, rejected] = await sequenceSums(path.join(dir, 'onnx/model.onnx'), items, rowGroupsFor(createLoss('genarm'), 'causal-lm'), PAD);
     return items.reduce((a, _it, i) => a + (chosen[i] > rejected[i] ? 1 : chosen[i] === rejected[i] ? 0.5 : 0), 0) / items.length;
@@ -199,7 +227,7 @@ async function buildArm() {
   appendCard(out, ['## Held-out pairwise accuracy of the ARM reward', '', dataLine, '',
     '| scorer | accuracy |', '| --- | --- |',
     `| alignkit-arm (sum of response log-probs) | ${pct(acc)} |`, `| alignkit-base, same reward, before ARM training | ${pct(before)} |`, `| length only (longer wins) | ${pct(length)} |`,
-    '', `${items.length} held-out pairs (responses with EOS appended, as trained).`, '']);
+    '', `${items.length} held-out pairs (responses ${config.appendEos === false ? 'without' : 'with'} EOS, as trained).`, '']);
   log(`alignkit-arm: held-out accuracy ${pct(acc)} (base ${pct(before)}, length ${pct(length)}) in ${r.seconds.toFixed(0)} s`);
 }
 

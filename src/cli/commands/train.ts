@@ -71,7 +71,8 @@ ${Object.entries(VALUE_FLAGS)
   --resume                 continue from OUTPUT/checkpoint.safetensors
   --skip-bad-rows          skip rows that fail validation (counted) instead of stopping
   --no-reference-cache     recompute reference log-probs instead of caching them next to the data
-  --no-progress            no progress bar`;
+  --no-progress            no progress bar
+  --no-eos                 do not end responses with EOS (the kind's default appends it for causal LMs)`;
 
 function loraOverride(values: Record<string, string | undefined>, base: RunConfig['lora']): RunConfig['lora'] | undefined {
   if (values['lora-rank'] === undefined && values['lora-alpha'] === undefined && values['lora-targets'] === undefined) return undefined;
@@ -95,6 +96,7 @@ export function flagsToConfig(kind: TrainKind, argv: string[], fileConfig: Parti
       'skip-bad-rows': { type: 'boolean' },
       'no-reference-cache': { type: 'boolean' },
       'no-progress': { type: 'boolean' },
+      'no-eos': { type: 'boolean' },
     },
   });
   const out: Partial<RunConfig> = { kind };
@@ -105,6 +107,7 @@ export function flagsToConfig(kind: TrainKind, argv: string[], fileConfig: Parti
   if (values['skip-bad-rows']) out.onBadRow = 'skip';
   if (values['no-reference-cache']) out.referenceCache = false;
   if (values['no-progress']) out.progress = false;
+  if (values['no-eos']) out.appendEos = false;
   return out;
 }
 

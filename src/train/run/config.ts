@@ -49,6 +49,13 @@ export interface RunConfig {
   maxLength: number;
   maxPromptLength: number;
   maxCompletionLength?: number;
+  /**
+   * End every response with EOS (default: the kind's, src/train/run/kinds.ts). An ARM trained with
+   * EOS learns to all but forbid it (every rejected response ends with one, and the reference-free
+   * loss keeps pushing rejected tokens down), so GenARM-guided text never stops:
+   * bench/genarm/results-variants.md.
+   */
+  appendEos?: boolean;
   /** Optimizer steps; when absent, `epochs` passes over the training split. */
   steps?: number;
   epochs: number;
@@ -202,6 +209,7 @@ const FIELD_CHECKS: Record<keyof RunConfig, (field: string, v: unknown) => void>
   },
   revisionTemplate: checkRevisionTemplate,
   udm: checkUdmSettings,
+  appendEos: optional(bool),
 };
 
 /** Parsed `--config run.json` (a flat object of RunConfig fields). */

@@ -24,12 +24,12 @@ export interface RunData {
   tokenize: Omit<TokenizeConfig, 'chatTemplate'>;
 }
 
-export function tokenizeSettings(config: Pick<RunConfig, 'maxLength' | 'maxPromptLength' | 'maxCompletionLength'>, tok: Tokenizer, spec: KindSpec): Omit<TokenizeConfig, 'chatTemplate'> {
+export function tokenizeSettings(config: Pick<RunConfig, 'maxLength' | 'maxPromptLength' | 'maxCompletionLength' | 'appendEos'>, tok: Tokenizer, spec: KindSpec): Omit<TokenizeConfig, 'chatTemplate'> {
   return {
     maxLength: config.maxLength,
     maxPromptLength: config.maxPromptLength,
     maxCompletionLength: config.maxCompletionLength,
-    eosTokenId: spec.appendEos ? tok.eosTokenId : undefined,
+    eosTokenId: (config.appendEos ?? spec.appendEos) ? tok.eosTokenId : undefined,
   };
 }
 

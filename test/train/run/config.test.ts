@@ -6,8 +6,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { flagsToConfig } from '../../../src/cli/commands/train.js';
 import { LOSSES } from '../../../src/losses/index.js';
-import { lossesForKind, readRunConfigFile, resolveRunConfig, RUN_DEFAULTS, TRAIN_KINDS } from '../../../src/train/run/index.js';
-import { tempDir } from './helpers.js';
+import { Tokenizer } from '../../../src/models/index.js';
+import { KINDS, lossesForKind, readRunConfigFile, resolveRunConfig, RUN_DEFAULTS, tokenizeItems, tokenizeSettings, TRAIN_KINDS } from '../../../src/train/run/index.js';
+import { tempDir, TINY_LM } from './helpers.js';
 
 const BASE = { kind: 'dpo' as const, model: 'm', data: 'd.jsonl', output: 'o' };
 
@@ -66,6 +67,19 @@ describe('run config', () => {
     const e = errorOf(() => resolveRunConfig({ ...BASE, kind: 'unpaired', loss: 'dpo' }));
     expect(e.details!.field).toBe('loss');
     expect(e.message).toContain('kto');
+  });
+
+  it('ends responses with EOS as the kind says unless appendEos / --no-eos says otherwise', async () => {
+    const tok = await Tokenizer.load(TINY_LM);
+    const example = { id: 'x', prompt: 'Hello', chosen: ' there', rejected: ' you' };
+    const responses = (appendEos?: boolean) =>
+      tokenizeItems([example], tok, tokenizeSettings({ maxLength: 32, maxPromptLength: 16, appendEos }, tok, KINDS.arm)).items[0]!.responses;
+    const plain = tok.encode(' there', { addSpecialTokens: false });
+    expect(responses()[0]).toEqual([...plain, tok.eosTokenId]);
+    expect(responses(false)[0]).toEqual(plain);
+    expect(flagsToConfig('arm', ['--no-eos'], {}).appendEos).toBe(false);
+    expect(flagsToConfig('arm', [], {}).appendEos).toBeUndefined();
+    expect(errorOf(() => resolveRunConfig(BASE, { appendEos: 'no' as unknown as boolean })).message).toMatch(/appendEos/);
   });
 
   it('reads a JSON file and lets flags override it', () => {
