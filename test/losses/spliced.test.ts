@@ -4,7 +4,7 @@
 // along random directions; and a few SGD steps lower the loss (state fed back between steps).
 
 import { describe, expect, it } from 'vitest';
-import { DTYPES, GraphBuilder, Session, type Model, type Node, type Tensor, type Value } from '../../src/graph/index.js';
+import { GraphBuilder, Session, type Model, type Tensor, type Value } from '../../src/graph/index.js';
 import { buildTrainingGraph, isStopGradient, normalSample, seededRandom } from '../../src/graph/autodiff/index.js';
 import { activationTokenWeights, createLoss, spliceLoss, type ConfiguredLoss } from '../../src/losses/index.js';
 import { BATCH, LM, lmForward, lmParams, tokenKl } from './fixture-lm.js';

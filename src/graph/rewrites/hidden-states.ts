@@ -5,11 +5,12 @@
 
 import { fail } from '../../errors.js';
 import { createShapeEnv, typeOf } from '../autodiff/shapes.js';
-import { producers, type Model } from '../ir.js';
+import { producers, type Model, type Node } from '../ir.js';
 import { blockIndexOf, initializerScopes, matchesAny, type NamePattern } from './names.js';
 
-// Ops an exporter puts between the LM head's product and the `logits` output without changing it.
-const PASS_THROUGH = new Set(['Identity', 'Cast']);
+// Ops between the final hidden states and a head's output that carry the data through: casts and
+// reshapes, a classifier's pooling (Gather of the last real token), a bias Add (one computed input).
+const PASS_THROUGH = new Set(['Identity', 'Cast', 'Reshape', 'Squeeze', 'Unsqueeze', 'Gather', 'GatherElements', 'GatherND', 'Slice', 'Flatten', 'Add']);
 
 export interface HiddenState {
   /** The [N, T, H] value. */
@@ -18,18 +19,41 @@ export interface HiddenState {
   width: number;
 }
 
-/** The [N, T, H] input of the LM head (the MatMul/Gemm whose product becomes `logits`). */
-export function finalHiddenState(model: Model, logits = 'logits'): HiddenState {
+/** Whether a value is computed from initializers alone (a weight, or a view of one such as GPT-2's transposed wte). */
+function isConstant(name: string, model: Model, made: ReadonlyMap<string, Node>, seen = new Set<string>()): boolean {
+  if (model.graph.initializers.has(name)) return true;
+  const node = made.get(name);
+  if (!node || seen.has(name)) return false;
+  seen.add(name);
+  return node.inputs.filter(Boolean).every((i) => isConstant(i, model, made, seen));
+}
+
+/**
+ * The final hidden states a model's head reads: from `output` (default `logits`) back through
+ * pass-through ops to the first MatMul/Gemm with a weight operand (GPT-2's tied lm head, a
+ * *ForSequenceClassification score head, Llama's lm_head); its computed operand. H comes from
+ * static shape inference.
+ */
+export function finalHiddenState(model: Model, output = 'logits'): HiddenState {
   const made = producers(model.graph);
-  let node = made.get(logits);
-  while (node && PASS_THROUGH.has(node.opType)) node = made.get(node.inputs[0]!);
-  if (!node || (node.opType !== 'MatMul' && node.opType !== 'Gemm'))
-    throw fail('ALIGNKIT_ERR_ONNX_MODEL', `cannot find the LM head of graph ${model.graph.name}: ${logits} is not made by a MatMul/Gemm (found ${node?.opType ?? 'no node'})`, { field: logits });
-  const value = node.inputs[0]!;
-  const width = typeOf(createShapeEnv(model), value)?.dims?.at(-1);
+  let value: string | undefined = output;
+  let node = made.get(value);
+  for (let hops = 0; node && PASS_THROUGH.has(node.opType) && hops < 64; hops++) {
+    const computed: string[] = node.inputs.filter((i) => i !== '' && !isConstant(i, model, made));
+    // A bias Add carries its one computed input; every other pass-through op its data input 0.
+    value = node.opType === 'Add' ? (computed.length === 1 ? computed[0] : undefined) : node.inputs[0];
+    node = value === undefined ? undefined : made.get(value);
+  }
+  const computed = node && (node.opType === 'MatMul' || node.opType === 'Gemm') ? node.inputs.slice(0, 2).filter((i) => !isConstant(i, model, made)) : [];
+  if (!node || computed.length !== 1)
+    throw fail('ALIGNKIT_ERR_ONNX_MODEL',
+      `cannot find the final hidden states behind ${output} of graph ${model.graph.name}: walking back reached ${node ? `node ${node.name} (${node.opType})` : `value ${value ?? '(none)'}, which no node produces`}, not a head MatMul/Gemm with one weight operand`,
+      { field: output, node: node?.name });
+  const hidden = computed[0]!;
+  const width = typeOf(createShapeEnv(model), hidden)?.dims?.at(-1);
   if (typeof width !== 'number')
-    throw fail('ALIGNKIT_ERR_ONNX_MODEL', `the hidden state ${value} read by LM head node ${node.name} has no fixed last dimension`, { field: value });
-  return { value, width };
+    throw fail('ALIGNKIT_ERR_ONNX_MODEL', `the hidden state ${hidden} read by head node ${node.name} has no fixed last dimension`, { field: hidden });
+  return { value: hidden, width };
 }
 
 // MLP down-projections: GPT-2 `mlp.c_proj`, LLaMA/Mistral/Qwen `down_proj`, OPT/Phi `fc2`,

@@ -15,6 +15,6 @@ export { addTokenKlHead, alignToNextToken, type TokenKlHeadOptions } from './tok
 export { finalHiddenState, lastMlpActivation, type HiddenState } from './hidden-states.js';
 export { addTokenMaskHead, type TokenMaskHeadOptions, type TokenMaskHeadResult } from './mask-head.js';
 export {
-  addMomentProbeHead, buildMomentProbeHead, findHiddenState, momentProbeConfig, momentProbeParameters, momentProbeFeatureWidth, MOMENT_PROBE_DEFAULTS, MOMENT_PROBE_PARAMS,
+  addMomentProbeHead, buildMomentProbeHead, momentProbeConfig, momentProbeParameters, momentProbeFeatureWidth, MOMENT_PROBE_DEFAULTS, MOMENT_PROBE_PARAMS,
   type MomentProbeConfig, type MomentProbeHeadOptions, type MomentProbeHeadResult, type MomentProbeGraphInputs, type FirstOrderMoment,
 } from './moment-probe-head.js';

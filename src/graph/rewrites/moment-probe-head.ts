@@ -37,8 +37,9 @@ import { mulberry32, normalSample } from '../../random.js';
 import { createShapeEnv, typeOf } from '../autodiff/shapes.js';
 import { GraphBuilder, type Value } from '../builder.js';
 import type { DType } from '../dtypes.js';
-import { onnxOpset, producers, type Graph, type Model, type Node, type Tensor } from '../ir.js';
+import { onnxOpset, type Graph, type Model, type Node, type Tensor } from '../ir.js';
 import { stripKvCache, hasKvCache } from './kv-cache.js';
+import { finalHiddenState } from './hidden-states.js';
 import { cloneModel } from './lora.js';
 import { uniquifyNodeNames } from './names.js';
 import type { HeadResult } from './logprob-head.js';
@@ -195,39 +196,6 @@ export function buildMomentProbeHead(g: GraphBuilder, inputs: MomentProbeGraphIn
 
 // Ops that carry a score head's per-token values to its pooled output without mixing in weights:
 // walking back through them from `logits` reaches the head's matrix product.
-const PASS_THROUGH = new Set(['Gather', 'GatherElements', 'GatherND', 'Reshape', 'Squeeze', 'Unsqueeze', 'Slice', 'Identity', 'Cast', 'Flatten']);
-
-function isConstant(name: string, graph: Graph, made: Map<string, Node>, seen = new Set<string>()): boolean {
-  if (graph.initializers.has(name)) return true;
-  const node = made.get(name);
-  if (!node || seen.has(name)) return false;
-  seen.add(name);
-  return node.inputs.filter(Boolean).every((i) => isConstant(i, graph, made, seen));
-}
-
-/**
- * The final hidden states [B, T, C] a model's head reads: from `logits` back through pooling and
- * reshapes to the first MatMul/Gemm with a weight operand (GPT-2's tied lm head, a
- * *ForSequenceClassification score head, Llama's lm_head); its other operand. The width C comes
- * from static shape inference.
- */
-export function findHiddenState(model: Model, logits = 'logits'): { value: string; width: number } {
-  const graph = model.graph;
-  const made = producers(graph);
-  let value = logits;
-  let node = made.get(value);
-  for (let hops = 0; node && PASS_THROUGH.has(node.opType) && hops < 64; hops++) {
-    value = node.inputs[0]!;
-    node = made.get(value);
-  }
-  if (!node || (node.opType !== 'MatMul' && node.opType !== 'Gemm'))
-    throw fail('ALIGNKIT_ERR_ONNX_MODEL', `cannot find the hidden states behind ${logits} of graph ${graph.name}: walking back reached ${node ? `node ${node.name} (${node.opType})` : `value ${value}, which no node produces`}, not the head's MatMul/Gemm; name the value with the hiddenState option`, { field: 'hiddenState', node: node?.name });
-  const [a, b] = node.inputs as [string, string];
-  const hidden = isConstant(b, graph, made) ? a : isConstant(a, graph, made) ? b : undefined;
-  if (!hidden) throw fail('ALIGNKIT_ERR_ONNX_MODEL', `the head node ${node.name} of graph ${graph.name} multiplies two computed values; name the hidden states with the hiddenState option`, { field: 'hiddenState', node: node.name });
-  return { value: hidden, width: hiddenWidth(model, hidden) };
-}
-
 function hiddenWidth(model: Model, hidden: string): number {
   const dims = typeOf(createShapeEnv(model), hidden)?.dims;
   const width = dims?.[dims.length - 1];
@@ -264,7 +232,7 @@ export interface MomentProbeHeadOptions extends Partial<MomentProbeConfig> {
   seed?: number;
   /** The model's output whose head is replaced and whose name the scores take (default `logits`). */
   logits?: string;
-  /** The [B, T, C] final hidden states (default: found from `logits` by findHiddenState). */
+  /** The [B, T, C] final hidden states (default: found from `logits` by finalHiddenState). */
   hiddenState?: string;
   /** int64 [B, T] mask input (default `attention_mask`, added when the graph lacks it). */
   mask?: string;
@@ -292,7 +260,7 @@ export function addMomentProbeHead(source: Model, opts: MomentProbeHeadOptions =
     throw fail('ALIGNKIT_ERR_ONNX_MODEL', `graph ${source.graph.name} has no output ${logits}; outputs: ${source.graph.outputs.map((o) => o.name).join(', ')}`, { field: 'logits' });
   const model = hasKvCache(source) ? stripKvCache(source).model : cloneModel(source);
   const graph = model.graph;
-  const found = opts.hiddenState ? { value: opts.hiddenState, width: hiddenWidth(model, opts.hiddenState) } : findHiddenState(model, logits);
+  const found = opts.hiddenState ? { value: opts.hiddenState, width: hiddenWidth(model, opts.hiddenState) } : ((h) => ({ value: h, width: hiddenWidth(model, h) }))(finalHiddenState(model, logits).value);
   const maskName = opts.mask ?? 'attention_mask';
   const g = new GraphBuilder({ graph, opset: onnxOpset(model) });
   const mask = graph.inputs.some((v) => v.name === maskName) ? maskName : g.input(maskName, 'int64', graph.inputs.find((v) => v.name === 'input_ids')?.dims ?? ['batch', 'sequence']);

@@ -8,24 +8,12 @@
 // depend on its batch-mates; sentence-transformers' mean pooling masks it, as we do).
 
 import { fail } from '../../errors.js';
-import { loadModel, producers, Session, type Model, type Node, type SessionOptions } from '../../graph/index.js';
-import { stripKvCache } from '../../graph/rewrites/index.js';
+import { loadModel, Session, type Model, type SessionOptions } from '../../graph/index.js';
+import { finalHiddenState, stripKvCache } from '../../graph/rewrites/index.js';
 import { tokenFeeds } from '../feeds.js';
 
 /** The output an embedding model exports per token (transformers.js / optimum feature-extraction). */
 export const HIDDEN_STATE_OUTPUT = 'last_hidden_state';
-
-// Ops between the final hidden states and the graph output that the walk back passes through.
-const PASS_THROUGH = new Set(['Identity', 'Cast', 'Reshape', 'Squeeze', 'Unsqueeze', 'Gather', 'GatherElements', 'GatherND', 'Flatten', 'Add']);
-const HEAD_OPS = new Set(['MatMul', 'Gemm']);
-// A head weight may reach the MatMul through a Transpose (GPT-2's tied wte) or a cast.
-const WEIGHT_VIEWS = new Set(['Transpose', 'Identity', 'Cast']);
-
-function isWeight(model: Model, value: string, made: ReadonlyMap<string, Node>): boolean {
-  if (model.graph.initializers.has(value)) return true;
-  const n = made.get(value);
-  return !!n && WEIGHT_VIEWS.has(n.opType) && isWeight(model, n.inputs[0]!, made);
-}
 
 /**
  * The value holding the model's final hidden states: the `last_hidden_state` output, or the
@@ -33,18 +21,9 @@ function isWeight(model: Model, value: string, made: ReadonlyMap<string, Node>):
  */
 export function embeddingOutput(model: Model): string {
   if (model.graph.outputs.some((o) => o.name === HIDDEN_STATE_OUTPUT)) return HIDDEN_STATE_OUTPUT;
-  const made = producers(model.graph);
-  let value: string | undefined = model.graph.outputs[0]?.name;
-  for (let hops = 0; value !== undefined && hops < 64; hops++) {
-    const node = made.get(value);
-    if (!node) break;
-    const activations = node.inputs.filter((i) => i !== '' && !isWeight(model, i, made));
-    if (HEAD_OPS.has(node.opType) && activations.length === 1 && activations.length < node.inputs.filter((i) => i !== '').length) return activations[0]!;
-    if (!PASS_THROUGH.has(node.opType)) break;
-    // A bias Add has one activation input; every other pass-through op carries its data in input 0.
-    value = node.opType === 'Add' ? (activations.length === 1 ? activations[0] : undefined) : node.inputs[0];
-  }
-  throw fail('ALIGNKIT_ERR_ONNX_MODEL', `cannot find the final hidden states of graph ${model.graph.name}: it has no ${HIDDEN_STATE_OUTPUT} output and its first output is not a MatMul/Gemm head over them`, { field: HIDDEN_STATE_OUTPUT });
+  const first = model.graph.outputs[0]?.name;
+  if (!first) throw fail('ALIGNKIT_ERR_ONNX_MODEL', `graph ${model.graph.name} has no outputs to find its final hidden states from`, { field: HIDDEN_STATE_OUTPUT });
+  return finalHiddenState(model, first).value;
 }
 
 export interface PromptEmbedderOptions {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { GraphBuilder, loadModel, Session, type Model, type Tensor } from '../../../src/graph/index.js';
 import { checkGradientCase, checkGradients } from '../../../src/graph/autodiff/index.js';
 import {
-  addMomentProbeHead, buildMomentProbeHead, findHiddenState, momentProbeConfig, momentProbeParameters, MOMENT_PROBE_PARAMS, scoreHead, stripKvCache,
+  addMomentProbeHead, buildMomentProbeHead, finalHiddenState, momentProbeConfig, momentProbeParameters, MOMENT_PROBE_PARAMS, scoreHead, stripKvCache,
   type MomentProbeConfig,
 } from '../../../src/graph/rewrites/index.js';
 import { tokenFeeds } from '../../../src/train/feeds.js';
@@ -49,7 +49,7 @@ function randomizeHead(model: Model, seed: number): void {
 /** The backbone alone, with its final hidden states as an extra output. */
 async function hiddenStates(file: string, feeds: ReturnType<typeof batch>): Promise<{ hidden: Float32Array; width: number }> {
   const backbone = stripKvCache(loadModel(file)).model;
-  const { value, width } = findHiddenState(backbone);
+  const { value, width } = finalHiddenState(backbone);
   backbone.graph.outputs.push({ name: value, dtype: 'float32' });
   const s = await Session.create(backbone);
   const out = await s.run(tokenFeeds(backbone, feeds), [value]);
@@ -150,8 +150,8 @@ describe('moment-probe head: forward', () => {
   });
 
   it('finds the hidden states behind a classifier pooling and behind a tied LM head', () => {
-    expect(findHiddenState(loadModel(TINY_RM))).toEqual({ value: expect.any(String), width: 32 });
-    expect(findHiddenState(stripKvCache(loadModel(TINY_LM)).model).width).toBe(32);
+    expect(finalHiddenState(loadModel(TINY_RM))).toEqual({ value: expect.any(String), width: 32 });
+    expect(finalHiddenState(stripKvCache(loadModel(TINY_LM)).model).width).toBe(32);
   });
 });
 
