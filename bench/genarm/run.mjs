@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { Generator, generate, argsProcessor, bestOfNKl, keepEnd, meanStdErr, pairedWinRate, sampledLogprobRecorder, sequenceKl } from '../../src/generate/index.ts';
+import { Generator, generate, argsProcessor, bestOfNKl, keepEnd, meanStdErr, olsSlope, pairedWinRate, sampledLogprobRecorder, sequenceKl } from '../../src/generate/index.ts';
 import { OnnxRewardModel } from '../../src/rewards/index.ts';
 import { loadPreferenceData } from '../../src/datasets/index.ts';
 
@@ -125,16 +125,23 @@ for (const m of METHODS) {
 
 const plain = results[0].scores;
 const f = (x, d = 3) => x.toFixed(d);
+// The judge's length sensitivity on plain responses: score per token, by least squares. A method's
+// length-adjusted score removes what its length difference from plain would earn at that slope.
+const lengthsOf = (r) => r.responses.map((x) => x.tokens);
+const slope = olsSlope(lengthsOf(results[0]), plain);
+const meanOf = (xs) => xs.reduce((a, x) => a + x, 0) / xs.length;
+const plainLength = meanOf(lengthsOf(results[0]));
 const lines = [
-  '| method | RM score (mean ± s.e.) | win rate vs plain (W/T/L) | KL from base (nats, mean ± s.e.) | mean length (tokens) | tokens/s |',
-  '| --- | --- | --- | --- | --- | --- |',
+  '| method | RM score (mean ± s.e.) | length-adjusted score | win rate vs plain (W/T/L) | KL from base (nats, mean ± s.e.) | mean length (tokens) | tokens/s |',
+  '| --- | --- | --- | --- | --- | --- | --- |',
   ...results.map((r) => {
     const s = meanStdErr(r.scores);
     const w = pairedWinRate(r.scores, plain);
     const kl = meanStdErr(r.responses.map((x) => x.kl));
     const klText = r.klNote ? `${f(kl.mean)} (analytic log n - (n-1)/n)` : `${f(kl.mean)} ± ${f(kl.stdErr)}`;
     const win = r === results[0] ? '—' : `${(100 * w.rate).toFixed(1)}% (${w.wins}/${w.ties}/${w.losses})`;
-    return `| ${r.name} | ${f(s.mean)} ± ${f(s.stdErr)} | ${win} | ${klText} | ${f(r.tokens / r.responses.length, 1)} | ${f(r.tokens / r.seconds, 1)} |`;
+    const adjusted = s.mean - slope * (meanOf(lengthsOf(r)) - plainLength);
+    return `| ${r.name} | ${f(s.mean)} ± ${f(s.stdErr)} | ${f(adjusted)} | ${win} | ${klText} | ${f(r.tokens / r.responses.length, 1)} | ${f(r.tokens / r.seconds, 1)} |`;
   }),
 ];
 const table = lines.join('\n');
@@ -146,6 +153,7 @@ const report = [
   `- Samples: ${S.samples} per prompt (${texts.length} responses per method; standard errors treat them as independent).`,
   `- Decoding: sampling at temperature ${S.temperature}, at most ${S.maxNew} new tokens, stop at EOS, batches of ${S.batch} with seeds ${S.seed}..${S.seed + batches.length - 1} (the same seed per batch for every method; best-of-n candidate j uses seed + 1000 j, so its candidate 0 is the plain response).`,
   `- Judge: ${NAMES.judge} scores every final response with its (untruncated) prompt; inputs over ${judge.maxLength} tokens lose the prompt's start.`,
+  `- Length-adjusted score: the mean score minus slope x (mean length - plain's mean length), with the slope of score on length fitted by least squares on the plain responses (${f(slope, 4)} per token): what remains after the judge's measured taste for length.`,
   `- KL: mean over responses of sum_t [log pi_method(y_t) - log pi_base(y_t)], with log pi_method read from the distribution actually sampled from (GenARM: softmax((log pi_base + alpha log pi_arm) / T); ARGS: softmax over the top-${S.k} of log pi_base / T + w r). Best-of-n shows the analytic bound log n - (n-1)/n.`,
   `- tokens/s: tokens of the returned responses per wall second of the method, including the reward-model calls of best-of-n (all ${S.n} candidates decoded and scored) and ARGS (${S.k} partial responses scored per token).`,
   `- Machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, onnxruntime 2 intra-op threads; load average (1/5/15 min) ${loadBefore} at start, ${loadAvg()} at end (other work was running).`,

@@ -43,6 +43,20 @@ export function pairedWinRate(method: readonly number[], baseline: readonly numb
   return { rate: n ? (wins + ties / 2) / n : NaN, wins, ties, losses: n - wins - ties };
 }
 
+/** Least-squares slope of y on x (cov / var); 0 when x does not vary. */
+export function olsSlope(x: readonly number[], y: readonly number[]): number {
+  if (x.length !== y.length) throw new RangeError(`a slope needs paired values, got ${x.length} and ${y.length}`);
+  const mx = x.reduce((a, v) => a + v, 0) / x.length;
+  const my = y.reduce((a, v) => a + v, 0) / y.length;
+  let cov = 0;
+  let varX = 0;
+  x.forEach((v, i) => {
+    cov += (v - mx) * (y[i]! - my);
+    varX += (v - mx) ** 2;
+  });
+  return varX > 0 ? cov / varX : 0;
+}
+
 /**
  * Monte-Carlo KL(pi_method || pi_base) of one sampled response: sum_t [log pi_method(y_t) - log
  * pi_base(y_t)]; its mean over responses sampled from pi_method estimates the sequence-level KL.

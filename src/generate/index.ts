@@ -7,4 +7,4 @@ export { generate, generateStream, DEFAULT_GENERATION, type AsyncLogitsProcessor
 export { bestOfN, argsProcessor, type TextScorer, type ArgsOptions, type Ranked } from './baselines.js';
 export { sampleRankedPairs, type RankedPair, type RankedPairsOptions, type RankedPairsResult } from './ranked-pairs.js';
 export { Generator, assertSameTokenizer, type ArmSpec, type LoadedArm } from './generator.js';
-export { meanStdErr, pairedWinRate, sequenceKl, bestOfNKl, keepEnd, sampledLogprobRecorder, type MeanStdErr, type WinRate, type SampledLogprobRecorder } from './evaluate.js';
+export { meanStdErr, olsSlope, pairedWinRate, sequenceKl, bestOfNKl, keepEnd, sampledLogprobRecorder, type MeanStdErr, type WinRate, type SampledLogprobRecorder } from './evaluate.js';

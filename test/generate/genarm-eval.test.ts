@@ -1,7 +1,17 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CausalLM } from '../../src/models/index.js';
-import { bestOfNKl, generate, genarmScores, keepEnd, meanStdErr, pairedWinRate, sampledLogprobRecorder, sequenceKl } from '../../src/generate/index.js';
+import { bestOfNKl, generate, genarmScores, keepEnd, meanStdErr, olsSlope, pairedWinRate, sampledLogprobRecorder, sequenceKl } from '../../src/generate/index.js';
+
+describe('olsSlope', () => {
+  it('matches the hand-worked least-squares slope', () => {
+    // x 1,2,3,4 (mean 2.5), y 2,3,5,6 (mean 4): cov sum = (-1.5)(-2) + (-0.5)(-1) + (0.5)(1) + (1.5)(2) = 7,
+    // var sum = 2.25 + 0.25 + 0.25 + 2.25 = 5, slope 1.4.
+    expect(olsSlope([1, 2, 3, 4], [2, 3, 5, 6])).toBeCloseTo(1.4, 12);
+    expect(olsSlope([2, 2, 2], [1, 5, 9])).toBe(0);
+    expect(() => olsSlope([1], [1, 2])).toThrow(RangeError);
+  });
+});
 
 describe('meanStdErr', () => {
   it('matches the hand-worked mean and standard error', () => {

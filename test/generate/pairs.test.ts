@@ -56,7 +56,7 @@ describe('alignkit pairs', () => {
     const prompts = path.join(dir, 'prompts.jsonl');
     fs.writeFileSync(prompts, PROMPTS.map((prompt) => JSON.stringify({ prompt })).join('\n'));
     const out = path.join(dir, 'pairs.jsonl');
-    const { code } = await runCli('pairs', '--base', LM, '--judge', RM, '--prompts', prompts, '--n', '3', '--max-tokens', '8', '--temperature', '1.5', '--seed', '2', '--out', out);
+    const { code, out: printed } = await runCli('pairs', '--base', LM, '--judge', RM, '--prompts', prompts, '--n', '3', '--max-tokens', '8', '--temperature', '1.5', '--seed', '2', '--out', out);
     expect(code).toBe(0);
     const rows = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(rows.length).toBeGreaterThan(0);
@@ -67,6 +67,7 @@ describe('alignkit pairs', () => {
       expect(c![0]).toBeCloseTo(row.chosen_score, 4);
       expect(r![0]).toBeCloseTo(row.rejected_score, 4);
     }
+    expect(printed).toBe(`${rows.length} pairs from ${PROMPTS.length} prompts written to ${out} (${PROMPTS.length - rows.length} prompts dropped: every candidate scored the same)`);
     const loaded = await loadPreferenceData(out, { kind: 'paired' });
     expect(loaded.examples.map((e) => e.prompt)).toEqual(rows.map((r) => r.prompt));
   });

@@ -57,7 +57,7 @@ export const pairsCommand: Command = {
     });
     bar.stop();
     fs.writeFileSync(values.out!, pairs.map((p) => `${JSON.stringify(p)}\n`).join(''));
-    process.stderr.write(`${pairs.length} pairs from ${prompts.length} prompts written to ${values.out} (${ties} prompts dropped: every candidate scored the same)\n`);
+    console.log(`${pairs.length} pairs from ${prompts.length} prompts written to ${values.out} (${ties} prompts dropped: every candidate scored the same)`);
     return 0;
   },
 };
