@@ -25,4 +25,5 @@ export {
   type TruncationSide,
 } from './tokenize.js';
 export { exampleToRow } from './records.js';
+export { readPrompts } from './prompts.js';
 export { lengthStats, summarize, textLength, type LengthSummary } from './stats.js';

@@ -97,6 +97,20 @@ function checkVocab(base: DecoderModel, guides: readonly Guide[]): void {
 }
 
 /**
+ * Every model (base and ARMs) must hold each prompt plus maxNewTokens in its positions: past them
+ * an ONNX graph fails with an index error naming none of the inputs, so the request fails here,
+ * naming the row and the lengths (callers cut long prompts, e.g. keepEnd).
+ */
+function checkLengths(prompts: readonly number[][], maxNewTokens: number, models: readonly DecoderModel[]): void {
+  const limit = Math.min(...models.map((m) => m.maxLength ?? Infinity));
+  const row = prompts.findIndex((p) => p.length + maxNewTokens > limit);
+  if (row >= 0)
+    throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT',
+      `prompt ${row} has ${prompts[row]!.length} tokens; with maxNewTokens ${maxNewTokens} it exceeds the model's ${limit} positions (cut the prompt to at most ${Math.max(0, limit - maxNewTokens)} tokens or lower maxNewTokens)`,
+      { row, field: 'prompt', limit });
+}
+
+/**
  * Decode a batch of tokenized prompts; yields each token as it is chosen (streaming) and returns
  * the finished rows.
  */
@@ -111,6 +125,7 @@ export async function* generateStream(
 ): AsyncGenerator<TokenEvent, GenerationResult[]> {
   const cfg = { ...DEFAULT_GENERATION, ...options };
   checkVocab(base, guides);
+  checkLengths(prompts, cfg.maxNewTokens, [base, ...guides.map((g) => g.model)]);
   const random = mulberry32(cfg.seed).next;
   const sampler = SAMPLERS[cfg.sampler];
   if (!sampler) throw fail('ALIGNKIT_ERR_UNKNOWN_NAME', `unknown sampler ${cfg.sampler}; known: ${Object.keys(SAMPLERS).join(', ')}`);

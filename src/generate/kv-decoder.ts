@@ -11,6 +11,8 @@ import type { StepInputs, StepOutput } from '../models/index.js';
 export interface DecoderModel {
   step(inputs: StepInputs): Promise<StepOutput>;
   readonly vocabSize: number;
+  /** Longest sequence (prompt + generated tokens) the model's positions allow, when known. */
+  readonly maxLength?: number;
 }
 
 export class KvDecoder {

@@ -6,8 +6,9 @@
 // pairs learns what the judge prefers among the responses the base actually writes.
 
 import type { Text } from '../models/index.js';
-import type { GenerationConfig } from './generate.js';
+import { generate, type GenerationConfig } from './generate.js';
 import type { TextScorer } from './baselines.js';
+import { keepEnd } from './evaluate.js';
 import type { Generator } from './generator.js';
 
 export interface RankedPairsOptions {
@@ -17,6 +18,8 @@ export interface RankedPairsOptions {
   config?: Partial<GenerationConfig>;
   /** Prompts decoded together. */
   batchSize?: number;
+  /** Keep only the last this-many prompt tokens (the judge still scores the whole prompt). */
+  maxPromptTokens?: number;
   /** Called after each batch with the prompts done so far. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -63,8 +66,9 @@ export async function sampleRankedPairs(gen: Generator, prompts: readonly Text[]
   for (let at = 0, b = 0; at < prompts.length; at += batchSize, b++) {
     const batch = prompts.slice(at, at + batchSize);
     const perPrompt: Candidate[][] = batch.map(() => []);
+    const ids = batch.map((p) => (opts.maxPromptTokens ? keepEnd(gen.encodePrompt(p), opts.maxPromptTokens) : gen.encodePrompt(p)));
     for (let j = 0; j < opts.n; j++) {
-      const rows = await gen.generate([...batch], { ...opts.config, sampler: opts.config?.sampler ?? 'sample', seed: seed + b * opts.n + j });
+      const rows = await generate(gen.base, gen.tokenizer, ids, { ...opts.config, sampler: opts.config?.sampler ?? 'sample', seed: seed + b * opts.n + j }, gen.guides());
       const scores = await scorer(batch.map((prompt, i) => ({ prompt, response: rows[i]!.text })));
       rows.forEach((r, i) => perPrompt[i]!.push({ text: r.text, finish: r.finishReason, score: scores[i]! }));
     }

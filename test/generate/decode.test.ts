@@ -87,6 +87,13 @@ describe('KV-cached decoding on the tiny GPT-2 fixture', () => {
     guided.forEach((r, i) => r.armLogprobs.forEach((lps, t) => expect(lps[0]).toBeCloseTo(plain[i]!.baseLogprobs[t]!, 4)));
   });
 
+  it('refuses a prompt that with maxNewTokens would run past the model positions, naming the row', async () => {
+    const long = Array.from({ length: 120 }, (_, i) => 10 + (i % 50));
+    await expect(generate(lm, lm.tokenizer, [prompts()[0]!, long], { maxNewTokens: 16 })).rejects.toThrow(/prompt 1 has 120 tokens; with maxNewTokens 16 it exceeds the model's 128 positions/);
+    const ok = await generate(lm, lm.tokenizer, [long], { maxNewTokens: 8, sampler: 'greedy', stopAtEos: false });
+    expect(ok[0]!.tokens).toHaveLength(8);
+  });
+
   it('stops all rows when cancelled', async () => {
     const ctl = new AbortController();
     ctl.abort();

@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadPreferenceData, readRows } from '../../datasets/index.js';
+import { readPrompts } from '../../datasets/index.js';
 import { fail } from '../../errors.js';
 import { Generator, type ArmSpec, type GenerationConfig } from '../../generate/index.js';
 import type { Text } from '../../models/index.js';
@@ -29,18 +29,6 @@ export function parseArm(spec: string): ArmSpec {
   return { dir: spec.slice(0, at), alpha };
 }
 
-/** Prompts of a dataset file: its 'prompt' column, or the prompts of a preference dataset. */
-export async function promptsFromFile(file: string, limit: number): Promise<Text[]> {
-  const rows: Record<string, unknown>[] = [];
-  for await (const { row } of readRows(file)) {
-    rows.push(row);
-    if (rows.length >= limit) break;
-  }
-  if (rows.every((r) => typeof r.prompt === 'string' || Array.isArray(r.prompt))) return rows.map((r) => r.prompt as Text);
-  const data = await loadPreferenceData(file, { limit });
-  return data.examples.map((e) => e.prompt);
-}
-
 export const generateCommand: Command = {
   name: 'generate',
   summary: 'decode from a causal LM, optionally guided by autoregressive reward models (GenARM)',
@@ -58,7 +46,7 @@ export const generateCommand: Command = {
     if (!values.base) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--base DIR is required\n${USAGE}`, { parameter: 'base' });
     if (!values.prompt?.length && !values.prompts) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `give --prompt TEXT or --prompts FILE\n${USAGE}`, { parameter: 'prompt' });
     const limit = numberFlag(values.limit, 'limit') ?? Infinity;
-    const prompts: Text[] = values.prompt?.length ? values.prompt : await promptsFromFile(values.prompts!, limit);
+    const prompts: Text[] = values.prompt?.length ? values.prompt : await readPrompts(values.prompts!, limit);
     const gen = await Generator.load(values.base, (values.arm ?? []).map(parseArm));
     const cfg: Partial<GenerationConfig> = {
       sampler: values.greedy ? 'greedy' : 'sample',

@@ -55,6 +55,7 @@ const VALUE_FLAGS: Record<string, { field: keyof RunConfig; parse: Parse; help: 
   'revision-template': { field: 'revisionTemplate', parse: str, help: 'SRPO revision prompt around the draft, with {draft} once' },
   rounds: { field: 'rounds', parse: num, help: 'APO rounds (train dpo): iterative DPO, reference = previous round' },
   momentum: { field: 'momentum', parse: num, help: 'APO Nesterov momentum alpha between rounds' },
+  regenerate: { field: 'regenerate', parse: json, help: 'online APO rounds: new pairs per round from the policy, e.g. \'{"judge":"data/models/alignkit-rm","n":4}\'' },
   'lora-rank': { field: 'lora', parse: num, help: 'LoRA rank' },
   'lora-alpha': { field: 'lora', parse: num, help: 'LoRA alpha' },
   'lora-targets': { field: 'lora', parse: str, help: "comma-separated name patterns, or 'all-linear'" },
@@ -124,8 +125,13 @@ export const trainCommand: Command = {
     if (fileConfig.kind !== undefined && fileConfig.kind !== kind)
       throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `the run config says kind ${fileConfig.kind} but the command is train ${kind}`, { field: 'kind' });
     const config = resolveRunConfig(fileConfig, flagsToConfig(kind as TrainKind, rest, fileConfig));
-    const results: RunResult[] = config.rounds > 1 ? (await runApo(config, { rounds: config.rounds, momentum: config.momentum })).rounds : [await runTraining(config)];
-    for (const [i, result] of results.entries()) report(config, result, config.rounds > 1 ? `APO round ${i + 1}: ` : '');
+    if (config.rounds === 1 && !config.regenerate) {
+      report(config, await runTraining(config), '');
+      return 0;
+    }
+    const apo = await runApo(config, { rounds: config.rounds, momentum: config.momentum });
+    for (const g of apo.regenerated) console.log(`${g.pairs} pairs regenerated into ${g.file} (${g.ties} prompts dropped: every candidate scored the same)`);
+    for (const [i, result] of apo.rounds.entries()) report(config, result, `APO round ${i + 1}: `);
     return 0;
   },
 };

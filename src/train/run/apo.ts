@@ -7,6 +7,8 @@
 // it once per round. Round r writes OUTPUT/round-r (the DPO result) and the extrapolated model goes
 // to OUTPUT/round-r-extrapolated, which the next round starts from; the last one is exported to
 // OUTPUT itself. With --resume, rounds whose directory is complete are not run again.
+// Online (run config `regenerate`): before each round, new pairs are sampled from the round's
+// starting policy and ranked by a reward model (online-pairs.ts); the round trains on them.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,6 +17,7 @@ import { loadModel, type Model } from '../../graph/index.js';
 import { findOnnxFile } from '../../models/index.js';
 import { exportHfDirectory } from '../export.js';
 import type { RunConfig } from './config.js';
+import { regeneratePairs } from './online-pairs.js';
 import { runTraining, RUN_FILES, type RunHooks, type RunResult } from './run.js';
 
 export interface ApoOptions {
@@ -26,6 +29,8 @@ export interface ApoOptions {
 export interface ApoResult {
   rounds: RunResult[];
   outDir: string;
+  /** Online rounds: the pairs file of each round run here, with its pair and tie counts. */
+  regenerated: { file: string; pairs: number; ties: number }[];
 }
 
 /** theta_hat + alpha (theta_hat - previous) for every float32 initializer (graph constants cancel out). */
@@ -47,6 +52,7 @@ export async function runApo(config: RunConfig, opts: ApoOptions, hooks: RunHook
   if (!(opts.momentum >= 0 && opts.momentum < 1)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `momentum must be in [0, 1), got ${opts.momentum}`, { field: 'momentum' });
   if (config.kind !== 'dpo') throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `APO rounds are iterative DPO: train dpo only, not ${config.kind}`, { field: 'rounds' });
   const results: RunResult[] = [];
+  const regenerated: ApoResult['regenerated'] = [];
   let start = config.model;
   let previousHat = config.model;
   for (let r = 1; r <= opts.rounds; r++) {
@@ -54,14 +60,23 @@ export async function runApo(config: RunConfig, opts: ApoOptions, hooks: RunHook
     const nextDir = r === opts.rounds ? config.output : path.join(config.output, `round-${r}-extrapolated`);
     const done = config.resume && fs.existsSync(path.join(hatDir, RUN_FILES.card)) && fs.existsSync(path.join(nextDir, 'onnx', 'model.onnx'));
     if (!done) {
-      const result = await runTraining({ ...config, model: start, output: hatDir }, hooks);
+      let data = config.data;
+      if (config.regenerate) {
+        data = path.join(config.output, `round-${r}-pairs.jsonl`);
+        if (!(config.resume && fs.existsSync(data))) {
+          fs.mkdirSync(config.output, { recursive: true });
+          const fresh = await regeneratePairs(start, config, r, data);
+          regenerated.push({ file: data, pairs: fresh.pairs.length, ties: fresh.ties });
+        }
+      }
+      const result = await runTraining({ ...config, model: start, output: hatDir, data }, hooks);
       results.push(result);
-      if (result.interrupted) return { rounds: results, outDir: hatDir };
+      if (result.interrupted) return { rounds: results, outDir: hatDir, regenerated };
       const hat = loadModel(findOnnxFile(hatDir));
       exportHfDirectory({ model: hat, values: extrapolate(hat, loadModel(findOnnxFile(previousHat)), opts.momentum), outDir: nextDir, sourceDir: hatDir });
     }
     previousHat = hatDir;
     start = nextDir;
   }
-  return { rounds: results, outDir: config.output };
+  return { rounds: results, outDir: config.output, regenerated };
 }

@@ -8,6 +8,7 @@ import { SCHEDULE_TYPES } from '../../optim/schedules.js';
 import { kindSpec, lossesForKind, TRAIN_KINDS, type TrainKind } from './kinds.js';
 import { checkRewardHeadConfig, REWARD_HEAD_NAMES } from './reward-head.js';
 import { checkUdmSettings, UDM_DEFAULTS, type UdmSettings } from './udm-weights.js';
+import { checkRegenerateSettings, REGENERATE_DEFAULTS, type RegenerateSettings } from './online-pairs.js';
 import { checkRevisionTemplate, DEFAULT_REVISION_TEMPLATE } from './revision.js';
 
 export interface LoraConfig {
@@ -85,6 +86,12 @@ export interface RunConfig {
   rounds: number;
   /** APO's Nesterov extrapolation coefficient between rounds. */
   momentum: number;
+  /**
+   * Online APO rounds: before each round, sample and rank new pairs from the round's starting
+   * policy with this reward model instead of reusing `data` (whose prompts are used); a partial
+   * object is merged over REGENERATE_DEFAULTS. Absent: offline rounds on `data`.
+   */
+  regenerate?: RegenerateSettings;
   /** BCO's UDM (read when lossHp.udm is true): embedder, density-ratio clamp, prompt sample size; a partial object is merged over UDM_DEFAULTS. */
   udm: UdmSettings;
   /** SRPO's revision prompt: text after the prompt, holding `{draft}` once where the rejected draft goes (src/train/run/revision.ts). */
@@ -210,6 +217,7 @@ const FIELD_CHECKS: Record<keyof RunConfig, (field: string, v: unknown) => void>
   revisionTemplate: checkRevisionTemplate,
   udm: checkUdmSettings,
   appendEos: optional(bool),
+  regenerate: checkRegenerateSettings,
 };
 
 /** Parsed `--config run.json` (a flat object of RunConfig fields). */
@@ -233,6 +241,7 @@ export function resolveRunConfig(...layers: Partial<RunConfig>[]): RunConfig {
   const merged: Record<string, unknown> = { ...RUN_DEFAULTS };
   for (const layer of layers) for (const [k, v] of Object.entries(layer)) if (v !== undefined) merged[k] = v;
   if (merged.udm && typeof merged.udm === 'object' && !Array.isArray(merged.udm)) merged.udm = { ...UDM_DEFAULTS, ...merged.udm };
+  if (merged.regenerate && typeof merged.regenerate === 'object' && !Array.isArray(merged.regenerate)) merged.regenerate = { ...REGENERATE_DEFAULTS, ...merged.regenerate };
   for (const k of Object.keys(merged))
     if (!(k in FIELD_CHECKS)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `run config has an unknown field ${k}; fields: ${Object.keys(FIELD_CHECKS).join(', ')}`, { field: k });
   FIELD_CHECKS.kind('kind', merged.kind);
@@ -245,6 +254,7 @@ export function resolveRunConfig(...layers: Partial<RunConfig>[]): RunConfig {
   const c = merged as unknown as RunConfig;
   if (c.batchSize % c.microBatchSize !== 0) throw bad('batchSize', `must be a multiple of microBatchSize (${c.microBatchSize})`, c.batchSize);
   if (c.rounds > 1 && c.kind !== 'dpo') throw bad('rounds', `APO rounds are iterative DPO (train dpo), not train ${c.kind}`, c.rounds);
+  if (c.regenerate && c.kind !== 'dpo') throw bad('regenerate', `online rounds regenerate DPO pairs (train dpo), not train ${c.kind}`, c.regenerate);
   if (c.maxPromptLength >= c.maxLength) throw bad('maxPromptLength', `must be smaller than maxLength (${c.maxLength})`, c.maxPromptLength);
   checkRewardHeadConfig(c);
   return c;

@@ -12,6 +12,7 @@ export { GradNormProbe, type ProbeSnapshot } from './grad-norm.js';
 export { modelCard, type CardFacts } from './card.js';
 export { runTraining, RUN_FILES, type RunHooks, type RunResult } from './run.js';
 export { runApo, extrapolate, type ApoOptions, type ApoResult } from './apo.js';
+export { checkRegenerateSettings, regeneratePairs, REGENERATE_DEFAULTS, type RegenerateSettings } from './online-pairs.js';
 export { evaluatePolicy, type PolicyEvalOptions, type PolicyEvalResult } from './eval-policy.js';
 export { computeUdmWeights, checkUdmSettings, readsUdmWeights, formatUdmLine, UDM_DEFAULTS, type UdmSettings, type UdmOptions, type UdmResult } from './udm-weights.js';
 export { PromptEmbedder, embeddingOutput, HIDDEN_STATE_OUTPUT, type PromptEmbedderOptions } from './prompt-embeddings.js';

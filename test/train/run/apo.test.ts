@@ -6,8 +6,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../../../src/graph/index.js';
-import { resolveRunConfig, runApo } from '../../../src/train/run/index.js';
-import { smallConfig, tempDir, TINY_LM } from './helpers.js';
+import { Generator, sampleRankedPairs } from '../../../src/generate/index.js';
+import { OnnxRewardModel } from '../../../src/rewards/index.js';
+import { readPrompts } from '../../../src/datasets/index.js';
+import { resolveRunConfig, runApo, type RunConfig } from '../../../src/train/run/index.js';
+import { readJsonl, smallConfig, tempDir, TINY_LM, TINY_RM } from './helpers.js';
 
 const onnx = (dir: string) => loadModel(path.join(dir, 'onnx/model.onnx')).graph.initializers;
 
@@ -39,6 +42,37 @@ describe('APO rounds', () => {
     expect(h1).not.toEqual(b);
     expect(fs.existsSync(path.join(config.output, 'README.md'))).toBe(true);
   }, 60_000);
+
+  it('online rounds train each round on pairs sampled from its starting policy and ranked by the judge', async () => {
+    const dir = tempDir('apo-online');
+    const regenerate = { judge: TINY_RM, n: 2, maxNewTokens: 6, temperature: 1.5 };
+    const config = smallConfig('dpo', dir, { steps: 2, limit: 6, rounds: 2, momentum: 0.5, regenerate: regenerate as RunConfig['regenerate'] });
+    expect(config.regenerate).toEqual({ judge: TINY_RM, n: 2, maxNewTokens: 6, temperature: 1.5 });
+    const r = await runApo(config, { rounds: 2, momentum: 0.5 });
+    expect(r.regenerated.map((g) => path.basename(g.file))).toEqual(['round-1-pairs.jsonl', 'round-2-pairs.jsonl']);
+    const judge = await OnnxRewardModel.load(TINY_RM);
+    const prompts = await readPrompts(config.data, config.limit);
+    for (const [i, start] of [TINY_LM, path.join(config.output, 'round-1-extrapolated')].entries()) {
+      const round = i + 1;
+      const file = path.join(config.output, `round-${round}-pairs.jsonl`);
+      // The round trained on its own pairs ...
+      expect(JSON.parse(fs.readFileSync(path.join(config.output, `round-${round}`, 'run-config.json'), 'utf8')).data).toBe(file);
+      // ... which are exactly what the round's starting policy samples and the judge ranks.
+      const expected = await sampleRankedPairs(await Generator.load(start), prompts, async (items) => (await judge.score(items, { truncate: true })).map((x) => x[0]!), {
+        n: 2, maxPromptTokens: config.maxPromptLength, config: { maxNewTokens: 6, temperature: 1.5, seed: config.seed + 1000 * round },
+      });
+      const written = readJsonl(file);
+      expect(written.map((p) => [p.chosen, p.rejected])).toEqual(expected.pairs.map((p) => [p.chosen, p.rejected]));
+      expect(written.length + r.regenerated[i]!.ties).toBe(prompts.length);
+    }
+  }, 60_000);
+
+  it('checks the regenerate settings by name', () => {
+    const base = { kind: 'dpo' as const, model: 'm', data: 'd', output: 'o' };
+    expect(() => resolveRunConfig({ ...base, regenerate: { judge: '' } as RunConfig['regenerate'] })).toThrow(/regenerate\.judge/);
+    expect(() => resolveRunConfig({ ...base, regenerate: { judge: 'rm', n: 1 } as RunConfig['regenerate'] })).toThrow(/regenerate\.n/);
+    expect(() => resolveRunConfig({ ...base, kind: 'rm', regenerate: { judge: 'rm' } as RunConfig['regenerate'] })).toThrow(/regenerate/);
+  });
 
   it('is iterative DPO only', () => {
     expect(() => resolveRunConfig({ kind: 'rm', model: 'm', data: 'd', output: 'o', rounds: 2 })).toThrow(/rounds/);
