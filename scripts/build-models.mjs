@@ -158,7 +158,7 @@ async function sftStage(pretrained, pretrainCard) {
     '', 'A toy: it writes short HH-RLHF-like answers at best. It exists as the base of alignkit-rm, alignkit-arm and alignkit-base-dpo and as a fast default for demos and tests.', '',
   ].join('\n'));
   tidy(out, 'alignkit-base (pretrained)');
-  log(`alignkit-base (SFT): ${r.steps ?? config.steps} steps in ${r.seconds.toFixed(0)} s`);
+  log(`alignkit-base (SFT): ${r.steps} steps in ${r.seconds.toFixed(0)} s`);
 }
 
 // ---------------------------------------------------------------- held-out measures

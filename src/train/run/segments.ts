@@ -146,6 +146,8 @@ export function rowGroupsFor(loss: ConfiguredLoss, role: ModelRole): RowGroup[] 
       if (!masks.has(spec.name) && !DATA_INPUTS[spec.name]) throw notYet('is a data input the run does not compute');
     }
   }
-  // With the reference in the graph, no group's reference is read from the cache.
-  return inGraph ? groups.map(({ reference: _cached, ...g }) => g) : groups;
+  // A group keeps its cached reference only when the loss reads it: reference-free losses (SimPO,
+  // ORPO, GenARM, SFT) need no reference pass, and with the reference in the graph none is cached.
+  const readsCached = (name: string | undefined) => !inGraph && name !== undefined && loss.inputs.some((s) => s.name === name);
+  return groups.map(({ reference, ...g }) => (readsCached(reference) ? { ...g, reference } : g));
 }

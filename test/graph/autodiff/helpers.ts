@@ -5,7 +5,7 @@ import { normalSample, seededRandom, type GradientCheckCase } from '../../../src
 export type CheckDType = 'float32' | 'float64';
 
 /** How random values are drawn: normal, positive (for Log/Sqrt/Pow bases), or kept away from 0 (kinks). */
-export type Draw = 'normal' | 'positive' | 'nonzero';
+export type Draw = 'normal' | 'positive' | 'nonzero' | 'small';
 
 export class CaseBuilder {
   readonly g: GraphBuilder;
@@ -23,6 +23,8 @@ export class CaseBuilder {
     for (let i = 0; i < n; i++) {
       if (draw === 'positive') a[i] = 0.5 + 1.5 * this.rand();
       else if (draw === 'nonzero') a[i] = (this.rand() < 0.5 ? -1 : 1) * (0.3 + this.rand());
+      // 'small': weights of the model cases, scaled so deep stacks keep activations near unit size.
+      else if (draw === 'small') a[i] = 0.3 * normalSample(this.rand);
       else a[i] = normalSample(this.rand);
     }
     return a;

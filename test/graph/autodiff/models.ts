@@ -54,12 +54,7 @@ export function tinyGpt2(dtype: CheckDType, dims: TinyDims = TINY): GradientChec
   const b = new CaseBuilder(dtype, 17, 11);
   const g = b.g;
   const { d, vocab } = dims;
-  const small = (name: string, shape: number[]) => {
-    const p = b.param(name, shape);
-    const t = g.graph.initializers.get(p)!;
-    for (let i = 0; i < t.data.length; i++) (t.data as Float64Array)[i]! *= 0.3;
-    return p;
-  };
+  const small = (name: string, shape: number[]) => b.param(name, shape, 'small');
   const { ids, targets } = tokenInputs(b, dims);
   const wte = small('wte', [vocab, d]);
   const wpe = small('wpe', [dims.seq, d]);
@@ -104,12 +99,7 @@ export function tinyLlama(dtype: CheckDType, dims: TinyDims = TINY): GradientChe
   const g = b.g;
   const { d, vocab } = dims;
   const hd = d / dims.heads;
-  const small = (name: string, shape: number[]) => {
-    const p = b.param(name, shape);
-    const t = g.graph.initializers.get(p)!;
-    for (let i = 0; i < t.data.length; i++) (t.data as Float64Array)[i]! *= 0.3;
-    return p;
-  };
+  const small = (name: string, shape: number[]) => b.param(name, shape, 'small');
   const { ids, targets } = tokenInputs(b, dims);
   // Rotary angles from positions: Sin/Cos of a Range, which no parameter reaches.
   const positions = g.cast(g.range(g.scalar(0, 'int64'), g.squeeze(seqLen(g, ids), [0]), g.scalar(1, 'int64')), dtype); // [T]
@@ -173,12 +163,7 @@ export function tinyTorchStyleGpt(dtype: CheckDType, dims: TinyDims = TINY): Gra
   const g = b.g;
   const { d, vocab } = dims;
   const hd = d / dims.heads;
-  const small = (name: string, shape: number[]) => {
-    const p = b.param(name, shape);
-    const t = g.graph.initializers.get(p)!;
-    for (let i = 0; i < t.data.length; i++) (t.data as Float64Array)[i]! *= 0.3;
-    return p;
-  };
+  const small = (name: string, shape: number[]) => b.param(name, shape, 'small');
   const { ids, targets } = tokenInputs(b, dims);
   const shape = g.shape(ids);
   const dim = (i: number) => g.unsqueeze(g.gather(shape, g.scalar(i, 'int64')), [0]); // [1]

@@ -47,6 +47,15 @@ describe('alignkit train: every kind', () => {
 });
 
 describe('alignkit train dpo: reference log-probs', () => {
+  it('are not computed at all for a reference-free loss', async () => {
+    const dir = tempDir('refree');
+    for (const [kind, loss] of [['arm', 'genarm'], ['dpo', 'simpo']] as const) {
+      const r = await runTraining(smallConfig(kind, dir, { loss, steps: 1, output: path.join(dir, loss) }));
+      expect(r.reference).toEqual({ computed: false });
+    }
+    expect(fs.readdirSync(dir).filter((f) => f.includes('.ref-'))).toEqual([]);
+  });
+
   it('are computed once, cached next to the data as Arrow IPC, and read back by the next run', async () => {
     const dir = tempDir('refcache');
     const first = await losses(smallConfig('dpo', dir, { steps: 2 }));
