@@ -1,34 +1,69 @@
-// The PyTorch side of the training benches: a long-lived python3 child that runs N steps of its
-// script per request (one line `N` in, one JSON line {ms: [...], maxRssKb} out), so torch and
-// alignkit can alternate in rounds within one run. Torch gets 2 threads and OMP_WAIT_POLICY=PASSIVE
-// (../shared/DESIGN.md: 2.6x faster here than the default busy-waiting).
+// Peers as child processes speaking JSON lines (one `hello` line when built, then one answer line per
+// request line), so alignkit and PyTorch are measured the same way: start-up from spawn, steps on
+// request, peak RSS of their own process. The PyTorch peer gets the environment a user would give
+// it (../shared/DESIGN.md "Fair torch peers"): OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset in its
+// own command only, so OpenBLAS picks the CPU's kernels (AVX-512 on the Zen 5, where the pinned
+// Haswell kernels ran sgemm at half speed), 2 threads, OMP_WAIT_POLICY=PASSIVE (2.6x faster here
+// than busy-waiting). `pinned` reproduces the handicapped configuration for a second line.
 import { spawn, spawnSync } from 'node:child_process';
 import readline from 'node:readline';
 
 /** A python3 that imports torch (Debian's python3-torch lives in /usr/bin), or undefined. */
 export function findTorchPython() {
-  for (const py of ['python3', '/usr/bin/python3']) if (spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return py;
+  for (const py of ['/usr/bin/python3', 'python3']) if (spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return py;
   return undefined;
 }
 
-/** Starts `script` with `args` under torch's python, or returns undefined when torch is absent. */
-export function startTorchPeer(script, args) {
-  const python = findTorchPython();
-  if (!python) return undefined;
-  const child = spawn(python, [script, ...args.map(String)], {
-    env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', OMP_NUM_THREADS: '2', MKL_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2' },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+/** The environment's OpenBLAS pin, if it sets one (what a handicapped peer runs with). */
+export const environmentPin = () => process.env.OPENBLAS_CORETYPE;
+
+/** A peer's environment: the machine's thread count, passive OpenMP waiting, OpenBLAS unpinned unless `pinned` names a core. */
+export function torchEnv({ threads = 2, pinned } = {}) {
+  const env = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  if (pinned) {
+    env.OPENBLAS_CORETYPE = pinned;
+    if (process.env.OPENBLAS_L2_SIZE) env.OPENBLAS_L2_SIZE = process.env.OPENBLAS_L2_SIZE;
+  }
+  return env;
+}
+
+/**
+ * Spawn a JSON-lines peer. Resolves once its `hello` line arrives, with `startMs` (spawn to hello:
+ * interpreter start, imports, model build or load, session creation).
+ */
+export async function startPeer(command, args, env = process.env) {
+  const spawned = performance.now();
+  const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async () => {
+    const { value, done } = await lines.next();
+    if (done) throw new Error(`${command} ${args[0]} exited before answering`);
+    return JSON.parse(value);
+  };
+  const first = await next();
   return {
-    python,
-    async steps(n) {
-      child.stdin.write(`${n}\n`);
-      const { value } = await lines.next();
-      return JSON.parse(value);
+    hello: first.hello,
+    maxRssKb: first.maxRssKb,
+    startMs: performance.now() - spawned,
+    async request(req) {
+      child.stdin.write(`${JSON.stringify(req)}\n`);
+      return next();
     },
-    close() {
+    async close() {
+      const last = await this.request({ op: 'exit' });
       child.stdin.end();
+      await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
+      return last;
     },
   };
+}
+
+/** The PyTorch peer (bench/torch_peer.py) with `config`, or undefined when torch does not import. */
+export async function startTorchPeer(script, config, opts = {}) {
+  const python = findTorchPython();
+  if (!python) return undefined;
+  const peer = await startPeer(python, [script, JSON.stringify(config)], torchEnv({ threads: config.threads, pinned: opts.pinned }));
+  return { ...peer, python };
 }

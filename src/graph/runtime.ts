@@ -26,6 +26,11 @@ export interface SessionOptions {
   graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** CUDA device id. */
   deviceId?: number;
+  /**
+   * Path prefix of an onnxruntime profile (per-node timings and shapes, chrome-trace JSON): profiling
+   * is on from session creation and `endProfiling()` writes `<prefix>_<timestamp>.json`.
+   */
+  profile?: string;
 }
 
 export const CUDA_INSTALL_HINT =
@@ -48,6 +53,7 @@ function toOrtOptions(o: SessionOptions): ort.InferenceSession.SessionOptions {
     ...(o.intraOpThreads !== undefined && { intraOpNumThreads: o.intraOpThreads }),
     ...(o.interOpThreads !== undefined && { interOpNumThreads: o.interOpThreads }),
     graphOptimizationLevel: o.graphOptimization ?? 'all',
+    ...(o.profile !== undefined && { enableProfiling: true, profileFilePrefix: o.profile }),
     extra: { session: { intra_op: { allow_spinning: o.allowSpinning ? '1' : '0' } } },
   };
 }
@@ -72,6 +78,7 @@ export class Session {
   private constructor(
     readonly ort: ort.InferenceSession,
     readonly source: string,
+    private readonly profilePrefix?: string,
   ) {}
 
   static async create(src: string | Uint8Array | Model, opts: SessionOptions = {}): Promise<Session> {
@@ -83,7 +90,7 @@ export class Session {
       const s = typeof payload === 'string'
         ? await ort.InferenceSession.create(payload, toOrtOptions(opts))
         : await ort.InferenceSession.create(payload, toOrtOptions(opts));
-      return new Session(s, source);
+      return new Session(s, source, opts.profile);
     } catch (e) {
       const msg = (e as Error).message;
       if (opts.provider === 'cuda' && /cuda/i.test(msg))
@@ -100,19 +107,40 @@ export class Session {
     return this.ort.outputNames;
   }
 
-  /** Run with named feeds; returns the requested (default: all) outputs as alignkit Tensors. */
-  async run(feeds: Record<string, Feed>, fetches?: readonly string[]): Promise<Record<string, Tensor>> {
+  /**
+   * Run with named feeds; returns the requested (default: all) outputs as alignkit Tensors. Outputs
+   * named in `into` are written by onnxruntime straight into the given tensors (their dims must be
+   * the output's), so their memory is the caller's and nothing is copied; they are returned as given.
+   */
+  async run(feeds: Record<string, Feed>, fetches?: readonly string[], into?: Record<string, Feed>): Promise<Record<string, Tensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = v instanceof ort.Tensor ? v : toOrt(v as Tensor);
     let out: ort.InferenceSession.ReturnType;
     try {
-      out = fetches ? await this.ort.run(ortFeeds, fetches as string[]) : await this.ort.run(ortFeeds);
+      if (into) {
+        const targets: Record<string, ort.Tensor | null> = Object.fromEntries((fetches ?? this.outputNames).map((n) => [n, null]));
+        for (const [k, v] of Object.entries(into)) targets[k] = v instanceof ort.Tensor ? v : toOrt(v as Tensor);
+        out = await this.ort.run(ortFeeds, targets);
+      } else out = fetches ? await this.ort.run(ortFeeds, fetches as string[]) : await this.ort.run(ortFeeds);
     } catch (e) {
       throw fail('ALIGNKIT_ERR_SESSION', `run of ${this.source} failed: ${(e as Error).message}`, { source: this.source }, e);
     }
     const result: Record<string, Tensor> = {};
-    for (const [k, v] of Object.entries(out)) result[k] = fromOrt(v);
+    for (const [k, v] of Object.entries(out)) result[k] = into?.[k] && !(into[k] instanceof ort.Tensor) ? (into[k] as Tensor) : fromOrt(v);
     return result;
+  }
+
+  /** Stop profiling (session option `profile`) and return the profile file onnxruntime wrote. */
+  endProfiling(): string {
+    if (this.profilePrefix === undefined) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `session ${this.source} was not created with the profile option`, { field: 'profile' });
+    const dir = path.dirname(this.profilePrefix);
+    const stem = `${path.basename(this.profilePrefix)}_`;
+    const before = new Set(fs.readdirSync(dir).filter((f) => f.startsWith(stem)));
+    this.ort.endProfiling();
+    // onnxruntime-node does not return the file name: it is the one new file under the prefix.
+    const written = fs.readdirSync(dir).filter((f) => f.startsWith(stem) && f.endsWith('.json') && !before.has(f));
+    if (written.length !== 1) throw fail('ALIGNKIT_ERR_SESSION', `onnxruntime wrote ${written.length} profile files under ${this.profilePrefix}`, { field: 'profile' });
+    return path.join(dir, written[0]!);
   }
 
   async release(): Promise<void> {

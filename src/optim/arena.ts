@@ -77,5 +77,25 @@ export class WasmArena {
   }
 }
 
+/**
+ * Bytes a training arena reserves per trainable parameter: the parameter and its gradient (4 + 4),
+ * optimizer state up to 16 (AdamW's m and v take 8, 1-bit Adam's 16) and 4 of update workspace for
+ * optimizers that run their TypeScript path.
+ */
+export const TRAINING_BYTES_PER_PARAM = 28;
+/** Room for the 8-bit optimizers' maps and lookup tables, scalar state and 64-byte alignment padding. */
+const TRAINING_SLACK_BYTES = 64 << 20;
+
+/**
+ * An arena for training `parameters` trainable float32 values, or undefined when they do not fit
+ * one wasm32 memory (the trainer and optimizer then keep everything on the JS heap, TypeScript path).
+ * Reserving generously costs nothing: a WebAssembly.Memory's pages take physical memory only once
+ * written, so peak RSS follows what is really allocated in it.
+ */
+export function trainingArena(parameters: number, bytesPerParam = TRAINING_BYTES_PER_PARAM): WasmArena | undefined {
+  const bytes = parameters * bytesPerParam + TRAINING_SLACK_BYTES;
+  return bytes + ARENA_RESERVED_BYTES <= MAX_ARENA_BYTES ? new WasmArena(bytes) : undefined;
+}
+
 /** Same thing, named for what the training loop uses it for. */
 export { WasmArena as ParamArena };

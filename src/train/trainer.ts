@@ -1,8 +1,14 @@
 // The training step loop: one onnxruntime run() per micro-batch of a training graph (forward, loss
 // and backward in one graph, parameters as inputs, loss, metrics and gradients as outputs; see
 // DESIGN.md "Training graphs"), gradients accumulated over the micro-batches of a step, then one
-// optimizer update of named Float32Array parameters in place. The session is built once per run;
-// parameters are fed zero-copy from the same arrays the optimizer updates.
+// optimizer update of named Float32Array parameters in place. The session is built once per run.
+//
+// Memory: parameters and gradients are allocated once, by `allocator` (the optimizer's WasmArena,
+// so the fused kernels update them where they are, or the JS heap). onnxruntime reads parameters
+// from those arrays (inputs are zero-copy) and writes each gradient straight into its array
+// (pre-allocated outputs): no per-step copies, and no second gradient copy inside onnxruntime.
+// Frozen weights (LoRA's base model, a token-level loss's reference branch) are fed the same way
+// rather than serialized into the session, which would hold them twice more while it is created.
 //
 // Accumulation convention: the step's gradient is the MEAN of the micro-batch gradients (and the
 // reported loss the mean of the micro-batch losses), as transformers' Trainer does by dividing each
@@ -10,7 +16,7 @@
 // full-batch gradient when the micro-batches hold equal numbers of counted tokens.
 
 import { fail } from '../errors.js';
-import { ParameterMap } from '../graph/rewrites/index.js';
+import { cloneModel, ParameterMap } from '../graph/rewrites/index.js';
 import { positionIds } from './feeds.js';
 import { Session, type Feed, type Model, type SessionOptions, type Tensor } from '../graph/index.js';
 
@@ -49,10 +55,20 @@ export interface TrainerSpec {
   optimizer: StepOptimizer;
   /** Train tied initializers (same tensor exported twice) as one parameter (default false). */
   tie?: boolean;
+  /**
+   * Where parameters and gradients live. Give the optimizer's arena (`trainingArena` in src/optim,
+   * the same one passed to createOptimizer) so its fused kernels update them in place.
+   */
   allocator?: ParamAllocator;
   /** Scalar graph outputs reported per step besides the loss (default: every scalar output that is not a gradient). */
   metrics?: string[];
   session?: SessionOptions;
+  /**
+   * Frozen float initializers of the training graph of at least this many bytes are fed as inputs
+   * from their arrays instead of being serialized into the session (default 1 MiB; Infinity keeps
+   * every one in the graph, where onnxruntime may pre-pack them and holds its own copy).
+   */
+  feedFrozenFrom?: number;
 }
 
 export interface StepResult {
@@ -62,14 +78,35 @@ export interface StepResult {
 }
 
 const HEAP: ParamAllocator = { f32: (n) => new Float32Array(n) };
+const FEED_FROZEN_FROM = 1 << 20;
+
+/** The training graph with its large frozen initializers turned into inputs, and their feeds. */
+function frozenAsInputs(model: Model, fromBytes: number): { model: Model; feeds: Record<string, Feed> } {
+  const big = [...model.graph.initializers].filter(([, t]) => t.dtype === 'float32' && t.data.byteLength >= fromBytes);
+  if (big.length === 0) return { model, feeds: {} };
+  const m = cloneModel(model);
+  const feeds: Record<string, Feed> = {};
+  for (const [name, t] of big) {
+    m.graph.initializers.delete(name);
+    m.graph.inputs.push({ name, dtype: t.dtype, dims: [...t.dims] });
+    feeds[name] = t;
+  }
+  return { model: m, feeds };
+}
 
 export class Trainer {
   /** Optimizer parameters (one per initializer, or one per tied group). */
   readonly params: TrainParam[];
   readonly parameterMap: ParameterMap;
+  /** Graph input name -> the array fed (a parameter's own array, or a tied twin kept in sync). */
   private readonly inputs = new Map<string, Float32Array>();
+  /** Parameter name -> the step's gradient, what the optimizer reads. */
   private readonly grads = new Map<string, Float32Array>();
+  /** Initializer name -> the gradient the run writes (the parameter's own gradient array when untied). */
   private readonly memberGrads = new Map<string, Float32Array>();
+  /** Gradient targets of micro-batches after the first (accumulation), allocated on first use. */
+  private scratch: Map<string, Float32Array> | undefined;
+  private readonly fixedFeeds: Record<string, Feed> = {};
   private readonly fetches: string[];
   private steps = 0;
   private readonly readsPositionIds: boolean;
@@ -78,6 +115,7 @@ export class Trainer {
     private readonly spec: TrainerSpec,
     private readonly session: Session,
     readonly metricNames: string[],
+    frozenFeeds: Record<string, Feed>,
   ) {
     const alloc = spec.allocator ?? HEAP;
     const trainable = [...spec.training.gradients.keys()];
@@ -91,13 +129,18 @@ export class Trainer {
       return { name, data, dims: [...t.dims] };
     });
     // Graph inputs: a parameter's own array, or (tied, transposed twin) an array kept in sync.
-    for (const p of this.params)
-      for (const m of this.parameterMap.membersOf(p.name)) {
-        this.inputs.set(m.name, m.name === p.name ? p.data : Float32Array.from(spec.source.graph.initializers.get(m.name)!.data as Float32Array));
-        this.memberGrads.set(m.name, new Float32Array(p.data.length));
+    for (const p of this.params) {
+      const members = this.parameterMap.membersOf(p.name);
+      for (const m of members) {
+        const own = m.name === p.name;
+        this.inputs.set(m.name, own ? p.data : Float32Array.from(spec.source.graph.initializers.get(m.name)!.data as Float32Array));
+        this.memberGrads.set(m.name, own && members.length === 1 ? this.grads.get(p.name)! : new Float32Array(p.data.length));
       }
+    }
+    for (const [name, data] of this.inputs) this.fixedFeeds[name] = { dtype: 'float32', dims: spec.source.graph.initializers.get(name)!.dims, data };
+    Object.assign(this.fixedFeeds, frozenFeeds);
     this.readsPositionIds = spec.training.model.graph.inputs.some((v) => v.name === 'position_ids');
-    this.fetches = [spec.training.lossOutput, ...metricNames, ...trainable.map((n) => spec.training.gradients.get(n)!)];
+    this.fetches = [spec.training.lossOutput, ...metricNames];
   }
 
   static async create(spec: TrainerSpec): Promise<Trainer> {
@@ -107,9 +150,10 @@ export class Trainer {
     const gradOutputs = new Set(gradients.values());
     const metrics = spec.metrics ?? [...outputs.values()].filter((o) => o.name !== lossOutput && !gradOutputs.has(o.name) && o.dims?.length === 0).map((o) => o.name);
     for (const m of metrics) if (!outputs.has(m)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `metric ${m} is not an output of the training graph`, { field: 'metrics', value: m });
+    const fed = frozenAsInputs(model, spec.feedFrozenFrom ?? FEED_FROZEN_FROM);
     // Several sessions may share the process (reference model, evaluation): no spinning threads.
-    const session = await Session.create(model, { allowSpinning: false, ...spec.session });
-    return new Trainer(spec, session, metrics);
+    const session = await Session.create(fed.model, { allowSpinning: false, ...spec.session });
+    return new Trainer(spec, session, metrics, fed.feeds);
   }
 
   get stepCount(): number {
@@ -147,17 +191,33 @@ export class Trainer {
       const mask = feeds.attention_mask as Tensor;
       feeds.position_ids = { dtype: 'int64', dims: mask.dims, data: positionIds(mask.data as BigInt64Array, mask.dims as [number, number]) };
     }
-    for (const [name, data] of this.inputs) feeds[name] = { dtype: 'float32', dims: this.spec.source.graph.initializers.get(name)!.dims, data };
-    return feeds;
+    return Object.assign(feeds, this.fixedFeeds);
   }
 
-  /** Run the training graph on one micro-batch without updating: loss, metrics and gradients by initializer name. */
+  /** One run with every gradient written into `targets` (by initializer name). */
+  private async runInto(batch: Record<string, Feed>, targets: Map<string, Float32Array>): Promise<{ loss: number; metrics: Record<string, number> }> {
+    const into: Record<string, Feed> = {};
+    const init = this.spec.source.graph.initializers;
+    for (const [p, g] of this.spec.training.gradients) into[g] = { dtype: 'float32', dims: init.get(p)!.dims, data: targets.get(p)! };
+    const out = await this.session.run(this.feedsWith(batch), this.fetches, into);
+    return {
+      loss: Number(out[this.spec.training.lossOutput]!.data[0]),
+      metrics: Object.fromEntries(this.metricNames.map((m) => [m, Number(out[m]!.data[0])])),
+    };
+  }
+
+  /**
+   * Run the training graph on one micro-batch without updating: loss, metrics and gradients by
+   * initializer name. The gradient arrays are the trainer's own: valid until the next evaluate or step.
+   */
   async evaluate(batch: Record<string, Feed>): Promise<{ loss: number; metrics: Record<string, number>; gradients: Map<string, Float32Array> }> {
-    const out = await this.session.run(this.feedsWith(batch), this.fetches);
-    const loss = Number(out[this.spec.training.lossOutput]!.data[0]);
-    const metrics = Object.fromEntries(this.metricNames.map((m) => [m, Number(out[m]!.data[0])]));
-    const gradients = new Map([...this.spec.training.gradients].map(([p, g]) => [p, out[g]!.data as Float32Array]));
-    return { loss, metrics, gradients };
+    const r = await this.runInto(batch, this.memberGrads);
+    return { ...r, gradients: new Map(this.memberGrads) };
+  }
+
+  private scratchGrads(): Map<string, Float32Array> {
+    this.scratch ??= new Map([...this.memberGrads].map(([n, g]) => [n, new Float32Array(g.length)]));
+    return this.scratch;
   }
 
   /** One optimizer step over `microBatches` (each one run), gradients averaged. */
@@ -167,15 +227,16 @@ export class Trainer {
     let loss = 0;
     const metrics: Record<string, number> = Object.fromEntries(this.metricNames.map((m) => [m, 0]));
     for (const [i, batch] of microBatches.entries()) {
-      const r = await this.evaluate(batch);
+      const targets = i === 0 ? this.memberGrads : this.scratchGrads();
+      const r = await this.runInto(batch, targets);
       if (!Number.isFinite(r.loss)) throw fail('ALIGNKIT_ERR_NON_FINITE', `loss is ${r.loss} at step ${this.steps + 1}, micro-batch ${i}`, { step: this.steps + 1, microBatch: i });
       loss += r.loss / k;
       for (const m of this.metricNames) metrics[m]! += r.metrics[m]! / k;
-      for (const [name, g] of r.gradients) {
-        const acc = this.memberGrads.get(name)!;
-        if (i === 0) acc.set(g);
-        else for (let j = 0; j < g.length; j++) acc[j]! += g[j]!;
-      }
+      if (i > 0)
+        for (const [name, acc] of this.memberGrads) {
+          const g = targets.get(name)!;
+          for (let j = 0; j < g.length; j++) acc[j]! += g[j]!;
+        }
     }
     if (k > 1) for (const acc of this.memberGrads.values()) for (let j = 0; j < acc.length; j++) acc[j]! /= k;
     this.parameterMap.combineGradients(this.memberGrads, this.grads);
@@ -183,6 +244,11 @@ export class Trainer {
     for (const p of this.params) this.parameterMap.scatter(p.name, p.data, this.inputs);
     this.steps++;
     return { step: this.steps, loss, metrics };
+  }
+
+  /** Stop the session's profiler (created with `session.profile`) and return its file. */
+  endProfiling(): string {
+    return this.session.endProfiling();
   }
 
   async release(): Promise<void> {

@@ -39,7 +39,8 @@ describe('Trainer', () => {
     const b = sampler.next();
     const ga = (await trainer.evaluate(a)).gradients;
     const gaCopy = new Map([...ga].map(([k, v]) => [k, Float32Array.from(v)]));
-    const gb = (await trainer.evaluate(b)).gradients;
+    // evaluate's gradient arrays are the trainer's own (the next run overwrites them): keep copies.
+    const gb = new Map([...(await trainer.evaluate(b)).gradients].map(([k, v]) => [k, Float32Array.from(v)]));
     const before = new Map(trainer.params.map((p) => [p.name, Float32Array.from(p.data)]));
     await trainer.step([a, b]);
     for (const p of trainer.params) {

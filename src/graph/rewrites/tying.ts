@@ -138,8 +138,9 @@ export class ParameterMap {
         const g = grads.get(m.name);
         if (!g) throw fail('ALIGNKIT_ERR_STATE', `no gradient for initializer ${m.name}`, { field: m.name });
         if (!m.transposed) {
-          if (k === 0) target.set(g);
-          else for (let i = 0; i < g.length; i++) target[i]! += g[i]!;
+          // An untied parameter's gradient may already be the target array (the trainer has the run write it there).
+          if (k === 0 && g !== target) target.set(g);
+          else if (k > 0) for (let i = 0; i < g.length; i++) target[i]! += g[i]!;
         } else transpose2d(g, cols, rows, target, k > 0);
       });
     }

@@ -1,0 +1,188 @@
+#!/usr/bin/env node
+// alignkit's side of the training benches (bench/train-step, bench/dpo), a child process that
+// speaks bench/torch_peer.py's protocol so both sides are measured the same way (start-up, peak RSS
+// of their own process, steps on request). argv[2] is the bench's JSON config.
+//
+// The model is the project's builder output (src/models/fixtures) saved once as an ONNX file with
+// external data in the OS temp dir and loaded from there, as a user loads an exported model; the
+// training graph is built from it as the training run builds it: `next-token` through
+// prepareCausalLmTraining, `dpo` through the run's buildRunGraph + buildBatch. Ops: steps (one
+// Trainer step each: forward+backward, plus the optimizer in mode `adamw`), export (weights, batch,
+// loss and gradients for the torch peer's check), sgemm (onnxruntime MatMul peak), gemm (one
+// profiled step's matrix-product GFLOP/s), exit.
+import fs from 'node:fs';
+import { register } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+register('../src/dev/ts-source-hooks.mjs', import.meta.url);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const src = (p) => import(path.join(root, 'src', p));
+
+const CFG = JSON.parse(process.argv[2]);
+const S = CFG.shape;
+const { buildGpt2, buildLlama } = await src('models/fixtures/index.ts');
+const { loadModel, saveModel, Session } = await src('graph/index.ts');
+const { weightInitializers } = await src('graph/rewrites/index.ts');
+const { prepareCausalLmTraining, Trainer, buildRunGraph, buildBatch, rowGroupsFor } = await src('train/index.ts');
+const { createLoss } = await src('losses/index.ts');
+const { createOptimizer, trainingArena } = await src('optim/index.ts');
+const { matmulProfile } = await import('./gemm-profile.mjs');
+
+const BUILDERS = {
+  gpt2: (s) => buildGpt2({ vocabSize: s.vocab, nPositions: s.positions, nEmbd: s.dim, nLayer: s.layers, nHead: s.heads, layerNormEpsilon: s.eps ?? 1e-5 }, { kind: 'lm' }, 0),
+  llama: (s) => buildLlama({
+    vocabSize: s.vocab, hiddenSize: s.dim, intermediateSize: s.intermediate, numLayers: s.layers, numHeads: s.heads, numKvHeads: s.kvHeads,
+    ropeTheta: s.ropeTheta, rmsNormEps: s.eps, attentionBias: s.attentionBias, tieWordEmbeddings: true,
+  }, 0),
+};
+
+/** The model file, built by the project's builder on first use and loaded from disk after. */
+function loadOrBuild() {
+  const key = Object.entries(S).map(([k, v]) => `${k}${v}`).join('-');
+  const file = path.join(os.tmpdir(), 'alignkit-bench-models', key, 'model.onnx');
+  if (fs.existsSync(file)) return { model: loadModel(file), cached: true };
+  const model = BUILDERS[S.family](S);
+  saveModel(model, file, { externalData: true });
+  return { model, cached: false };
+}
+
+const t0 = performance.now();
+const { model, cached } = loadOrBuild();
+const loadMs = performance.now() - t0;
+const lora = CFG.lora ? { rank: CFG.lora.rank, alpha: CFG.lora.alpha, targets: 'all-linear', seed: 0 } : undefined;
+const rows = CFG.rows;
+const T = CFG.seq;
+let training;
+let forward;
+let metrics;
+let makeBatch;
+let reference;
+const ids = new BigInt64Array(rows * T);
+for (let i = 0; i < ids.length; i++) ids[i] = BigInt((i * 2654435761) % S.vocab);
+if (CFG.task === 'next-token') {
+  const prep = prepareCausalLmTraining(model, { loss: 'next-token', ...(lora && { lora }) });
+  training = prep.training;
+  forward = prep.forward;
+  const batch = {
+    input_ids: { dtype: 'int64', dims: [rows, T], data: ids },
+    attention_mask: { dtype: 'int64', dims: [rows, T], data: new BigInt64Array(rows * T).fill(1n) },
+  };
+  makeBatch = () => batch;
+} else {
+  // DPO: rows/2 pairs, chosen rows then rejected rows, prompt then response (bench/torch_peer.py batches the same way).
+  const loss = createLoss('dpo');
+  const groups = rowGroupsFor(loss, 'causal-lm');
+  const pairs = rows / 2;
+  const graph = buildRunGraph(model, { role: 'causal-lm', loss, groups, rows: pairs, train: lora ? 'lora' : 'full', lora: { rank: CFG.lora?.rank ?? 8, alpha: CFG.lora?.alpha ?? 16, targets: 'all-linear' }, seed: 0 });
+  training = graph.training;
+  forward = graph.forward;
+  metrics = Object.values(graph.metricOutputs);
+  const token = (r, t) => Number(ids[r * T + t]);
+  const items = Array.from({ length: pairs }, (_, i) => ({
+    id: String(i),
+    prompt: Array.from({ length: CFG.prompt }, (_, t) => token(i, t)),
+    responses: [0, 1].map((side) => Array.from({ length: T - CFG.prompt }, (_, t) => token(side * pairs + i, CFG.prompt + t))),
+  }));
+  reference = new Map(groups.map((g, gi) => [g.reference, Float64Array.from(items, (_, i) => -300 - ((gi * pairs + i) % 7) / 7)]));
+  const ctx = { forward, items, groups, loss, fed: graph.fedInputs, reference, padId: 0 };
+  const batch = buildBatch(ctx, items.map((_, i) => i), {}).feeds;
+  makeBatch = () => batch;
+}
+const graphMs = performance.now() - t0 - loadMs;
+// Parameters, gradients and AdamW's state in one WebAssembly memory (the fused kernel's path), unless --no-arena.
+const trainableCount = [...training.gradients.keys()].reduce((n, p) => n + forward.graph.initializers.get(p).data.length, 0);
+const arena = CFG.arena ? trainingArena(trainableCount) : undefined;
+const optimizer = createOptimizer('adamw', { lr: 1e-4 }, arena ? { arena } : {});
+const trainer = await Trainer.create({ training, source: forward, optimizer, allocator: arena, ...(metrics && { metrics }), session: { intraOpThreads: CFG.threads ?? 2, ...(CFG.profile && { profile: path.join(os.tmpdir(), `alignkit-bench-profile-${process.pid}`) }) } });
+const sessionMs = performance.now() - t0 - loadMs - graphMs;
+
+const step = CFG.mode === 'adamw' ? () => trainer.step([makeBatch()]) : () => trainer.evaluate(makeBatch());
+
+function reply(obj) {
+  process.stdout.write(`${JSON.stringify({ ...obj, maxRssKb: process.resourceUsage().maxRSS })}\n`);
+}
+
+/** alignkit's exchange format for the torch peer: <stem>.json {name: {dims, offset}} over <stem>.bin (float32 LE). */
+function writeTensors(dir, stem, tensors) {
+  const index = {};
+  const fd = fs.openSync(path.join(dir, `${stem}.bin`), 'w');
+  let offset = 0;
+  for (const [name, { dims, data }] of tensors) {
+    index[name] = { dims, offset };
+    fs.writeSync(fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    offset += data.length;
+  }
+  fs.closeSync(fd);
+  fs.writeFileSync(path.join(dir, `${stem}.json`), JSON.stringify(index));
+}
+
+// A LoRA adapter of weight W is `W.lora_A` here and the module's `lora_A` in torch (PEFT's naming).
+const torchName = (n) => n.replace(/\.weight\.lora_([AB])$/, '.lora_$1');
+
+async function exportCheck(dir) {
+  const r = await trainer.evaluate(makeBatch());
+  const init = forward.graph.initializers;
+  const values = trainer.values();
+  const names = [...new Set([...weightInitializers(forward), ...values.keys()])];
+  writeTensors(dir, 'weights', names.map((n) => [torchName(n), { dims: init.get(n).dims, data: values.get(n) ?? init.get(n).data }]));
+  writeTensors(dir, 'grads', [...r.gradients].map(([n, g]) => [torchName(n), { dims: init.get(n).dims, data: g }]));
+  const meta = { loss: r.loss, ids: Array.from(ids, Number) };
+  if (reference) meta.reference = [...reference.values()].flatMap((a) => Array.from(a));
+  fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify(meta));
+  return { loss: r.loss };
+}
+
+async function sgemm(n, seconds) {
+  const { GraphBuilder } = await src('graph/index.ts');
+  const out = {};
+  for (const form of ['inputs', 'initializer']) {
+    const g = new GraphBuilder({ name: 'sgemm', opset: 17 });
+    const a = g.input('a', 'float32', [n, n]);
+    const rand = () => Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
+    const b = form === 'inputs' ? g.input('b', 'float32', [n, n]) : g.initializer('b', rand(), [n, n]);
+    g.output(g.matMul(a, b), 'c', 'float32', [n, n]);
+    const s = await Session.create(g.toModel(), { intraOpThreads: CFG.threads ?? 2 });
+    const feeds = { a: { dtype: 'float32', dims: [n, n], data: rand() } };
+    if (form === 'inputs') feeds.b = { dtype: 'float32', dims: [n, n], data: rand() };
+    for (let i = 0; i < 2; i++) await s.run(feeds);
+    let reps = 0;
+    const t = performance.now();
+    while (performance.now() - t < seconds * 1000) {
+      await s.run(feeds);
+      reps++;
+    }
+    out[form] = (2 * n ** 3 * reps) / ((performance.now() - t) / 1000) / 1e9;
+    await s.release();
+  }
+  return { gflops: Math.max(out.inputs, out.initializer), ...Object.fromEntries(Object.entries(out).map(([k, v]) => [`gflops_${k}`, v])) };
+}
+
+reply({
+  hello: {
+    onnxruntime: (await import('onnxruntime-node')).default.env.versions?.common ?? 'unknown', node: process.version,
+    threads: CFG.threads ?? 2, loadMs, cached, graphMs, sessionMs, buildMs: loadMs + graphMs + sessionMs,
+    trainable: trainer.params.reduce((a, p) => a + p.data.length, 0), nodes: training.model.graph.nodes.length, arena: arena !== undefined,
+  },
+});
+for await (const line of readline.createInterface({ input: process.stdin })) {
+  const req = JSON.parse(line);
+  if (req.op === 'steps') {
+    const ms = [];
+    for (let i = 0; i < req.n; i++) {
+      const s = performance.now();
+      await step();
+      ms.push(performance.now() - s);
+    }
+    reply({ ms, kernels: optimizer.kernelNames?.() });
+  } else if (req.op === 'check') reply(await exportCheck(req.dir));
+  else if (req.op === 'sgemm') reply(await sgemm(req.n, req.seconds));
+  else if (req.op === 'gemm') reply(matmulProfile(await trainer.endProfiling()));
+  else if (req.op === 'exit') {
+    reply({});
+    await trainer.release();
+    process.exit(0);
+  }
+}

@@ -1,0 +1,190 @@
+// The training benches' driver (bench/train-step: next-token loss; bench/dpo: the DPO loss): alignkit
+// (bench/alignkit-peer.mjs) and PyTorch eager (bench/torch_peer.py) as two child processes built from
+// the same shape, checked against each other once (loss and every gradient, on alignkit's weights and
+// batch), then timed in alternating rounds so the machine's drift cancels (../shared/DESIGN.md), each
+// timing at least --min-seconds long, medians compared. Printed: the machine (CPU, ISA, load), the
+// peer's configuration (OpenBLAS kernel and threads), start-up (spawn to built) and the first two
+// steps apart from the steady state, whole-process time, peak RSS of each process, and the ratio;
+// the handicapped torch reading (OpenBLAS pinned, as the environment may set it) only as a second line.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { describeMachine, loadAverage, loadLine, machine, mb, median } from './machine.mjs';
+import { environmentPin, startPeer, startTorchPeer } from './torch-peer.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** Model shapes by --model; rows x seq is the micro-batch (DPO: rows / 2 pairs). */
+export const SHAPES = {
+  tiny: { shape: { family: 'gpt2', vocab: 4096, dim: 256, layers: 4, heads: 4, positions: 128 }, rows: 8, seq: 128, label: 'tiny GPT-2 (V 4096, d 256, 4 layers, 4 heads)' },
+  'gpt2-small': { shape: { family: 'gpt2', vocab: 50257, dim: 768, layers: 12, heads: 12, positions: 1024 }, rows: 2, seq: 128, label: 'GPT-2-small (V 50257, d 768, 12 layers, 12 heads)' },
+  // Qwen2.5-0.5B's config: GQA (14 query, 2 key/value heads), RoPE theta 1e6, RMSNorm, SiLU MLP, q/k/v biases, tied head.
+  'qwen-0.5b': {
+    shape: { family: 'llama', vocab: 151936, dim: 896, intermediate: 4864, layers: 24, heads: 14, kvHeads: 2, ropeTheta: 1e6, eps: 1e-6, attentionBias: true },
+    rows: 2, seq: 512, label: 'Qwen2.5-0.5B shape (V 151936, d 896, 24 layers, 14/2 GQA heads, MLP 4864)',
+  },
+};
+
+const OPTIONS = {
+  model: { type: 'string', default: 'tiny' },
+  mode: { type: 'string', default: 'adamw' },
+  train: { type: 'string', default: 'full' },
+  rows: { type: 'string' },
+  seq: { type: 'string' },
+  prompt: { type: 'string' },
+  rounds: { type: 'string', default: '5' },
+  'min-seconds': { type: 'string', default: '1' },
+  'lora-rank': { type: 'string', default: '8' },
+  pinned: { type: 'string' },
+  'no-torch': { type: 'boolean', default: false },
+  'no-check': { type: 'boolean', default: false },
+  gemm: { type: 'boolean', default: false },
+  foreach: { type: 'boolean', default: false },
+  'no-arena': { type: 'boolean', default: false },
+  threads: { type: 'string', default: '2' },
+  json: { type: 'boolean', default: false },
+};
+
+/** Steps until `minMs` have passed, as one timing: the mean step time of the batch. */
+async function timing(peer, n) {
+  const r = await peer.request({ op: 'steps', n });
+  return { ms: r.ms.reduce((a, b) => a + b, 0) / r.ms.length, all: r.ms, maxRssKb: r.maxRssKb };
+}
+
+async function gradientCheck(ours, torch) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alignkit-bench-check-'));
+  try {
+    await ours.request({ op: 'check', dir });
+    return await torch.request({ op: 'check', dir });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Alternate ours and theirs for `rounds` timings each; load average sampled every round. */
+async function alternate(ours, theirs, rounds, n) {
+  const a = [];
+  const b = [];
+  const loads = [];
+  for (let r = 0; r < rounds; r++) {
+    a.push((await timing(ours, n)).ms);
+    b.push((await timing(theirs, n)).ms);
+    loads.push(loadAverage()[0]);
+  }
+  return { ours: a, theirs: b, loads };
+}
+
+function describePeer(hello) {
+  if (!hello.core) return `PyTorch ${hello.torch}, ${hello.blas}`;
+  const env = Object.entries(hello.env).filter(([k]) => k.startsWith('OPENBLAS')).map(([k, v]) => `${k}=${v ?? 'unset'}`).join(', ');
+  return `PyTorch ${hello.torch} eager, OpenBLAS kernel ${hello.core} (${env}), ${hello.threads} torch threads / ${hello.blasThreads} BLAS threads, OMP_WAIT_POLICY=${hello.env.OMP_WAIT_POLICY}`;
+}
+
+export async function runTrainingBench(task, argv = process.argv.slice(2)) {
+  const { values: a } = parseArgs({ args: argv, options: OPTIONS });
+  const preset = SHAPES[a.model];
+  if (!preset) throw new Error(`--model ${a.model}: one of ${Object.keys(SHAPES).join(', ')}`);
+  const mode = task === 'dpo' ? 'adamw' : a.mode;
+  const rows = Number(a.rows ?? preset.rows);
+  const seq = Number(a.seq ?? preset.seq);
+  const config = {
+    task, mode, shape: preset.shape, rows, seq, prompt: Number(a.prompt ?? seq / 2), threads: Number(a.threads), foreach: a.foreach,
+    lora: a.train === 'lora' ? { rank: Number(a['lora-rank']), alpha: 2 * Number(a['lora-rank']) } : null, profile: a.gemm, arena: !a['no-arena'],
+  };
+  const tokens = rows * seq;
+  const out = { machine: machine(), loadStart: loadAverage(), task, model: a.model, config };
+  const log = (s) => !a.json && console.log(s);
+  log(describeMachine(out.machine));
+  log(`${task === 'dpo' ? `DPO step (${rows / 2} pairs x 2 rows, prompt ${config.prompt})` : 'training step (next-token loss)'}: ${preset.label}, ${rows} x ${seq} tokens, ${a.train === 'lora' ? `LoRA r ${config.lora.rank} on every linear layer` : 'all weights'}, ${mode === 'adamw' ? 'forward + backward + AdamW' : 'forward + backward'}`);
+
+  const ours = await startPeer(process.execPath, [path.join(here, 'alignkit-peer.mjs'), JSON.stringify(config)]);
+  const torch = a['no-torch'] ? undefined : await startTorchPeer(path.join(here, 'torch_peer.py'), config);
+  out.alignkit = { ...ours.hello, startMs: ours.startMs };
+  if (torch) out.torch = { ...torch.hello, startMs: torch.startMs, python: torch.python };
+  log(`alignkit: onnxruntime-node ${ours.hello.onnxruntime}, ${ours.hello.threads} intra-op threads, ${(ours.hello.trainable / 1e6).toFixed(1)} M trainable, graph ${ours.hello.nodes} nodes; model ${ours.hello.cached ? 'loaded from its ONNX file' : 'built and saved'} in ${(ours.hello.loadMs / 1000).toFixed(2)} s, training graph ${(ours.hello.graphMs / 1000).toFixed(2)} s, session ${(ours.hello.sessionMs / 1000).toFixed(2)} s`);
+  if (torch) log(`peer: ${describePeer(torch.hello)}, AdamW foreach=${torch.hello.foreach}`);
+  else if (!a['no-torch']) log('peer: not available (no python3 that imports torch)');
+
+  // Warm-up, reported apart: the first step allocates (onnxruntime's arena, torch's caching allocator).
+  const first = { ours: await timing(ours, 1), torch: torch && (await timing(torch, 1)) };
+  const second = { ours: await timing(ours, 1), torch: torch && (await timing(torch, 1)) };
+  if (torch && !a['no-check']) {
+    out.check = await gradientCheck(ours, torch);
+    log(`check (alignkit's weights and batch in both): loss ${out.check.lossOurs.toFixed(6)} vs torch ${out.check.lossTorch.toFixed(6)} (rel ${out.check.lossRelErr.toExponential(1)}); gradients max |diff| / max |g| ${out.check.gradMaxRelErr.toExponential(1)} over ${out.check.tensors} tensors (worst ${out.check.worstTensor})`);
+  }
+  const perTiming = Math.max(1, Math.ceil((Number(a['min-seconds']) * 1000) / Math.max(second.ours.ms, second.torch?.ms ?? 0)));
+  const rounds = Number(a.rounds);
+  let fair;
+  if (torch) fair = await alternate(ours, torch, rounds, perTiming);
+  else {
+    fair = { ours: [], theirs: [], loads: [] };
+    for (let r = 0; r < rounds; r++) {
+      fair.ours.push((await timing(ours, perTiming)).ms);
+      fair.loads.push(loadAverage()[0]);
+    }
+  }
+  const oursMs = median(fair.ours);
+  const torchMs = torch ? median(fair.theirs) : undefined;
+
+  if (a.gemm) {
+    out.gemm = await ours.request({ op: 'gemm' });
+    out.sgemm = { onnxruntime: await ours.request({ op: 'sgemm', n: 2048, seconds: 1 }), openblas: torch && (await torch.request({ op: 'sgemm', n: 2048, seconds: 1 })) };
+  }
+  let pinnedResult;
+  const pin = a.pinned ?? environmentPin();
+  const torchEnd = torch && (await torch.close());
+  if (torch && pin) {
+    const pinned = await startTorchPeer(path.join(here, 'torch_peer.py'), config, { pinned: pin });
+    await timing(pinned, 1);
+    await timing(pinned, 1);
+    const r = await alternate(ours, pinned, Math.max(3, Math.ceil(rounds / 2)), perTiming);
+    pinnedResult = { core: pinned.hello.core, oursMs: median(r.ours), torchMs: median(r.theirs), loads: r.loads };
+    await pinned.close();
+  }
+  const oursEnd = await ours.close();
+
+  const side = (peer, f, s, steady, end, all) => ({
+    startMs: peer.startMs, firstStepMs: f.ms, secondStepMs: s.ms, steadyMs: steady, tokensPerSec: (tokens / steady) * 1000,
+    peakRssMb: mb(end.maxRssKb),
+    // Whole process: spawn to built, then every step it ran (warm-up, check excluded, timed rounds).
+    wholeProcessMs: peer.startMs + f.ms + s.ms + all.reduce((x, y) => x + y, 0) * perTiming,
+    startUpMs: peer.startMs + f.ms,
+  });
+  out.rounds = { count: rounds, stepsPerTiming: perTiming, loads: fair.loads };
+  out.alignkit = { ...out.alignkit, ...side(ours, first.ours, second.ours, oursMs, oursEnd, fair.ours), samplesMs: fair.ours };
+  if (torch) {
+    out.torch = { ...out.torch, ...side(torch, first.torch, second.torch, torchMs, torchEnd, fair.theirs), samplesMs: fair.theirs };
+    out.ratio = torchMs / oursMs;
+    out.rssRatio = out.alignkit.peakRssMb / out.torch.peakRssMb;
+  }
+  if (pinnedResult) out.pinned = { ...pinnedResult, ratio: pinnedResult.torchMs / pinnedResult.oursMs };
+  out.loadEnd = loadAverage();
+
+  if (a.json) {
+    console.log(JSON.stringify(out));
+    return out;
+  }
+  const row = (label, x, y, fmt) => log(`  ${label.padEnd(44)} ${fmt(x).padStart(14)} ${y === undefined ? '' : fmt(y).padStart(14)}`);
+  const ms = (v) => `${v.toFixed(v < 100 ? 1 : 0)} ms`;
+  log(`  ${''.padEnd(44)} ${'alignkit'.padStart(14)} ${torch ? 'torch'.padStart(14) : ''}`);
+  row('start-up: spawn to built', out.alignkit.startMs, out.torch?.startMs, ms);
+  row('first step', out.alignkit.firstStepMs, out.torch?.firstStepMs, ms);
+  row('second step', out.alignkit.secondStepMs, out.torch?.secondStepMs, ms);
+  row('start-up + first step', out.alignkit.startUpMs, out.torch?.startUpMs, ms);
+  row(`steady step (median of ${rounds} timings x ${perTiming} steps)`, oursMs, torchMs, ms);
+  row('tokens/s', out.alignkit.tokensPerSec, out.torch?.tokensPerSec, (v) => v.toFixed(0));
+  row('peak RSS', out.alignkit.peakRssMb, out.torch?.peakRssMb, (v) => `${v} MB`);
+  row('whole process (start-up + all steps)', out.alignkit.wholeProcessMs, out.torch?.wholeProcessMs, (v) => `${(v / 1000).toFixed(1)} s`);
+  if (torch) log(`ratio: alignkit ${out.ratio.toFixed(2)}x torch's throughput; peak RSS ${out.rssRatio.toFixed(2)}x torch's`);
+  if (pinnedResult) log(`second line, handicapped peer (OPENBLAS_CORETYPE=${pin}, kernel ${pinnedResult.core}): torch ${ms(pinnedResult.torchMs)} vs alignkit ${ms(pinnedResult.oursMs)}: ${out.pinned.ratio.toFixed(2)}x`);
+  if (out.gemm) {
+    const peak = Math.max(out.sgemm.onnxruntime.gflops, out.sgemm.openblas?.gflops ?? 0);
+    log(`GEMM: the step's matrix products ${out.gemm.productGflop.toFixed(1)} GFLOP in ${out.gemm.productMs.toFixed(0)} ms = ${out.gemm.productGflops.toFixed(0)} GFLOP/s (${((100 * out.gemm.productMs) / out.gemm.runMs).toFixed(0)}% of the run; whole run ${out.gemm.wholeRunGflops.toFixed(0)} GFLOP/s)`);
+    log(`      sgemm 2048^2 on ${config.threads} threads in this run: onnxruntime ${out.sgemm.onnxruntime.gflops_inputs.toFixed(0)} (B as input) / ${out.sgemm.onnxruntime.gflops_initializer.toFixed(0)} (B as initializer), OpenBLAS ${out.sgemm.openblas ? out.sgemm.openblas.gflops.toFixed(0) : 'n/a'} GFLOP/s: products at ${((100 * out.gemm.productGflops) / peak).toFixed(0)}% of the peak ${peak.toFixed(0)}`);
+    for (const s of out.gemm.slowest) log(`      ${s.ms.toFixed(1).padStart(7)} ms ${s.gflops.toFixed(0).padStart(4)} GFLOP/s x${s.n} ${s.shape}`);
+  }
+  log(`${loadLine()} at the end; 1-minute load during the rounds ${Math.min(...fair.loads, Infinity).toFixed(2)}-${Math.max(...fair.loads, 0).toFixed(2)}`);
+  return out;
+}
