@@ -26,7 +26,7 @@ const S = CFG.shape;
 const { buildGpt2, buildLlama } = await src('models/fixtures/index.ts');
 const { loadModel, saveModel, Session } = await src('graph/index.ts');
 const { weightInitializers } = await src('graph/rewrites/index.ts');
-const { prepareCausalLmTraining, Trainer, buildRunGraph, buildBatch, rowGroupsFor } = await src('train/index.ts');
+const { prepareCausalLmTraining, Trainer, trainableValues, buildRunGraph, buildBatch, rowGroupsFor } = await src('train/index.ts');
 const { createLoss } = await src('losses/index.ts');
 const { createOptimizer, trainingArena } = await src('optim/index.ts');
 const { matmulProfile } = await import('./gemm-profile.mjs');
@@ -93,10 +93,9 @@ if (CFG.task === 'next-token') {
 }
 const graphMs = performance.now() - t0 - loadMs;
 // Parameters, gradients and AdamW's state in one WebAssembly memory (the fused kernel's path), unless --no-arena.
-const trainableCount = [...training.gradients.keys()].reduce((n, p) => n + forward.graph.initializers.get(p).data.length, 0);
-const arena = CFG.arena ? trainingArena(trainableCount) : undefined;
+const arena = CFG.arena ? trainingArena(trainableValues(training, forward)) : undefined;
 const optimizer = createOptimizer('adamw', { lr: 1e-4 }, arena ? { arena } : {});
-const trainer = await Trainer.create({ training, source: forward, optimizer, allocator: arena, ...(metrics && { metrics }), session: { intraOpThreads: CFG.threads ?? 2, ...(CFG.profile && { profile: path.join(os.tmpdir(), `alignkit-bench-profile-${process.pid}`) }) } });
+const trainer = await Trainer.create({ training, source: forward, optimizer, allocator: arena, shareSource: true, ...(metrics && { metrics }), session: { intraOpThreads: CFG.threads ?? 2, ...(CFG.profile && { profile: path.join(os.tmpdir(), `alignkit-bench-profile-${process.pid}`) }) } });
 const sessionMs = performance.now() - t0 - loadMs - graphMs;
 
 const step = CFG.mode === 'adamw' ? () => trainer.step([makeBatch()]) : () => trainer.evaluate(makeBatch());

@@ -254,10 +254,13 @@ def rss_kb():
 
 
 def read_tensors(d, stem):
-    """alignkit's exchange format: <stem>.json {name: {dims, offset}} over <stem>.bin float32 LE."""
+    """alignkit's exchange format: <stem>.json {name: {dims, offset}} over <stem>.bin float32 LE.
+    Yields (name, tensor) one at a time, read with plain file reads (a memmap's pages would count in RSS)."""
     index = json.load(open(os.path.join(d, stem + '.json')))
-    raw = np.memmap(os.path.join(d, stem + '.bin'), dtype='<f4', mode='r')
-    return {n: (raw[e['offset']:e['offset'] + int(np.prod(e['dims']))].reshape(e['dims'])) for n, e in index.items()}
+    with open(os.path.join(d, stem + '.bin'), 'rb') as f:
+        for n, e in index.items():
+            f.seek(4 * e['offset'])
+            yield n, torch.from_numpy(np.fromfile(f, dtype='<f4', count=int(np.prod(e['dims']))).reshape(e['dims']))
 
 
 def check(d):
@@ -268,18 +271,21 @@ def check(d):
     if 'reference' in meta:
         reference = torch.tensor(meta['reference'], dtype=torch.float32)
     params = dict(model.named_parameters())
-    weights = read_tensors(d, 'weights')
+    loaded = set()
     with torch.no_grad():
-        for n, w in weights.items():
-            params[n].copy_(torch.from_numpy(np.array(w)))
+        for n, w in read_tensors(d, 'weights'):
+            if n in params:
+                params[n].copy_(w)
+                loaded.add(n)
+    missing = set(params) - loaded
+    if missing:
+        raise SystemExit(f'check: alignkit wrote no values for {sorted(missing)[:5]}')
     for p in trainable:
         p.grad = None
     loss = loss_fn()
     loss.backward()
-    grads = read_tensors(d, 'grads')
     worst, worst_name, compared = 0.0, None, 0
-    for n, g in grads.items():
-        ours = torch.from_numpy(np.array(g))
+    for n, ours in read_tensors(d, 'grads'):
         theirs = params[n].grad
         if theirs is None:
             continue

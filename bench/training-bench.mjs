@@ -68,12 +68,17 @@ async function alternate(ours, theirs, rounds, n) {
   const a = [];
   const b = [];
   const loads = [];
+  const rss = { ours: 0, theirs: 0 };
   for (let r = 0; r < rounds; r++) {
-    a.push((await timing(ours, n)).ms);
-    b.push((await timing(theirs, n)).ms);
+    const x = await timing(ours, n);
+    const y = await timing(theirs, n);
+    a.push(x.ms);
+    b.push(y.ms);
+    rss.ours = x.maxRssKb;
+    rss.theirs = y.maxRssKb;
     loads.push(loadAverage()[0]);
   }
-  return { ours: a, theirs: b, loads };
+  return { ours: a, theirs: b, loads, rss };
 }
 
 function describePeer(hello) {
@@ -110,31 +115,34 @@ export async function runTrainingBench(task, argv = process.argv.slice(2)) {
   // Warm-up, reported apart: the first step allocates (onnxruntime's arena, torch's caching allocator).
   const first = { ours: await timing(ours, 1), torch: torch && (await timing(torch, 1)) };
   const second = { ours: await timing(ours, 1), torch: torch && (await timing(torch, 1)) };
-  if (torch && !a['no-check']) {
-    out.check = await gradientCheck(ours, torch);
-    log(`check (alignkit's weights and batch in both): loss ${out.check.lossOurs.toFixed(6)} vs torch ${out.check.lossTorch.toFixed(6)} (rel ${out.check.lossRelErr.toExponential(1)}); gradients max |diff| / max |g| ${out.check.gradMaxRelErr.toExponential(1)} over ${out.check.tensors} tensors (worst ${out.check.worstTensor})`);
-  }
   const perTiming = Math.max(1, Math.ceil((Number(a['min-seconds']) * 1000) / Math.max(second.ours.ms, second.torch?.ms ?? 0)));
   const rounds = Number(a.rounds);
   let fair;
   if (torch) fair = await alternate(ours, torch, rounds, perTiming);
   else {
-    fair = { ours: [], theirs: [], loads: [] };
+    fair = { ours: [], theirs: [], loads: [], rss: { ours: 0 } };
     for (let r = 0; r < rounds; r++) {
-      fair.ours.push((await timing(ours, perTiming)).ms);
+      const x = await timing(ours, perTiming);
+      fair.ours.push(x.ms);
+      fair.rss.ours = x.maxRssKb;
       fair.loads.push(loadAverage()[0]);
     }
   }
   const oursMs = median(fair.ours);
   const torchMs = torch ? median(fair.theirs) : undefined;
 
+  // The check after the timed rounds, so its file reads and writes never count in the peaks reported.
+  if (torch && !a['no-check']) {
+    out.check = await gradientCheck(ours, torch);
+    log(`check (alignkit's weights and batch in both): loss ${out.check.lossOurs.toFixed(6)} vs torch ${out.check.lossTorch.toFixed(6)} (rel ${out.check.lossRelErr.toExponential(1)}); gradients max |diff| / max |g| ${out.check.gradMaxRelErr.toExponential(1)} over ${out.check.tensors} tensors (worst ${out.check.worstTensor})`);
+  }
   if (a.gemm) {
     out.gemm = await ours.request({ op: 'gemm' });
     out.sgemm = { onnxruntime: await ours.request({ op: 'sgemm', n: 2048, seconds: 1 }), openblas: torch && (await torch.request({ op: 'sgemm', n: 2048, seconds: 1 })) };
   }
   let pinnedResult;
   const pin = a.pinned ?? environmentPin();
-  const torchEnd = torch && (await torch.close());
+  if (torch) await torch.close();
   if (torch && pin) {
     const pinned = await startTorchPeer(path.join(here, 'torch_peer.py'), config, { pinned: pin });
     await timing(pinned, 1);
@@ -143,19 +151,19 @@ export async function runTrainingBench(task, argv = process.argv.slice(2)) {
     pinnedResult = { core: pinned.hello.core, oursMs: median(r.ours), torchMs: median(r.theirs), loads: r.loads };
     await pinned.close();
   }
-  const oursEnd = await ours.close();
+  await ours.close();
 
-  const side = (peer, f, s, steady, end, all) => ({
+  const side = (peer, f, s, steady, peakKb, all) => ({
     startMs: peer.startMs, firstStepMs: f.ms, secondStepMs: s.ms, steadyMs: steady, tokensPerSec: (tokens / steady) * 1000,
-    peakRssMb: mb(end.maxRssKb),
+    peakRssMb: mb(peakKb),
     // Whole process: spawn to built, then every step it ran (warm-up, check excluded, timed rounds).
     wholeProcessMs: peer.startMs + f.ms + s.ms + all.reduce((x, y) => x + y, 0) * perTiming,
     startUpMs: peer.startMs + f.ms,
   });
   out.rounds = { count: rounds, stepsPerTiming: perTiming, loads: fair.loads };
-  out.alignkit = { ...out.alignkit, ...side(ours, first.ours, second.ours, oursMs, oursEnd, fair.ours), samplesMs: fair.ours };
+  out.alignkit = { ...out.alignkit, ...side(ours, first.ours, second.ours, oursMs, fair.rss.ours, fair.ours), samplesMs: fair.ours };
   if (torch) {
-    out.torch = { ...out.torch, ...side(torch, first.torch, second.torch, torchMs, torchEnd, fair.theirs), samplesMs: fair.theirs };
+    out.torch = { ...out.torch, ...side(torch, first.torch, second.torch, torchMs, fair.rss.theirs, fair.theirs), samplesMs: fair.theirs };
     out.ratio = torchMs / oursMs;
     out.rssRatio = out.alignkit.peakRssMb / out.torch.peakRssMb;
   }
@@ -175,7 +183,7 @@ export async function runTrainingBench(task, argv = process.argv.slice(2)) {
   row('start-up + first step', out.alignkit.startUpMs, out.torch?.startUpMs, ms);
   row(`steady step (median of ${rounds} timings x ${perTiming} steps)`, oursMs, torchMs, ms);
   row('tokens/s', out.alignkit.tokensPerSec, out.torch?.tokensPerSec, (v) => v.toFixed(0));
-  row('peak RSS', out.alignkit.peakRssMb, out.torch?.peakRssMb, (v) => `${v} MB`);
+  row('peak RSS (through the timed steps)', out.alignkit.peakRssMb, out.torch?.peakRssMb, (v) => `${v} MB`);
   row('whole process (start-up + all steps)', out.alignkit.wholeProcessMs, out.torch?.wholeProcessMs, (v) => `${(v / 1000).toFixed(1)} s`);
   if (torch) log(`ratio: alignkit ${out.ratio.toFixed(2)}x torch's throughput; peak RSS ${out.rssRatio.toFixed(2)}x torch's`);
   if (pinnedResult) log(`second line, handicapped peer (OPENBLAS_CORETYPE=${pin}, kernel ${pinnedResult.core}): torch ${ms(pinnedResult.torchMs)} vs alignkit ${ms(pinnedResult.oursMs)}: ${out.pinned.ratio.toFixed(2)}x`);

@@ -31,6 +31,13 @@ export interface SessionOptions {
    * is on from session creation and `endProfiling()` writes `<prefix>_<timestamp>.json`.
    */
   profile?: string;
+  /**
+   * onnxruntime's CPU arena (default on): freed activations stay reserved for the next run. Off, each
+   * tensor is malloc'd and freed, so peak RSS follows the live tensors at the cost of fresh pages per run.
+   */
+  memoryArena?: boolean;
+  /** Memory pattern planning for static shapes (default on): one block per run laid out from the first run. */
+  memoryPattern?: boolean;
 }
 
 export const CUDA_INSTALL_HINT =
@@ -54,6 +61,8 @@ function toOrtOptions(o: SessionOptions): ort.InferenceSession.SessionOptions {
     ...(o.interOpThreads !== undefined && { interOpNumThreads: o.interOpThreads }),
     graphOptimizationLevel: o.graphOptimization ?? 'all',
     ...(o.profile !== undefined && { enableProfiling: true, profileFilePrefix: o.profile }),
+    ...(o.memoryArena !== undefined && { enableCpuMemArena: o.memoryArena }),
+    ...(o.memoryPattern !== undefined && { enableMemPattern: o.memoryPattern }),
     extra: { session: { intra_op: { allow_spinning: o.allowSpinning ? '1' : '0' } } },
   };
 }
@@ -133,14 +142,13 @@ export class Session {
   /** Stop profiling (session option `profile`) and return the profile file onnxruntime wrote. */
   endProfiling(): string {
     if (this.profilePrefix === undefined) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `session ${this.source} was not created with the profile option`, { field: 'profile' });
+    this.ort.endProfiling();
+    // onnxruntime-node does not return the file name: it is `<prefix>_<start time>.json`, the newest such file.
     const dir = path.dirname(this.profilePrefix);
     const stem = `${path.basename(this.profilePrefix)}_`;
-    const before = new Set(fs.readdirSync(dir).filter((f) => f.startsWith(stem)));
-    this.ort.endProfiling();
-    // onnxruntime-node does not return the file name: it is the one new file under the prefix.
-    const written = fs.readdirSync(dir).filter((f) => f.startsWith(stem) && f.endsWith('.json') && !before.has(f));
-    if (written.length !== 1) throw fail('ALIGNKIT_ERR_SESSION', `onnxruntime wrote ${written.length} profile files under ${this.profilePrefix}`, { field: 'profile' });
-    return path.join(dir, written[0]!);
+    const written = fs.readdirSync(dir).filter((f) => f.startsWith(stem) && f.endsWith('.json')).map((f) => path.join(dir, f));
+    if (written.length === 0) throw fail('ALIGNKIT_ERR_SESSION', `onnxruntime wrote no profile file under ${this.profilePrefix}`, { field: 'profile' });
+    return written.reduce((a, b) => (fs.statSync(b).mtimeMs > fs.statSync(a).mtimeMs ? b : a));
   }
 
   async release(): Promise<void> {

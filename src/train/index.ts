@@ -1,7 +1,7 @@
 // Public names of alignkit/train (core): the step loop, checkpoints, data windows, reference
 // log-probs, export to a Hugging Face directory, and the gradient API for sequence log-probs and
 // classifier scores.
-export { Trainer, type TrainerSpec, type TrainParam, type StepOptimizer, type ParamAllocator, type TrainingGraphLike, type StepResult } from './trainer.js';
+export { Trainer, trainableValues, type TrainerSpec, type TrainParam, type StepOptimizer, type ParamAllocator, type TrainingGraphLike, type StepResult } from './trainer.js';
 export { saveCheckpoint, loadCheckpoint, hasCheckpoint, type ResumeState } from './checkpoint.js';
 export { TokenWindowSampler, type WindowSamplerOptions, type SamplerPosition } from './data.js';
 export { tokenFeeds, positionIds, type TokenBatch, type IdArray } from './feeds.js';

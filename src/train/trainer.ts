@@ -69,6 +69,14 @@ export interface TrainerSpec {
    * every one in the graph, where onnxruntime may pre-pack them and holds its own copy).
    */
   feedFrozenFrom?: number;
+  /**
+   * Re-point the source model's trainable initializers at the trainer's parameter arrays once their
+   * values are copied in, so the starting values are not held twice (a model-sized saving when
+   * parameters live in an arena). The source (and every model sharing its tensors) then reads the
+   * current parameters. Tensors the training graph also holds as frozen constants (a token-level
+   * loss's reference branch) are left alone. Default false.
+   */
+  shareSource?: boolean;
 }
 
 export interface StepResult {
@@ -78,6 +86,13 @@ export interface StepResult {
 }
 
 const HEAP: ParamAllocator = { f32: (n) => new Float32Array(n) };
+
+/** Float values the training graph trains: what an arena for its parameters must hold (src/optim trainingArena). */
+export function trainableValues(training: TrainingGraphLike, source: Model): number {
+  let n = 0;
+  for (const p of training.gradients.keys()) n += source.graph.initializers.get(p)?.data.length ?? 0;
+  return n;
+}
 const FEED_FROZEN_FROM = 1 << 20;
 
 /** The training graph with its large frozen initializers turned into inputs, and their feeds. */
@@ -139,8 +154,18 @@ export class Trainer {
     }
     for (const [name, data] of this.inputs) this.fixedFeeds[name] = { dtype: 'float32', dims: spec.source.graph.initializers.get(name)!.dims, data };
     Object.assign(this.fixedFeeds, frozenFeeds);
+    if (spec.shareSource) this.shareSourceTensors();
     this.readsPositionIds = spec.training.model.graph.inputs.some((v) => v.name === 'position_ids');
     this.fetches = [spec.training.lossOutput, ...metricNames];
+  }
+
+  private shareSourceTensors(): void {
+    const frozen = new Set(this.spec.training.model.graph.initializers.values());
+    for (const [name, data] of this.inputs) {
+      const t = this.spec.source.graph.initializers.get(name)!;
+      // The Tensor object itself: every model cloned from the source shares it, so the old array is released.
+      if (!frozen.has(t) && t.data !== data) (t as { data: Float32Array }).data = data;
+    }
   }
 
   static async create(spec: TrainerSpec): Promise<Trainer> {

@@ -114,4 +114,37 @@ describe('Trainer', () => {
       expect(q, p.name).toEqual(p.data);
     }
   });
+
+  it('feeds frozen weights (LoRA base) from their arrays or bakes them into the session, with the same result', async () => {
+    const lora = prepareCausalLmTraining(source, { loss: 'next-token', lora: { rank: 4, alpha: 8, targets: 'all-linear', seed: 1 } });
+    const run = async (feedFrozenFrom: number) => {
+      const trainer = await Trainer.create({ training: lora.training, source: lora.forward, optimizer: createOptimizer('adamw', { lr: 1e-2 }), feedFrozenFrom });
+      const sampler = new TokenWindowSampler(tokens, { batch: 2, sequence: 16, seed: 4 });
+      const losses = [];
+      for (let i = 0; i < 3; i++) losses.push((await trainer.step([sampler.next()])).loss);
+      await trainer.release();
+      return { losses, params: trainer.params };
+    };
+    const fed = await run(0);
+    const baked = await run(Infinity);
+    // Baked weights let onnxruntime fold and pre-pack: equal up to float32 reordering.
+    fed.losses.forEach((l, i) => expect(l).toBeCloseTo(baked.losses[i]!, 5));
+    for (const [i, p] of baked.params.entries()) expect(fed.params[i]!.data.reduce((m, x, j) => Math.max(m, Math.abs(x - p.data[j]!)), 0), p.name).toBeLessThan(1e-5);
+    // And the adapters did train (LoRA's B starts at zero).
+    expect(fed.params.filter((p) => p.name.endsWith('lora_B')).some((p) => p.data.some((x) => x !== 0))).toBe(true);
+  });
+
+  it('shares the source tensors with its parameters when asked, keeping the starting values otherwise', async () => {
+    const prep = prepareCausalLmTraining(loadModel(TINY_GPT2_ONNX), { loss: 'next-token' });
+    const name = prep.trainable[0]!;
+    const start = prep.forward.graph.initializers.get(name)!.data;
+    const kept = await Trainer.create({ training: prep.training, source: prep.forward, optimizer: createOptimizer('sgd', { lr: 0.1 }) });
+    expect(prep.forward.graph.initializers.get(name)!.data).toBe(start);
+    await kept.release();
+    const shared = await Trainer.create({ training: prep.training, source: prep.forward, optimizer: createOptimizer('sgd', { lr: 0.1 }), shareSource: true });
+    const param = shared.params.find((p) => p.name === name)!;
+    expect(prep.forward.graph.initializers.get(name)!.data).toBe(param.data);
+    expect(param.data).toEqual(start);
+    await shared.release();
+  });
 });

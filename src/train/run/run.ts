@@ -9,11 +9,11 @@ import { fail, isAlignkitError } from '../../errors.js';
 import { loadModel, type Model } from '../../graph/index.js';
 import { createLoss, type ConfiguredLoss } from '../../losses/index.js';
 import { loadModelDir } from '../../models/index.js';
-import { createOptimizer } from '../../optim/index.js';
+import { createOptimizer, trainingArena } from '../../optim/index.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint.js';
 import { exportHfDirectory } from '../export.js';
 import { JsonlMetricsLogger, readMetrics, formatSummaryTable, summarizeMetrics, trainingCurves, writeSvgPlot, TrainingProgress, type MetricsRecord } from '../report/index.js';
-import { Trainer } from '../trainer.js';
+import { Trainer, trainableValues } from '../trainer.js';
 import { buildBatch, type BatchContext } from './batches.js';
 import { modelCard } from './card.js';
 import type { RunConfig } from './config.js';
@@ -67,6 +67,8 @@ export interface RunResult {
   values: Map<string, Float32Array>;
   /** BCO's UDM classifier and weights, when the loss reads them. */
   udm?: UdmResult;
+  /** The fused kernel each optimizer parameter group ran ('' for the TypeScript path). */
+  optimizerKernels: string[];
 }
 
 interface ResumeExtra {
@@ -134,12 +136,14 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   const graph: RunGraph = buildRunGraph(source, { role: spec.model, loss, groups, rows: config.microBatchSize, train: config.train, lora: config.lora, seed: config.seed });
   const stepsPerEpoch = Math.ceil(data.train.length / config.batchSize);
   const totalSteps = config.steps ?? config.epochs * stepsPerEpoch;
+  // Parameters, gradients and optimizer state in one wasm memory, where the fused kernels update them (heap when too large).
+  const arena = trainingArena(trainableValues(graph.training, graph.forward));
   const probe = new GradNormProbe(
-    createOptimizer(config.optimizer, { ...config.optimizerHp, lr: config.lr }, { schedule: { type: config.schedule, warmupSteps: config.warmupSteps, totalSteps: Math.max(totalSteps, config.warmupSteps + 1) } }),
+    createOptimizer(config.optimizer, { ...config.optimizerHp, lr: config.lr }, { schedule: { type: config.schedule, warmupSteps: config.warmupSteps, totalSteps: Math.max(totalSteps, config.warmupSteps + 1) }, arena }),
     config.spikeFactor,
   );
   const metricNames = [...Object.values(graph.metricOutputs), ...Object.values(graph.stateOutputs)];
-  const trainer = await Trainer.create({ training: graph.training, source: graph.forward, optimizer: probe, metrics: metricNames, session: { intraOpThreads: config.threads } });
+  const trainer = await Trainer.create({ training: graph.training, source: graph.forward, optimizer: probe, metrics: metricNames, session: { intraOpThreads: config.threads }, allocator: arena, shareSource: true });
   const ctx: BatchContext = { forward: graph.forward, items: data.items, groups, loss, fed: graph.fedInputs, reference: reference.values, padId };
   const sampler = new EpochSampler(data.train, config.seed);
   let state = startState(loss);
@@ -248,7 +252,7 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   const { values: _v, ...referenceInfo } = reference;
   return {
     outDir: config.output, steps: trainer.stepCount, interrupted, firstLoss, lastLoss, finalEval, reference: referenceInfo, skipped: data.skipped,
-    gradientSpikes: probe.spikes, seconds, summary: formatSummaryTable(summarizeMetrics(records)), values, udm,
+    gradientSpikes: probe.spikes, seconds, summary: formatSummaryTable(summarizeMetrics(records)), values, udm, optimizerKernels: probe.inner.kernelNames(),
   };
 }
 
