@@ -7,7 +7,7 @@ import { mulberry32 } from '../random.js';
 import { fail } from '../errors.js';
 import { genarmScores } from './guidance.js';
 import { KvDecoder, type DecoderModel } from './kv-decoder.js';
-import { applyProcessors, logProbOf, repetitionPenalty, temperature as temperatureProcessor, topK, topP, type LogitsProcessor } from './processors.js';
+import { applyProcessors, repetitionPenalty, temperature as temperatureProcessor, topK, topP, type LogitsProcessor } from './processors.js';
 import { SAMPLERS, type SamplerName } from './sampler.js';
 
 /** The tokenizer surface decoding needs (src/models Tokenizer provides it). */
@@ -131,7 +131,9 @@ export async function* generateStream(
   if (!sampler) throw fail('ALIGNKIT_ERR_UNKNOWN_NAME', `unknown sampler ${cfg.sampler}; known: ${Object.keys(SAMPLERS).join(', ')}`);
   const processors = processorsFor(cfg);
   const pad = tokenizer.padTokenId;
-  const decoders = [base, ...guides.map((g) => g.model)].map((m) => new KvDecoder(m, cfg.useCache));
+  const decoders = [base, ...guides.map((g) => g.model)].map((m) => new KvDecoder(m, cfg.useCache, cfg.maxNewTokens));
+  // Rows from the decoders are views of the step's output: copy before anything edits scores in place.
+  const editsScores = cfg.temperature !== 1 || processors.length > 0 || asyncProcessors.length > 0;
   const rows: GenerationResult[] = prompts.map(() => ({ text: '', tokens: [], baseLogprobs: [], armLogprobs: guides.map(() => []), finishReason: 'length' }));
   const done = prompts.map(() => false);
   const sequences = prompts.map((p) => [...p]);
@@ -147,7 +149,7 @@ export async function* generateStream(
       const baseRow = logits[0]![r]!;
       const guided = guides.length
         ? genarmScores(baseRow, guides.map((g, i) => ({ logits: logits[i + 1]![r]!, alpha: g.alpha })), cfg.temperature)
-        : applyTemperature(baseRow, cfg.temperature);
+        : editsScores ? applyTemperature(baseRow, cfg.temperature) : baseRow;
       applyProcessors(processors, sequences[r]!, guided);
       for (const p of asyncProcessors) await p(r, sequences[r]!, rows[r]!.tokens, guided);
       const token = sampler(guided, random);
@@ -155,8 +157,8 @@ export async function* generateStream(
       const row = rows[r]!;
       const before = row.text;
       row.tokens.push(token);
-      row.baseLogprobs.push(logProbOf(baseRow, token));
-      guides.forEach((_, i) => row.armLogprobs[i]!.push(logProbOf(logits[i + 1]![r]!, token)));
+      row.baseLogprobs.push(decoders[0]!.logProbOf(r, token));
+      guides.forEach((_, i) => row.armLogprobs[i]!.push(decoders[i + 1]!.logProbOf(r, token)));
       sequences[r]!.push(token);
       row.text = tokenizer.decode(row.tokens, { skipSpecialTokens: true });
       const stopAt = firstStop(row.text, cfg.stop, before.length);

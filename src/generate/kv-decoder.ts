@@ -1,11 +1,20 @@
-// KV-cached decoding state for one causal LM over a batch of left-padded prompts. The model's
-// `step` (src/models CausalLM) feeds optimum's names (`input_ids`, `attention_mask`,
-// `position_ids`, `past_key_values.{i}.key|value`); this class keeps the mask and cache growing
-// so that every row's next token sits in the last column.
+// KV-cached decoding state for one causal LM over a batch of left-padded prompts, so that every
+// row's next token sits in the last column.
+//
+// Two ways to run a step. When the model offers a decoding session (src/models DecodingSession:
+// the graph rewritten to return only the new tokens' keys and values, the last position's logits
+// and their log sum exp) and the loop says how many tokens it will add, the cache lives in buffers
+// sized once for prompt + new tokens: each step feeds them whole (zero-copy), writes the new keys
+// and values into the next slots, and masks the slots not yet written. Nothing per step grows with
+// the sequence, where the plain step returns the whole grown cache (which onnxruntime-node copies
+// into fresh memory every step). Otherwise the model's `step` (optimum's names: input_ids,
+// attention_mask, position_ids, past_key_values.{i}.key|value) runs with the cache it returned.
 
 import { fail } from '../errors.js';
 import type { Tensor } from '../graph/index.js';
-import type { StepInputs, StepOutput } from '../models/index.js';
+import type { DecodingSession, StepInputs, StepOutput } from '../models/index.js';
+import { LAST_LOGITS, LAST_LOGSUMEXP } from '../graph/rewrites/index.js';
+import { logProbOf } from './processors.js';
 
 /** What decoding needs from a loaded causal LM (CausalLM provides it). */
 export interface DecoderModel {
@@ -13,6 +22,73 @@ export interface DecoderModel {
   readonly vocabSize: number;
   /** Longest sequence (prompt + generated tokens) the model's positions allow, when known. */
   readonly maxLength?: number;
+  /** The fixed-cache decoding session, when the model has one (CausalLM.decodingSession). */
+  decodingSession?(): Promise<DecodingSession | undefined>;
+}
+
+const i64 = (dims: number[], data: BigInt64Array): Tensor => ({ dtype: 'int64', dims, data });
+
+/** The KV cache in pre-sized buffers [B, kvHeads, capacity, headDim] per past input, filled slot by slot. */
+class SlotCache {
+  private filled = 0;
+  /** Per row: 1 where a slot holds a real token. */
+  private readonly slotMask: Uint8Array;
+  /** Per row: real tokens so far (the next token's position). */
+  private readonly seen: number[];
+  private readonly buffers = new Map<string, Float32Array>();
+  private readonly heads: number;
+  private readonly headDim: number;
+
+  constructor(
+    private readonly decoding: DecodingSession,
+    private readonly batch: number,
+    private readonly capacity: number,
+  ) {
+    this.heads = decoding.layout.numKvHeads;
+    this.headDim = decoding.layout.headDim;
+    for (const past of decoding.newKv.keys()) this.buffers.set(past, new Float32Array(batch * this.heads * capacity * this.headDim));
+    this.slotMask = new Uint8Array(batch * capacity);
+    this.seen = new Array<number>(batch).fill(0);
+  }
+
+  /** Run `ids` [B, T] (mask 0 on left padding) over the cache; returns last-position logits [B, V] and log sum exps [B]. */
+  async run(ids: number[][], newMask: number[][]): Promise<{ logits: Float32Array; logSumExp: Float32Array }> {
+    const B = this.batch;
+    const T = ids[0]!.length;
+    const S = this.capacity;
+    if (this.filled + T > S) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `decoding cache holds ${S} tokens; ${this.filled + T} requested`, { field: 'maxNewTokens' });
+    const inputIds = new BigInt64Array(B * T);
+    const positions = new BigInt64Array(B * T);
+    const mask = new BigInt64Array(B * (S + T));
+    for (let b = 0; b < B; b++) {
+      for (let s = 0; s < S; s++) if (this.slotMask[b * S + s]) mask[b * (S + T) + s] = 1n;
+      for (let t = 0; t < T; t++) {
+        inputIds[b * T + t] = BigInt(ids[b]![t]!);
+        const real = newMask[b]![t] === 1;
+        mask[b * (S + T) + S + t] = real ? 1n : 0n;
+        // transformers' rule: cumsum(attention_mask) - 1, pads at 1.
+        positions[b * T + t] = real ? BigInt(this.seen[b]!++) : 1n;
+      }
+    }
+    const feeds: Record<string, Tensor> = {
+      input_ids: i64([B, T], inputIds),
+      attention_mask: i64([B, S + T], mask),
+      position_ids: i64([B, T], positions),
+    };
+    for (const [past, buf] of this.buffers) feeds[past] = { dtype: 'float32', dims: [B, this.heads, S, this.headDim], data: buf };
+    if (this.decoding.usesCacheBranch) feeds.use_cache_branch = { dtype: 'bool', dims: [1], data: Uint8Array.of(1) };
+    const out = await this.decoding.session.run(feeds);
+    // New keys/values [B, H, T, D] into slots filled .. filled + T of [B, H, S, D].
+    const block = T * this.headDim;
+    for (const [past, output] of this.decoding.newKv) {
+      const src = out[output]!.data as Float32Array;
+      const dst = this.buffers.get(past)!;
+      for (let bh = 0; bh < B * this.heads; bh++) dst.set(src.subarray(bh * block, (bh + 1) * block), (bh * S + this.filled) * this.headDim);
+    }
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) this.slotMask[b * S + this.filled + t] = newMask[b]![t]!;
+    this.filled += T;
+    return { logits: out[LAST_LOGITS]!.data as Float32Array, logSumExp: out[LAST_LOGSUMEXP]!.data as Float32Array };
+  }
 }
 
 export class KvDecoder {
@@ -20,14 +96,20 @@ export class KvDecoder {
   private mask: number[][] = [];
   /** Sequences so far per row, without padding (the no-cache path recomputes from them). */
   private tokens: number[][] = [];
+  private slots: SlotCache | undefined;
+  private rows: Float32Array[] = [];
+  private logSumExp: Float32Array | undefined;
 
   /**
    * @param useCache false recomputes the whole sequence every step with an empty past: the
    *   reference the cached path is tested against.
+   * @param newTokens how many tokens the loop will add after the prompt (at most): with it, a model
+   *   with a decoding session decodes over a cache sized once (see the file comment).
    */
   constructor(
     readonly model: DecoderModel,
     readonly useCache = true,
+    readonly newTokens?: number,
   ) {}
 
   /** Feed the prompts; returns each row's next-token logits. */
@@ -35,6 +117,16 @@ export class KvDecoder {
     if (prompts.length === 0 || prompts.some((p) => p.length === 0))
       throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'decoding needs at least one prompt and every prompt needs at least one token');
     this.tokens = prompts.map((p) => [...p]);
+    const decoding = this.useCache && this.newTokens !== undefined ? await this.model.decodingSession?.() : undefined;
+    if (decoding) {
+      const width = Math.max(...prompts.map((p) => p.length));
+      this.slots = new SlotCache(decoding, prompts.length, width + this.newTokens!);
+      const pads = (p: number[]) => width - p.length;
+      return this.fromSlots(
+        prompts.map((p) => [...Array(pads(p)).fill(padTokenId), ...p]),
+        prompts.map((p) => [...Array(pads(p)).fill(0), ...Array(p.length).fill(1)]),
+      );
+    }
     return this.forward(padTokenId);
   }
 
@@ -42,9 +134,24 @@ export class KvDecoder {
   async step(next: number[], padTokenId: number): Promise<Float32Array[]> {
     if (next.length !== this.tokens.length) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `step got ${next.length} tokens for ${this.tokens.length} rows`);
     next.forEach((t, i) => this.tokens[i]!.push(t));
+    if (this.slots) return this.fromSlots(next.map((t) => [t]), next.map(() => [1]));
     if (!this.useCache) return this.forward(padTokenId);
     for (const row of this.mask) row.push(1);
     return this.run({ ids: next.map((t) => [t]), attentionMask: this.mask, past: this.past });
+  }
+
+  /** log softmax(row's last logits)[token]: from the graph's log sum exp when the decoding session gave one. */
+  logProbOf(row: number, token: number): number {
+    const logits = this.rows[row]!;
+    return this.logSumExp ? logits[token]! - this.logSumExp[row]! : logProbOf(logits, token);
+  }
+
+  private async fromSlots(ids: number[][], mask: number[][]): Promise<Float32Array[]> {
+    const { logits, logSumExp } = await this.slots!.run(ids, mask);
+    const vocab = logits.length / ids.length;
+    this.logSumExp = logSumExp;
+    this.rows = ids.map((_, b) => logits.subarray(b * vocab, (b + 1) * vocab));
+    return this.rows;
   }
 
   /** Full left-padded forward from an empty past. */
@@ -60,6 +167,8 @@ export class KvDecoder {
     this.past = out.past;
     const [batch, len, vocab] = out.logits.dims as [number, number, number];
     const data = out.logits.data as Float32Array;
-    return Array.from({ length: batch }, (_, b) => data.slice((b * len + len - 1) * vocab, (b * len + len) * vocab));
+    this.logSumExp = undefined;
+    this.rows = Array.from({ length: batch }, (_, b) => data.subarray((b * len + len - 1) * vocab, (b * len + len) * vocab));
+    return this.rows;
   }
 }

@@ -5,6 +5,7 @@
 import { fail } from '../errors.js';
 import { Session, type SessionOptions, type Tensor } from '../graph/index.js';
 import { padRight, positionsFromMask } from './batch.js';
+import { DecodingSession } from './decoding-session.js';
 import { encodeForCausalLM } from './encode.js';
 import { emptyPast, feedsFor, type KvLayout } from './feeds.js';
 import { gatherLogProbs } from './logprobs.js';
@@ -69,7 +70,9 @@ export class CausalLM {
   /** Longest sequence the model takes: min of the config's positions and the tokenizer's limit. */
   readonly maxLength: number;
 
-  private constructor(readonly dir: ModelDir, readonly session: Session) {
+  private decoding: Promise<DecodingSession | undefined> | undefined;
+
+  private constructor(readonly dir: ModelDir, readonly session: Session, private readonly sessionOptions: SessionOptions = {}) {
     const a = dir.arch;
     this.numLayers = required(a.numLayers, 'number of layers', dir);
     this.numHeads = required(a.numKvHeads, 'number of attention heads', dir);
@@ -82,7 +85,16 @@ export class CausalLM {
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<CausalLM> {
     const model = await loadModelDir(dir);
-    return new CausalLM(model, await Session.create(model.onnxFile, opts.session));
+    return new CausalLM(model, await Session.create(model.onnxFile, opts.session), opts.session);
+  }
+
+  /**
+   * The session decoding loops run (see decoding-session.ts), created on first use with this
+   * model's session options; undefined when the graph lacks the with-past layout.
+   */
+  decodingSession(): Promise<DecodingSession | undefined> {
+    this.decoding ??= DecodingSession.create(this.dir.onnxFile, this.kvLayout, this.sessionOptions);
+    return this.decoding;
   }
 
   get kvLayout(): KvLayout {

@@ -10,6 +10,7 @@ export {
   type TokenLogProbHeadOptions, type TokenLossOptions, type WeightedLogProbLossOptions, type WeightedScoreLossOptions, type HeadResult,
 } from './logprob-head.js';
 export { stripKvCache, hasKvCache, type StripKvCacheResult } from './kv-cache.js';
+export { decodingGraph, LAST_LOGITS, LAST_LOGSUMEXP, type DecodingGraph } from './decode-graph.js';
 export { addFrozenBranch, type FrozenBranchOptions, type FrozenBranchResult } from './frozen-branch.js';
 export { addTokenKlHead, alignToNextToken, type TokenKlHeadOptions } from './token-kl-head.js';
 export { finalHiddenState, lastMlpActivation, type HiddenState } from './hidden-states.js';

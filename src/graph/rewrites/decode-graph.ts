@@ -1,0 +1,97 @@
+// A decoder graph (optimum's with-past layout: input_ids, attention_mask, position_ids,
+// past_key_values.{i}.key|value -> logits, present.{i}.key|value) rewritten for a decoding loop that
+// keeps its KV cache in pre-allocated buffers:
+//  - `new.{i}.key|value`: only the keys and values of the new tokens (the second input of the Concat
+//    that builds each present), so a step returns [B, H, T, D] instead of the whole grown cache, which
+//    onnxruntime-node would copy into fresh JavaScript memory every step;
+//  - `last_logits` [B, V]: the head applied to the last position only (the rows are left-padded, so
+//    the last column is every row's newest token), so a prompt's prefill skips T - 1 head products;
+//  - `last_logsumexp` [B]: log sum exp of those logits, so per-token log-probs need no softmax pass
+//    over the vocabulary in JavaScript.
+// Returns undefined when the graph does not have that layout (the caller keeps the plain step).
+
+import { GraphBuilder } from '../builder.js';
+import { attrInt, onnxOpset, producers, type Model } from '../ir.js';
+import { cloneModel } from './lora.js';
+
+export interface DecodingGraph {
+  model: Model;
+  /** past_key_values input -> output holding the new tokens' keys or values. */
+  newKv: Map<string, string>;
+}
+
+export const LAST_LOGITS = 'last_logits';
+export const LAST_LOGSUMEXP = 'last_logsumexp';
+const PAST = /^past_key_values\.(\d+)\.(key|value)$/;
+
+export function decodingGraph(source: Model): DecodingGraph | undefined {
+  const g0 = source.graph;
+  const pasts = g0.inputs.filter((v) => PAST.test(v.name)).map((v) => v.name);
+  if (pasts.length === 0 || !g0.outputs.some((o) => o.name === 'logits') || !g0.inputs.some((v) => v.name === 'position_ids')) return undefined;
+  const made = producers(g0);
+  // The node computing a value, looking through Identity (builders name outputs with one).
+  const producerOf = (value: string) => {
+    let n = made.get(value);
+    while (n?.opType === 'Identity') n = made.get(n.inputs[0]!);
+    return n;
+  };
+  // present.{i}.x = Concat(past_key_values.{i}.x, new, axis = 2): the new part is the Concat's second input.
+  const newKv = new Map<string, string>();
+  for (const past of pasts) {
+    const present = past.replace(/^past_key_values\./, 'present.');
+    const node = producerOf(present);
+    const axis = node && attrInt(node, 'axis');
+    if (!node || node.opType !== 'Concat' || node.inputs.length !== 2 || node.inputs[0] !== past || (axis !== 2 && axis !== -2)) return undefined;
+    newKv.set(past, node.inputs[1]!);
+  }
+  const model = cloneModel(source);
+  const g = model.graph;
+  const b = new GraphBuilder({ graph: g, opset: onnxOpset(model) });
+  const head = producerOf('logits')!;
+  let last: string;
+  if (head.opType === 'MatMul') {
+    // Slice the hidden states before the head: [B, T, C] -> [B, 1, C]. The head node is replaced by a
+    // copy (cloneModel shares nodes' attribute objects, not the node list); the slice is appended and
+    // the list re-sorted below.
+    const sliced = b.slice(head.inputs[0]!, [-1], [2 ** 31 - 1], [1]);
+    const i = g.nodes.findIndex((n) => n.outputs[0] === head.outputs[0]);
+    g.nodes[i] = { ...g.nodes[i]!, inputs: [sliced, head.inputs[1]!] };
+    last = b.squeeze('logits', [1]);
+  } else last = b.squeeze(b.slice('logits', [-1], [2 ** 31 - 1], [1]), [1]);
+  b.op1('Identity', [last], {}, { names: [LAST_LOGITS] });
+  b.op1('ReduceLogSumExp', b.opset >= 18 ? [LAST_LOGITS, b.int64s([-1])] : [LAST_LOGITS], b.opset >= 18 ? { keepdims: 0 } : { axes: [-1], keepdims: 0 }, { names: [LAST_LOGSUMEXP] });
+  g.nodes = topological(g.nodes, new Set([...g.inputs.map((v) => v.name), ...g.initializers.keys()]));
+  const vocab = g0.outputs.find((o) => o.name === 'logits')!.dims?.[2];
+  const named: string[] = [];
+  for (const [past, value] of newKv) {
+    const out = past.replace(/^past_key_values\./, 'new.');
+    b.op1('Identity', [value], {}, { names: [out] });
+    named.push(out);
+    newKv.set(past, out);
+  }
+  g.outputs = [
+    { name: LAST_LOGITS, dtype: 'float32', dims: ['batch_size', vocab ?? 'vocab'] },
+    { name: LAST_LOGSUMEXP, dtype: 'float32', dims: ['batch_size'] },
+    ...named.map((name) => ({ name, dtype: 'float32' as const })),
+  ];
+  return { model, newKv };
+}
+
+/** Nodes in an order where every input is produced before it is read (stable for already-sorted lists). */
+function topological(nodes: Model['graph']['nodes'], available: Set<string>): Model['graph']['nodes'] {
+  const have = new Set([...available, '']);
+  const out: Model['graph']['nodes'] = [];
+  let pending = nodes;
+  while (pending.length > 0) {
+    const next: Model['graph']['nodes'] = [];
+    for (const n of pending) {
+      if (n.inputs.every((i) => have.has(i))) {
+        out.push(n);
+        n.outputs.forEach((o) => have.add(o));
+      } else next.push(n);
+    }
+    if (next.length === pending.length) return [...out, ...next]; // inputs from subgraphs or constants: keep the rest as is
+    pending = next;
+  }
+  return out;
+}

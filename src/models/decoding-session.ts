@@ -1,0 +1,34 @@
+// The session a decoding loop runs: the model's graph rewritten by decodingGraph (src/graph/rewrites)
+// so a step returns the new tokens' keys and values, the last position's logits and their log sum
+// exp, and nothing proportional to the sequence so far. The loop (src/generate KvDecoder) keeps the
+// cache in buffers sized once for prompt + new tokens and feeds them whole, zero-copy: slots not yet
+// written are masked out by attention_mask, and positions come from position_ids, so the unused
+// slots change nothing but a little attention work.
+
+import { loadModel, Session, type SessionOptions } from '../graph/index.js';
+import { decodingGraph } from '../graph/rewrites/decode-graph.js';
+import type { KvLayout } from './feeds.js';
+
+export class DecodingSession {
+  private constructor(
+    readonly session: Session,
+    /** past_key_values input -> output with the new tokens' keys or values. */
+    readonly newKv: ReadonlyMap<string, string>,
+    readonly layout: KvLayout,
+  ) {}
+
+  /** The decoding session of an ONNX decoder file, or undefined when its graph lacks the with-past layout the rewrite needs. */
+  static async create(onnxFile: string, layout: KvLayout, opts: SessionOptions = {}): Promise<DecodingSession | undefined> {
+    const rewritten = decodingGraph(loadModel(onnxFile));
+    if (!rewritten) return undefined;
+    return new DecodingSession(await Session.create(rewritten.model, opts), rewritten.newKv, layout);
+  }
+
+  get usesCacheBranch(): boolean {
+    return this.session.inputNames.includes('use_cache_branch');
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

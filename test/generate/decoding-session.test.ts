@@ -1,0 +1,66 @@
+// The fixed-cache decoding path (issue 13: no per-step copies of the KV cache): the decoding graph
+// returns exactly the new tokens' keys and values, the last position's logits and their log sum exp,
+// and a decoding loop over pre-sized cache buffers gives the plain cached step's logits at every step.
+
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Session, loadModel, type Tensor } from '../../src/graph/index.js';
+import { decodingGraph, LAST_LOGITS, LAST_LOGSUMEXP } from '../../src/graph/rewrites/index.js';
+import { KvDecoder, logSoftmax } from '../../src/generate/index.js';
+import { CausalLM } from '../../src/models/index.js';
+
+const DIR = path.resolve('data/models/tiny-gpt2');
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
+
+describe('decodingGraph', () => {
+  it('outputs the new keys/values, the last logits and their log sum exp of the plain graph', async () => {
+    const model = loadModel(path.join(DIR, 'onnx/model.onnx'));
+    const rewritten = decodingGraph(model)!;
+    expect(rewritten.newKv.size).toBe(model.graph.inputs.filter((v) => v.name.startsWith('past_key_values.')).length);
+    const lm = await CausalLM.load(DIR);
+    const ids = [[5, 9, 2, 7], [0, 0, 3, 8]];
+    const mask = [[1, 1, 1, 1], [0, 0, 1, 1]];
+    const plain = await lm.step({ ids, attentionMask: mask });
+    const s = await Session.create(rewritten.model);
+    const i64 = (rows: number[][]): Tensor => ({ dtype: 'int64', dims: [rows.length, rows[0]!.length], data: BigInt64Array.from(rows.flat().map(BigInt)) });
+    const out = await s.run({ input_ids: i64(ids), attention_mask: i64(mask), position_ids: i64([[0, 1, 2, 3], [1, 1, 0, 1]]), ...lm.emptyPast(2) });
+    const V = lm.vocabSize;
+    const logits = plain.logits.data as Float32Array;
+    for (let b = 0; b < 2; b++) {
+      const last = logits.subarray((b * 4 + 3) * V, (b * 4 + 4) * V);
+      expect(maxAbsDiff((out[LAST_LOGITS]!.data as Float32Array).subarray(b * V, (b + 1) * V), last)).toBeLessThan(1e-5);
+      const lse = last[0]! - logSoftmax(last)[0]!;
+      expect(out[LAST_LOGSUMEXP]!.data[b]).toBeCloseTo(lse, 4);
+    }
+    for (const [past, output] of rewritten.newKv) {
+      const present = plain.past[past]!;
+      expect(out[output]!.dims).toEqual(present.dims); // empty past: the new part is the whole present
+      expect(maxAbsDiff(out[output]!.data as Float32Array, present.data as Float32Array)).toBeLessThan(1e-6);
+    }
+    await s.release();
+  });
+
+  it('leaves graphs without the with-past layout alone', () => {
+    expect(decodingGraph(loadModel(path.resolve('data/models/tiny-gpt2-rm/onnx/model.onnx')))).toBeUndefined();
+  });
+});
+
+describe('KvDecoder over pre-sized cache buffers', () => {
+  it('gives the plain cached step the same logits and log-probs at every step, left padding included', async () => {
+    const lm = await CausalLM.load(DIR);
+    expect(await lm.decodingSession()).toBeDefined();
+    const prompts = [[11, 12, 13, 14, 15], [21, 22]];
+    const fast = new KvDecoder(lm, true, 6);
+    const plain = new KvDecoder({ step: (x) => lm.step(x), vocabSize: lm.vocabSize }, true);
+    let a = await fast.prefill(prompts, 0);
+    let b = await plain.prefill(prompts, 0);
+    for (let step = 0; step < 6; step++) {
+      a.forEach((row, r) => expect(maxAbsDiff(row, b[r]!), `step ${step} row ${r}`).toBeLessThan(1e-4));
+      const next = b.map((row) => row.indexOf(Math.max(...row)));
+      next.forEach((t, r) => expect(fast.logProbOf(r, t)).toBeCloseTo(plain.logProbOf(r, t), 4));
+      a = await fast.step(next, 0);
+      b = await plain.step(next, 0);
+    }
+    await expect(fast.step([1, 1], 0)).rejects.toMatchObject({ code: 'ALIGNKIT_ERR_INVALID_ARGUMENT' });
+  });
+});
