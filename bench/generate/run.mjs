@@ -1,67 +1,77 @@
-// bench/generate: tokens/s of plain and GenARM-guided decoding, and the guided/plain time ratio
-// beside the ARM/base compute ratio. GenARM's promise is that guidance costs one extra forward
-// per ARM per token: guided time should be at most (1 + ARM cost / base cost) x plain, plus 10%.
-//
-//   npm run build && node bench/generate/run.mjs [--base DIR] [--arm DIR] [--tokens N] [--batch B] [--rounds R]
+#!/usr/bin/env node
+// bench/generate: greedy decoding throughput of alignkit against @huggingface/transformers'
+// generate() on the same ONNX directory, batch and prompts (identical tokens checked), and the cost
+// of GenARM guidance: guided decoding with one ARM against plain decoding, beside the ARM/base
+// compute ratio (GenARM's promise: one extra forward per ARM per token, so guided time should stay
+// within (1 + ARM cost / base cost) x plain, plus 10%). Each side is its own child process
+// (bench/generate/peer.mjs): load time and peak RSS are its own; timings alternate in rounds, each at
+// least --min-seconds long, and medians are compared.
+//   node bench/generate/run.mjs [--base DIR] [--arm DIR] [--tokens 64] [--batch 4] [--rounds 5] [--min-seconds 1] [--threads 1] [--json]
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { performance } from 'node:perf_hooks';
-import { CausalLM } from '../../dist/models/index.js';
-import { generate } from '../../dist/generate/index.js';
+import { describeMachine, loadAverage, loadLine, machine, mb, median } from '../machine.mjs';
+import { startPeer } from '../torch-peer.mjs';
 
-const { values } = parseArgs({ options: {
-  base: { type: 'string', default: 'data/models/tiny-gpt2' }, arm: { type: 'string' },
+const here = path.dirname(fileURLToPath(import.meta.url));
+const { values: a } = parseArgs({ options: {
+  base: { type: 'string', default: 'data/models/alignkit-base' }, arm: { type: 'string', default: 'data/models/alignkit-arm' },
   tokens: { type: 'string', default: '64' }, batch: { type: 'string', default: '4' }, rounds: { type: 'string', default: '5' },
+  'min-seconds': { type: 'string', default: '1' }, threads: { type: 'string', default: '1' }, json: { type: 'boolean', default: false },
 } });
-const tokens = Number(values.tokens);
-const batch = Number(values.batch);
-const rounds = Number(values.rounds);
-const session = { intraOpThreads: 1, allowSpinning: false };
-const base = await CausalLM.load(path.resolve(values.base), { session });
-const arm = await CausalLM.load(path.resolve(values.arm ?? values.base), { session });
-const prompts = ['Once upon a time', 'The little dog', 'In the morning', 'She said'].slice(0, batch);
-while (prompts.length < batch) prompts.push(`Story number ${prompts.length}`);
-const ids = prompts.map((p) => base.tokenizer.encode(p));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const common = { tokens: Number(a.tokens), batch: Number(a.batch), threads: Number(a.threads) };
+const log = (s) => !a.json && console.log(s);
+log(describeMachine());
+log(`greedy decoding, ${common.batch} rows x ${common.tokens} new tokens, ${common.threads} intra-op thread(s) on both sides; base ${a.base}, ARM ${a.arm}`);
 
-async function timeDecode(guides) {
-  const t0 = performance.now();
-  await generate(base, base.tokenizer, ids, { sampler: 'greedy', maxNewTokens: tokens, stopAtEos: false }, guides);
-  return (performance.now() - t0) / 1000;
+const peer = (cfg) => startPeer(process.execPath, [path.join(here, 'peer.mjs'), JSON.stringify({ ...common, ...cfg })]);
+const sides = {
+  alignkit: await peer({ side: 'alignkit', model: a.base }),
+  transformers: await peer({ side: 'transformers', model: a.base }),
+  'alignkit ARM as base': await peer({ side: 'alignkit', model: a.arm }),
+  'alignkit GenARM (1 ARM)': await peer({ side: 'alignkit', model: a.base, guide: a.arm }),
+};
+const first = {};
+for (const [name, p] of Object.entries(sides)) first[name] = (await p.request({ op: 'run', n: 1 })).ms[0];
+const second = {};
+let slowest = 0;
+for (const [name, p] of Object.entries(sides)) {
+  second[name] = (await p.request({ op: 'run', n: 1 })).ms[0];
+  slowest = Math.max(slowest, second[name]);
 }
-
-/** Median time of one cached single-token step for a model: its per-token compute cost. */
-async function stepCost(model) {
-  const first = await model.step({ ids, attentionMask: ids.map((r) => r.map(() => 1)) });
-  const times = [];
-  let past = first.past;
-  let mask = ids.map((r) => r.map(() => 1));
-  for (let i = 0; i < 30; i++) {
-    mask = mask.map((r) => [...r, 1]);
-    const t0 = performance.now();
-    const out = await model.step({ ids: ids.map(() => [1]), attentionMask: mask, past });
-    times.push(performance.now() - t0);
-    past = out.past;
+const n = Math.max(1, Math.ceil((Number(a['min-seconds']) * 1000) / slowest));
+const samples = Object.fromEntries(Object.keys(sides).map((k) => [k, []]));
+const tokens = {};
+const rss = {};
+const loads = [];
+for (let r = 0; r < Number(a.rounds); r++) {
+  for (const [name, p] of Object.entries(sides)) {
+    const out = await p.request({ op: 'run', n });
+    samples[name].push(out.ms.reduce((x, y) => x + y, 0) / out.ms.length);
+    tokens[name] = out.tokens;
+    rss[name] = out.maxRssKb;
   }
-  return median(times);
+  loads.push(loadAverage()[0]);
 }
+for (const p of Object.values(sides)) await p.close();
 
-// equal-length prompts for the cost probe
-ids.forEach((r, i) => (ids[i] = r.slice(0, Math.min(...ids.map((x) => x.length)))));
-await timeDecode([]); // warm-up
-const plain = [];
-const guided = [];
-for (let r = 0; r < rounds; r++) {
-  plain.push(await timeDecode([]));
-  guided.push(await timeDecode([{ model: arm, alpha: 1 }]));
+const ms = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+const generated = common.batch * common.tokens;
+const result = {
+  machine: machine(), loads, timingsOf: n,
+  sides: Object.fromEntries(Object.keys(sides).map((k) => [k, { loadMs: sides[k].startMs, firstMs: first[k], secondMs: second[k], medianMs: ms[k], tokensPerSec: (generated / ms[k]) * 1000, peakRssMb: mb(rss[k]) }])),
+  sameTokens: JSON.stringify(tokens.alignkit) === JSON.stringify(tokens.transformers),
+  ratio: ms.transformers / ms.alignkit,
+  guidedOverPlain: ms['alignkit GenARM (1 ARM)'] / ms.alignkit,
+  armOverBase: ms['alignkit ARM as base'] / ms.alignkit,
+};
+result.bound = (1 + result.armOverBase) * 1.1;
+if (a.json) console.log(JSON.stringify(result));
+else {
+  log(`${''.padEnd(26)} ${'start (spawn to loaded)'.padStart(24)} ${'first'.padStart(9)} ${'second'.padStart(9)} ${`median of ${a.rounds} x ${n}`.padStart(16)} ${'tokens/s'.padStart(9)} ${'peak RSS'.padStart(9)}`);
+  for (const [k, s] of Object.entries(result.sides))
+    log(`${k.padEnd(26)} ${`${s.loadMs.toFixed(0)} ms`.padStart(24)} ${`${s.firstMs.toFixed(0)} ms`.padStart(9)} ${`${s.secondMs.toFixed(0)} ms`.padStart(9)} ${`${s.medianMs.toFixed(1)} ms`.padStart(16)} ${s.tokensPerSec.toFixed(0).padStart(9)} ${`${s.peakRssMb} MB`.padStart(9)}`);
+  log(`alignkit / transformers.js throughput: ${result.ratio.toFixed(2)}x; identical tokens: ${result.sameTokens}`);
+  log(`GenARM guided/plain time ${result.guidedOverPlain.toFixed(2)}, ARM/base cost ${result.armOverBase.toFixed(2)}, bound (1 + ARM/base) x 1.1 = ${result.bound.toFixed(2)}: ${result.guidedOverPlain <= result.bound ? 'within' : 'OVER'} bound`);
+  log(`${loadLine()} at the end; 1-minute load during the rounds ${Math.min(...loads).toFixed(2)}-${Math.max(...loads).toFixed(2)}`);
 }
-const baseCost = await stepCost(base);
-const armCost = await stepCost(arm);
-const generated = tokens * batch;
-const plainS = median(plain);
-const guidedS = median(guided);
-const bound = (1 + armCost / baseCost) * 1.1;
-console.log(`machine: ${(await import('node:os')).cpus()[0].model}, ${(await import('node:os')).cpus().length} cores; batch ${batch}, ${tokens} new tokens, ${rounds} rounds (medians)`);
-console.log(`plain decoding : ${(generated / plainS).toFixed(0)} tokens/s`);
-console.log(`GenARM (1 ARM) : ${(generated / guidedS).toFixed(0)} tokens/s`);
-console.log(`guided/plain time ratio: ${(guidedS / plainS).toFixed(2)}   ARM/base step cost ratio: ${(armCost / baseCost).toFixed(2)}   bound (1 + ARM/base) x 1.1: ${bound.toFixed(2)}   ${guidedS / plainS <= bound ? 'within bound' : 'OVER bound'}`);

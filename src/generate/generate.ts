@@ -148,7 +148,7 @@ export async function* generateStream(
       }
       const baseRow = logits[0]![r]!;
       const guided = guides.length
-        ? genarmScores(baseRow, guides.map((g, i) => ({ logits: logits[i + 1]![r]!, alpha: g.alpha })), cfg.temperature)
+        ? genarmScores(baseRow, guides.map((g, i) => ({ logits: logits[i + 1]![r]!, alpha: g.alpha, logSumExp: decoders[i + 1]!.logSumExpOf(r) })), cfg.temperature, decoders[0]!.logSumExpOf(r))
         : editsScores ? applyTemperature(baseRow, cfg.temperature) : baseRow;
       applyProcessors(processors, sequences[r]!, guided);
       for (const p of asyncProcessors) await p(r, sequences[r]!, rows[r]!.tokens, guided);

@@ -10,18 +10,32 @@ export interface GuidanceTerm {
   /** Next-token logits of one ARM for one sequence. */
   logits: Float32Array;
   alpha: number;
+  /** log sum exp of `logits`, when the model's decoding graph computed it (saves a pass over the vocabulary). */
+  logSumExp?: number;
+}
+
+/** log_softmax over the first `vocab` entries, from a known log sum exp when it covers exactly those. */
+function logProbs(logits: Float32Array, vocab: number, logSumExp: number | undefined): Float32Array {
+  if (logSumExp === undefined || logits.length !== vocab) return logSoftmax(logits, vocab);
+  const out = new Float32Array(vocab);
+  for (let i = 0; i < vocab; i++) out[i] = logits[i]! - logSumExp;
+  return out;
 }
 
 /**
  * Guided next-token scores over the shared vocabulary: when one model pads its vocabulary, both are
  * cut to the smaller size (the extra ids are never real tokens of the shared tokenizer).
  */
-export function genarmScores(base: Float32Array, arms: readonly GuidanceTerm[], temperature = 1): Float32Array {
+export function genarmScores(base: Float32Array, arms: readonly GuidanceTerm[], temperature = 1, baseLogSumExp?: number): Float32Array {
   if (!(temperature > 0)) throw new RangeError(`temperature must be > 0, got ${temperature}`);
   const vocab = Math.min(base.length, ...arms.map((a) => a.logits.length));
-  const out = logSoftmax(base, vocab);
-  for (const { logits, alpha } of arms) {
+  const out = logProbs(base, vocab, baseLogSumExp);
+  for (const { logits, alpha, logSumExp } of arms) {
     if (alpha === 0) continue;
+    if (logSumExp !== undefined && logits.length === vocab) {
+      for (let i = 0; i < vocab; i++) out[i]! += alpha * (logits[i]! - logSumExp);
+      continue;
+    }
     const lp = logSoftmax(logits, vocab);
     for (let i = 0; i < vocab; i++) out[i]! += alpha * lp[i]!;
   }

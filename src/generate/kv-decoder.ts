@@ -140,6 +140,11 @@ export class KvDecoder {
     return this.run({ ids: next.map((t) => [t]), attentionMask: this.mask, past: this.past });
   }
 
+  /** log sum exp of a row's last logits, when the decoding session computed it. */
+  logSumExpOf(row: number): number | undefined {
+    return this.logSumExp?.[row];
+  }
+
   /** log softmax(row's last logits)[token]: from the graph's log sum exp when the decoding session gave one. */
   logProbOf(row: number, token: number): number {
     const logits = this.rows[row]!;

@@ -64,3 +64,18 @@ describe('KvDecoder over pre-sized cache buffers', () => {
     await expect(fast.step([1, 1], 0)).rejects.toMatchObject({ code: 'ALIGNKIT_ERR_INVALID_ARGUMENT' });
   });
 });
+
+describe('genarmScores with log sum exps from the decoding graph', () => {
+  it('equals the log-softmax form, and falls back to it when a vocabulary is padded', async () => {
+    const { genarmScores } = await import('../../src/generate/index.js');
+    const base = Float32Array.from({ length: 50 }, (_, i) => Math.sin(i) * 3);
+    const arm = Float32Array.from({ length: 50 }, (_, i) => Math.cos(i * 0.7) * 2);
+    const lse = (x: Float32Array) => x[0]! - logSoftmax(x)[0]!;
+    const plain = genarmScores(base, [{ logits: arm, alpha: 0.8 }], 0.9);
+    const fast = genarmScores(base, [{ logits: arm, alpha: 0.8, logSumExp: lse(arm) }], 0.9, lse(base));
+    expect(maxAbsDiff(fast, plain)).toBeLessThan(1e-5);
+    const padded = Float32Array.from([...arm, 5, 5]);
+    const cut = genarmScores(base, [{ logits: padded, alpha: 0.8, logSumExp: lse(padded) }], 0.9, lse(base));
+    expect(maxAbsDiff(cut, plain)).toBeLessThan(1e-5);
+  });
+});
