@@ -10,5 +10,5 @@ export { pairText, encodeForCausalLM, encodeForDecoderClassifier, encodeForEncod
 export { gatherLogProbs } from './logprobs.js';
 export { CausalLM, type LoadOptions, type ResponseLogProbsOptions, type ResponseLogProbs, type StepInputs, type StepOutput } from './causal-lm.js';
 export { DecodingSession } from './decoding-session.js';
-export { SequenceClassifier, ENCODER_TYPES, type ClassifierKind, type ScoreOptions } from './sequence-classifier.js';
+export { SequenceClassifier, ENCODER_TYPES, lengthBuckets, type ClassifierKind, type ScoreOptions } from './sequence-classifier.js';
 export * from './fixtures/index.js';

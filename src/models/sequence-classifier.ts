@@ -95,8 +95,22 @@ export class SequenceClassifier {
     return this.run(ids, tokenTypeIds);
   }
 
+  /**
+   * Scores rows in length buckets (lengthBuckets): rows of similar length run together, so a short
+   * row is not padded to the longest of the whole list. A row's score does not depend on its
+   * batch-mates (right padding, masked), so the split changes no score.
+   */
   private async run(ids: number[][], tokenTypeIds?: number[][]): Promise<Float32Array[]> {
     if (ids.length === 0) return [];
+    const out = new Array<Float32Array>(ids.length);
+    for (const bucket of lengthBuckets(ids.map((r) => r.length))) {
+      const scores = await this.runBatch(bucket.map((i) => ids[i]!), tokenTypeIds && bucket.map((i) => tokenTypeIds[i]!));
+      bucket.forEach((i, k) => (out[i] = scores[k]!));
+    }
+    return out;
+  }
+
+  private async runBatch(ids: number[][], tokenTypeIds?: number[][]): Promise<Float32Array[]> {
     const batch = padRight(ids, this.padTokenId, tokenTypeIds);
     const out = await this.session.run(feedsFor(this.session, batch, this.kv, this.dir.onnxFile), ['logits']);
     const logits = out.logits!;
@@ -106,4 +120,35 @@ export class SequenceClassifier {
       throw fail('ALIGNKIT_ERR_ONNX_MODEL', `${this.dir.onnxFile} returns logits ${logits.dtype} [${logits.dims}], want float32 [batch, ${this.numLabels}] or [batch, sequence, ${this.numLabels}] for the ${this.numLabels} labels of config.json`, { file: this.dir.onnxFile, field: 'logits' });
     return pool(logits, batch.lengths);
   }
+}
+
+/** A session run's fixed cost in padded-token equivalents (run overhead against one token's layers, small reward models). */
+const RUN_COST_TOKENS = 32;
+/** Most rows in one run: bounds a run's activation memory whatever list a caller scores at once. */
+const MAX_ROWS = 64;
+
+/**
+ * Row indices grouped into runs by length: rows sorted by length, then the split of that order into
+ * consecutive runs that minimizes sum over runs of (RUN_COST_TOKENS + rows x longest row), i.e. the
+ * padded tokens computed plus a per-run overhead (dynamic programming, at most MAX_ROWS rows a run).
+ */
+export function lengthBuckets(lengths: readonly number[], runCost = RUN_COST_TOKENS, maxRows = MAX_ROWS): number[][] {
+  const order = lengths.map((_, i) => i).sort((a, b) => lengths[a]! - lengths[b]! || a - b);
+  const n = order.length;
+  const best = new Float64Array(n + 1);
+  const start = new Int32Array(n + 1);
+  for (let j = 1; j <= n; j++) {
+    best[j] = Infinity;
+    const longest = lengths[order[j - 1]!]!;
+    for (let i = Math.max(1, j - maxRows + 1); i <= j; i++) {
+      const cost = best[i - 1]! + runCost + (j - i + 1) * longest;
+      if (cost < best[j]!) {
+        best[j] = cost;
+        start[j] = i;
+      }
+    }
+  }
+  const buckets: number[][] = [];
+  for (let j = n; j > 0; j = start[j]! - 1) buckets.unshift(order.slice(start[j]! - 1, j));
+  return buckets;
 }
