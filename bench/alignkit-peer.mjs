@@ -28,6 +28,7 @@ const { loadModel, saveModel, Session } = await src('graph/index.ts');
 const { weightInitializers } = await src('graph/rewrites/index.ts');
 const { prepareCausalLmTraining, Trainer, trainableValues, buildRunGraph, buildBatch, rowGroupsFor } = await src('train/index.ts');
 const { createLoss } = await src('losses/index.ts');
+const { recomputeActivations } = await src('graph/autodiff/index.ts');
 const { createOptimizer, trainingArena } = await src('optim/index.ts');
 const { matmulProfile } = await import('./gemm-profile.mjs');
 
@@ -91,6 +92,8 @@ if (CFG.task === 'next-token') {
   const batch = buildBatch(ctx, items.map((_, i) => i), {}).feeds;
   makeBatch = () => batch;
 }
+// --recompute: activation recomputation rewrite (src/graph/autodiff/recompute.ts).
+if (CFG.recompute) training = recomputeActivations(training);
 const graphMs = performance.now() - t0 - loadMs;
 // Parameters, gradients and AdamW's state in one WebAssembly memory (the fused kernel's path), unless --no-arena.
 const arena = CFG.arena ? trainingArena(trainableValues(training, forward)) : undefined;
@@ -163,7 +166,7 @@ reply({
   hello: {
     onnxruntime: (await import('onnxruntime-node')).default.env.versions?.common ?? 'unknown', node: process.version,
     threads: CFG.threads ?? 2, loadMs, cached, graphMs, sessionMs, buildMs: loadMs + graphMs + sessionMs,
-    trainable: trainer.params.reduce((a, p) => a + p.data.length, 0), nodes: training.model.graph.nodes.length, arena: arena !== undefined,
+    trainable: trainer.params.reduce((a, p) => a + p.data.length, 0), nodes: training.model.graph.nodes.length, arena: arena !== undefined, recomputed: training.recomputedNodes,
   },
 });
 for await (const line of readline.createInterface({ input: process.stdin })) {

@@ -38,6 +38,8 @@ export interface SessionOptions {
   memoryArena?: boolean;
   /** Memory pattern planning for static shapes (default on): one block per run laid out from the first run. */
   memoryPattern?: boolean;
+  /** onnxruntime graph optimizers to skip by name (e.g. CommonSubexpressionElimination, which undoes recomputation). */
+  disabledOptimizers?: string[];
 }
 
 export const CUDA_INSTALL_HINT =
@@ -63,7 +65,10 @@ function toOrtOptions(o: SessionOptions): ort.InferenceSession.SessionOptions {
     ...(o.profile !== undefined && { enableProfiling: true, profileFilePrefix: o.profile }),
     ...(o.memoryArena !== undefined && { enableCpuMemArena: o.memoryArena }),
     ...(o.memoryPattern !== undefined && { enableMemPattern: o.memoryPattern }),
-    extra: { session: { intra_op: { allow_spinning: o.allowSpinning ? '1' : '0' } } },
+    extra: {
+      session: { intra_op: { allow_spinning: o.allowSpinning ? '1' : '0' } },
+      ...(o.disabledOptimizers?.length && { optimization: { disable_specified_optimizers: o.disabledOptimizers.join(',') } }),
+    },
   };
 }
 

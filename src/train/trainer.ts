@@ -46,6 +46,8 @@ export interface TrainingGraphLike {
   /** Trainable initializer name -> gradient output name. */
   gradients: Map<string, string>;
   lossOutput: string;
+  /** Session options the graph needs to run as built (a recomputation rewrite's disabled optimizers). */
+  sessionOptions?: SessionOptions;
 }
 
 export interface TrainerSpec {
@@ -177,7 +179,11 @@ export class Trainer {
     for (const m of metrics) if (!outputs.has(m)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `metric ${m} is not an output of the training graph`, { field: 'metrics', value: m });
     const fed = frozenAsInputs(model, spec.feedFrozenFrom ?? FEED_FROZEN_FROM);
     // Several sessions may share the process (reference model, evaluation): no spinning threads.
-    const session = await Session.create(fed.model, { allowSpinning: false, ...spec.session });
+    const needs = spec.training.sessionOptions ?? {};
+    const session = await Session.create(fed.model, {
+      allowSpinning: false, ...spec.session, ...needs,
+      disabledOptimizers: [...(spec.session?.disabledOptimizers ?? []), ...(needs.disabledOptimizers ?? [])],
+    });
     return new Trainer(spec, session, metrics, fed.feeds);
   }
 

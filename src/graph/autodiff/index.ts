@@ -25,6 +25,7 @@
 // ScatterElements take reduction='add'; no op the rules emit changed meaning in between), float32
 // and float64 graphs. Attribute-form Unsqueeze/Squeeze/Split exist only below opset 13.
 export { buildTrainingGraph, type TrainingGraph, type TrainingGraphSpec } from './training-graph.js';
+export { recomputeActivations, gradientReads, type RecomputedTraining, type RecomputeOptions } from './recompute.js';
 export { gradientOf, appendGradients, copyModel, MIN_TRAINING_OPSET, type GradientOptions } from './walker.js';
 export { GRADIENT_RULES, NON_DIFFERENTIABLE, STOP_GRADIENT_PREFIX, isStopGradient } from './registry.js';
 export type { GradContext, GradientRule } from './types.js';

@@ -28,6 +28,10 @@ export interface TrainingGraph {
   /** param -> gradient output name. */
   gradients: Map<string, string>;
   lossOutput: string;
+  /** The first `forwardNodes` nodes are the forward (model and loss); the rest is the backward. */
+  forwardNodes: number;
+  /** The value holding dL/dL: every gradient of the backward depends on it. */
+  seed: string;
 }
 
 const DEFAULT_GRAD_NAME = (param: string) => `grad.${param}`;
@@ -47,7 +51,9 @@ export function buildTrainingGraph(spec: TrainingGraphSpec): TrainingGraph {
     graph.inputs.push({ name: p, dtype: t.dtype, dims: [...t.dims] });
   }
   if (spec.keepOutputs === false) graph.outputs = [];
-  const gradients = appendGradients(model, spec.loss, spec.trainable, { names: new Map(spec.trainable.map((p) => [p, gradName(p)])) });
+  const forwardNodes = graph.nodes.length;
+  let seed = '';
+  const gradients = appendGradients(model, spec.loss, spec.trainable, { names: new Map(spec.trainable.map((p) => [p, gradName(p)])), onSeed: (v) => (seed = v) });
 
   const env = createShapeEnv(model);
   const expose = (name: string) => {
@@ -60,5 +66,5 @@ export function buildTrainingGraph(spec: TrainingGraphSpec): TrainingGraph {
   expose(spec.loss);
   for (const m of spec.outputs ?? []) expose(m);
   for (const g of gradients.values()) expose(g);
-  return { model, gradients, lossOutput: spec.loss };
+  return { model, gradients, lossOutput: spec.loss, forwardNodes, seed };
 }

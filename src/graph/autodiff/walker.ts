@@ -16,6 +16,8 @@ export const MIN_TRAINING_OPSET = 16;
 export interface GradientOptions {
   /** Name of a graph input (added when missing) holding the seed gradient of a non-scalar `of`. */
   seed?: string;
+  /** Told the value holding dL/dL, where every gradient of the backward starts (the recomputation rewrite orders by it). */
+  onSeed?: (value: string) => void;
   /** Output names for the gradients (param -> name); default: whatever the rules produced. */
   names?: Map<string, string>;
 }
@@ -154,7 +156,9 @@ export function appendGradients(model: Model, of: string, wrt: readonly string[]
     return total;
   };
 
-  push(of, seedGradient(model, state, of, opts.seed));
+  const seed = seedGradient(model, state, of, opts.seed);
+  opts.onSeed?.(seed);
+  push(of, seed);
   for (let i = activeNodes.length - 1; i >= 0; i--) {
     const n = activeNodes[i]!;
     const dys = n.outputs.map((o) => (o && active(o) ? accumulate(o) : undefined));
