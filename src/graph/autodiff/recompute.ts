@@ -22,6 +22,8 @@
 import { fail } from '../../errors.js';
 import type { Model, Node } from '../ir.js';
 import type { SessionOptions } from '../runtime.js';
+import { isFloat } from '../dtypes.js';
+import { createShapeEnv, typeOf } from './shapes.js';
 import type { TrainingGraph } from './training-graph.js';
 import { copyModel } from './walker.js';
 
@@ -29,6 +31,8 @@ export interface RecomputedTraining extends TrainingGraph {
   /** What onnxruntime must be told for the recomputation to survive its graph optimizations. */
   sessionOptions: SessionOptions;
   checkpoints: string[];
+  /** Activations after the last checkpoint (final norm, head, loss): read as they are, never recomputed. */
+  finalSegment: string[];
   /** Forward nodes copied for the backward. */
   recomputedNodes: number;
 }
@@ -66,9 +70,12 @@ export function recomputeActivations(training: TrainingGraph, opts: RecomputeOpt
   for (const n of all.slice(0, training.forwardNodes)) for (const i of n.inputs) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
 
   // Values of the activation stream: depending on the tokens, through anything but a shape read.
+  // Only float values are activations (the ids' own slices and casts are not).
   const sources = new Set(opts.streamInputs ?? ['input_ids']);
-  const stream = new Set<string>(sources);
-  for (const n of forwardLike) if (!SHAPE_READS.has(n.opType) && n.inputs.some((i) => stream.has(i))) n.outputs.forEach((o) => o && stream.add(o));
+  const tokenDependent = new Set<string>(sources);
+  for (const n of forwardLike) if (!SHAPE_READS.has(n.opType) && n.inputs.some((i) => tokenDependent.has(i))) n.outputs.forEach((o) => o && tokenDependent.add(o));
+  const env = createShapeEnv(model);
+  const stream = new Set([...tokenDependent].filter((v) => sources.has(v) || isFloat(typeOf(env, v)?.dtype ?? 'int64')));
   if (stream.size === sources.size) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `recompute: no forward value depends on ${[...sources].join(', ')}`, { field: 'recompute' });
 
   /** Does `to` depend on `from` through a MatMul/Gemm (searching producers back from `to`)? */
@@ -93,9 +100,23 @@ export function recomputeActivations(training: TrainingGraph, opts: RecomputeOpt
     if (residual) checkpoints.add(v);
   }
   if (checkpoints.size === 0) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'recompute: the forward has no residual sub-blocks (x + f(x) with weights in f) to checkpoint', { field: 'recompute' });
+  // The last segment (after the last checkpoint: final norm, head, loss) is not recomputed: the
+  // backward starts with it right after the forward ends, so its activations would be recomputed
+  // the moment the originals are freed (the head product twice for nothing).
+  const order = new Map([...checkpoints].map((cp) => [cp, forwardLike.findIndex((n) => n.outputs.includes(cp))]));
+  const lastCheckpoint = [...order].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
+  const segmentOf = new Map<string, string>();
+  for (const n of forwardLike) {
+    let seg: string | undefined;
+    for (const i of n.inputs) {
+      const s = checkpoints.has(i) ? i : segmentOf.get(i);
+      if (s !== undefined && (seg === undefined || order.get(s)! > order.get(seg)!)) seg = s;
+    }
+    if (seg !== undefined) for (const o of n.outputs) if (o && !checkpoints.has(o)) segmentOf.set(o, seg);
+  }
 
   // Copy, on demand, the forward nodes behind every non-checkpoint stream value a gradient node reads.
-  const kept = (v: string) => !stream.has(v) || checkpoints.has(v) || !producer.has(v);
+  const kept = (v: string) => !stream.has(v) || checkpoints.has(v) || !producer.has(v) || segmentOf.get(v) === lastCheckpoint;
   const copies = new Map<string, string>();
   const pending: Node[] = [];
   // A copy reads its checkpoint through a gate that waits for a gradient of the node first needing
@@ -158,6 +179,7 @@ export function recomputeActivations(training: TrainingGraph, opts: RecomputeOpt
     model,
     forwardNodes,
     checkpoints: [...checkpoints],
+    finalSegment: [...segmentOf].filter(([, seg]) => seg === lastCheckpoint).map(([v]) => v),
     recomputedNodes: recomputed,
     // Comma-separated names, as onnxruntime reads optimization.disable_specified_optimizers.
     sessionOptions: { disabledOptimizers: ['CommonSubexpressionElimination'] },
