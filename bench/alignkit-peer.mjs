@@ -173,12 +173,14 @@ for await (const line of readline.createInterface({ input: process.stdin })) {
   const req = JSON.parse(line);
   if (req.op === 'steps') {
     const ms = [];
+    const optimizerMs = [];
     for (let i = 0; i < req.n; i++) {
       const s = performance.now();
-      await step();
+      const r = await step();
       ms.push(performance.now() - s);
+      if (r.timings) optimizerMs.push(r.timings.optimizerMs);
     }
-    reply({ ms, kernels: optimizer.kernelNames?.() });
+    reply({ ms, optimizerMs, kernels: optimizer.kernelNames() });
   } else if (req.op === 'check') reply(await exportCheck(req.dir));
   else if (req.op === 'sgemm') reply(await sgemm(req.n, req.seconds));
   else if (req.op === 'gemm') reply(matmulProfile(await trainer.endProfiling()));

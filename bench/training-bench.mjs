@@ -51,7 +51,8 @@ const OPTIONS = {
 /** Steps until `minMs` have passed, as one timing: the mean step time of the batch. */
 async function timing(peer, n) {
   const r = await peer.request({ op: 'steps', n });
-  return { ms: r.ms.reduce((a, b) => a + b, 0) / r.ms.length, all: r.ms, maxRssKb: r.maxRssKb };
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return { ms: mean(r.ms), all: r.ms, maxRssKb: r.maxRssKb, optimizerMs: r.optimizerMs?.length ? mean(r.optimizerMs) : undefined, kernels: r.kernels };
 }
 
 async function gradientCheck(ours, torch) {
@@ -70,16 +71,20 @@ async function alternate(ours, theirs, rounds, n) {
   const b = [];
   const loads = [];
   const rss = { ours: 0, theirs: 0 };
+  const optimizer = [];
+  let kernels;
   for (let r = 0; r < rounds; r++) {
     const x = await timing(ours, n);
     const y = await timing(theirs, n);
     a.push(x.ms);
     b.push(y.ms);
+    if (x.optimizerMs !== undefined) optimizer.push(x.optimizerMs);
+    kernels = x.kernels;
     rss.ours = x.maxRssKb;
     rss.theirs = y.maxRssKb;
     loads.push(loadAverage()[0]);
   }
-  return { ours: a, theirs: b, loads, rss };
+  return { ours: a, theirs: b, loads, rss, optimizer, kernels };
 }
 
 function describePeer(hello) {
@@ -121,10 +126,12 @@ export async function runTrainingBench(task, argv = process.argv.slice(2)) {
   let fair;
   if (torch) fair = await alternate(ours, torch, rounds, perTiming);
   else {
-    fair = { ours: [], theirs: [], loads: [], rss: { ours: 0 } };
+    fair = { ours: [], theirs: [], loads: [], rss: { ours: 0 }, optimizer: [] };
     for (let r = 0; r < rounds; r++) {
       const x = await timing(ours, perTiming);
       fair.ours.push(x.ms);
+      if (x.optimizerMs !== undefined) fair.optimizer.push(x.optimizerMs);
+      fair.kernels = x.kernels;
       fair.rss.ours = x.maxRssKb;
       fair.loads.push(loadAverage()[0]);
     }
@@ -163,6 +170,7 @@ export async function runTrainingBench(task, argv = process.argv.slice(2)) {
   });
   out.rounds = { count: rounds, stepsPerTiming: perTiming, loads: fair.loads };
   out.alignkit = { ...out.alignkit, ...side(ours, first.ours, second.ours, oursMs, fair.rss.ours, fair.ours), samplesMs: fair.ours };
+  if (fair.optimizer.length) out.alignkit.optimizer = { medianMs: median(fair.optimizer), shareOfStep: median(fair.optimizer) / oursMs, kernels: fair.kernels };
   if (torch) {
     out.torch = { ...out.torch, ...side(torch, first.torch, second.torch, torchMs, fair.rss.theirs, fair.theirs), samplesMs: fair.theirs };
     out.ratio = torchMs / oursMs;
@@ -186,6 +194,7 @@ export async function runTrainingBench(task, argv = process.argv.slice(2)) {
   row('tokens/s', out.alignkit.tokensPerSec, out.torch?.tokensPerSec, (v) => v.toFixed(0));
   row('peak RSS (through the timed steps)', out.alignkit.peakRssMb, out.torch?.peakRssMb, (v) => `${v} MB`);
   row('whole process (start-up + all steps)', out.alignkit.wholeProcessMs, out.torch?.wholeProcessMs, (v) => `${(v / 1000).toFixed(1)} s`);
+  if (out.alignkit.optimizer) log(`alignkit optimizer update (${out.alignkit.optimizer.kernels.map((k) => k || 'TypeScript path').join(', ')}): ${ms(out.alignkit.optimizer.medianMs)}, ${(100 * out.alignkit.optimizer.shareOfStep).toFixed(1)}% of the step`);
   if (torch) log(`ratio: alignkit ${out.ratio.toFixed(2)}x torch's throughput; peak RSS ${out.rssRatio.toFixed(2)}x torch's`);
   if (pinnedResult) log(`second line, handicapped peer (OPENBLAS_CORETYPE=${pin}, kernel ${pinnedResult.core}): torch ${ms(pinnedResult.torchMs)} vs alignkit ${ms(pinnedResult.oursMs)}: ${out.pinned.ratio.toFixed(2)}x`);
   if (out.gemm) {

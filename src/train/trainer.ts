@@ -85,6 +85,8 @@ export interface StepResult {
   step: number;
   loss: number;
   metrics: Record<string, number>;
+  /** Wall time of the step's parts: the session runs (forward + backward) and the optimizer update. */
+  timings: { runMs: number; optimizerMs: number };
 }
 
 const HEAP: ParamAllocator = { f32: (n) => new Float32Array(n) };
@@ -260,6 +262,7 @@ export class Trainer {
     const k = microBatches.length;
     let loss = 0;
     const metrics: Record<string, number> = Object.fromEntries(this.metricNames.map((m) => [m, 0]));
+    const started = performance.now();
     for (const [i, batch] of microBatches.entries()) {
       const targets = i === 0 ? this.memberGrads : this.scratchGrads();
       const r = await this.runInto(batch, targets);
@@ -273,11 +276,12 @@ export class Trainer {
         }
     }
     if (k > 1) for (const acc of this.memberGrads.values()) for (let j = 0; j < acc.length; j++) acc[j]! /= k;
+    const ran = performance.now();
     this.parameterMap.combineGradients(this.memberGrads, this.grads);
     this.spec.optimizer.step(this.params, this.grads);
     for (const p of this.params) this.parameterMap.scatter(p.name, p.data, this.inputs);
     this.steps++;
-    return { step: this.steps, loss, metrics };
+    return { step: this.steps, loss, metrics, timings: { runMs: ran - started, optimizerMs: performance.now() - ran } };
   }
 
   /** Stop the session's profiler (created with `session.profile`) and return its file. */
