@@ -73,6 +73,7 @@ ${Object.entries(VALUE_FLAGS)
   --skip-bad-rows          skip rows that fail validation (counted) instead of stopping
   --no-reference-cache     recompute reference log-probs instead of caching them next to the data
   --no-progress            no progress bar
+  --recompute              recompute activations in the backward (activation checkpointing: less memory, ~1 more forward)
   --no-eos                 do not end responses with EOS (the kind's default appends it for causal LMs)`;
 
 function loraOverride(values: Record<string, string | undefined>, base: RunConfig['lora']): RunConfig['lora'] | undefined {
@@ -98,6 +99,7 @@ export function flagsToConfig(kind: TrainKind, argv: string[], fileConfig: Parti
       'no-reference-cache': { type: 'boolean' },
       'no-progress': { type: 'boolean' },
       'no-eos': { type: 'boolean' },
+      recompute: { type: 'boolean' },
     },
   });
   const out: Partial<RunConfig> = { kind };
@@ -109,6 +111,7 @@ export function flagsToConfig(kind: TrainKind, argv: string[], fileConfig: Parti
   if (values['no-reference-cache']) out.referenceCache = false;
   if (values['no-progress']) out.progress = false;
   if (values['no-eos']) out.appendEos = false;
+  if (values.recompute) out.recompute = true;
   return out;
 }
 

@@ -82,6 +82,8 @@ export interface RunConfig {
   progress: boolean;
   /** onnxruntime intra-op threads. */
   threads: number;
+  /** Recompute activations in the backward from residual-stream checkpoints (less memory, about one more forward). */
+  recompute: boolean;
   /** APO rounds (train dpo): each round's reference is the previous round's policy (1: plain DPO). */
   rounds: number;
   /** APO's Nesterov extrapolation coefficient between rounds. */
@@ -126,6 +128,7 @@ export const RUN_DEFAULTS: Omit<RunConfig, 'kind' | 'model' | 'data' | 'output' 
   spikeFactor: 5,
   progress: true,
   threads: 2,
+  recompute: false,
   rounds: 1,
   momentum: 0,
   udm: UDM_DEFAULTS,
@@ -210,6 +213,7 @@ const FIELD_CHECKS: Record<keyof RunConfig, (field: string, v: unknown) => void>
   spikeFactor: positive,
   progress: bool,
   threads: positiveInt,
+  recompute: bool,
   rounds: positiveInt,
   momentum: (f, v) => {
     if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw bad(f, 'must be a number in [0, 1)', v);

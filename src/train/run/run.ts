@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fail, isAlignkitError } from '../../errors.js';
 import { loadModel, type Model } from '../../graph/index.js';
+import { recomputeActivations } from '../../graph/autodiff/index.js';
 import { createLoss, type ConfiguredLoss } from '../../losses/index.js';
 import { loadModelDir } from '../../models/index.js';
 import { createOptimizer, trainingArena } from '../../optim/index.js';
@@ -134,6 +135,7 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   // A reward model trains on the ids it is scored on (its special tokens; classifier groups read no reference sums, so the reference above is unaffected).
   if (spec.model === 'classifier') data.items = withPairTemplate(data.items, classifierTemplate(source, dir), config.maxLength);
   const graph: RunGraph = buildRunGraph(source, { role: spec.model, loss, groups, rows: config.microBatchSize, train: config.train, lora: config.lora, seed: config.seed });
+  if (config.recompute) graph.training = recomputeActivations(graph.training);
   const stepsPerEpoch = Math.ceil(data.train.length / config.batchSize);
   const totalSteps = config.steps ?? config.epochs * stepsPerEpoch;
   // Parameters, gradients and optimizer state in one wasm memory, where the fused kernels update them (heap when too large).
