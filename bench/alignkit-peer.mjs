@@ -30,7 +30,7 @@ const { prepareCausalLmTraining, Trainer, trainableValues, buildRunGraph, buildB
 const { createLoss } = await src('losses/index.ts');
 const { recomputeActivations } = await src('graph/autodiff/index.ts');
 const { createOptimizer, trainingArena } = await src('optim/index.ts');
-const { matmulProfile } = await import('./gemm-profile.mjs');
+const { matmulProfile, standaloneGflops } = await import('./gemm-profile.mjs');
 
 const BUILDERS = {
   gpt2: (s) => buildGpt2({ vocabSize: s.vocab, nPositions: s.positions, nEmbd: s.dim, nLayer: s.layers, nHead: s.heads, layerNormEpsilon: s.eps ?? 1e-5 }, { kind: 'lm' }, 0),
@@ -183,7 +183,12 @@ for await (const line of readline.createInterface({ input: process.stdin })) {
     reply({ ms, optimizerMs, kernels: optimizer.kernelNames() });
   } else if (req.op === 'check') reply(await exportCheck(req.dir));
   else if (req.op === 'sgemm') reply(await sgemm(req.n, req.seconds));
-  else if (req.op === 'gemm') reply(matmulProfile(await trainer.endProfiling()));
+  else if (req.op === 'gemm') {
+    const profile = matmulProfile(trainer.endProfiling());
+    const graph = await src('graph/index.ts');
+    for (const p of profile.slowest) p.standaloneGflops = await standaloneGflops(p, graph, CFG.threads ?? 2);
+    reply(profile);
+  }
   else if (req.op === 'exit') {
     reply({});
     await trainer.release();

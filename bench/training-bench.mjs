@@ -201,7 +201,8 @@ export async function runTrainingBench(task, argv = process.argv.slice(2)) {
     const peak = Math.max(out.sgemm.onnxruntime.gflops, out.sgemm.openblas?.gflops ?? 0);
     log(`GEMM: the step's matrix products ${out.gemm.productGflop.toFixed(1)} GFLOP in ${out.gemm.productMs.toFixed(0)} ms = ${out.gemm.productGflops.toFixed(0)} GFLOP/s (${((100 * out.gemm.productMs) / out.gemm.runMs).toFixed(0)}% of the run; whole run ${out.gemm.wholeRunGflops.toFixed(0)} GFLOP/s)`);
     log(`      sgemm 2048^2 on ${config.threads} threads in this run: onnxruntime ${out.sgemm.onnxruntime.gflops_inputs.toFixed(0)} (B as input) / ${out.sgemm.onnxruntime.gflops_initializer.toFixed(0)} (B as initializer), OpenBLAS ${out.sgemm.openblas ? out.sgemm.openblas.gflops.toFixed(0) : 'n/a'} GFLOP/s: products at ${((100 * out.gemm.productGflops) / peak).toFixed(0)}% of the peak ${peak.toFixed(0)}`);
-    for (const s of out.gemm.slowest) log(`      ${s.ms.toFixed(1).padStart(7)} ms ${s.gflops.toFixed(0).padStart(4)} GFLOP/s x${s.n} ${s.shape}`);
+    log('      slowest product shapes (time in the step, GFLOP/s in the step, GFLOP/s of the same product alone in its own session):');
+    for (const s of out.gemm.slowest) log(`      ${s.ms.toFixed(1).padStart(7)} ms ${s.gflops.toFixed(0).padStart(4)} GFLOP/s (alone ${s.standaloneGflops.toFixed(0).padStart(4)}) x${s.n} ${s.shape}`);
   }
   log(`${loadLine()} at the end; 1-minute load during the rounds ${Math.min(...fair.loads, Infinity).toFixed(2)}-${Math.max(...fair.loads, 0).toFixed(2)}`);
   return out;
