@@ -10,7 +10,8 @@
 
 import { fail } from '../../errors.js';
 import { activeSelect, DEFAULT_ACTIVE, type ActiveOptions, type LabelOracle } from '../active/protocol.js';
-import { withNumeric, type FeatureTable } from '../features/extract.js';
+import type { FeatureTable } from '../features/extract.js';
+import { FEATURE_SETS } from '../features/sets.js';
 import { agreement } from '../labels.js';
 import type { PpmModel } from '../ppm/model.js';
 import { createRng, shuffleInPlace } from '../rng.js';
@@ -27,12 +28,6 @@ export interface EvalPool {
   gold: (Preference | null)[];
   humans: Preference[][];
 }
-
-/** Which columns a strategy sees: the paper's 90 (and declared extras), or those and the reliability signals. */
-export const FEATURE_SETS: Record<string, { label: string; table(t: FeatureTable): FeatureTable }> = {
-  paper: { label: '90', table: (t) => withNumeric(t, (t.numeric ?? []).filter((c) => c.source !== 'reliability')) },
-  reliability: { label: '90 + reliability', table: (t) => t },
-};
 
 interface RunContext {
   table: FeatureTable;

@@ -81,6 +81,16 @@ export function rowsOf(table: FeatureTable, rows: readonly number[]): FeatureTab
   return { ids: rows.map((r) => table.ids[r]!), names: table.names, active, scores, tags: rows.map((r) => table.tags[r]!), numeric };
 }
 
+/** The same pool reading only some of its features (e.g. the reliability signals alone). */
+export function projectFeatures(table: FeatureTable, keep: (name: string) => boolean): FeatureTable {
+  const cols = table.names.flatMap((name, j) => (keep(name) ? [j] : []));
+  const f = table.names.length;
+  const g = cols.length;
+  const active = new Uint8Array(table.ids.length * g);
+  for (let i = 0; i < table.ids.length; i++) cols.forEach((j, k) => (active[i * g + k] = table.active[i * f + j]!));
+  return { ...table, names: cols.map((j) => table.names[j]!), active };
+}
+
 /** Names of the features pair i carries. */
 export function activeFeatures(table: FeatureTable, i: number): string[] {
   const f = table.names.length;

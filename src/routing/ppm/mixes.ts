@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { routingDataPath } from '../data-path.js';
 import { canonicalFeatureName, FEATURE_INDEX, FEATURE_NAMES } from '../features/catalog.js';
 import { fail } from '../../errors.js';
+import { readRows } from '../../datasets/index.js';
 import type { PpmData } from './model.js';
 
 /** RewardBench's four category columns; "Overall" is their mean in the released file. */
@@ -30,27 +31,15 @@ export interface MixTable {
   missingFeatures: string[];
 }
 
-/**
- * Read a JSONL table of mixes. Each row holds, per feature, the share of the pool that was
- * human-routed and carries the feature (`"rouge__min_val=0.0|max_val=0.33": 0.28`, as in
- * validation_set.jsonl) and the target score column(s).
- */
-export function readMixTable(file: string, target = 'Overall'): MixTable {
-  if (!fs.existsSync(file)) throw fail('ALIGNKIT_ERR_FILE_NOT_FOUND', `mix table not found: ${file}`, { file });
+/** Mix rows (feature-share columns and target columns) as a PPM training table. */
+export function mixTableFromRows(records: readonly Record<string, unknown>[], file: string, target = 'Overall'): MixTable {
   const targetFn = TARGETS[target];
   if (!targetFn) throw fail('ALIGNKIT_ERR_UNKNOWN_NAME', `unknown target '${target}'; known: ${Object.keys(TARGETS).join(', ')}`, { parameter: 'target' });
-  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
   const p = FEATURE_NAMES.length;
-  const x = new Float64Array(lines.length * p);
-  const y = new Float64Array(lines.length);
+  const x = new Float64Array(records.length * p);
+  const y = new Float64Array(records.length);
   const mapped = new Set<string>();
-  lines.forEach((line, row) => {
-    let rec: Record<string, unknown>;
-    try {
-      rec = JSON.parse(line);
-    } catch (e) {
-      throw fail('ALIGNKIT_ERR_BAD_FORMAT', `${file}: row ${row} is not JSON`, { file, row }, e);
-    }
+  records.forEach((rec, row) => {
     for (const [col, v] of Object.entries(rec)) {
       const name = canonicalFeatureName(col);
       if (name === undefined) continue;
@@ -63,8 +52,34 @@ export function readMixTable(file: string, target = 'Overall'): MixTable {
   });
   const present = new Set([...mapped].map((c) => canonicalFeatureName(c)!));
   return {
-    data: { features: FEATURE_NAMES, x, y, n: lines.length },
+    data: { features: FEATURE_NAMES, x, y, n: records.length },
     mappedColumns: [...mapped],
     missingFeatures: FEATURE_NAMES.filter((n) => !present.has(n)),
   };
+}
+
+/**
+ * Read a JSONL table of mixes synchronously. Each row holds, per feature, the share of the pool that
+ * was human-routed and carries the feature (`"rouge__min_val=0.0|max_val=0.33": 0.28`, as in
+ * validation_set.jsonl) and the target score column(s). `loadMixTable` reads any dataset format.
+ */
+export function readMixTable(file: string, target = 'Overall'): MixTable {
+  if (!fs.existsSync(file)) throw fail('ALIGNKIT_ERR_FILE_NOT_FOUND', `mix table not found: ${file}`, { file });
+  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
+  const records = lines.map((line, row) => {
+    try {
+      return JSON.parse(line) as Record<string, unknown>;
+    } catch (e) {
+      throw fail('ALIGNKIT_ERR_BAD_FORMAT', `${file}: row ${row} is not JSON (readMixTable reads JSONL; loadMixTable reads any dataset format)`, { file, row }, e);
+    }
+  });
+  return mixTableFromRows(records, file, target);
+}
+
+/** A mix table in any format alignkit/datasets reads (JSONL, JSON, Arrow, Parquet), by extension. */
+export async function loadMixTable(file: string, target = 'Overall'): Promise<MixTable> {
+  if (!fs.existsSync(file)) throw fail('ALIGNKIT_ERR_FILE_NOT_FOUND', `mix table not found: ${file}`, { file });
+  const records: Record<string, unknown>[] = [];
+  for await (const { row } of readRows(file)) records.push(row);
+  return mixTableFromRows(records, file, target);
 }
