@@ -23,7 +23,7 @@ export { runKnapsack, featureInstances } from './select/knapsack.js';
 export { simulateMixes, agreementEvaluator, mixLabels, type EvaluateMix, type Mix, type SimulateOptions } from './simulate.js';
 export { majority, agreement, preferenceFromScale, parsePreference, type LabelSite } from './labels.js';
 export { loadPandaLM, pandalmFiles, PANDALM_JUDGES, type PandaLMData } from './eval/pandalm.js';
-export { FEATURE_SETS, featureSet } from './features/sets.js';
+export { FEATURE_SETS, DEFAULT_FEATURE_SET, featureSet } from './features/sets.js';
 export { buildPool, extraColumns, type RoutingPool, type PoolOptions } from './pool.js';
 export { budgetedEvalTable, budgetedEvalSvg } from './eval/report.js';
 export { budgetedEvaluation, stat, evalRuns, EVAL_STRATEGIES, DEFAULT_BUDGETED_EVAL, type BudgetedEvalOptions, type BudgetedEvalRow, type EvalPool, type EvalRun, type Stat } from './eval/budgeted.js';

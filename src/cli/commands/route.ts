@@ -12,7 +12,7 @@ import { loadRewardModelSpec } from '../../eval/model-specs.js';
 import type { Command } from '../registry.js';
 import {
   activeSelect, addVerdicts, buildPool, collectRows, createTagger, crossValidate, DEFAULT_ACTIVE, DEFAULT_BUDGETED_EVAL, describeBudget, describePrediction,
-  devTestSplit, FEATURE_NAMES, FEATURE_SETS, featureRows, featureSet, fitPpm, loadMixTable, loadPandaLM, openLabelStore, pandalmFiles, parseBudget,
+  devTestSplit, DEFAULT_FEATURE_SET, FEATURE_NAMES, FEATURE_SETS, featureRows, featureSet, fitPpm, loadMixTable, loadPandaLM, openLabelStore, pandalmFiles, parseBudget,
   parsePreference, readGoldFile, readMixTable, readPairFile, resolveBudget, routeTable, simulateMixes, agreementEvaluator, tableFromRows, verdictStats,
   verdictStatsTable, VALIDATION_SET_FILE, budgetedEvalSvg, budgetedEvalTable, budgetedEvaluation, rmAccuracyTracker, DEFAULT_RM_MIX, stat,
   subsetTable, type ActiveOptions, type Budget, type FeatureRow, type FeatureTable, type PpmModel, type Preference, type RoutingPool,
@@ -60,7 +60,7 @@ const ACTIVE_FLAGS: Options = {
   'after-pilot': { type: 'string', default: DEFAULT_ACTIVE.strategy }, pilot: { type: 'string', default: String(DEFAULT_ACTIVE.pilotFraction) },
   'pilot-sampling': { type: 'string', default: DEFAULT_ACTIVE.pilotSampling }, rounds: { type: 'string', default: String(DEFAULT_ACTIVE.rounds) },
   'ppm-ridge': { type: 'string', default: String(DEFAULT_ACTIVE.ppm.ridge) }, 'pilot-mixes': { type: 'string', default: String(DEFAULT_ACTIVE.ppm.mixes) },
-  'feature-set': { type: 'string', default: 'reliability-only' },
+  'feature-set': { type: 'string', default: DEFAULT_FEATURE_SET },
 };
 
 const POOL_USAGE = `[--id-col id] [--prompt-col prompt] [--a-col response_a] [--b-col response_b]

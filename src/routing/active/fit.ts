@@ -18,7 +18,7 @@ export interface LabelPpmSpec {
   mixes: number | 'instances';
 }
 
-export const DEFAULT_LABEL_PPM: LabelPpmSpec = { kind: 'linear', ridge: 1, mixes: 'instances' };
+export const DEFAULT_LABEL_PPM: LabelPpmSpec = { kind: 'linear', ridge: 0.1, mixes: 200 };
 
 /** Single-pair mixes: shares = the pair's features / m, score = agreement with pair i alone human. */
 function instanceMixes(table: FeatureTable, human: readonly (Preference | null)[], ai: readonly (Preference | null)[]) {

@@ -33,7 +33,13 @@ export interface ActiveOptions {
   epsilon?: number;
 }
 
-export const DEFAULT_ACTIVE: ActiveOptions = { strategy: 'topk', pilotFraction: 0.3, pilotSampling: 'random', rounds: 1, ppm: DEFAULT_LABEL_PPM, seed: 42, simulations: 200 };
+/**
+ * The recommended configuration, chosen on the development half of PandaLM only (bench/route/tune.mjs;
+ * the README states the grid and the rule): half the budget on a stratified pilot, a linear PPM
+ * (ridge 0.1) on 200 knapsack mixes of the labelled pairs, topk for the rest in one round; route
+ * select and route eval read the reliability signals alone by default (`--feature-set`).
+ */
+export const DEFAULT_ACTIVE: ActiveOptions = { strategy: 'topk', pilotFraction: 0.5, pilotSampling: 'stratified', rounds: 1, ppm: DEFAULT_LABEL_PPM, seed: 42, simulations: 200 };
 
 export interface ActiveStep {
   kind: 'pilot' | 'round';

@@ -14,6 +14,9 @@ export const FEATURE_SETS: Record<string, { label: string; table(t: FeatureTable
   'reliability-only': { label: 'reliability only', table: (t) => projectFeatures(t, (name) => !PAPER_FEATURES.has(name)) },
 };
 
+/** What the active protocol reads by default: chosen on PandaLM's development half with the rest of DEFAULT_ACTIVE. */
+export const DEFAULT_FEATURE_SET = 'reliability-only';
+
 export function featureSet(name: string, table: FeatureTable): FeatureTable {
   const set = FEATURE_SETS[name];
   if (!set) throw fail('ALIGNKIT_ERR_UNKNOWN_NAME', `unknown feature set '${name}'; known: ${Object.keys(FEATURE_SETS).join(', ')}`, { parameter: 'feature-set' });
