@@ -136,10 +136,10 @@ describe('alignkit route', () => {
     out = [];
     expect(await routeCommand.run(['verdicts', '--pairs', f('vpairs.jsonl'), '--store', f('labels.sqlite'), '--output', f('ai.jsonl')])).toBe(0);
     expect(out.join('\n')).toMatch(/\| gpt-3\.5-turbo \/ pandalm-7b \| \d+ \| \d+\.\d% \| 0\.\d{3} \|/);
-    const store = openLabelStore({ path: f('labels.sqlite') });
-    expect(listVerdicts(store)).toHaveLength(2 * n);
-    expect(listVerdicts(store, data.pairs[0].id).map((v) => v.judge)).toEqual(['gpt-3.5-turbo', 'pandalm-7b']);
-    store.close();
+    const store = await openLabelStore({ path: f('labels.sqlite') });
+    expect(await listVerdicts(store)).toHaveLength(2 * n);
+    expect((await listVerdicts(store, data.pairs[0].id)).map((v) => v.judge)).toEqual(['gpt-3.5-turbo', 'pandalm-7b']);
+    await store.close();
 
     expect(await routeCommand.run(['pandalm', '--output', f('pandalm'), '--split', '0.5'])).toBe(0);
     out = [];

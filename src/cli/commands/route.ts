@@ -22,7 +22,9 @@ import { numberFlag } from '../options.js';
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Values = Record<string, string | boolean | string[] | undefined>;
 
+/** One subcommand: its usage, the flags it declares (parseArgs options with their defaults) and what it does with them. */
 interface Subcommand {
+  summary: string;
   usage: string;
   options: Options;
   run(values: Values): Promise<number>;
@@ -97,6 +99,7 @@ async function poolFromFlags(values: Values, file: string): Promise<{ pool: Rout
 // ---- subcommands
 
 const features: Subcommand = {
+  summary: "the paper's 90 features, AI label and reliability signals of a pair file",
   usage: `features  --input pairs.jsonl --output features.jsonl
             ${POOL_USAGE}
       The paper's 90 features of each pair; with verdict columns, the AI label (--aggregate) and the
@@ -113,6 +116,7 @@ const features: Subcommand = {
 };
 
 const verdicts: Subcommand = {
+  summary: 'agreement statistics of the AI judges; their verdicts into a label store',
   usage: `verdicts  --pairs pairs.jsonl [--aggregate majority|confidence|judge:NAME] [--gold gold.jsonl]
             [--output labels.jsonl] [--store labels.sqlite]
       Agreement statistics of the judges and of the aggregate (with gold labels when given); the AI
@@ -127,12 +131,12 @@ const verdicts: Subcommand = {
     console.log(verdictStatsTable(verdictStats(pairs.verdicts, aggregate, gold)));
     if (values.output) await writeRows(str(values, 'output')!, pairs.pairs.map((p, i) => ({ id: p.id, ai_label: aggregate.labels[i] })));
     if (values.store) {
-      const store = openLabelStore({ path: str(values, 'store')! });
+      const store = await openLabelStore({ path: str(values, 'store')! });
       try {
-        store.addPairs(pairs.pairs);
-        addVerdicts(store, pairs.pairs.flatMap((p, i) => pairs.verdicts[i]!.map((v) => ({ ...v, pairId: p.id }))));
+        await store.addPairs(pairs.pairs);
+        await addVerdicts(store, pairs.pairs.flatMap((p, i) => pairs.verdicts[i]!.map((v) => ({ ...v, pairId: p.id }))));
       } finally {
-        store.close();
+        await store.close();
       }
       console.log(`stored ${pairs.pairs.length} pairs and their verdicts in ${values.store}`);
     }
@@ -141,6 +145,7 @@ const verdicts: Subcommand = {
 };
 
 const fit: Subcommand = {
+  summary: 'fit a PPM on mixes with measured scores (the released 26 by default)',
   usage: `fit       [--mixes validation_set.jsonl] [--target Overall|mean4|score] [--kind linear|quadratic]
             [--ridge 0] [--folds 5] [--seed 42] [--output model.json]`,
   options: {
@@ -193,6 +198,7 @@ async function activeRoute(values: Values, table: FeatureTable, ai: (Preference 
 }
 
 const select: Subcommand = {
+  summary: 'route pairs to humans under a budget (topk, ..., random, active)',
   usage: `select    --features features.jsonl --strategy topk|simulated|optimal_pos|optimal_grad|random|active
             --budget 0.25|25%|221 --output routed.jsonl [--model model.json] [--seed 42] [--simulations 500]
             [--extra-features a,b]
@@ -233,6 +239,7 @@ const select: Subcommand = {
 };
 
 const simulate: Subcommand = {
+  summary: 'knapsack mixes scored by agreement, a PPM training table',
   usage: `simulate  --features features.jsonl --labels labels.jsonl --output mixes.jsonl|.parquet [--mixes 200] [--seed 42]
             [--extra-features a,b]
       labels rows: {id, human, ai, reference}, each A | B | tie (or 1 | 2 | 0) or null.`,
@@ -263,6 +270,7 @@ const simulate: Subcommand = {
 };
 
 const evaluate: Subcommand = {
+  summary: 'every strategy at several budgets against random and the oracle, on gold labels',
   usage: `eval      --pairs pairs.jsonl --gold gold.jsonl [--features features.jsonl]
             ${POOL_USAGE}
             [--budgets 0,0.1,0.25,0.5,0.75,1.0] [--selections 20] [--strategies ${DEFAULT_BUDGETED_EVAL.strategies.join(',')}]
@@ -349,6 +357,7 @@ const evaluate: Subcommand = {
 };
 
 const pandalm: Subcommand = {
+  summary: 'the shipped PandaLM set as pair and gold files',
   usage: `pandalm   --output DIR [--split 0.5] [--split-seed 7] [--pandalm-dir DIR]
       The shipped PandaLM set (999 pairs, 3 annotators, 2 AI judges) as a pair file with verdict
       columns and a gold file (majority, annotators): DIR/pairs.jsonl, DIR/gold.jsonl, and with
@@ -374,23 +383,42 @@ const pandalm: Subcommand = {
   },
 };
 
-const SUBCOMMANDS: Record<string, Subcommand> = { features, verdicts, fit, select, simulate, eval: evaluate, pandalm };
+const SUBCOMMAND_TABLE: Record<string, Subcommand> = { features, verdicts, fit, select, simulate, eval: evaluate, pandalm };
+
+/** The flags each subcommand declares, by name (parseArgs options with their defaults). */
+export const ROUTE_FLAGS: Record<string, Options> = Object.fromEntries(Object.entries(SUBCOMMAND_TABLE).map(([name, sub]) => [name, sub.options]));
 
 const USAGE = `usage: alignkit route <subcommand> [options]   (alignkit route <subcommand> --help for one)
 
-${Object.values(SUBCOMMANDS).map((s) => `  ${s.usage}`).join('\n\n')}
+${Object.values(SUBCOMMAND_TABLE).map((s) => `  ${s.usage}`).join('\n\n')}
 
 Any file can be .jsonl, .json, .arrow or .parquet.`;
 
-function parseSub(name: string, sub: Subcommand, argv: string[]): Values {
-  try {
-    return parseArgs({ args: argv, options: sub.options, strict: true, allowPositionals: false }).values as Values;
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code?.startsWith('ERR_PARSE_ARGS')) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `route ${name}: ${(e as Error).message}\n\nusage: alignkit route ${sub.usage}`, { parameter: name }, e);
-    throw e;
-  }
+/** Parses a subcommand's argv against its declared flags; `--help` prints its usage. */
+function subcommand(name: string, sub: Subcommand): Command {
+  const usage = `usage: alignkit route ${sub.usage}`;
+  return {
+    name,
+    summary: sub.summary,
+    usage,
+    async run(argv) {
+      if (argv.includes('--help') || argv.includes('-h')) {
+        console.log(usage);
+        return 0;
+      }
+      let values: Values;
+      try {
+        values = parseArgs({ args: argv, options: sub.options, strict: true, allowPositionals: false }).values as Values;
+      } catch (e) {
+        if (!(e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw e;
+        throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `route ${name}: ${(e as Error).message}\n\n${usage}`, { parameter: name }, e);
+      }
+      return sub.run(values);
+    },
+  };
 }
+
+export const ROUTE_SUBCOMMANDS: Record<string, Command> = Object.fromEntries(Object.entries(SUBCOMMAND_TABLE).map(([name, sub]) => [name, subcommand(name, sub)]));
 
 export const routeCommand: Command = {
   name: 'route',
@@ -402,15 +430,11 @@ export const routeCommand: Command = {
       console.log(USAGE);
       return 0;
     }
-    const sub = name ? SUBCOMMANDS[name] : undefined;
+    const sub = name && Object.hasOwn(ROUTE_SUBCOMMANDS, name) ? ROUTE_SUBCOMMANDS[name] : undefined;
     if (!sub) {
-      console.error(name ? `alignkit route: unknown subcommand '${name}'. Subcommands: ${Object.keys(SUBCOMMANDS).join(', ')}\n\n${USAGE}` : USAGE);
+      console.error(name ? `alignkit route: unknown subcommand '${name}'. Subcommands: ${Object.keys(ROUTE_SUBCOMMANDS).join(', ')}\n\n${USAGE}` : USAGE);
       return 2;
     }
-    if (rest.includes('--help') || rest.includes('-h')) {
-      console.log(`usage: alignkit route ${sub.usage}`);
-      return 0;
-    }
-    return sub.run(parseSub(name, sub, rest));
+    return (await sub.run(rest)) ?? 0;
   },
 };
