@@ -309,7 +309,7 @@ const evaluate: Subcommand = {
     const seed = num(values, 'seed', 42);
     const budgets = list(values, 'budgets').map((b) => parseBudget(b, 'budgets'));
     const featureSets = list(values, 'feature-sets');
-    const strategies = list(values, 'strategies').flatMap((s) => (s.includes('@') || ['random', 'oracle', 'released:topk'].includes(s) ? [s] : featureSets.map((f) => `${s}@${f}`)));
+    const strategies = list(values, 'strategies');
     const released = strategies.includes('released:topk') ? fitPpm(readMixTable(VALIDATION_SET_FILE).data, { kind: 'linear', ridge: 0 }) : undefined;
     const active = activeOptions(values, seed);
 
@@ -331,7 +331,7 @@ const evaluate: Subcommand = {
         )
       : undefined;
     const started = performance.now();
-    const results = await budgetedEvaluation(routed, { budgets, strategies, selections: num(values, 'selections', 20), active, released }, tracker?.onSelection);
+    const results = await budgetedEvaluation(routed, { budgets, strategies, featureSets, selections: num(values, 'selections', 20), active, released }, tracker?.onSelection);
     const n = rows.length;
     console.log(
       `\nagreement of the hybrid labels with gold on ${n} pairs${heldFraction ? ` (${split.test.length} held out for the reward models)` : ''}, strict protocol, ${results[0]?.results.random?.n ?? num(values, 'selections', 20)} selections per strategy and budget; ` +

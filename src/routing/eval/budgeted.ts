@@ -74,7 +74,9 @@ export interface BudgetedEvalOptions {
   budgets: (number | Budget)[];
   /** `strategy` or `strategy@featureSet` entries; PPM strategies default to both feature sets. */
   strategies: string[];
-  /** Selections (seeds) per strategy and budget; random gets at least this many. */
+  /** Feature sets a feature-reading strategy runs with when its entry names none. */
+  featureSets: string[];
+  /** Selections (seeds) per strategy and budget, the same number for random and every other strategy. */
   selections: number;
   active: ActiveOptions;
   released?: PpmModel;
@@ -83,6 +85,7 @@ export interface BudgetedEvalOptions {
 export const DEFAULT_BUDGETED_EVAL: BudgetedEvalOptions = {
   budgets: [{ fraction: 0.1 }, { fraction: 0.25 }, { fraction: 0.5 }, { fraction: 0.75 }],
   strategies: ['active:topk', 'active:simulated', 'active:optimal_pos', 'active:optimal_grad', 'released:topk', 'random', 'oracle'],
+  featureSets: Object.keys(FEATURE_SETS),
   selections: 20,
   active: DEFAULT_ACTIVE,
 };
@@ -137,7 +140,7 @@ export async function budgetedEvaluation(
   if (pool.ai.length !== n || pool.gold.length !== n || pool.humans.length !== n) {
     throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `labels (${pool.ai.length} AI, ${pool.gold.length} gold, ${pool.humans.length} human) do not match the ${n} pairs`, { parameter: 'labels' });
   }
-  const runs = evalRuns(options.strategies);
+  const runs = evalRuns(options.strategies, options.featureSets);
   if (runs.some((r) => r.strategy === 'released:topk') && !options.released) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', "strategy 'released:topk' needs the released-mix PPM", { parameter: 'strategies' });
   const tables = Object.fromEntries(Object.entries(FEATURE_SETS).map(([k, s]) => [k, s.table(pool.table)]));
   const rows: BudgetedEvalRow[] = [];
