@@ -124,6 +124,21 @@ describe('alignkit route', () => {
     expect(await hardRouted(f('without.jsonl'))).toBeLessThan(10);
   });
 
+  it('simulated mixes carry the reliability and declared columns; fit learns them and select routes with them', async () => {
+    const labels = data.pairs.slice(0, n).map((p, i) => ({ id: p.id, human: data.annotators[i][0], ai: data.judges['gpt-3.5-turbo'][i], reference: data.majority[i] }));
+    fs.writeFileSync(f('vlabels.jsonl'), labels.map((l) => JSON.stringify(l)).join('\n'));
+    expect(await routeCommand.run(['simulate', '--features', f('vfeat.jsonl'), '--extra-features', 'hard', '--labels', f('vlabels.jsonl'), '--mixes', '40', '--output', f('vmixes.parquet')])).toBe(0);
+    out = [];
+    expect(await routeCommand.run(['fit', '--mixes', f('vmixes.parquet'), '--target', 'score', '--ridge', '0.01', '--folds', '4', '--output', f('vmodel.json')])).toBe(0);
+    expect(out.join('\n')).toMatch(/4 more: judges_disagree=1, judge_missing=1, ai_tie=1, hard=1/);
+    const model = JSON.parse(fs.readFileSync(f('vmodel.json'), 'utf8'));
+    expect(model.features.slice(-1)).toEqual(['hard=1']);
+    // `hard` marks exactly the pairs gpt-3.5 got wrong: routing them to humans raises agreement the most.
+    expect(model.coef[model.features.indexOf('hard=1')]).toBeGreaterThan(0);
+    expect(await routeCommand.run(['select', '--features', f('vfeat.jsonl'), '--extra-features', 'hard', '--model', f('vmodel.json'), '--strategy', 'topk', '--budget', '10', '--output', f('vrouted.jsonl')])).toBe(0);
+    await expect(routeCommand.run(['select', '--features', f('vfeat-nohard.jsonl'), '--model', f('vmodel.json'), '--strategy', 'topk', '--budget', '10', '--output', f('x.jsonl')])).rejects.toThrow(/the PPM reads 1 feature\(s\) the feature table lacks \(hard=1\)/);
+  });
+
   it('select --strategy active without labels lists the pilot waiting for them', async () => {
     out = [];
     expect(await routeCommand.run(['select', '--features', f('vfeat.jsonl'), '--extra-features', 'hard', '--strategy', 'active', '--budget', '0.25', '--output', f('pilot.jsonl')])).toBe(0);

@@ -159,7 +159,7 @@ const fit: Subcommand = {
     const report = crossValidate(mixes.data, fitOptions, { folds: num(values, 'folds', 5), seed: num(values, 'seed', 42) });
     const model = fitPpm(mixes.data, fitOptions);
     if (values.output) fs.writeFileSync(str(values, 'output')!, JSON.stringify(model, null, 1));
-    console.log(`PPM ${report.kind} (ridge ${report.ridge}) on ${report.n} mixes from ${file} (${mixes.mappedColumns.length} feature columns; ${mixes.missingFeatures.length} of ${FEATURE_NAMES.length} features absent), target ${values.target}`);
+    console.log(`PPM ${report.kind} (ridge ${report.ridge}) on ${report.n} mixes from ${file} (${mixes.mappedColumns.length} feature columns; ${mixes.missingFeatures.length} of ${FEATURE_NAMES.length} features absent${mixes.extraFeatures.length ? `; ${mixes.extraFeatures.length} more: ${mixes.extraFeatures.join(', ')}` : ''}), target ${values.target}`);
     console.log(`| metric | RMSE |\n| --- | --- |\n| ${report.folds}-fold CV | ${report.cvRmse.toFixed(4)} |\n| mean-predictor baseline (same folds) | ${report.baselineRmse.toFixed(4)} |\n| train (all mixes) | ${report.trainRmse.toFixed(4)} |`);
     console.log(`\nlearning curve (share of each training part -> CV RMSE):\n| share | mixes | CV RMSE |\n| --- | --- | --- |`);
     for (const c of report.learningCurve) console.log(`| ${c.fraction} | ${c.trainSize} | ${c.cvRmse.toFixed(4)} |`);

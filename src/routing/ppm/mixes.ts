@@ -29,32 +29,48 @@ export interface MixTable {
   mappedColumns: string[];
   /** Catalog features the file has no column for (their share is 0 in every mix). */
   missingFeatures: string[];
+  /** Feature columns beyond the paper's 90 (reliability signals, extra columns), after them in `data.features`. */
+  extraFeatures: string[];
 }
 
-/** Mix rows (feature-share columns and target columns) as a PPM training table. */
+/**
+ * A column named like a feature (`name=value`, `name__min_val=...`) that is not one of the paper's 90:
+ * a reliability signal or a declared extra column of the pool the mixes were simulated on.
+ */
+const isExtraFeatureColumn = (col: string) => col.includes('=') && canonicalFeatureName(col) === undefined;
+
+/**
+ * Mix rows (feature-share columns and target columns) as a PPM training table: the paper's 90, then
+ * any other feature columns (reliability signals, extra columns) in order of first appearance, so a
+ * PPM fitted on simulated mixes learns their weights too.
+ */
 export function mixTableFromRows(records: readonly Record<string, unknown>[], file: string, target = 'Overall'): MixTable {
   const targetFn = TARGETS[target];
   if (!targetFn) throw fail('ALIGNKIT_ERR_UNKNOWN_NAME', `unknown target '${target}'; known: ${Object.keys(TARGETS).join(', ')}`, { parameter: 'target' });
-  const p = FEATURE_NAMES.length;
+  const extra = [...new Set(records.flatMap((rec) => Object.keys(rec).filter(isExtraFeatureColumn)))];
+  const features = [...FEATURE_NAMES, ...extra];
+  const index = new Map<string, number>([...FEATURE_INDEX, ...extra.map((name, k) => [name, FEATURE_NAMES.length + k] as const)]);
+  const p = features.length;
   const x = new Float64Array(records.length * p);
   const y = new Float64Array(records.length);
   const mapped = new Set<string>();
   records.forEach((rec, row) => {
     for (const [col, v] of Object.entries(rec)) {
-      const name = canonicalFeatureName(col);
+      const name = canonicalFeatureName(col) ?? (isExtraFeatureColumn(col) ? col : undefined);
       if (name === undefined) continue;
       mapped.add(col);
-      x[row * p + FEATURE_INDEX.get(name)!] = Number(v);
+      x[row * p + index.get(name)!] = Number(v);
     }
     const t = targetFn(rec);
     if (!Number.isFinite(t)) throw fail('ALIGNKIT_ERR_DATASET_ROW', `${file}: row ${row} has no numeric target '${target}'`, { file, row, field: target });
     y[row] = t;
   });
-  const present = new Set([...mapped].map((c) => canonicalFeatureName(c)!));
+  const present = new Set([...mapped].map((c) => canonicalFeatureName(c) ?? c));
   return {
-    data: { features: FEATURE_NAMES, x, y, n: records.length },
+    data: { features, x, y, n: records.length },
     mappedColumns: [...mapped],
     missingFeatures: FEATURE_NAMES.filter((n) => !present.has(n)),
+    extraFeatures: extra,
   };
 }
 
