@@ -87,8 +87,15 @@ describe('GET /v1/models, /healthz, /metrics', () => {
     expect(r.body).toContain('# TYPE alignkit_http_requests_total counter');
     expect(r.body).toMatch(/alignkit_http_requests_total\{method="POST",route="\/v1\/score",status="200"\} \d+/);
     expect(r.body).toMatch(/alignkit_batches_total\{model="len"\} \d+/);
-    expect(r.body).toMatch(/alignkit_batch_size_bucket\{model="len",le="\+Inf"\} \d+/);
+    expect(r.body).toMatch(/alignkit_batch_size_bucket\{le="\+Inf",model="len"\} \d+/);
     expect(r.body).toContain('alignkit_queue_items{model="duo"} 0');
+    expect(r.body).toMatch(/^alignkit_requests_in_flight 0$/m);
+  });
+
+  it('exposes the default process metrics operators look for first (prom-client)', async () => {
+    const body = (await app.inject('/metrics')).body;
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_gc_duration_seconds', 'nodejs_active_handles_total'])
+      expect(body).toContain(`# TYPE ${name} `);
   });
 });
 
@@ -199,7 +206,7 @@ describe('bad input: 4xx naming the field, never a crash', () => {
 describe('OpenAPI', () => {
   it('documents every route with its schemas', async () => {
     const doc = (await app.inject('/docs/json')).json();
-    expect(Object.keys(doc.paths).sort()).toEqual(['/get_reward', '/healthz', '/metrics', '/predict', '/v1/compare', '/v1/models', '/v1/score']);
+    expect(Object.keys(doc.paths).sort()).toEqual(['/get_reward', '/healthz', '/metrics', '/predict', '/readyz', '/v1/compare', '/v1/models', '/v1/score']);
     expect(doc.paths['/v1/score'].post.requestBody.content['application/json'].schema.required).toEqual(['items']);
     expect((await app.inject('/docs')).statusCode).toBeLessThan(400);
   });

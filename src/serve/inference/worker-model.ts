@@ -31,6 +31,9 @@ export class WorkerRewardModel implements RewardModel {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (s: Float32Array[]) => void; reject: (e: Error) => void }>();
   private exited: AlignkitError | undefined;
+  private markExited!: (e: AlignkitError) => void;
+  /** Settles (never rejects) with the reason once the thread has ended, by `close()` or otherwise. */
+  readonly exit: Promise<AlignkitError> = new Promise((resolve) => (this.markExited = resolve));
 
   private constructor(
     private readonly worker: Worker,
@@ -89,6 +92,14 @@ export class WorkerRewardModel implements RewardModel {
   }
 
   /**
+   * Ends the thread at once, as a crash would: pending calls are rejected and the model cannot
+   * score afterwards. For operators' drills and tests; `close()` is the orderly stop.
+   */
+  async terminate(): Promise<void> {
+    await this.worker.terminate();
+  }
+
+  /**
    * Stops the worker: it releases its session and exits on its own (terminating a thread that
    * holds an onnxruntime session aborts the process). Scoring calls still pending are rejected.
    */
@@ -114,6 +125,7 @@ export class WorkerRewardModel implements RewardModel {
 
   private onExit(e: AlignkitError): void {
     this.exited ??= e;
+    this.markExited(this.exited);
     for (const p of this.pending.values()) p.reject(this.exited);
     this.pending.clear();
   }

@@ -1,0 +1,130 @@
+// Keeps one model's inference worker alive: a thread that dies (an uncaught error, an out-of-memory
+// abort, a terminate) is started again from the same directory, so a server never sits dead behind
+// a 200. While the worker is down its calls fail at once with a 503 that says to retry, instead of
+// queueing behind a thread that may not come back. Restarts back off exponentially (100 ms doubling
+// to 5 s) so a model that cannot load does not spin; after `GIVE_UP_AFTER` failed attempts in a row
+// the model counts as dead and liveness fails, so an orchestrator replaces the process.
+
+import { fail, type AlignkitError } from '../../errors.js';
+import type { RewardModel, ScoreItem, ScoreOptions } from '../../rewards/index.js';
+import type { ModelInfo, WorkerInit } from './protocol.js';
+import { WorkerRewardModel } from './worker-model.js';
+
+const FIRST_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 5000;
+const GIVE_UP_AFTER = 3;
+
+export interface SupervisorHooks {
+  /** Called each time a dead worker has been started again. */
+  onRestart?(model: string): void;
+  /** Called when a worker died, with the reason (for the server log). */
+  onDeath?(model: string, reason: AlignkitError): void;
+}
+
+export class SupervisedWorker implements RewardModel {
+  /** Workers started again after one died. */
+  restarts = 0;
+  private current: WorkerRewardModel | undefined;
+  private pastRuns = 0;
+  private failedAttempts = 0;
+  private closed = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly init: WorkerInit,
+    readonly info: ModelInfo,
+    private readonly hooks: SupervisorHooks,
+  ) {}
+
+  /** Starts the first worker; a model that cannot load fails here, before the server listens. */
+  static async start(init: WorkerInit, hooks: SupervisorHooks = {}): Promise<SupervisedWorker> {
+    const first = await WorkerRewardModel.spawn(init);
+    const s = new SupervisedWorker(init, first.info, hooks);
+    s.adopt(first);
+    return s;
+  }
+
+  get name(): string {
+    return this.info.name;
+  }
+
+  get heads(): string[] {
+    return this.info.heads;
+  }
+
+  get maxLength(): number {
+    return this.info.maxLength;
+  }
+
+  /** Session runs so far, over every worker this model has had. */
+  get runs(): number {
+    return this.pastRuns + (this.current?.runs ?? 0);
+  }
+
+  /** A worker is running and can score. */
+  get healthy(): boolean {
+    return this.current?.healthy ?? false;
+  }
+
+  /** Restarting has failed GIVE_UP_AFTER times in a row (it goes on trying, with the longest back-off). */
+  get dead(): boolean {
+    return this.failedAttempts >= GIVE_UP_AFTER;
+  }
+
+  score(items: ScoreItem[], opts: ScoreOptions = {}): Promise<Float32Array[]> {
+    const worker = this.current;
+    if (!worker?.healthy) return Promise.reject(this.unavailable());
+    return worker.score(items, opts).catch((e: unknown) => {
+      // The thread died under this call: the client may retry on the restarted worker.
+      if (!worker.healthy && !this.closed) throw this.unavailable(e);
+      throw e;
+    });
+  }
+
+  /** Ends the current worker thread at once, as a crash would (drills and tests); it is restarted. */
+  async terminate(): Promise<void> {
+    await this.current?.terminate();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.current?.close();
+  }
+
+  private unavailable(cause?: unknown): AlignkitError {
+    return fail('ALIGNKIT_ERR_UNAVAILABLE', `the inference worker of model ${this.name} is restarting; retry the request`, { model: this.name }, cause);
+  }
+
+  private adopt(worker: WorkerRewardModel): void {
+    this.current = worker;
+    void worker.exit.then((reason) => {
+      if (this.closed || this.current !== worker) return;
+      this.pastRuns += worker.runs;
+      this.current = undefined;
+      this.hooks.onDeath?.(this.name, reason);
+      this.schedule(0);
+    });
+  }
+
+  private schedule(ms: number): void {
+    this.timer = setTimeout(() => void this.respawn(), ms);
+  }
+
+  private async respawn(): Promise<void> {
+    if (this.closed) return;
+    let worker: WorkerRewardModel;
+    try {
+      worker = await WorkerRewardModel.spawn(this.init);
+    } catch {
+      this.failedAttempts++;
+      this.schedule(Math.min(FIRST_BACKOFF_MS * 2 ** (this.failedAttempts - 1), MAX_BACKOFF_MS));
+      return;
+    }
+    if (this.closed) return void (await worker.close());
+    this.failedAttempts = 0;
+    this.restarts++;
+    this.adopt(worker);
+    this.hooks.onRestart?.(this.name);
+  }
+}
