@@ -29,8 +29,9 @@ function refused({ host, port }: { host: string; port: number }): Promise<boolea
 
 describe('drain', () => {
   it('not ready at once; answers in-flight and keep-alive requests; refuses new connections; then closes', async () => {
-    // The delay is long enough for the requests made during it even on a loaded machine.
-    const { app, url } = await serve({ batchWindowMs: 400, drainDelayMs: 600 });
+    // The delay is long enough for the requests made during it even on a loaded machine, and the
+    // first request (in its 1.5 s batch window) is still in flight when the delay is over.
+    const { app, url } = await serve({ batchWindowMs: 1500, drainDelayMs: 600 });
     const address = addressOf(app);
     const inFlight = fetch(`${url}/v1/score`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     const keptAlive = await connect(app); // opened before the drain, used after it stops accepting
