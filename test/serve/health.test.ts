@@ -13,7 +13,7 @@ const item = { prompt: 'What is the capital of France?', response: 'Paris.' };
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  app = buildServer({ config: { models: [FIXTURE_MODEL], maxConcurrent: 1, batchWindowMs: 1 } });
+  app = buildServer({ config: { models: [FIXTURE_MODEL], maxConcurrent: 4, batchWindowMs: 1 } });
   await app.ready();
 });
 afterAll(() => app?.close());
@@ -25,7 +25,7 @@ describe('readiness', () => {
   it('reports workers alive and permits free', async () => {
     const r = await app.inject('/readyz');
     expect(r.statusCode).toBe(200);
-    expect(r.json()).toEqual({ status: 'ready', draining: false, models: [{ name: NAME, alive: true, restarts: 0 }], permits: { inFlight: 0, max: 1, free: 1 } });
+    expect(r.json()).toEqual({ status: 'ready', draining: false, models: [{ name: NAME, alive: true, restarts: 0 }], permits: { inFlight: 0, max: 4, free: 4 } });
     expect((await app.inject('/healthz')).json()).toEqual({ status: 'ok', models: [NAME] });
   });
 
@@ -52,7 +52,7 @@ describe('a worker thread that dies', () => {
   it('is restarted, counted in /metrics, and scores as before; meanwhile requests get a 503 that says to retry', async () => {
     const before = (await score()).json().results[0].reward;
     const worker = app.scoring.model(NAME).worker!;
-    await worker.terminate();
+    await worker.crash();
     // Down until the new thread has loaded the model: not ready, still live, requests told to retry.
     const down = await app.inject('/readyz');
     expect(down.statusCode).toBe(503);
@@ -72,14 +72,16 @@ describe('a worker thread that dies', () => {
     expect(after.json().results[0].reward).toBeCloseTo(before, 5);
   });
 
-  it('a request in flight when the thread dies gets a 503, not a 500', async () => {
+  it('a request waiting on a worker that dies gets a 503, not a 500; the run before the crash completes', async () => {
     const heavy = Array.from({ length: 32 }, (_, i) => ({ prompt: 'the quick brown fox jumps over the lazy dog '.repeat(2) + i, response: 'ok' }));
-    const pending = app.inject({ method: 'POST', url: '/v1/score', payload: { items: heavy } });
-    await new Promise((r) => setTimeout(r, 5));
-    await app.scoring.model(NAME).worker!.terminate();
-    const r = await pending;
-    expect([200, 503]).toContain(r.statusCode); // 200 if the batch finished before the thread ended
-    if (r.statusCode === 503) expect(r.json().code).toBe('ALIGNKIT_ERR_UNAVAILABLE');
+    const running = app.inject({ method: 'POST', url: '/v1/score', payload: { items: heavy } });
+    await new Promise((r) => setTimeout(r, 20)); // its batch is in the worker
+    const crashed = app.scoring.model(NAME).worker!.crash(); // the thread exits after that run
+    const waiting = await score(); // sent to the worker behind the crash
+    expect((await running).statusCode).toBe(200);
+    expect(waiting.statusCode).toBe(503);
+    expect(waiting.json().code).toBe('ALIGNKIT_ERR_UNAVAILABLE');
+    await crashed;
     expect(await settle(readyStatus, 200, 10_000)).toBe(200);
   });
 });

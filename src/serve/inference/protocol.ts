@@ -22,7 +22,11 @@ export interface SerializedError {
   details: Record<string, unknown>;
 }
 
-export type ToWorker = { type: 'score'; id: number; items: ScoreItem[]; truncate: boolean } | { type: 'close' };
+/**
+ * `close` ends the worker in order; `crash` makes it exit with `code` after its current run, as a
+ * crash would (drills and tests of the restart path).
+ */
+export type ToWorker = { type: 'score'; id: number; items: ScoreItem[]; truncate: boolean } | { type: 'close' } | { type: 'crash'; code: number };
 
 export type FromWorker =
   | { type: 'ready'; info: ModelInfo }

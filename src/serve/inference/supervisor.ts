@@ -1,5 +1,5 @@
 // Keeps one model's inference worker alive: a thread that dies (an uncaught error, an out-of-memory
-// abort, a terminate) is started again from the same directory, so a server never sits dead behind
+// exit, a crash drill) is started again from the same directory, so a server never sits dead behind
 // a 200. While the worker is down its calls fail at once with a 503 that says to retry, instead of
 // queueing behind a thread that may not come back. Restarts back off exponentially (100 ms doubling
 // to 5 s) so a model that cannot load does not spin; after `GIVE_UP_AFTER` failed attempts in a row
@@ -81,9 +81,9 @@ export class SupervisedWorker implements RewardModel {
     });
   }
 
-  /** Ends the current worker thread at once, as a crash would (drills and tests); it is restarted. */
-  async terminate(): Promise<void> {
-    await this.current?.terminate();
+  /** Makes the current worker thread die as a crash would (drills and tests); it is restarted. */
+  async crash(): Promise<void> {
+    await this.current?.crash();
   }
 
   async close(): Promise<void> {

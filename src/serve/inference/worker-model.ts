@@ -92,11 +92,16 @@ export class WorkerRewardModel implements RewardModel {
   }
 
   /**
-   * Ends the thread at once, as a crash would: pending calls are rejected and the model cannot
-   * score afterwards. For operators' drills and tests; `close()` is the orderly stop.
+   * Makes the thread exit with an error code after its current run, as a crash would: pending calls
+   * are rejected and the model cannot score afterwards. For drills and tests of the restart path;
+   * `close()` is the orderly stop. (Not `Worker.terminate()`: interrupting a thread inside a native
+   * onnxruntime run aborts the whole process.)
    */
-  async terminate(): Promise<void> {
-    await this.worker.terminate();
+  async crash(): Promise<void> {
+    if (this.exited) return;
+    const message: ToWorker = { type: 'crash', code: 1 };
+    this.worker.postMessage(message);
+    await this.exit;
   }
 
   /**
