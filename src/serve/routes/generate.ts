@@ -93,7 +93,8 @@ export function generateRoutes(gen: Generator, limits: GenerateLimits = DEFAULT_
       }
       reply.hijack();
       const res = reply.raw;
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': request.id });
+      // x-accel-buffering: nginx passes each event on at once instead of buffering the stream.
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: app.draining ? 'close' : 'keep-alive', 'x-accel-buffering': 'no', 'x-request-id': request.id });
       const it = gen.stream([body.prompt], cfg, body.alphas, signal);
       try {
         for (let step = await it.next(); ; step = await it.next()) {
