@@ -16,6 +16,23 @@ export interface ModelInfo {
   maxLength: number;
 }
 
+/** The RewardModel fields that describe a model, read from the ModelInfo its worker reported. */
+export abstract class ReportedModel {
+  constructor(readonly info: ModelInfo) {}
+
+  get name(): string {
+    return this.info.name;
+  }
+
+  get heads(): string[] {
+    return this.info.heads;
+  }
+
+  get maxLength(): number {
+    return this.info.maxLength;
+  }
+}
+
 export interface SerializedError {
   code: string;
   message: string;

@@ -7,7 +7,7 @@
 
 import { fail, type AlignkitError } from '../../errors.js';
 import type { RewardModel, ScoreItem, ScoreOptions } from '../../rewards/index.js';
-import type { ModelInfo, WorkerInit } from './protocol.js';
+import { ReportedModel, type ModelInfo, type WorkerInit } from './protocol.js';
 import { WorkerRewardModel } from './worker-model.js';
 
 const FIRST_BACKOFF_MS = 100;
@@ -21,7 +21,7 @@ export interface SupervisorHooks {
   onDeath?(model: string, reason: AlignkitError): void;
 }
 
-export class SupervisedWorker implements RewardModel {
+export class SupervisedWorker extends ReportedModel implements RewardModel {
   /** Workers started again after one died. */
   restarts = 0;
   private current: WorkerRewardModel | undefined;
@@ -32,9 +32,11 @@ export class SupervisedWorker implements RewardModel {
 
   private constructor(
     private readonly init: WorkerInit,
-    readonly info: ModelInfo,
+    info: ModelInfo,
     private readonly hooks: SupervisorHooks,
-  ) {}
+  ) {
+    super(info);
+  }
 
   /** Starts the first worker; a model that cannot load fails here, before the server listens. */
   static async start(init: WorkerInit, hooks: SupervisorHooks = {}): Promise<SupervisedWorker> {
@@ -42,18 +44,6 @@ export class SupervisedWorker implements RewardModel {
     const s = new SupervisedWorker(init, first.info, hooks);
     s.adopt(first);
     return s;
-  }
-
-  get name(): string {
-    return this.info.name;
-  }
-
-  get heads(): string[] {
-    return this.info.heads;
-  }
-
-  get maxLength(): number {
-    return this.info.maxLength;
   }
 
   /** Session runs so far, over every worker this model has had. */

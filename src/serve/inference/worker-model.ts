@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AlignkitError, ERROR_CATALOG, fail, type ErrorCode } from '../../errors.js';
 import type { RewardModel, ScoreItem, ScoreOptions } from '../../rewards/index.js';
-import type { FromWorker, ModelInfo, SerializedError, ToWorker, WorkerInit } from './protocol.js';
+import { ReportedModel, type FromWorker, type ModelInfo, type SerializedError, type ToWorker, type WorkerInit } from './protocol.js';
 
 function revive(e: SerializedError): AlignkitError {
   const code = (e.code in ERROR_CATALOG ? e.code : 'ALIGNKIT_ERR_SESSION') as ErrorCode;
@@ -25,7 +25,7 @@ function workerEntry(): { url: URL; execArgv: string[] } {
   return { url: new URL('./worker.ts', import.meta.url), execArgv: ['--import', `data:text/javascript,${encodeURIComponent(register)}`] };
 }
 
-export class WorkerRewardModel implements RewardModel {
+export class WorkerRewardModel extends ReportedModel implements RewardModel {
   /** Session runs so far (one per `score` call that reached the worker). */
   runs = 0;
   private nextId = 0;
@@ -37,9 +37,10 @@ export class WorkerRewardModel implements RewardModel {
 
   private constructor(
     private readonly worker: Worker,
-    readonly info: ModelInfo,
+    info: ModelInfo,
     readonly dir: string,
   ) {
+    super(info);
     worker.on('message', (m: FromWorker) => this.onMessage(m));
     worker.on('error', (e) => this.onExit(fail('ALIGNKIT_ERR_SESSION', `inference worker of ${info.name} crashed: ${e.message}`, { model: info.name }, e)));
     worker.on('exit', (code) => this.onExit(fail('ALIGNKIT_ERR_SESSION', `inference worker of ${info.name} exited (code ${code})`, { model: info.name })));
@@ -62,18 +63,6 @@ export class WorkerRewardModel implements RewardModel {
       });
     });
     return new WorkerRewardModel(worker, info, init.dir);
-  }
-
-  get name(): string {
-    return this.info.name;
-  }
-
-  get heads(): string[] {
-    return this.info.heads;
-  }
-
-  get maxLength(): number {
-    return this.info.maxLength;
   }
 
   get healthy(): boolean {
