@@ -3,16 +3,13 @@
 // bound, so an overloaded server sheds load instead of growing latency for everyone.
 // Routes opt in with `config: { limited: true }`.
 //
-// A permit must come back exactly once whichever way the request ends. Fastify's own hooks do not
-// cover every way: `onResponse` runs only on the response's 'finish' (not when the socket closes
-// before the answer is written: a client time-out, an SSE client gone, a socket Node destroys for
-// the garbage after a short Content-Length), and `onRequestAbort` only when the client leaves
-// before its body is complete. Node's ServerResponse emits 'close' in every case (after 'finish',
-// or when the connection goes away first); the permit is tied to it and to the 'error' events,
-// and guarded so that it is released once.
+// A permit must come back exactly once whichever way the request ends (request-end.ts): tied to
+// Fastify's onResponse/onRequestAbort alone, permits leaked on every client time-out, SSE
+// disconnect and short Content-Length until the server answered 429 to everything.
 
 import type { FastifyInstance } from 'fastify';
 import { fail } from '../errors.js';
+import { onRequestEnd } from './request-end.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -60,9 +57,6 @@ export function installLimiter(app: FastifyInstance, limiter: ConcurrencyLimiter
     if (!request.routeOptions.config.limited) return;
     const permit = limiter.tryAcquire();
     if (!permit) throw fail('ALIGNKIT_ERR_OVERLOADED', `the server is at its limit of ${limiter.max} concurrent requests; retry later`, { field: 'maxConcurrent' });
-    const release = () => permit.release();
-    reply.raw.once('close', release);
-    reply.raw.once('error', release);
-    request.raw.once('error', release);
+    onRequestEnd(request, reply, permit.release);
   });
 }

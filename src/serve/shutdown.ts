@@ -10,6 +10,7 @@
 // keep-alive connection) is switched off in app.ts: those requests are answered, not refused.
 
 import type { FastifyInstance } from 'fastify';
+import { onRequestEnd } from './request-end.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -42,14 +43,9 @@ export function installGracefulClose(app: FastifyInstance, cfg: ShutdownConfig):
 
   app.addHook('onRequest', async (request, reply) => {
     active++;
-    let done = false;
-    const end = () => {
-      if (done) return;
-      done = true;
+    onRequestEnd(request, reply, () => {
       if (--active === 0) idle?.();
-    };
-    reply.raw.once('close', end);
-    request.raw.once('error', end);
+    });
   });
 
   // While draining, every answer closes its connection after it is sent.
