@@ -14,7 +14,6 @@ import fs from 'node:fs';
 import { register } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 register('../src/dev/ts-source-hooks.mjs', import.meta.url);
@@ -31,6 +30,7 @@ const { createLoss } = await src('losses/index.ts');
 const { recomputeActivations } = await src('graph/autodiff/index.ts');
 const { createOptimizer, trainingArena } = await src('optim/index.ts');
 const { matmulProfile, standaloneGflops } = await import('./gemm-profile.mjs');
+const { servePeer } = await import('./torch-peer.mjs');
 
 const BUILDERS = {
   gpt2: (s) => buildGpt2({ vocabSize: s.vocab, nPositions: s.positions, nEmbd: s.dim, nLayer: s.layers, nHead: s.heads, layerNormEpsilon: s.eps ?? 1e-5 }, { kind: 'lm' }, 0),
@@ -103,10 +103,6 @@ const sessionMs = performance.now() - t0 - loadMs - graphMs;
 
 const step = CFG.mode === 'adamw' ? () => trainer.step([makeBatch()]) : () => trainer.evaluate(makeBatch());
 
-function reply(obj) {
-  process.stdout.write(`${JSON.stringify({ ...obj, maxRssKb: process.resourceUsage().maxRSS })}\n`);
-}
-
 /** alignkit's exchange format for the torch peer: <stem>.json {name: {dims, offset}} over <stem>.bin (float32 LE). */
 function writeTensors(dir, stem, tensors) {
   const index = {};
@@ -162,36 +158,28 @@ async function sgemm(n, seconds) {
   return { gflops: Math.max(out.inputs, out.initializer), ...Object.fromEntries(Object.entries(out).map(([k, v]) => [`gflops_${k}`, v])) };
 }
 
-reply({
-  hello: {
-    onnxruntime: (await import('onnxruntime-node')).default.env.versions?.common ?? 'unknown', node: process.version,
-    threads: CFG.threads ?? 2, loadMs, cached, graphMs, sessionMs, buildMs: loadMs + graphMs + sessionMs,
-    trainable: trainer.params.reduce((a, p) => a + p.data.length, 0), nodes: training.model.graph.nodes.length, arena: arena !== undefined, recomputed: training.recomputedNodes,
-  },
-});
-for await (const line of readline.createInterface({ input: process.stdin })) {
-  const req = JSON.parse(line);
-  if (req.op === 'steps') {
+await servePeer({
+  onnxruntime: (await import('onnxruntime-node')).default.env.versions?.common ?? 'unknown', node: process.version,
+  threads: CFG.threads ?? 2, loadMs, cached, graphMs, sessionMs, buildMs: loadMs + graphMs + sessionMs,
+  trainable: trainer.params.reduce((a, p) => a + p.data.length, 0), nodes: training.model.graph.nodes.length, arena: arena !== undefined, recomputed: training.recomputedNodes,
+}, {
+  async steps({ n }) {
     const ms = [];
     const optimizerMs = [];
-    for (let i = 0; i < req.n; i++) {
+    for (let i = 0; i < n; i++) {
       const s = performance.now();
       const r = await step();
       ms.push(performance.now() - s);
       if (r.timings) optimizerMs.push(r.timings.optimizerMs);
     }
-    reply({ ms, optimizerMs, kernels: optimizer.kernelNames() });
-  } else if (req.op === 'check') reply(await exportCheck(req.dir));
-  else if (req.op === 'sgemm') reply(await sgemm(req.n, req.seconds));
-  else if (req.op === 'gemm') {
+    return { ms, optimizerMs, kernels: optimizer.kernelNames() };
+  },
+  check: ({ dir }) => exportCheck(dir),
+  sgemm: ({ n, seconds }) => sgemm(n, seconds),
+  async gemm() {
     const profile = matmulProfile(trainer.endProfiling());
     const graph = await src('graph/index.ts');
     for (const p of profile.slowest) p.standaloneGflops = await standaloneGflops(p, graph, CFG.threads ?? 2);
-    reply(profile);
-  }
-  else if (req.op === 'exit') {
-    reply({});
-    await trainer.release();
-    process.exit(0);
-  }
-}
+    return profile;
+  },
+}, () => trainer.release());

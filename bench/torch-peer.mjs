@@ -7,6 +7,7 @@
 // than busy-waiting). `pinned` reproduces the handicapped configuration for a second line.
 import { spawn, spawnSync } from 'node:child_process';
 import readline from 'node:readline';
+import { loadAverage } from './machine.mjs';
 
 /** A python3 that imports torch (Debian's python3-torch lives in /usr/bin), or undefined. */
 export function findTorchPython() {
@@ -66,4 +67,59 @@ export async function startTorchPeer(script, config, opts = {}) {
   if (!python) return undefined;
   const peer = await startPeer(python, [script, JSON.stringify(config)], torchEnv({ threads: config.threads, pinned: opts.pinned }));
   return { ...peer, python };
+}
+
+/**
+ * The child side of the protocol: print `hello`, then answer each request line with its op's
+ * handler (every answer carries the process's peak RSS so far); `exit` answers and ends the process
+ * after `onExit`.
+ */
+export async function servePeer(hello, handlers, onExit = async () => {}) {
+  const reply = (obj) => process.stdout.write(`${JSON.stringify({ ...obj, maxRssKb: process.resourceUsage().maxRSS })}\n`);
+  reply({ hello });
+  for await (const line of readline.createInterface({ input: process.stdin })) {
+    const req = JSON.parse(line);
+    if (req.op === 'exit') {
+      await onExit();
+      reply({});
+      process.exit(0);
+    }
+    const handler = handlers[req.op];
+    if (!handler) throw new Error(`peer has no op ${req.op}`);
+    reply(await handler(req));
+  }
+}
+
+/** A `run` handler: `work` n times, each timed; answers the times and the last run's result as `result`. */
+export function timedRuns(work) {
+  return async ({ n }) => {
+    const ms = [];
+    let result;
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      result = await work();
+      ms.push(performance.now() - t0);
+    }
+    return { ms, result };
+  };
+}
+
+/**
+ * Alternate `request` over the peers for `rounds` rounds (drift on this machine cancels between
+ * neighbours); per peer the mean time of each round's answer, the answers, and the 1-minute load
+ * after each round.
+ */
+export async function alternateRounds(peers, rounds, request) {
+  const samples = Object.fromEntries(Object.keys(peers).map((k) => [k, []]));
+  const last = {};
+  const loads = [];
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, p] of Object.entries(peers)) {
+      const out = await p.request(request);
+      samples[name].push(out.ms.reduce((x, y) => x + y, 0) / out.ms.length);
+      last[name] = out;
+    }
+    loads.push(loadAverage()[0]);
+  }
+  return { samples, last, loads };
 }

@@ -3,11 +3,11 @@
 // side's load time and peak RSS are its own): `alignkit` (CausalLM + generate, greedy) or
 // `transformers` (@huggingface/transformers AutoModelForCausalLM.generate, greedy) on the same ONNX
 // directory, batch and prompts. argv[2] is the JSON config {side, model, batch, tokens, threads, guide?}.
-// Ops: {op: 'run', n} decodes n times and answers {ms: [...], tokens} (the last run's new tokens).
+// Ops: {op: 'run', n} decodes n times and answers {ms: [...], result} (the last run's new tokens).
 import { register } from 'node:module';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { servePeer, timedRuns } from '../torch-peer.mjs';
 
 register('../../src/dev/ts-source-hooks.mjs', import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -55,21 +55,4 @@ function prompts(encode) {
 }
 
 const decode = await SIDES[CFG.side]();
-const reply = (obj) => process.stdout.write(`${JSON.stringify({ ...obj, maxRssKb: process.resourceUsage().maxRSS })}\n`);
-reply({ hello: { side: CFG.side, loadMs: performance.now() - t0 } });
-for await (const line of readline.createInterface({ input: process.stdin })) {
-  const req = JSON.parse(line);
-  if (req.op === 'run') {
-    const ms = [];
-    let tokens;
-    for (let i = 0; i < req.n; i++) {
-      const s = performance.now();
-      tokens = await decode();
-      ms.push(performance.now() - s);
-    }
-    reply({ ms, tokens });
-  } else if (req.op === 'exit') {
-    reply({});
-    process.exit(0);
-  }
-}
+await servePeer({ side: CFG.side, loadMs: performance.now() - t0 }, { run: timedRuns(decode) });

@@ -10,8 +10,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { describeMachine, loadAverage, loadLine, machine, mb, median } from '../machine.mjs';
-import { startPeer } from '../torch-peer.mjs';
+import { describeMachine, loadLine, machine, mb, median } from '../machine.mjs';
+import { alternateRounds, startPeer } from '../torch-peer.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: a } = parseArgs({ options: {
@@ -40,20 +40,10 @@ for (const [name, p] of Object.entries(sides)) {
   slowest = Math.max(slowest, second[name]);
 }
 const n = Math.max(1, Math.ceil((Number(a['min-seconds']) * 1000) / slowest));
-const samples = Object.fromEntries(Object.keys(sides).map((k) => [k, []]));
-const tokens = {};
-const rss = {};
-const loads = [];
-for (let r = 0; r < Number(a.rounds); r++) {
-  for (const [name, p] of Object.entries(sides)) {
-    const out = await p.request({ op: 'run', n });
-    samples[name].push(out.ms.reduce((x, y) => x + y, 0) / out.ms.length);
-    tokens[name] = out.tokens;
-    rss[name] = out.maxRssKb;
-  }
-  loads.push(loadAverage()[0]);
-}
+const { samples, last, loads } = await alternateRounds(sides, Number(a.rounds), { op: 'run', n });
 for (const p of Object.values(sides)) await p.close();
+const tokens = Object.fromEntries(Object.entries(last).map(([k, v]) => [k, v.result]));
+const rss = Object.fromEntries(Object.entries(last).map(([k, v]) => [k, v.maxRssKb]));
 
 const ms = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
 const generated = common.batch * common.tokens;

@@ -14,8 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { describeMachine, loadAverage, loadLine, machine, mb, median } from '../machine.mjs';
-import { startPeer } from '../torch-peer.mjs';
+import { describeMachine, loadLine, machine, mb, median } from '../machine.mjs';
+import { alternateRounds, startPeer } from '../torch-peer.mjs';
 
 register('../../src/dev/ts-source-hooks.mjs', import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -51,20 +51,10 @@ for (const [name, rows] of Object.entries(sets)) {
   const warm = {};
   for (const [k, p] of Object.entries(sides)) warm[k] = (await p.request({ op: 'run', n: 1 })).ms[0];
   const n = Math.max(1, Math.ceil((Number(a['min-seconds']) * 1000) / Math.max(...Object.values(warm))));
-  const samples = { alignkit: [], transformers: [] };
-  const scores = {};
-  const rss = {};
-  const loads = [];
-  for (let r = 0; r < Number(a.rounds); r++) {
-    for (const [k, p] of Object.entries(sides)) {
-      const out = await p.request({ op: 'run', n });
-      samples[k].push(out.ms.reduce((x, y) => x + y, 0) / out.ms.length);
-      scores[k] = out.scores;
-      rss[k] = out.maxRssKb;
-    }
-    loads.push(loadAverage()[0]);
-  }
+  const { samples, last, loads } = await alternateRounds(sides, Number(a.rounds), { op: 'run', n });
   for (const p of Object.values(sides)) await p.close();
+  const scores = { alignkit: last.alignkit.result, transformers: last.transformers.result };
+  const rss = { alignkit: last.alignkit.maxRssKb, transformers: last.transformers.maxRssKb };
   const maxDiff = scores.alignkit.reduce((m, s, i) => Math.max(m, Math.abs(s - scores.transformers[i])), 0);
   const rate = (k) => (rows.length / median(samples[k])) * 1000;
   const entry = {

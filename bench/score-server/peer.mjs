@@ -4,12 +4,12 @@
 // length buckets) or `transformers` (@huggingface/transformers GPT2Model on the same ONNX file, whose
 // graph already holds the reward head and pools at the last non-pad token: each batch right-padded
 // to its longest row, as its tokenizer pads). argv[2]: JSON {side, model, threads, rowsFile, batch}.
-// Ops: {op: 'run', n} scores all rows n times, answering {ms: [...], scores}.
+// Ops: {op: 'run', n} scores all rows n times, answering {ms: [...], result} (the last pass's scores).
 import fs from 'node:fs';
 import { register } from 'node:module';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { servePeer, timedRuns } from '../torch-peer.mjs';
 
 register('../../src/dev/ts-source-hooks.mjs', import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -48,22 +48,10 @@ const SIDES = {
 };
 
 const score = await SIDES[CFG.side]();
-const reply = (obj) => process.stdout.write(`${JSON.stringify({ ...obj, maxRssKb: process.resourceUsage().maxRSS })}\n`);
-reply({ hello: { side: CFG.side, loadMs: performance.now() - t0 } });
-for await (const line of readline.createInterface({ input: process.stdin })) {
-  const req = JSON.parse(line);
-  if (req.op === 'run') {
-    const ms = [];
-    let scores;
-    for (let i = 0; i < req.n; i++) {
-      const s = performance.now();
-      scores = [];
-      for (const b of batches) scores.push(...(await score(b)));
-      ms.push(performance.now() - s);
-    }
-    reply({ ms, scores });
-  } else if (req.op === 'exit') {
-    reply({});
-    process.exit(0);
-  }
-}
+await servePeer({ side: CFG.side, loadMs: performance.now() - t0 }, {
+  run: timedRuns(async () => {
+    const scores = [];
+    for (const b of batches) scores.push(...(await score(b)));
+    return scores;
+  }),
+});
