@@ -127,7 +127,8 @@ async function exportCheck(dir) {
   const names = [...new Set([...weightInitializers(forward), ...values.keys()])];
   writeTensors(dir, 'weights', names.map((n) => [torchName(n), { dims: init.get(n).dims, data: values.get(n) ?? init.get(n).data }]));
   writeTensors(dir, 'grads', [...r.gradients].map(([n, g]) => [torchName(n), { dims: init.get(n).dims, data: g }]));
-  const meta = { loss: r.loss, ids: Array.from(ids, Number) };
+  // The ids the session ran on (DPO rows are built from items: each rejected row repeats its pair's prompt).
+  const meta = { loss: r.loss, ids: Array.from(makeBatch().input_ids.data, Number) };
   if (reference) meta.reference = [...reference.values()].flatMap((a) => Array.from(a));
   fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify(meta));
   return { loss: r.loss };
