@@ -61,6 +61,7 @@ let forward;
 let metrics;
 let makeBatch;
 let reference;
+let setReference;
 const ids = new BigInt64Array(rows * T);
 for (let i = 0; i < ids.length; i++) ids[i] = BigInt((i * 2654435761) % S.vocab);
 if (CFG.task === 'next-token') {
@@ -89,8 +90,13 @@ if (CFG.task === 'next-token') {
   }));
   reference = new Map(groups.map((g, gi) => [g.reference, Float64Array.from(items, (_, i) => -300 - ((gi * pairs + i) % 7) / 7)]));
   const ctx = { forward, items, groups, loss, fed: graph.fedInputs, reference, padId: 0 };
-  const batch = buildBatch(ctx, items.map((_, i) => i), {}).feeds;
+  let batch = buildBatch(ctx, items.map((_, i) => i), {}).feeds;
   makeBatch = () => batch;
+  // The check sets the reference sums (chosen rows then rejected rows) so the DPO margin is moderate.
+  setReference = (sums) => {
+    groups.forEach((g, gi) => reference.set(g.reference, Float64Array.from(items, (_, i) => sums[gi * pairs + i])));
+    batch = buildBatch(ctx, items.map((_, i) => i), {}).feeds;
+  };
 }
 // --recompute: activation recomputation rewrite (src/graph/autodiff/recompute.ts).
 if (CFG.recompute) training = recomputeActivations(training);
@@ -120,14 +126,22 @@ function writeTensors(dir, stem, tensors) {
 // A LoRA adapter of weight W is `W.lora_A` here and the module's `lora_A` in torch (PEFT's naming).
 const torchName = (n) => n.replace(/\.weight\.lora_([AB])$/, '.lora_$1');
 
-async function exportCheck(dir) {
-  const r = await trainer.evaluate(makeBatch());
+/** Weights and the ids the session runs on (DPO rows are built from items: a rejected row repeats its pair's prompt). */
+function exportWeights(dir) {
   const init = forward.graph.initializers;
   const values = trainer.values();
   const names = [...new Set([...weightInitializers(forward), ...values.keys()])];
   writeTensors(dir, 'weights', names.map((n) => [torchName(n), { dims: init.get(n).dims, data: values.get(n) ?? init.get(n).data }]));
+  fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({ ids: Array.from(makeBatch().input_ids.data, Number) }));
+  return {};
+}
+
+/** Loss and gradients on the exported weights (with `reference` sums for DPO), for the torch peer's check. */
+async function exportCheck(dir, sums) {
+  if (sums) setReference(sums);
+  const r = await trainer.evaluate(makeBatch());
+  const init = forward.graph.initializers;
   writeTensors(dir, 'grads', [...r.gradients].map(([n, g]) => [torchName(n), { dims: init.get(n).dims, data: g }]));
-  // The ids the session ran on (DPO rows are built from items: each rejected row repeats its pair's prompt).
   const meta = { loss: r.loss, ids: Array.from(makeBatch().input_ids.data, Number) };
   if (reference) meta.reference = [...reference.values()].flatMap((a) => Array.from(a));
   fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify(meta));
@@ -175,7 +189,8 @@ await servePeer({
     }
     return { ms, optimizerMs, kernels: optimizer.kernelNames() };
   },
-  check: ({ dir }) => exportCheck(dir),
+  export: ({ dir }) => exportWeights(dir),
+  check: ({ dir, reference: sums }) => exportCheck(dir, sums),
   sgemm: ({ n, seconds }) => sgemm(n, seconds),
   async gemm() {
     const profile = matmulProfile(trainer.endProfiling());

@@ -263,13 +263,11 @@ def read_tensors(d, stem):
             yield n, torch.from_numpy(np.fromfile(f, dtype='<f4', count=int(np.prod(e['dims']))).reshape(e['dims']))
 
 
-def check(d):
-    """Load alignkit's weights and batch, run one forward+backward, compare loss and gradients."""
-    global ids, reference
+def load_weights(d):
+    """alignkit's weights and ids into the model (every parameter must be among them)."""
+    global ids
     meta = json.load(open(os.path.join(d, 'meta.json')))
     ids = torch.tensor(meta['ids'], dtype=torch.long).view(ROWS, T)
-    if 'reference' in meta:
-        reference = torch.tensor(meta['reference'], dtype=torch.float32)
     params = dict(model.named_parameters())
     loaded = set()
     with torch.no_grad():
@@ -280,6 +278,23 @@ def check(d):
     missing = set(params) - loaded
     if missing:
         raise SystemExit(f'check: alignkit wrote no values for {sorted(missing)[:5]}')
+    return meta, params
+
+
+def policy_sums(d):
+    """Per-row response log-prob sums on alignkit's weights (the DPO check's reference is set from them)."""
+    load_weights(d)
+    with torch.no_grad():
+        logp = model(ids)[:, :-1].log_softmax(-1).gather(-1, ids[:, 1:, None]).squeeze(-1)
+        return {'sums': (logp * response).sum(-1).tolist()}
+
+
+def check(d):
+    """Load alignkit's weights and batch, run one forward+backward, compare loss and gradients."""
+    global reference
+    meta, params = load_weights(d)
+    if 'reference' in meta:
+        reference = torch.tensor(meta['reference'], dtype=torch.float32)
     for p in trainable:
         p.grad = None
     loss = loss_fn()
@@ -329,6 +344,8 @@ for line in sys.stdin:
         reply({'ms': ms})
     elif req['op'] == 'check':
         reply(check(req['dir']))
+    elif req['op'] == 'sums':
+        reply(policy_sums(req['dir']))
     elif req['op'] == 'sgemm':
         reply(sgemm(req['n'], req['seconds']))
     elif req['op'] == 'exit':

@@ -55,10 +55,21 @@ async function timing(peer, n) {
   return { ms: mean(r.ms), all: r.ms, maxRssKb: r.maxRssKb, optimizerMs: r.optimizerMs?.length ? mean(r.optimizerMs) : undefined, kernels: r.kernels };
 }
 
-async function gradientCheck(ours, torch) {
+/**
+ * Loss and every gradient of one run on alignkit's weights and batch, in both. For DPO the reference
+ * sums are set from torch's policy sums on those weights, offset by -/+0.5 for chosen/rejected, so the
+ * loss sits near ln 2 where its gradients are not saturated to zero.
+ */
+async function gradientCheck(ours, torch, task) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alignkit-bench-check-'));
   try {
-    await ours.request({ op: 'check', dir });
+    await ours.request({ op: 'export', dir });
+    let reference;
+    if (task === 'dpo') {
+      const { sums } = await torch.request({ op: 'sums', dir });
+      reference = sums.map((x, i) => x + (i < sums.length / 2 ? -0.5 : 0.5));
+    }
+    await ours.request({ op: 'check', dir, reference });
     return await torch.request({ op: 'check', dir });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -141,7 +152,7 @@ export async function runTrainingBench(task, argv = process.argv.slice(2)) {
 
   // The check after the timed rounds, so its file reads and writes never count in the peaks reported.
   if (torch && !a['no-check']) {
-    out.check = await gradientCheck(ours, torch);
+    out.check = await gradientCheck(ours, torch, task);
     log(`check (alignkit's weights and batch in both): loss ${out.check.lossOurs.toFixed(6)} vs torch ${out.check.lossTorch.toFixed(6)} (rel ${out.check.lossRelErr.toExponential(1)}); gradients max |diff| / max |g| ${out.check.gradMaxRelErr.toExponential(1)} over ${out.check.tensors} tensors (worst ${out.check.worstTensor})`);
   }
   if (a.gemm) {
