@@ -90,6 +90,8 @@ export interface StepResult {
 }
 
 const HEAP: ParamAllocator = { f32: (n) => new Float32Array(n) };
+/** Frozen weights from this size on are fed rather than serialized into the session (1 MiB: every weight matrix, no small constant). */
+const FEED_FROZEN_FROM = 1 << 20;
 
 /** Float values the training graph trains: what an arena for its parameters must hold (src/optim trainingArena). */
 export function trainableValues(training: TrainingGraphLike, source: Model): number {
@@ -97,7 +99,6 @@ export function trainableValues(training: TrainingGraphLike, source: Model): num
   for (const p of training.gradients.keys()) n += source.graph.initializers.get(p)?.data.length ?? 0;
   return n;
 }
-const FEED_FROZEN_FROM = 1 << 20;
 
 /** The training graph with its large frozen initializers turned into inputs, and their feeds. */
 function frozenAsInputs(model: Model, fromBytes: number): { model: Model; feeds: Record<string, Feed> } {
