@@ -132,7 +132,8 @@ export async function runTrainingBench(task, argv = process.argv.slice(2)) {
   // Warm-up, reported apart: the first step allocates (onnxruntime's arena, torch's caching allocator).
   const first = { ours: await timing(ours, 1), torch: torch && (await timing(torch, 1)) };
   const second = { ours: await timing(ours, 1), torch: torch && (await timing(torch, 1)) };
-  const perTiming = Math.max(1, Math.ceil((Number(a['min-seconds']) * 1000) / Math.max(second.ours.ms, second.torch?.ms ?? 0)));
+  // Steps per timing so that even the faster side's timing lasts --min-seconds.
+  const perTiming = Math.max(1, Math.ceil((Number(a['min-seconds']) * 1000) / Math.min(second.ours.ms, second.torch?.ms ?? Infinity)));
   const rounds = Number(a.rounds);
   let fair;
   if (torch) fair = await alternate(ours, torch, rounds, perTiming);

@@ -50,7 +50,8 @@ for (const [name, rows] of Object.entries(sets)) {
   const sides = { alignkit: await startPeer(process.execPath, [path.join(here, 'peer.mjs'), JSON.stringify({ ...cfg, side: 'alignkit' })]), transformers: await startPeer(process.execPath, [path.join(here, 'peer.mjs'), JSON.stringify({ ...cfg, side: 'transformers' })]) };
   const warm = {};
   for (const [k, p] of Object.entries(sides)) warm[k] = (await p.request({ op: 'run', n: 1 })).ms[0];
-  const n = Math.max(1, Math.ceil((Number(a['min-seconds']) * 1000) / Math.max(...Object.values(warm))));
+  // Passes per timing so that even the faster side's timing lasts --min-seconds.
+  const n = Math.max(1, Math.ceil((Number(a['min-seconds']) * 1000) / Math.min(...Object.values(warm))));
   const { samples, last, loads } = await alternateRounds(sides, Number(a.rounds), { op: 'run', n });
   for (const p of Object.values(sides)) await p.close();
   const scores = { alignkit: last.alignkit.result, transformers: last.transformers.result };
