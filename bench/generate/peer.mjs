@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// Both sides run onnxruntime with the same session settings (intra-op threads, no spinning), so only
+// the pipelines around the session differ.
 // One side of bench/generate as a child process (bench/torch-peer.mjs's JSON-lines protocol, so each
 // side's load time and peak RSS are its own): `alignkit` (CausalLM + generate, greedy) or
 // `transformers` (@huggingface/transformers AutoModelForCausalLM.generate, greedy) on the same ONNX
@@ -32,7 +34,7 @@ const SIDES = {
     t.env.allowLocalModels = true;
     t.env.localModelPath = `${path.resolve(root, path.dirname(CFG.model))}${path.sep}`;
     const name = path.basename(CFG.model);
-    const model = await t.AutoModelForCausalLM.from_pretrained(name, { local_files_only: true, dtype: 'fp32', session_options: { intraOpNumThreads: CFG.threads } });
+    const model = await t.AutoModelForCausalLM.from_pretrained(name, { local_files_only: true, dtype: 'fp32', session_options: { intraOpNumThreads: CFG.threads, extra: { session: { intra_op: { allow_spinning: '0' } } } } });
     const tokenizer = await t.AutoTokenizer.from_pretrained(name, { local_files_only: true });
     const ids = prompts((s) => tokenizer.encode(s));
     const L = ids[0].length;

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// Both sides run onnxruntime with the same session settings (intra-op threads, no spinning), so only
+// the pipelines around the session differ.
 // One side of bench/score-server/direct.mjs as a child process (bench/torch-peer.mjs's JSON-lines
 // protocol): scores batches of token-id rows with `alignkit` (SequenceClassifier.scoreIds: rows run in
 // length buckets) or `transformers` (@huggingface/transformers GPT2Model on the same ONNX file, whose
@@ -30,7 +32,7 @@ const SIDES = {
     t.env.allowRemoteModels = false;
     t.env.allowLocalModels = true;
     t.env.localModelPath = `${path.resolve(root, path.dirname(CFG.model))}${path.sep}`;
-    const model = await t.GPT2Model.from_pretrained(path.basename(CFG.model), { local_files_only: true, dtype: 'fp32', session_options: { intraOpNumThreads: CFG.threads } });
+    const model = await t.GPT2Model.from_pretrained(path.basename(CFG.model), { local_files_only: true, dtype: 'fp32', session_options: { intraOpNumThreads: CFG.threads, extra: { session: { intra_op: { allow_spinning: '0' } } } } });
     const pad = JSON.parse(fs.readFileSync(path.resolve(root, CFG.model, 'config.json'), 'utf8')).pad_token_id;
     return async (ids) => {
       const B = ids.length;
