@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// Both sides run onnxruntime with the same session settings (intra-op threads, no spinning), so only
-// the pipelines around the session differ.
 // One side of bench/score-server/direct.mjs as a child process (bench/torch-peer.mjs's JSON-lines
 // protocol): scores batches of token-id rows with `alignkit` (SequenceClassifier.scoreIds: rows run in
 // length buckets) or `transformers` (@huggingface/transformers GPT2Model on the same ONNX file, whose
 // graph already holds the reward head and pools at the last non-pad token: each batch right-padded
 // to its longest row, as its tokenizer pads). argv[2]: JSON {side, model, threads, rowsFile, batch}.
 // Ops: {op: 'run', n} scores all rows n times, answering {ms: [...], result} (the last pass's scores).
+// Both sides run onnxruntime with the same session settings (intra-op threads, no spinning), so only
+// the pipelines around the session differ.
 import fs from 'node:fs';
 import { register } from 'node:module';
 import path from 'node:path';
