@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { isAlignkitError, type AlignkitError } from '../errors.js';
 import { COMMANDS } from './commands/index.js';
-import { closest, explainParseError, parseFlags, usageError, wantsHelp } from './options.js';
+import { closest, explainParseError, parseFlags, usageError, wantsHelp, WORD_SUGGESTION_DISTANCE } from './options.js';
 import type { Command } from './registry.js';
 
 function usage(): string {
@@ -96,7 +96,7 @@ async function runCommand(top: Command, argv: string[]): Promise<number> {
       const subs = Object.keys(cmd.subcommands ?? {});
       const sub = args[0];
       if (sub === undefined) throw usageError(`needs a subcommand, one of ${subs.join(', ')} (alignkit ${label} --help)`, { parameter: 'subcommand' });
-      const near = closest(sub, subs);
+      const near = closest(sub, subs, WORD_SUGGESTION_DISTANCE);
       throw usageError(`unknown subcommand '${sub}'${near ? `; did you mean '${near}'?` : ''} (subcommands: ${subs.join(', ')})`, { parameter: 'subcommand', closest: near });
     }
     if (cmd.flags) parseFlags(label, cmd.flags, args, cmd.positionals);
@@ -129,7 +129,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cmd = COMMANDS.find((c) => c.name === name);
   if (!cmd) {
-    const near = closest(name, COMMANDS.map((c) => c.name));
+    const near = closest(name, COMMANDS.map((c) => c.name), WORD_SUGGESTION_DISTANCE);
     console.error(`alignkit: unknown command '${name}'${near ? `; did you mean '${near}'?` : ''} (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
     return 2;
   }

@@ -32,16 +32,22 @@ export function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
-/** The candidate nearest to `name` (ties to the first listed); a prefix match counts as near. */
-export function closest(name: string, candidates: readonly string[]): string | undefined {
+/**
+ * The candidate nearest to `name` (ties to the first listed; a prefix match counts as near), or
+ * undefined when even the nearest is more than `maxDistance` edits away.
+ */
+export function closest(name: string, candidates: readonly string[], maxDistance = Infinity): string | undefined {
   let best: string | undefined;
   let bestScore = Infinity;
   for (const c of candidates) {
     const score = c.startsWith(name) || name.startsWith(c) ? Math.min(editDistance(name, c), 1) : editDistance(name, c);
     if (score < bestScore) [best, bestScore] = [c, score];
   }
-  return best;
+  return bestScore <= maxDistance ? best : undefined;
 }
+
+/** Edits within which a mistyped command or subcommand word is worth suggesting a correction for. */
+export const WORD_SUGGESTION_DISTANCE = 2;
 
 /** A command line the command cannot take: main.ts prints it on one line and exits 2. */
 export function usageError(message: string, details: Record<string, unknown> = {}): Error {
@@ -117,13 +123,31 @@ function defaultText(f: FlagSpec): string {
   return d === undefined ? '' : ` (default ${d})`;
 }
 
-/** The flag list of `--help`: one line per flag with its help and default, long help wrapped under it. */
+/** Words of `text` in lines of at most `width` characters. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line];
+}
+
+const HELP_WIDTH = 100;
+const LABEL_WIDTH = 26;
+
+/** The flag list of `--help`: one entry per flag with its help and default, wrapped; long labels on their own line. */
 export function flagHelp(flags: FlagTable): string {
   const labels = Object.entries(flags).map(([name, f]) => [flagLabel(name, f), f] as const);
-  const width = Math.min(Math.max(...labels.map(([l]) => l.length), 10) + 2, 34);
+  const width = Math.min(Math.max(...labels.map(([l]) => l.length), 10) + 2, LABEL_WIDTH);
+  const indent = `  ${''.padEnd(width)}`;
   const lines = labels.map(([label, f]) => {
-    const text = `${f.help ?? ''}${defaultText(f)}`;
-    return label.length + 2 > width ? `  ${label}\n  ${''.padEnd(width)}${text}` : `  ${label.padEnd(width)}${text}`;
+    const text = wrap(`${f.help ?? ''}${defaultText(f)}`, HELP_WIDTH - indent.length);
+    const first = label.length + 2 > width ? `  ${label}\n${indent}${text[0]}` : `  ${label.padEnd(width)}${text[0]}`;
+    return [first, ...text.slice(1).map((t) => indent + t)].join('\n');
   });
   return [...lines, `  ${'-h, --help'.padEnd(width)}print this help`].join('\n');
 }

@@ -34,6 +34,8 @@ export interface Progress {
   update(done: number, fields?: ProgressFields): void;
   /** Adds to the count. */
   increment(by?: number, fields?: ProgressFields): void;
+  /** Sets the total once it is known (after reading the input, say). */
+  setTotal(total: number): void;
   stop(): void;
   /** 'bar' on a terminal, 'lines' off one, 'off' when disabled. */
   readonly mode: 'bar' | 'lines' | 'off';
@@ -68,6 +70,7 @@ const fieldText = (fields: ProgressFields): string =>
 class LineProgress implements Progress {
   readonly mode = 'lines' as const;
   private readonly now: () => number;
+  private total: number | undefined;
   private readonly started: number;
   private readonly first: number;
   private lastLine: number;
@@ -82,6 +85,7 @@ class LineProgress implements Progress {
     private readonly interval: number,
   ) {
     this.now = opts.now ?? Date.now;
+    this.total = opts.total;
     this.started = this.lastLine = this.now();
     this.first = this.done = opts.start ?? 0;
   }
@@ -89,7 +93,8 @@ class LineProgress implements Progress {
   private line(final: boolean): string {
     const elapsed = (this.now() - this.started) / 1000;
     const rate = elapsed > 0 ? (this.done - this.first) / elapsed : 0;
-    const { total, unit, label } = this.opts;
+    const { unit, label } = this.opts;
+    const total = this.total;
     const count = total === undefined ? `${this.done} ${unit}` : `${this.done}/${total} ${unit} (${total > 0 ? ((100 * this.done) / total).toFixed(1) : '100.0'}%)`;
     const tail = final
       ? ` | ${formatRate(rate)} ${unit}/s | done in ${formatDuration(elapsed)}`
@@ -110,6 +115,10 @@ class LineProgress implements Progress {
 
   increment(by = 1, fields?: ProgressFields): void {
     this.update(this.done + by, fields);
+  }
+
+  setTotal(total: number): void {
+    this.total = total;
   }
 
   stop(): void {
@@ -142,12 +151,16 @@ class BarProgress implements Progress {
     this.update(this.done + by, fields);
   }
 
+  setTotal(total: number): void {
+    this.bar.setTotal(total);
+  }
+
   stop(): void {
     this.bar.stop();
   }
 }
 
-const OFF: Progress = { mode: 'off', update: () => undefined, increment: () => undefined, stop: () => undefined };
+const OFF: Progress = { mode: 'off', update: () => undefined, increment: () => undefined, setTotal: () => undefined, stop: () => undefined };
 
 export function progress(opts: ProgressOptions): Progress {
   if (opts.enabled === false) return OFF;

@@ -13,6 +13,8 @@ import {
 } from '../../routing/index.js';
 import { DEFAULT_RM_MIX, evaluateRoutingRm, rmRoutingTable } from '../../routing/eval/index.js';
 import { numberFlag } from '../options.js';
+import { progress } from '../progress.js';
+import { extractFeaturesInChunks } from '../work/features.js';
 
 const USAGE = `usage: alignkit route <subcommand> [options]
 
@@ -81,7 +83,8 @@ async function features(argv: string[]): Promise<number> {
   });
   const taggerConfig = values.tagger === 'http' ? { baseUrl: need(values['tagger-url'], 'tagger-url'), model: need(values['tagger-model'], 'tagger-model') } : {};
   if (values.rouge !== 'rouge1' && values.rouge !== 'rougeL') throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--rouge must be rouge1 or rougeL, got '${values.rouge}'`, { parameter: 'rouge' });
-  const table = await extractFeatures(pairs, { tagger: createTagger(values.tagger!, taggerConfig), lexical: { rouge: values.rouge } });
+  const bar = progress({ total: pairs.length, unit: 'pairs', label: 'alignkit route features' });
+  const table = await extractFeaturesInChunks(pairs, { tagger: createTagger(values.tagger!, taggerConfig), lexical: { rouge: values.rouge } }, 1000, (done) => bar.update(done)).finally(() => bar.stop());
   const n = await writeRows(need(values.output, 'output'), featureRows(table) as unknown as Record<string, unknown>[]);
   console.log(`wrote ${n} feature rows (${FEATURE_NAMES.length} binary features each) to ${values.output}`);
   return 0;
@@ -238,6 +241,8 @@ export const routeCommand: Command = {
   name: 'route',
   summary: 'hybrid human/AI annotation routing: features, PPM fit, selection, simulation, PandaLM evaluation',
   usage: USAGE,
+  // Subcommands for main.ts's --help and flag checks; each still parses its own flags.
+  subcommands: Object.fromEntries(Object.entries(SUBCOMMANDS).map(([name, run]): [string, Command] => [name, { name, summary: `route ${name}`, usage: USAGE, run }])),
   async run(argv) {
     const [sub, ...rest] = argv;
     const fn = sub ? SUBCOMMANDS[sub] : undefined;
