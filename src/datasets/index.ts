@@ -5,7 +5,7 @@ export type { ExampleOfKind, Message, PairedExample, PreferenceExample, Preferen
 export { readRows, writeRows, ROW_IO_DEFAULTS, type ReadRowsOptions, type WriteRowsOptions } from './rows.js';
 export { FILE_FORMATS, formatFor, type FileFormat, type FormatName, type IndexedRow } from './formats/index.js';
 export { CONVENTIONS, HELPSTEER_ATTRIBUTES, conventionByName, detectConvention, type Convention, type RowContext } from './conventions/index.js';
-export { loadPreferenceData, openPreferenceStream, openValidatedRows, type LoadOptions, type LoadedPreferenceData, type PreferenceStream } from './load.js';
+export { loadPreferenceData, openPreferenceRecords, openPreferenceStream, openValidatedRows, type ValidatedRecord, type LoadOptions, type LoadedPreferenceData, type PreferenceStream } from './load.js';
 export { isEvalId, splitTrainEval, type SplitOptions } from './split.js';
 export { hashString, hashToUnit, mulberry32, shuffle, toRng, type Rng } from '../random.js';
 export {
@@ -27,3 +27,4 @@ export {
 export { exampleToRow } from './records.js';
 export { readPrompts, streamPrompts, type PromptRange, type PromptRow } from './prompts.js';
 export { lengthStats, summarize, textLength, type LengthSummary } from './stats.js';
+export { countRows } from './count.js';

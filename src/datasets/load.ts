@@ -55,11 +55,13 @@ function validated<K extends PreferenceKind>(options: LoadOptions<K>): Required<
   return merged as Required<Pick<LoadOptions<K>, 'onBadRow' | 'limit' | 'dropTies'>> & { kind: K | 'auto' };
 }
 
-/** A validated record: the normalized example and the raw row it came from. */
-interface Validated<K extends PreferenceKind> {
+/** A validated record: the normalized example, the raw row it came from and its 0-based position in the file. */
+export interface ValidatedRecord<K extends PreferenceKind = PreferenceKind> {
   example: ExampleOfKind[K];
   row: Row;
+  index: number;
 }
+type Validated<K extends PreferenceKind> = ValidatedRecord<K>;
 
 /** The one loop behind openPreferenceStream and openValidatedRows: detect, normalize, skip or stop. */
 async function openValidated<K extends PreferenceKind, T>(file: string, options: LoadOptions<K>, pick: (v: Validated<K>) => T): Promise<PreferenceStream<K, T>> {
@@ -112,7 +114,7 @@ async function openValidated<K extends PreferenceKind, T>(file: string, options:
             if (config.dropTies) continue;
           }
           produced++;
-          yield pick({ example, row });
+          yield pick({ example, row, index });
         }
       } finally {
         // Also on an early `break` by the consumer: closes the reader's file handle.
@@ -137,6 +139,11 @@ export function openPreferenceStream<K extends PreferenceKind = PreferenceKind>(
  */
 export function openValidatedRows<K extends PreferenceKind = PreferenceKind>(file: string, options: LoadOptions<K> = {}): Promise<PreferenceStream<K, Row>> {
   return openValidated(file, options, (v) => v.row);
+}
+
+/** Both at once: each valid row's example, raw row and position (for outputs that keep the input's columns). */
+export function openPreferenceRecords<K extends PreferenceKind = PreferenceKind>(file: string, options: LoadOptions<K> = {}): Promise<PreferenceStream<K, ValidatedRecord<K>>> {
+  return openValidated(file, options, (v) => v);
 }
 
 /** Loads a whole dataset into memory; see `openPreferenceStream` for files larger than memory. */
