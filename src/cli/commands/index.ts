@@ -2,6 +2,7 @@ import type { Command } from '../registry.js';
 import { dataCommand } from './data.js';
 import { evalCommand } from './eval.js';
 import { generateCommand } from './generate.js';
+import { jobsCommand } from './jobs.js';
 import { lossCommand } from './loss.js';
 import { pairsCommand } from './pairs.js';
 import { routeCommand } from './route.js';
@@ -11,4 +12,4 @@ import { tokenizerCommand } from './tokenizer.js';
 import { trainCommand } from './train.js';
 
 /** Every CLI command, by name. */
-export const COMMANDS: Command[] = [dataCommand, evalCommand, generateCommand, lossCommand, pairsCommand, routeCommand, scoreCommand, serveCommand, tokenizerCommand, trainCommand];
+export const COMMANDS: Command[] = [dataCommand, evalCommand, generateCommand, jobsCommand, lossCommand, pairsCommand, routeCommand, scoreCommand, serveCommand, tokenizerCommand, trainCommand];

@@ -14,7 +14,7 @@ import {
 import { DEFAULT_RM_MIX, evaluateRoutingRm, rmRoutingTable } from '../../routing/eval/index.js';
 import { numberFlag } from '../options.js';
 import { progress } from '../progress.js';
-import { extractFeaturesInChunks } from '../work/features.js';
+import { extractFeaturesInChunks, routingPairFromRow } from '../work/features.js';
 
 const USAGE = `usage: alignkit route <subcommand> [options]
 
@@ -58,6 +58,19 @@ function num(value: string | undefined, flag: string, fallback?: number): number
   return numberFlag(value, flag)!;
 }
 
+/**
+ * The released mix table, or an error saying why it is absent: allenai/hybrid-preferences states no
+ * license, so data/routing/hybrid_preferences is in the repository but not in the npm package.
+ */
+function releasedMixTable(file: string, target?: string): ReturnType<typeof readMixTable> {
+  if (file === VALIDATION_SET_FILE && !fs.existsSync(file))
+    throw fail('ALIGNKIT_ERR_FILE_NOT_FOUND',
+      `the released mix table ${file} is not in the npm package (allenai/hybrid-preferences, where it comes from, states no license; see data/routing/LICENSE.md): ` +
+        'pass --mixes FILE, e.g. the mixes `alignkit route simulate` writes, or run from a git checkout of alignkit',
+      { file, parameter: 'mixes' });
+  return readMixTable(file, target);
+}
+
 function readModel(file: string): PpmModel {
   if (!fs.existsSync(file)) throw fail('ALIGNKIT_ERR_FILE_NOT_FOUND', `PPM model file not found: ${file}`, { file });
   return JSON.parse(fs.readFileSync(file, 'utf8')) as PpmModel;
@@ -74,13 +87,8 @@ async function features(argv: string[]): Promise<number> {
     },
   });
   const input = need(values.input, 'input');
-  const cols = { prompt: values['prompt-col']!, a: values['a-col']!, b: values['b-col']! };
-  const pairs: RoutingPair[] = (await collect(input)).map((row, i) => {
-    for (const c of Object.values(cols)) {
-      if (typeof row[c] !== 'string') throw fail('ALIGNKIT_ERR_DATASET_ROW', `${input}: row ${i + 1} has no string column '${c}'`, { file: input, row: i + 1, field: c });
-    }
-    return { id: String(row[values['id-col']!] ?? i), prompt: row[cols.prompt] as string, responseA: row[cols.a] as string, responseB: row[cols.b] as string, extra: row };
-  });
+  const cols = { id: values['id-col']!, prompt: values['prompt-col']!, a: values['a-col']!, b: values['b-col']! };
+  const pairs: RoutingPair[] = (await collect(input)).map((row, i) => routingPairFromRow(row, i, cols, input));
   const taggerConfig = values.tagger === 'http' ? { baseUrl: need(values['tagger-url'], 'tagger-url'), model: need(values['tagger-model'], 'tagger-model') } : {};
   if (values.rouge !== 'rouge1' && values.rouge !== 'rougeL') throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--rouge must be rouge1 or rougeL, got '${values.rouge}'`, { parameter: 'rouge' });
   const bar = progress({ total: pairs.length, unit: 'pairs', label: 'alignkit route features' });
@@ -98,7 +106,7 @@ async function fit(argv: string[]): Promise<number> {
       kind: { type: 'string', default: 'linear' }, ridge: { type: 'string' }, folds: { type: 'string' }, seed: { type: 'string' }, output: { type: 'string' },
     },
   });
-  const mixes = readMixTable(values.mixes!, values.target);
+  const mixes = releasedMixTable(values.mixes!, values.target);
   const fitOptions = { kind: values.kind as 'linear' | 'quadratic', ridge: num(values.ridge, 'ridge', 0) };
   const report = crossValidate(mixes.data, fitOptions, { folds: num(values.folds, 'folds', 5), seed: num(values.seed, 'seed', 42) });
   const model = fitPpm(mixes.data, fitOptions);
@@ -194,7 +202,7 @@ async function evaluate(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.ppm !== 'released') throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--ppm must be released or simulated, got '${values.ppm}'`, { parameter: 'ppm' });
-  const model = fitPpm(readMixTable(VALIDATION_SET_FILE).data, { kind: values.kind as 'linear' | 'quadratic', ridge: num(values.ridge, 'ridge', 0) });
+  const model = fitPpm(releasedMixTable(VALIDATION_SET_FILE).data, { kind: values.kind as 'linear' | 'quadratic', ridge: num(values.ridge, 'ridge', 0) });
   const rows = evaluateRouting({ ...input, model }, evalOptions);
   console.log(`${header}; PPM ${model.kind} ridge ${model.ridge} fitted on the 26 released mixes`);
   console.log(routingEvalTable(rows, strategies));
@@ -219,7 +227,7 @@ async function rmEvaluate(values: Record<string, string | boolean | undefined>, 
     simulatedMixes: num(str('mixes'), 'mixes', 200),
     rm,
   };
-  const releasedModel = fitPpm(readMixTable(VALIDATION_SET_FILE).data, { kind: 'linear', ridge: 0 });
+  const releasedModel = fitPpm(releasedMixTable(VALIDATION_SET_FILE).data, { kind: 'linear', ridge: 0 });
   const started = performance.now();
   const rows = await evaluateRoutingRm(
     { pairs: data.pairs, table, annotators: data.annotators, majority: data.majority, ai: data.judges[str('judge')!]!, releasedModel },

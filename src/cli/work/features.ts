@@ -7,11 +7,29 @@ import {
   buildFeatureTable, computeLexicalScores, DEFAULT_LEXICAL_CONFIG, LEXICAL_SCORES,
   type FeatureTable, type LexicalConfig, type LexicalScore, type LexicalScores, type RoutingPair, type TagRecord, type Tagger,
 } from '../../routing/index.js';
+import { fail } from '../../errors.js';
 
 /** What extractFeatures takes (routing's ExtractOptions). */
 export interface FeatureOptions {
   tagger: Tagger;
   lexical?: LexicalConfig;
+}
+
+/** Which columns of a row hold the pair (route features' --id-col, --prompt-col, --a-col, --b-col). */
+export interface PairColumns {
+  id: string;
+  prompt: string;
+  a: string;
+  b: string;
+}
+
+export const DEFAULT_PAIR_COLUMNS: PairColumns = { id: 'id', prompt: 'prompt', a: 'response_a', b: 'response_b' };
+
+/** A row as a routing pair; `index` is its 0-based row in the whole input (the id when the row has none). */
+export function routingPairFromRow(row: Record<string, unknown>, index: number, cols: PairColumns, file: string): RoutingPair {
+  for (const c of [cols.prompt, cols.a, cols.b])
+    if (typeof row[c] !== 'string') throw fail('ALIGNKIT_ERR_DATASET_ROW', `${file}: row ${index + 1} has no string column '${c}'`, { file, row: index + 1, field: c });
+  return { id: String(row[cols.id] ?? index), prompt: row[cols.prompt] as string, responseA: row[cols.a] as string, responseB: row[cols.b] as string, extra: row };
 }
 
 /** The per-pair part of the features of one pair: what a chunk job writes, one record per pair. */

@@ -71,10 +71,11 @@ export async function generateRow(gen: Generator, item: PromptRow, settings: Gen
   let ids = gen.encodePrompt(item.prompt);
   let dropped: number | undefined;
   if (ids.length > limit) {
-    const reason = `prompt has ${ids.length} tokens, more than the ${limit} allowed (maxPromptTokens, or the model's positions less maxNewTokens ${cfg.maxNewTokens})`;
+    // Said in flags: these reasons reach users through the generate command and the jobs' summary.json.
+    const reason = `prompt has ${ids.length} tokens, more than the ${limit} allowed (--max-prompt-tokens, or the model's positions less --max-tokens ${cfg.maxNewTokens})`;
     if (settings.onLongPrompt === 'skip') return { skipped: { row: item.row + 1, reason } };
     if (settings.onLongPrompt === 'fail')
-      throw fail('ALIGNKIT_ERR_TOO_LONG', `${rowName(settings.source, item.row)}: ${reason}; skip such rows or keep their last tokens with onLongPrompt skip|truncate`, { row: item.row + 1, field: 'prompt', limit, tokens: ids.length });
+      throw fail('ALIGNKIT_ERR_TOO_LONG', `${rowName(settings.source, item.row)}: ${reason}; skip such rows or keep their last tokens with --on-long-prompt skip|truncate`, { row: item.row + 1, field: 'prompt', limit, tokens: ids.length });
     dropped = ids.length - limit;
     ids = keepEnd(ids, limit);
   }
