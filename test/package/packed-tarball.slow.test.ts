@@ -60,16 +60,17 @@ beforeAll(() => {
   files = info.files.map((f) => f.path);
   fs.mkdirSync(app);
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true, type: 'module' }));
-  // Install scripts are run one by one below: compiling better-sqlite3 from source (no network for
-  // its prebuilt binary) takes minutes on this machine and is no part of alignkit's package.
+  // Without install scripts: compiling better-sqlite3 from source (no network for its prebuilt
+  // binary) takes minutes here and is no part of alignkit's package, so its addon is copied from
+  // this checkout when the versions match (rebuilt otherwise).
   const npm = (args: string[]) => {
     const r = spawnSync('npm', args, { cwd: app, env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`npm ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
     return r;
   };
+  // (onnxruntime-node's postinstall would try api.nuget.org for CUDA binaries unless
+  // ONNXRUNTIME_NODE_INSTALL=skip, as the README's install section says; nothing here needs them.)
   npm(['install', tarball, '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts']);
-  // onnxruntime-node's postinstall, as a user's install runs it: with ONNXRUNTIME_NODE_INSTALL=skip it downloads nothing.
-  npm(['rebuild', 'onnxruntime-node']);
   const addon = 'node_modules/better-sqlite3/build/Release/better_sqlite3.node';
   const version = (root: string) => (JSON.parse(fs.readFileSync(path.join(root, 'node_modules/better-sqlite3/package.json'), 'utf8')) as { version: string }).version;
   if (version(app) === version(REPO_ROOT) && fs.existsSync(path.join(REPO_ROOT, addon))) {

@@ -28,6 +28,7 @@ const WORKER_FLAGS: FlagTable = {
   ...REDIS_FLAG,
   concurrency: { type: 'string', value: 'N', shownDefault: JOB_DEFAULTS.concurrency, help: 'chunk jobs this worker runs at once' },
   'lock-ms': { type: 'string', value: 'MS', shownDefault: JOB_DEFAULTS.lockMs, help: 'a chunk whose worker stops renewing its lock (died) for this long is re-run by another' },
+  threads: { type: 'string', value: 'N', help: "onnxruntime intra-op threads per model (default: onnxruntime's, all cores); with several workers on one machine, cores / workers" },
 };
 
 const STATUS_FLAGS: FlagTable = {
@@ -128,6 +129,7 @@ const worker: Command = {
     const w = startWorker(connectionFor(redis), {
       concurrency: numberFlag(v.concurrency as string | undefined, 'concurrency') ?? JOB_DEFAULTS.concurrency,
       lockMs: numberFlag(v['lock-ms'] as string | undefined, 'lock-ms') ?? JOB_DEFAULTS.lockMs,
+      threads: numberFlag(v.threads as string | undefined, 'threads'),
       log: (line) => console.log(`alignkit jobs worker: ${line}`),
     });
     w.on('failed', (job, e) => console.error(`alignkit jobs worker: ${job?.name} ${job?.id} failed: ${e.message}`));

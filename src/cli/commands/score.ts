@@ -25,6 +25,7 @@ export const SCORING_FLAGS: FlagTable = {
 
 const FLAGS: FlagTable = {
   ...SCORING_FLAGS,
+  threads: { type: 'string', value: 'N', help: 'onnxruntime intra-op threads per model (default: onnxruntime\'s, all cores)' },
   data: { type: 'string', value: 'FILE', help: 'input rows (JSONL, JSON, Arrow, Parquet)' },
   output: { type: 'string', value: 'FILE', help: 'output rows, format by extension; written to a temporary file and renamed when complete' },
   'no-progress': { type: 'boolean', help: 'no progress on standard error' },
@@ -68,7 +69,8 @@ async function run(argv: string[]): Promise<number> {
   const data = v.data as string;
   const output = v.output as string;
   const settings = await scoreSettings(v, data);
-  const ensemble = await loadScoringEnsemble(settings.models, settings.combine);
+  const threads = numberFlag(v.threads as string | undefined, 'threads');
+  const ensemble = await loadScoringEnsemble(settings.models, settings.combine, threads === undefined ? undefined : { intraOpThreads: threads });
   const skipped: RowProblem[] = [];
   const bar = progress({ total: await countRows(data), unit: 'rows', label: 'alignkit score', enabled: !v['no-progress'] });
   let written: number;

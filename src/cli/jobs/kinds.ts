@@ -8,6 +8,7 @@ import { fail, isAlignkitError } from '../../errors.js';
 import { DEFAULT_GENERATION, Generator } from '../../generate/index.js';
 import { createTagger, featureRows, rewardScorerJudge } from '../../routing/index.js';
 import { combineConfig, DEFAULT_COMBINE, type CombineMethod } from '../../rewards/index.js';
+import type { SessionOptions } from '../../graph/index.js';
 import type { FlagTable } from '../registry.js';
 import { numberFlag } from '../options.js';
 import { FLAGS as GENERATE_FLAGS, generateSettings, parseArm } from '../commands/generate.js';
@@ -27,6 +28,8 @@ export interface ChunkContext {
   output: string;
   /** 0-based row of the input where this chunk starts. */
   firstRow: number;
+  /** onnxruntime options of the worker (its --threads) for the sessions the kind opens. */
+  session?: SessionOptions;
 }
 
 export interface ChunkResult {
@@ -101,7 +104,7 @@ const score: JobKind = {
   rows: (data) => rowsOf(data),
   async runChunk(ctx) {
     const settings = ctx.settings as ScoreSettings;
-    const ensemble = await cached('score', [settings.models, settings.combine], () => loadScoringEnsemble(settings.models, settings.combine));
+    const ensemble = await cached('score', [settings.models, settings.combine, ctx.session], () => loadScoringEnsemble(settings.models, settings.combine, ctx.session));
     const skipped: RowProblem[] = [];
     try {
       const rowsOut = await writeRows(ctx.output, scoreRows(ensemble, ctx.input, settings, { firstRow: ctx.firstRow, skipped, source: ctx.data }));
@@ -133,7 +136,7 @@ const generateKind: JobKind = {
   },
   async runChunk(ctx) {
     const s = ctx.settings as GenerateJobSettings;
-    const gen = await cached('generate', [s.base, s.arms], () => Generator.load(s.base, s.arms.map(parseArm)));
+    const gen = await cached('generate', [s.base, s.arms, ctx.session], () => Generator.load(s.base, s.arms.map(parseArm), ctx.session));
     const limit = promptTokenLimit(gen, s.config.maxNewTokens ?? DEFAULT_GENERATION.maxNewTokens, s.maxPromptTokens);
     const skipped: ChunkResult['skipped'] = [];
     const records = async function* () {
@@ -228,7 +231,7 @@ const label: JobKind = {
   rows: (data) => rowsOf(data),
   async runChunk(ctx) {
     const s = ctx.settings as LabelJobSettings;
-    const ensemble = await cached('label', [s.judges, s.combine], () => loadScoringEnsemble(s.judges, s.combine));
+    const ensemble = await cached('label', [s.judges, s.combine, ctx.session], () => loadScoringEnsemble(s.judges, s.combine, ctx.session));
     const judge = rewardScorerJudge(s.judges.join('+'), async (prompt, response) => (await ensemble.score([{ prompt, response }], { truncate: s.truncate }))[0]![0]!, s.tieMargin);
     const pairs = [];
     let i = 0;

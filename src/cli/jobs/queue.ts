@@ -4,9 +4,11 @@
 // that, plus chunk outputs written atomically and idempotently, is why a kill -9 loses nothing.
 
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { FlowProducer, Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { writeRows, type Row } from '../../datasets/index.js';
+import type { SessionOptions } from '../../graph/index.js';
 import { fail } from '../../errors.js';
 import { JOB_KINDS, type JobKind } from './kinds.js';
 import {
@@ -93,13 +95,13 @@ export async function submitRun(connection: ConnectionOptions, o: SubmitOptions)
 }
 
 /** Runs one chunk unless it is already done (a re-delivered job after its output was written). */
-export async function runChunk(dir: string, chunk: number): Promise<ChunkSummary> {
+export async function runChunk(dir: string, chunk: number, session?: SessionOptions): Promise<ChunkSummary> {
   const done = readChunkSummary(dir, chunk);
   if (done) return done;
   const m = readManifest(dir);
   const started = performance.now();
   const firstRow = chunk * m.chunkSize;
-  const result = await jobKind(m.kind).runChunk({ data: m.data, settings: m.settings, input: chunkInput(dir, chunk), output: chunkOutput(dir, chunk), firstRow });
+  const result = await jobKind(m.kind).runChunk({ data: m.data, settings: m.settings, input: chunkInput(dir, chunk), output: chunkOutput(dir, chunk), firstRow, session });
   const rowsIn = Math.min(m.chunkSize, m.rows - firstRow);
   const summary: ChunkSummary = { chunk, firstRow, rowsIn, rowsOut: result.rowsOut, skipped: result.skipped, seconds: (performance.now() - started) / 1000 };
   writeJsonAtomic(chunkDone(dir, chunk), summary);
@@ -137,6 +139,8 @@ export function readRunSummary(dir: string): RunSummary | undefined {
 export interface WorkerOptions {
   concurrency: number;
   lockMs: number;
+  /** onnxruntime intra-op threads of the sessions this worker opens (default: onnxruntime's). */
+  threads?: number;
   /** One line per finished job. */
   log?: (line: string) => void;
 }
@@ -152,12 +156,14 @@ export function startWorker(connection: ConnectionOptions, o: WorkerOptions): Wo
         log(`run ${s.id} (${s.kind}): ${s.rowsOut} rows assembled into ${s.output}${s.skipped.length ? `; ${s.skipped.length} rows skipped` : ''}`);
         return s;
       }
-      const s = await runChunk(job.data.dir, job.data.chunk!);
+      const s = await runChunk(job.data.dir, job.data.chunk!, o.threads === undefined ? undefined : { intraOpThreads: o.threads });
       log(`chunk ${s.chunk} of ${job.data.dir}: ${s.rowsIn} rows in, ${s.rowsOut} out, ${s.seconds.toFixed(1)} s`);
       return s.rowsOut;
     },
     {
       connection,
+      // Shown as a job's processedBy: which worker runs which chunk.
+      name: `${os.hostname()}:${process.pid}`,
       concurrency: o.concurrency,
       lockDuration: o.lockMs,
       stalledInterval: Math.max(1000, Math.floor(o.lockMs / 2)),

@@ -10,6 +10,7 @@
 import { fail, isAlignkitError } from '../../errors.js';
 import { openPreferenceRecords, readRows, type Row, type RowProblem, type Text } from '../../datasets/index.js';
 import { loadRewardModelSpec } from '../../eval/index.js';
+import type { SessionOptions } from '../../graph/index.js';
 import { RewardEnsemble, type CombineConfig, type RewardModel, type ScoreItem } from '../../rewards/index.js';
 
 /** What the rows of an input hold: a response per row, or a preference pair (both sides scored). */
@@ -35,12 +36,12 @@ function renamed(model: RewardModel, name: string): RewardModel {
 }
 
 /** The models of `--model [NAME=]SPEC ...` as one ensemble (a single model is an ensemble of one). */
-export async function loadScoringEnsemble(specs: readonly string[], combine: CombineConfig): Promise<RewardEnsemble> {
+export async function loadScoringEnsemble(specs: readonly string[], combine: CombineConfig, session?: SessionOptions): Promise<RewardEnsemble> {
   if (specs.length === 0) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'scoring needs at least one model', { field: 'models' });
   const models: RewardModel[] = [];
   for (const spec of specs) {
     const eq = spec.indexOf('=');
-    const model = await loadRewardModelSpec(eq > 0 ? spec.slice(eq + 1) : spec);
+    const model = await loadRewardModelSpec(eq > 0 ? spec.slice(eq + 1) : spec, session);
     models.push(eq > 0 ? renamed(model, spec.slice(0, eq)) : model);
   }
   return new RewardEnsemble(models, combine);
