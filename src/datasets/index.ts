@@ -2,7 +2,7 @@
 // recognising Hugging Face column conventions, splitting, shuffling and tokenizing.
 
 export type { ExampleOfKind, Message, PairedExample, PreferenceExample, PreferenceKind, RatedExample, Row, RowProblem, Text, UnpairedExample } from './types.js';
-export { readRows, writeRows, temporaryPathFor, ROW_IO_DEFAULTS, type ReadRowsOptions, type WriteRowsOptions } from './rows.js';
+export { readRows, writeRows, commitFile, temporaryPathFor, ROW_IO_DEFAULTS, type ReadRowsOptions, type WriteRowsOptions } from './rows.js';
 export { FILE_FORMATS, formatFor, type FileFormat, type FormatName, type IndexedRow } from './formats/index.js';
 export { CONVENTIONS, HELPSTEER_ATTRIBUTES, conventionByName, detectConvention, type Convention, type RowContext } from './conventions/index.js';
 export { loadPreferenceData, openPreferenceRecords, openPreferenceStream, openValidatedRows, type ValidatedRecord, type LoadOptions, type LoadedPreferenceData, type PreferenceStream } from './load.js';

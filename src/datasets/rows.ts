@@ -52,6 +52,17 @@ export function temporaryPathFor(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
 }
 
+/** Flushes a complete temporary file to disk and renames it over `file` (atomic on one file system). */
+export function commitFile(temporary: string, file: string): void {
+  const fd = fs.openSync(temporary, 'r+');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(temporary, file);
+}
+
 /**
  * Writes rows (an array, generator or async stream) to a jsonl/json/arrow/parquet file; resolves to
  * the count. The rows go to a temporary file in the same directory, flushed to disk and renamed over
@@ -64,13 +75,7 @@ export async function writeRows(file: string, rows: AsyncIterable<Row> | Iterabl
   const temporary = temporaryPathFor(file);
   try {
     const count = await format.write(temporary, rows, { batchSize });
-    const fd = fs.openSync(temporary, 'r+');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(temporary, file);
+    commitFile(temporary, file);
     return count;
   } catch (e) {
     fs.rmSync(temporary, { force: true });

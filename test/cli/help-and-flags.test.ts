@@ -132,3 +132,14 @@ describe('errors speak in flags', () => {
     expect(r.err).not.toContain('maxBatch');
   });
 });
+
+describe('flag values the library would reject with a raw RangeError', () => {
+  it('pairs --n 1 and --max-prompt-tokens 0 are errors naming the flag', async () => {
+    const base = ['pairs', '--base', 'data/models/tiny-gpt2', '--judge', 'data/models/tiny-gpt2-rm', '--prompts', 'data/samples/hh_rlhf_harmless_base_test.200.jsonl', '--out', '/dev/null'];
+    const n = await runCli(...base, '--n', '1');
+    expect(n.code).toBe(1);
+    expect(n.err).toContain('--n must be an integer of at least 2');
+    const m = await runCli(...base, '--max-prompt-tokens', '0');
+    expect(m.err).toContain('--max-prompt-tokens must be a positive integer, got 0');
+  });
+});

@@ -15,7 +15,7 @@ import { startRedis, type TestRedis } from '../helpers/redis.js';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ak-jobs-'));
 const f = (name: string) => path.join(dir, name);
 const GPT2_RM = path.resolve('data/models/tiny-gpt2-rm');
-const HH = path.resolve('data/samples/hh_rlhf_harmless_base_test.200.jsonl');
+const HH = path.join(dir, 'hh64.jsonl');
 let redis: TestRedis;
 let worker: Worker;
 
@@ -23,6 +23,8 @@ beforeAll(async () => {
   redis = await startRedis();
   worker = startWorker(connectionFor(redis.url), { concurrency: 2, lockMs: 30_000 });
   await worker.waitUntilReady();
+  const hh = fs.readFileSync(path.resolve('data/samples/hh_rlhf_harmless_base_test.200.jsonl'), 'utf8').split('\n').slice(0, 64);
+  fs.writeFileSync(HH, hh.join('\n'));
   const pairs = loadPandaLM().pairs.slice(0, 40);
   fs.writeFileSync(f('pairs.jsonl'), pairs.map((p) => JSON.stringify({ id: p.id, prompt: p.prompt, response_a: p.responseA, response_b: p.responseB })).join('\n'));
   fs.writeFileSync(f('prompts.jsonl'), ['Once upon a time', 'The dog', 'word '.repeat(200), 'A cat', 'Hello'].map((prompt) => JSON.stringify({ prompt })).join('\n'));
@@ -42,14 +44,15 @@ async function both(submit: string[], local: string[]): Promise<void> {
   expect(l.code, l.err).toBe(0);
 }
 
-describe('jobs on BullMQ give the single-process output, byte for byte', () => {
-  it('score: preference pairs, chunks of 48 rows in batches of 16', async () => {
+// Each test runs a command twice across processes' worth of work: generous limits for a loaded machine.
+describe('jobs on BullMQ give the single-process output, byte for byte', { timeout: 120_000 }, () => {
+  it('score: preference pairs, chunks of 24 rows in batches of 8', async () => {
     await both(
-      ['score', '--data', HH, '--output', f('score-run'), '--chunk', '48', '--batch-size', '16', '--model', GPT2_RM, '--format', 'parquet'],
-      ['score', '--data', HH, '--output', f('score.parquet'), '--batch-size', '16', '--model', GPT2_RM],
+      ['score', '--data', HH, '--output', f('score-run'), '--chunk', '24', '--batch-size', '8', '--model', GPT2_RM, '--format', 'parquet'],
+      ['score', '--data', HH, '--output', f('score.parquet'), '--batch-size', '8', '--model', GPT2_RM],
     );
     expect(fs.readFileSync(f('score-run/output.parquet')).equals(fs.readFileSync(f('score.parquet')))).toBe(true);
-    expect(readManifest(f('score-run'))).toMatchObject({ kind: 'score', rows: 200, chunks: 5, chunkSize: 48 });
+    expect(readManifest(f('score-run'))).toMatchObject({ kind: 'score', rows: 64, chunks: 3, chunkSize: 24 });
   });
 
   it('generate: prompt rows with a skipped long prompt, chunks of 2', async () => {
@@ -79,12 +82,12 @@ describe('jobs on BullMQ give the single-process output, byte for byte', () => {
   });
 });
 
-describe('chunks', () => {
+describe('chunks', { timeout: 120_000 }, () => {
   it('a chunk run again (a re-delivered job) keeps its output', async () => {
     const run = f('score-run');
     const before = fs.readFileSync(chunkOutput(run, 2));
     const doneAt = fs.statSync(chunkDone(run, 2)).mtimeMs;
-    expect((await runChunk(run, 2)).rowsOut).toBe(48);
+    expect((await runChunk(run, 2)).rowsOut).toBe(16);
     expect(fs.readFileSync(chunkOutput(run, 2)).equals(before)).toBe(true);
     expect(fs.statSync(chunkDone(run, 2)).mtimeMs).toBe(doneAt);
   });
@@ -98,9 +101,9 @@ describe('chunks', () => {
   });
 
   it('refuses a chunk size that would cut batches differently from one process', async () => {
-    const r = await runCli('jobs', 'submit', 'score', '--data', HH, '--output', f('odd-run'), '--chunk', '50', '--batch-size', '16', '--model', GPT2_RM, '--redis', redis.url);
+    const r = await runCli('jobs', 'submit', 'score', '--data', HH, '--output', f('odd-run'), '--chunk', '20', '--batch-size', '8', '--model', GPT2_RM, '--redis', redis.url);
     expect(r.code).toBe(1);
-    expect(r.err).toContain('--chunk 50 must be a multiple of --batch-size 16');
+    expect(r.err).toContain('--chunk 20 must be a multiple of --batch-size 8');
   });
 
   it('refuses a run directory that is not empty', async () => {
@@ -112,6 +115,6 @@ describe('chunks', () => {
   it('jobs status reports a finished run', async () => {
     const r = await runCli('jobs', 'status', '--redis', redis.url, '--output', f('score-run'));
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/^run \w+ \(score\) of .*: 5\/5 chunks done \(200 rows, 48 per chunk\)\noutput: .*output\.parquet \(200 rows\)$/);
+    expect(r.out).toMatch(/^run \w+ \(score\) of .*: 3\/3 chunks done \(64 rows, 24 per chunk\)\noutput: .*output\.parquet \(64 rows\)$/);
   });
 });

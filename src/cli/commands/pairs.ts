@@ -47,6 +47,11 @@ export const pairsCommand: Command = {
     const values = v as Record<string, string | undefined> & { arm?: string[] };
     for (const flag of ['base', 'judge', 'prompts', 'out'] as const)
       if (!values[flag]) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `missing --${flag} (alignkit pairs --help)`, { parameter: flag });
+    const n = numberFlag(values.n, 'n') ?? 4;
+    if (!Number.isInteger(n) || n < 2) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--n must be an integer of at least 2 (the best and the worst of n form a pair), got ${values.n}`, { parameter: 'n' });
+    const maxPromptTokens = numberFlag(values['max-prompt-tokens'], 'max-prompt-tokens');
+    if (maxPromptTokens !== undefined && (!Number.isInteger(maxPromptTokens) || maxPromptTokens < 1))
+      throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--max-prompt-tokens must be a positive integer, got ${values['max-prompt-tokens']}`, { parameter: 'max-prompt-tokens' });
     const prompts = await readPrompts(values.prompts!, numberFlag(values.limit, 'limit') ?? Infinity);
     const gen = await Generator.load(values.base!, (values.arm ?? []).map(parseArm));
     const judge = await loadRewardModelSpec(values.judge!);
@@ -62,9 +67,9 @@ export const pairsCommand: Command = {
     let result: Awaited<ReturnType<typeof sampleRankedPairs>>;
     try {
       result = await sampleRankedPairs(gen, prompts, async (items) => (await judge.score(items, { truncate: true })).map((s) => s[0]!), {
-        n: numberFlag(values.n, 'n') ?? 4,
+        n,
         batchSize: numberFlag(values.batch, 'batch'),
-        maxPromptTokens: numberFlag(values['max-prompt-tokens'], 'max-prompt-tokens'),
+        maxPromptTokens,
         config,
         onProgress: (done) => bar.update(done),
       });

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fail } from '../../errors.js';
-import { temporaryPathFor } from '../../datasets/index.js';
+import { commitFile, temporaryPathFor } from '../../datasets/index.js';
 
 export interface Manifest {
   version: 1;
@@ -60,13 +60,7 @@ export function newRunId(): string {
 export function writeJsonAtomic(file: string, value: unknown): void {
   const tmp = temporaryPathFor(file);
   fs.writeFileSync(tmp, `${JSON.stringify(value, null, 1)}\n`);
-  const fd = fs.openSync(tmp, 'r+');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
+  commitFile(tmp, file);
 }
 
 export function readManifest(dir: string): Manifest {
