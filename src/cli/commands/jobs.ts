@@ -74,7 +74,7 @@ function submitCommand(kind: JobKind): Command {
     summary: kind.summary,
     usage: usageText({
       synopsis: `alignkit ${label} --data FILE --output DIR --redis URL [--chunk N] [flags]`,
-      description: `Splits FILE into chunk jobs on BullMQ: ${kind.summary}. Workers (alignkit jobs worker) run them; the chunk outputs\nare assembled in input order into DIR/output.FORMAT, equal to what one process writes.`,
+      description: `Splits FILE into chunk jobs on BullMQ: ${kind.summary}.\nWorkers (alignkit jobs worker) run them; the chunk outputs are assembled in input order into\nDIR/output.FORMAT, equal to what one process writes.`,
       flags,
     }),
     flags,

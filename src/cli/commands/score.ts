@@ -13,7 +13,7 @@ import { detectScoreInput, loadScoringEnsemble, scoreRows, SCORE_DEFAULTS, type 
 
 /** Flags that say how to score, shared with `jobs submit score`. */
 export const SCORING_FLAGS: FlagTable = {
-  model: { type: 'string', multiple: true, value: '[NAME=]SPEC', help: 'a reward model; repeat for an ensemble. SPEC: see below; NAME names its reward column' },
+  model: { type: 'string', multiple: true, value: '[NAME=]SPEC', help: 'a reward model; repeat for an ensemble. SPEC: a classifier directory, flr:DIR or dpo-implied:POLICY,REFERENCE[,BETA]; NAME names its reward column' },
   combine: { type: 'string', value: COMBINE_METHODS.join('|'), default: DEFAULT_COMBINE.method, help: 'how an ensemble combines its members\' rewards' },
   lambda: { type: 'string', value: 'X', shownDefault: DEFAULT_COMBINE.lambda, help: "variance weight of 'uncertainty' (mean - lambda * variance)" },
   'batch-size': { type: 'string', value: 'N', shownDefault: SCORE_DEFAULTS.batchSize, help: 'input rows per scoring call' },
