@@ -168,6 +168,16 @@ export function progress(opts: ProgressOptions): Progress {
   return stream.isTTY ? new BarProgress(opts, stream) : new LineProgress(opts, stream, opts.intervalMs ?? defaultInterval());
 }
 
+/** Runs `work` with a progress display that is stopped however the work ends. */
+export async function withProgress<T>(opts: ProgressOptions, work: (p: Progress) => Promise<T>): Promise<T> {
+  const p = progress(opts);
+  try {
+    return await work(p);
+  } finally {
+    p.stop();
+  }
+}
+
 /** A count of `total` items (the older two-argument form). */
 export function countBar(total: number, unit: string, stream: ProgressStream = process.stderr, label?: string): Progress {
   return progress({ total, unit, stream, label });

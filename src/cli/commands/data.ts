@@ -18,7 +18,7 @@ import {
 } from '../../datasets/index.js';
 import { runSubcommand, type Command, type FlagTable } from '../registry.js';
 import { numberFlag, parseFlags, usageText } from '../options.js';
-import { progress } from '../progress.js';
+import { withProgress } from '../progress.js';
 
 const FORMAT_NAMES = FILE_FORMATS.map((f) => f.name).join('|');
 
@@ -187,14 +187,10 @@ async function convert(argv: string[]): Promise<number> {
     rows = stream;
     skipped = stream.skipped;
   }
-  const bar = progress({ unit: 'rows', label: 'alignkit data convert', enabled: !values['no-progress'] });
   let done = 0;
-  let written: number;
-  try {
-    written = await writeRows(output, counted(rows, () => bar.update(++done)), { format: formatOption(values.to as string | undefined, 'to'), batchSize });
-  } finally {
-    bar.stop();
-  }
+  const written = await withProgress({ unit: 'rows', label: 'alignkit data convert', enabled: !values['no-progress'] }, (bar) =>
+    writeRows(output, counted(rows, () => bar.update(++done)), { format: formatOption(values.to as string | undefined, 'to'), batchSize }),
+  );
   console.log(`wrote ${written} rows to ${output}${skipped.length > 0 ? ` (${skipped.length} bad rows skipped)` : ''}`);
   return 0;
 }

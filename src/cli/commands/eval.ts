@@ -3,9 +3,10 @@
 
 import { fail } from '../../errors.js';
 import { REWARD_MODEL_KINDS, evaluateRewardModels, formatPairwiseReport, loadRewardModelSpec } from '../../eval/index.js';
+import type { RewardModel } from '../../rewards/index.js';
 import { runSubcommand, type Command, type FlagTable } from '../registry.js';
 import { parseFlags, usageText } from '../options.js';
-import { progress } from '../progress.js';
+import { withProgress } from '../progress.js';
 import { evalPolicyCommand } from './eval-policy.js';
 
 const KIND_LINES = Object.entries(REWARD_MODEL_KINDS)
@@ -44,26 +45,22 @@ async function evalRm(argv: string[]): Promise<number> {
   const files = v.data as string[] | undefined;
   if (!modelSpecs?.length) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'eval rm needs at least one --model (alignkit eval rm --help)', { parameter: 'model' });
   if (!files?.length) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'eval rm needs at least one --data FILE (alignkit eval rm --help)', { parameter: 'data' });
-  const models = [];
+  const models: RewardModel[] = [];
   for (const spec of modelSpecs) models.push(await loadRewardModelSpec(spec));
-  // The total (pairs x models) is known once the files are read.
-  const bar = progress({ unit: 'pairs', label: 'alignkit eval rm', enabled: !v['no-progress'] });
-  let result: Awaited<ReturnType<typeof evaluateRewardModels>>;
-  try {
-    result = await evaluateRewardModels(models, files, {
+  const result = await withProgress({ unit: 'pairs', label: 'alignkit eval rm', enabled: !v['no-progress'] }, (bar) =>
+    evaluateRewardModels(models, files, {
       limit: intOption(v.limit as string | undefined, 'limit', 1),
       batchSize: intOption(v['batch-size'] as string | undefined, 'batch-size', 1),
       truncate: !v['no-truncate'],
       seed: intOption(v.seed as string | undefined, 'seed', 0),
       skipBadRows: v['skip-bad-rows'] as boolean | undefined,
+      // The total (pairs x models) is known once the files are read.
       onProgress: (done, total) => {
         bar.setTotal(total);
         bar.update(done);
       },
-    });
-  } finally {
-    bar.stop();
-  }
+    }),
+  );
   if (v.json) {
     console.log(JSON.stringify(result, null, 2));
     return 0;

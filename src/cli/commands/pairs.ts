@@ -9,7 +9,7 @@ import { loadRewardModelSpec } from '../../eval/index.js';
 import { Generator, sampleRankedPairs, type GenerationConfig } from '../../generate/index.js';
 import type { Command, FlagTable } from '../registry.js';
 import { numberFlag, parseFlags, usageText } from '../options.js';
-import { progress } from '../progress.js';
+import { withProgress } from '../progress.js';
 import { GENERATION_FIELD_FLAGS, parseArm } from './generate.js';
 
 const FLAGS: FlagTable = {
@@ -63,20 +63,15 @@ export const pairsCommand: Command = {
       seed: numberFlag(values.seed, 'seed') ?? 0,
     };
     for (const k of Object.keys(config) as (keyof GenerationConfig)[]) if (config[k] === undefined) delete config[k];
-    const bar = progress({ total: prompts.length, unit: 'prompts', label: 'alignkit pairs', enabled: !v['no-progress'] });
-    let result: Awaited<ReturnType<typeof sampleRankedPairs>>;
-    try {
-      result = await sampleRankedPairs(gen, prompts, async (items) => (await judge.score(items, { truncate: true })).map((s) => s[0]!), {
+    const { pairs, ties } = await withProgress({ total: prompts.length, unit: 'prompts', label: 'alignkit pairs', enabled: !v['no-progress'] }, (bar) =>
+      sampleRankedPairs(gen, prompts, async (items) => (await judge.score(items, { truncate: true })).map((s) => s[0]!), {
         n,
         batchSize: numberFlag(values.batch, 'batch'),
         maxPromptTokens,
         config,
         onProgress: (done) => bar.update(done),
-      });
-    } finally {
-      bar.stop();
-    }
-    const { pairs, ties } = result;
+      }),
+    );
     fs.writeFileSync(values.out!, pairs.map((p) => `${JSON.stringify(p)}\n`).join(''));
     console.log(`${pairs.length} pairs from ${prompts.length} prompts written to ${values.out} (${ties} prompts dropped: every candidate scored the same)`);
     return 0;

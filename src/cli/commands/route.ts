@@ -13,7 +13,7 @@ import {
 } from '../../routing/index.js';
 import { DEFAULT_RM_MIX, evaluateRoutingRm, rmRoutingTable } from '../../routing/eval/index.js';
 import { numberFlag } from '../options.js';
-import { progress } from '../progress.js';
+import { withProgress } from '../progress.js';
 import { extractFeaturesInChunks, routingPairFromRow } from '../work/features.js';
 
 const USAGE = `usage: alignkit route <subcommand> [options]
@@ -90,9 +90,11 @@ async function features(argv: string[]): Promise<number> {
   const cols = { id: values['id-col']!, prompt: values['prompt-col']!, a: values['a-col']!, b: values['b-col']! };
   const pairs: RoutingPair[] = (await collect(input)).map((row, i) => routingPairFromRow(row, i, cols, input));
   const taggerConfig = values.tagger === 'http' ? { baseUrl: need(values['tagger-url'], 'tagger-url'), model: need(values['tagger-model'], 'tagger-model') } : {};
-  if (values.rouge !== 'rouge1' && values.rouge !== 'rougeL') throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--rouge must be rouge1 or rougeL, got '${values.rouge}'`, { parameter: 'rouge' });
-  const bar = progress({ total: pairs.length, unit: 'pairs', label: 'alignkit route features' });
-  const table = await extractFeaturesInChunks(pairs, { tagger: createTagger(values.tagger!, taggerConfig), lexical: { rouge: values.rouge } }, 1000, (done) => bar.update(done)).finally(() => bar.stop());
+  const rouge = values.rouge;
+  if (rouge !== 'rouge1' && rouge !== 'rougeL') throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--rouge must be rouge1 or rougeL, got '${rouge}'`, { parameter: 'rouge' });
+  const table = await withProgress({ total: pairs.length, unit: 'pairs', label: 'alignkit route features' }, (bar) =>
+    extractFeaturesInChunks(pairs, { tagger: createTagger(values.tagger!, taggerConfig), lexical: { rouge } }, 1000, (done) => bar.update(done)),
+  );
   const n = await writeRows(need(values.output, 'output'), featureRows(table) as unknown as Record<string, unknown>[]);
   console.log(`wrote ${n} feature rows (${FEATURE_NAMES.length} binary features each) to ${values.output}`);
   return 0;

@@ -8,7 +8,7 @@ import { REWARD_MODEL_KINDS } from '../../eval/index.js';
 import { COMBINE_METHODS, DEFAULT_COMBINE, combineConfig, type CombineMethod } from '../../rewards/index.js';
 import type { Command, FlagTable } from '../registry.js';
 import { numberFlag, parseFlags, usageText } from '../options.js';
-import { progress } from '../progress.js';
+import { withProgress } from '../progress.js';
 import { detectScoreInput, loadScoringEnsemble, scoreRows, SCORE_DEFAULTS, type ScoreSettings } from '../work/score.js';
 
 /** Flags that say how to score, shared with `jobs submit score`. */
@@ -72,13 +72,9 @@ async function run(argv: string[]): Promise<number> {
   const threads = numberFlag(v.threads as string | undefined, 'threads');
   const ensemble = await loadScoringEnsemble(settings.models, settings.combine, threads === undefined ? undefined : { intraOpThreads: threads });
   const skipped: RowProblem[] = [];
-  const bar = progress({ total: await countRows(data), unit: 'rows', label: 'alignkit score', enabled: !v['no-progress'] });
-  let written: number;
-  try {
-    written = await writeRows(output, scoreRows(ensemble, data, settings, { skipped, onProgress: (n) => bar.update(n) }));
-  } finally {
-    bar.stop();
-  }
+  const written = await withProgress({ total: await countRows(data), unit: 'rows', label: 'alignkit score', enabled: !v['no-progress'] }, (bar) =>
+    writeRows(output, scoreRows(ensemble, data, settings, { skipped, onProgress: (n) => bar.update(n) })),
+  );
   const what = settings.input.mode === 'pair' ? `preference pairs (${settings.input.convention}; both sides)` : 'rows';
   console.log(`${written} ${what} scored by ${ensemble.memberNames.join(', ')}${ensemble.memberNames.length > 1 ? ` (${settings.combine.method})` : ''} -> ${output}${skipped.length ? `; ${skipped.length} bad rows skipped` : ''}`);
   return 0;
