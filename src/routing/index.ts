@@ -1,5 +1,5 @@
 // alignkit/routing: hybrid human/AI annotation routing ("Hybrid Preferences", Miranda et al. 2024,
-// as allenai/hybrid-preferences implements it), the SQLite label store and the annotator server.
+// as allenai/hybrid-preferences implements it), the label store (SQLite or PostgreSQL) and the annotator server.
 
 export type { RoutingPair, Preference, Route } from './types.js';
 export { createRng, type Rng } from './rng.js';
@@ -26,6 +26,8 @@ export { evaluateRouting, routingEvalTable, type RoutingEvalRow, type RoutingEva
 export { crossFitEvaluation, type CrossFitOptions } from './eval/cross-fit.js';
 export { DEFAULT_RM_MIX, trainOnMix, rmMixEvaluator, evaluateRoutingRm, rmRoutingTable, orientedRow, type RmMixOptions, type RmMixInput, type RmMixResult, type RmRoutingInput, type RmRoutingOptions, type RmRoutingRow } from './eval/rm-mix.js';
 export { routeTable, rewardScorerJudge, type AiJudge, type RouteOptions, type RouteDecision } from './pipeline.js';
-export { LabelStore, openLabelStore, hashApiKey, type LabelStoreConfig, type HumanLabel, type AiLabel, type ExportRow } from './store/label-store.js';
-export { MIGRATIONS, type Migration } from './store/migrations.js';
+export {
+  LabelStore, openLabelStore, hashApiKey, STORE_BACKENDS, DEFAULT_LABEL_STORE_CONFIG, DEFAULT_ANNOTATION_POLICY, MIGRATIONS, MAX_EXTRA_DEPTH,
+  type LabelStoreConfig, type AnnotationPolicy, type HumanLabel, type AiLabel, type RoutingRun, type ExportRow, type Migration,
+} from './store/index.js';
 export { routingPlugin, type RoutingPluginOptions } from './server.js';

@@ -62,6 +62,7 @@ const labelOut = {
     scale: { type: 'integer' },
     preference: { type: 'string' },
     confidence: { type: 'number' },
+    override: { type: 'boolean' },
     createdAt: { type: 'string' },
     updatedAt: { type: 'string' },
   },
@@ -78,6 +79,21 @@ export const submitLabelSchema = {
     200: { type: 'object', properties: { label: labelOut, created: { type: 'boolean' }, changed: { type: 'boolean' } } },
     201: { type: 'object', properties: { label: labelOut, created: { type: 'boolean' }, changed: { type: 'boolean' } } },
   },
+} as const;
+
+export const overrideLabelSchema = {
+  body: {
+    type: 'object',
+    required: ['pairId', 'annotatorId', 'scale'],
+    properties: { pairId: { type: 'string', minLength: 1 }, annotatorId: { type: 'string', minLength: 1 }, ...labelBody },
+    additionalProperties: false,
+  },
+  response: submitLabelSchema.response,
+} as const;
+
+export const deletePairSchema = {
+  params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1 } } },
+  response: { 200: { type: 'object', properties: { id: { type: 'string' }, deleted: { type: 'boolean' } } } },
 } as const;
 
 export const updateLabelSchema = {
