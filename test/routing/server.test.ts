@@ -61,6 +61,12 @@ describe('routing plugin', () => {
     expect(wrong.json().code).toBe('ALIGNKIT_ERR_FORBIDDEN');
   });
 
+  it('answers an unknown path under its prefix with the same envelope', async () => {
+    const res = await app.inject({ method: 'GET', url: '/routing/nope' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ code: 'ALIGNKIT_ERR_NOT_FOUND', statusCode: 404, error: 'no route GET /routing/nope' });
+  });
+
   it('validates bodies against the route schemas, naming the field', async () => {
     const bad = await app.inject({ method: 'POST', url: '/routing/pairs', payload: { pairs: [{ id: 'x' }] }, headers: admin });
     expect(bad.statusCode).toBe(400);
@@ -262,6 +268,9 @@ describe('routing plugin inside the scoring server', () => {
     expect(Object.keys(routing.json()).sort()).toEqual(Object.keys(scoring.json()).sort());
     expect(routing.json()).toMatchObject({ code: 'ALIGNKIT_ERR_BAD_REQUEST', error_type: 'validation', field: 'body.pairs[0].id' });
     expect(routing.headers['x-request-id']).toBe(routing.json().requestId);
+    const missing = await server.inject({ method: 'GET', url: '/routing/nope' });
+    expect(missing.statusCode).toBe(404);
+    expect(Object.keys(missing.json()).sort()).toEqual(Object.keys((await server.inject({ method: 'GET', url: '/nope' })).json()).sort());
     const params = await server.inject({ method: 'PUT', url: '/routing/labels/5', payload: { scale: 1 } });
     expect(params.statusCode).toBe(401); // the id path parameter passed validation as a number
   });

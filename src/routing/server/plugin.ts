@@ -56,6 +56,13 @@ export function routingPlugin(options: RoutingPluginOptions): FastifyPluginAsync
   return async (app) => {
     installValidation(app);
     app.setErrorHandler(errorHandler(app.initialConfig.bodyLimit ?? DEFAULT_BODY_LIMIT));
+    // Unknown paths under the plugin's prefix get the same envelope. Fastify allows one not-found
+    // handler per prefix, so without a prefix the host's own handler answers.
+    if (app.prefix) {
+      app.setNotFoundHandler(async (request) => {
+        throw fail('ALIGNKIT_ERR_NOT_FOUND', `no route ${request.method} ${request.url}`);
+      });
+    }
 
     app.post<Body<{ pairs: { id: string; prompt: string; response_a: string; response_b: string; extra?: Record<string, unknown> }[] }>>(
       '/pairs',
