@@ -96,6 +96,15 @@ describe.each(backendsUnderTest())('label store on $name', (backend) => {
     for (let i = 0; i < 5000; i++) deep = { a: deep };
     await expect(store.addPairs([{ ...pairs[0], extra: deep }])).rejects.toThrow(/pairs\[0\]\.extra is nested more than 64 levels/);
     await expect(store.createAnnotator('x', '\udfff')).rejects.toThrow(coded('ALIGNKIT_ERR_INVALID_ARGUMENT'));
+    // Looking text up that the store cannot hold finds nothing (PostgreSQL would refuse NUL in a query).
+    for (const bad of ['p1\u0000', 'p\ud800']) {
+      expect(await store.getPair(bad)).toBeUndefined();
+      expect(await store.deletePair(bad)).toBe(false);
+      expect(await store.humanLabels(bad)).toEqual([]);
+      expect(await store.aiLabels(bad)).toEqual([]);
+      await expect(store.submitHumanLabel({ pairId: bad, annotatorId: 'a', scale: 0, confidence: 1 })).rejects.toThrow(expect.objectContaining({ code: 'ALIGNKIT_ERR_INVALID_ARGUMENT', details: { field: 'pairId' } }));
+    }
+    await expect(collect(store.exportLabelled('j\u0000'))).rejects.toThrow(/judge holds a NUL/);
     // A well-formed astral character is fine.
     expect(await store.addPairs([{ ...pairs[0], id: 'emoji-😀' }])).toEqual({ inserted: 1, existing: 0 });
     expect((await store.listPairs()).map((p) => p.id)).toEqual(['emoji-😀']);

@@ -22,7 +22,7 @@ import {
   annotationPolicy, exportRow, latestAiLabel, toAiLabel, toHumanLabel, toPair, toRoutingRun,
   type AiLabel, type AnnotationPolicy, type ExportRow, type HumanLabel, type RoutingRun,
 } from './records.js';
-import { checkId, checkPair, checkScale, checkText, type PairFieldNames } from './validate.js';
+import { checkId, checkPair, checkScale, checkText, storable, type PairFieldNames } from './validate.js';
 
 const now = () => new Date().toISOString();
 const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
@@ -94,10 +94,12 @@ export class LabelStore {
 
   /** Deletes a pair with its features, routing decisions, leases and labels; false when absent. */
   async deletePair(id: string): Promise<boolean> {
+    if (!storable(id)) return false;
     return (await this.driver.transaction((tx) => tx.run('DELETE FROM pairs WHERE id = ?', [id]))) > 0;
   }
 
   async getPair(id: string, ex: SqlExecutor = this.driver): Promise<RoutingPair | undefined> {
+    if (!storable(id)) return undefined;
     const r = await ex.get('SELECT id, prompt, response_a, response_b, extra FROM pairs WHERE id = ?', [id]);
     return r ? toPair(r) : undefined;
   }
@@ -198,6 +200,7 @@ export class LabelStore {
   }
 
   async aiLabels(pairId?: string): Promise<AiLabel[]> {
+    if (pairId !== undefined && !storable(pairId)) return [];
     const rows = pairId ? await this.driver.all('SELECT * FROM ai_labels WHERE pair_id = ?', [pairId]) : await this.driver.all('SELECT * FROM ai_labels');
     return rows.map(toAiLabel);
   }
@@ -306,6 +309,8 @@ export class LabelStore {
     policy: Partial<AnnotationPolicy> = {},
   ): Promise<{ label: HumanLabel; created: boolean; changed: boolean }> {
     checkScale(input.scale, input.confidence);
+    checkId(input.pairId, 'pairId');
+    checkId(input.annotatorId, 'annotatorId');
     const { labelsPerPair } = annotationPolicy(policy);
     const { pairId, annotatorId } = input;
     const override = input.override === true;
@@ -372,6 +377,7 @@ export class LabelStore {
   }
 
   async humanLabels(pairId?: string): Promise<HumanLabel[]> {
+    if (pairId !== undefined && !storable(pairId)) return [];
     const rows = pairId ? await this.driver.all('SELECT * FROM human_labels WHERE pair_id = ? ORDER BY id', [pairId]) : await this.driver.all('SELECT * FROM human_labels ORDER BY id');
     return rows.map(toHumanLabel);
   }
@@ -384,6 +390,7 @@ export class LabelStore {
    * provenance columns.
    */
   async *exportLabelled(judge?: string): AsyncGenerator<ExportRow> {
+    if (judge !== undefined) checkText(judge, 'judge');
     const run = await this.latestRun();
     let after: number | undefined;
     for (;;) {

@@ -13,6 +13,11 @@ export const MAX_EXTRA_DEPTH = 64;
 
 const LONE_SURROGATE = /\p{Cs}/u;
 
+/** Whether the store can hold this text at all; a lookup by text it cannot hold finds nothing. */
+export function storable(value: string): boolean {
+  return !LONE_SURROGATE.test(value) && !value.includes('\u0000');
+}
+
 export function checkText(value: string, field: string): void {
   const surrogate = LONE_SURROGATE.exec(value);
   if (surrogate) {
