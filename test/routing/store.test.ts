@@ -284,12 +284,20 @@ describe('label store on SQLite: file details', () => {
     raw.prepare('INSERT INTO pairs (id, prompt, response_a, response_b, created_at) VALUES (CAST(? AS TEXT), ?, ?, ?, ?)').run(bad, 'p', 'a', 'b', t);
     raw.prepare('INSERT INTO pairs (id, prompt, response_a, response_b, created_at) VALUES (?, ?, ?, ?, ?)').run('ok', 'p', 'a', 'b', t);
     raw.prepare("INSERT INTO ai_labels (pair_id, judge, preference, created_at) VALUES (CAST(? AS TEXT), 'j', 'A', ?)").run(bad, t);
+    raw.prepare("INSERT INTO routing_runs (strategy, created_at) VALUES ('topk', ?)").run(t);
+    raw.prepare("INSERT INTO routing_decisions (run_id, pair_id, route, gain) VALUES (1, CAST(? AS TEXT), 'human', 0.5)").run(bad);
+    raw.prepare("INSERT INTO routing_decisions (run_id, pair_id, route, gain) VALUES (1, 'ok', 'human', 1)").run();
     raw.close();
 
     const store = await openLabelStore(location);
     const ids = (await store.listPairs()).map((p) => p.id);
     expect(ids).toEqual(['b\ufffd\ufffd\ufffd', 'ok']);
     expect(await store.aiLabels('b\ufffd\ufffd\ufffd')).toHaveLength(1);
+    // The old run was ranked by the migration: highest gain first, and its decision on the repaired id holds.
+    const annotator = await store.createAnnotator('a');
+    expect((await store.nextPairFor(annotator.id))?.id).toBe('ok');
+    await store.submitHumanLabel({ pairId: 'ok', annotatorId: annotator.id, scale: 1, confidence: 1 });
+    expect((await store.nextPairFor(annotator.id))?.id).toBe('b\ufffd\ufffd\ufffd');
     await store.saveFeatures(await extractFeatures(await store.listPairs(), { tagger: createTagger('rules') }));
     const run = await store.recordRouting({ strategy: 'random', budget: 1 }, ids.map((pairId) => ({ pairId, route: 'human' as const })));
     expect(await store.decisions(run)).toHaveLength(2);

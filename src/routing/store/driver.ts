@@ -29,6 +29,8 @@ export interface DialectSql {
    * transactions are serialised.
    */
   lockCandidate: string;
+  /** Appended to a read of rows about to be referenced: PostgreSQL keeps them from being deleted meanwhile. */
+  lockShared: string;
 }
 
 export interface SqlDriver extends SqlExecutor {

@@ -40,6 +40,25 @@ export function newApiKey(): string {
 /** Pairs per page when the export streams the store. */
 const EXPORT_PAGE = 500;
 
+/** Rows per multi-row statement: few round trips, well under SQLite's 32,766 parameters. */
+const BATCH = 500;
+
+function chunks<T>(items: T[], size = BATCH): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Runs `INSERT ... VALUES (...), (...) <suffix>` over the rows in batches; resolves to rows changed. */
+async function insertRows(tx: SqlExecutor, head: string, rows: SqlValue[][], suffix = ''): Promise<number> {
+  let changed = 0;
+  for (const batch of chunks(rows)) {
+    const values = batch.map((r) => `(${placeholders(r.length)})`).join(', ');
+    changed += await tx.run(`${head} VALUES ${values} ${suffix}`, batch.flat());
+  }
+  return changed;
+}
+
 /**
  * Slots of pair `p` taken by someone other than annotator ?: its human labels, plus live leases
  * (expiring after ?) of other annotators who have not labelled it yet. Parameters: annotator, now.
@@ -79,16 +98,9 @@ export class LabelStore {
   /** Adds pairs; ids already in the store are left as they are. `names` words the errors. */
   async addPairs(pairs: RoutingPair[], names?: PairFieldNames): Promise<{ inserted: number; existing: number }> {
     pairs.forEach((p, i) => checkPair(p, `pairs[${i}]`, names));
-    const inserted = await this.driver.transaction(async (tx) => {
-      const t = now();
-      let n = 0;
-      for (const p of pairs) {
-        n += await tx.run('INSERT INTO pairs (id, prompt, response_a, response_b, extra, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING', [
-          p.id, p.prompt, p.responseA, p.responseB, JSON.stringify(p.extra ?? {}), t,
-        ]);
-      }
-      return n;
-    });
+    const t = now();
+    const rows = pairs.map((p) => [p.id, p.prompt, p.responseA, p.responseB, JSON.stringify(p.extra ?? {}), t]);
+    const inserted = await this.driver.transaction((tx) => insertRows(tx, 'INSERT INTO pairs (id, prompt, response_a, response_b, extra, created_at)', rows, 'ON CONFLICT (id) DO NOTHING'));
     return { inserted, existing: pairs.length - inserted };
   }
 
@@ -112,19 +124,30 @@ export class LabelStore {
     return Number((await this.driver.get('SELECT COUNT(*) AS n FROM pairs'))!.n);
   }
 
+  /**
+   * The ids among `ids` that name stored pairs, read inside a write transaction (PostgreSQL keeps
+   * them from being deleted before it commits), so rows that refer to them never break a foreign key.
+   */
+  private async existingPairs(tx: SqlExecutor, ids: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (const batch of chunks(ids.filter(storable))) {
+      for (const r of await tx.all(`SELECT id FROM pairs WHERE id IN (${placeholders(batch.length)})${this.driver.sql.lockShared}`, batch)) found.add(String(r.id));
+    }
+    return found;
+  }
+
   /** Stores features; rows of pairs deleted meanwhile are skipped. */
   async saveFeatures(table: FeatureTable): Promise<void> {
     const f = table.names.length;
     await this.driver.transaction(async (tx) => {
-      for (const [i, id] of table.ids.entries()) {
+      const existing = await this.existingPairs(tx, table.ids);
+      const rows = table.ids.flatMap((id, i) => {
+        if (!existing.has(id)) return [];
         const active = table.names.filter((_, j) => table.active[i * f + j]);
         const scores = Object.fromEntries(LEXICAL_SCORES.map((s) => [s, table.scores[s][i]]));
-        await tx.run(
-          `INSERT INTO features (pair_id, active, scores, tags) SELECT id, ?, ?, ? FROM pairs WHERE id = ?
-           ON CONFLICT (pair_id) DO UPDATE SET active = excluded.active, scores = excluded.scores, tags = excluded.tags`,
-          [JSON.stringify(active), JSON.stringify(scores), JSON.stringify(table.tags[i]), id],
-        );
-      }
+        return [[id, JSON.stringify(active), JSON.stringify(scores), JSON.stringify(table.tags[i])]];
+      });
+      await insertRows(tx, 'INSERT INTO features (pair_id, active, scores, tags)', rows, 'ON CONFLICT (pair_id) DO UPDATE SET active = excluded.active, scores = excluded.scores, tags = excluded.tags');
     });
   }
 
@@ -155,9 +178,12 @@ export class LabelStore {
         run.strategy, finiteOrNull(run.budget), JSON.stringify(run.params ?? {}), finiteOrNull(run.predicted), now(),
       ]);
       const runId = Number(row!.id);
-      for (const d of decisions) {
-        await tx.run('INSERT INTO routing_decisions (run_id, pair_id, route, gain) SELECT ?, id, ?, ? FROM pairs WHERE id = ?', [runId, d.route, finiteOrNull(d.gain), d.pairId]);
-      }
+      const existing = await this.existingPairs(tx, decisions.map((d) => d.pairId));
+      // The hand-out order: highest gain first (no gain counts as 0), ties in the order given.
+      const ranked = decisions.filter((d) => existing.has(d.pairId)).map((d, i) => ({ d, i, g: finiteOrNull(d.gain) ?? 0 }));
+      ranked.sort((a, b) => b.g - a.g || a.i - b.i);
+      const rows = ranked.map(({ d }, rank) => [runId, d.pairId, d.route, finiteOrNull(d.gain), rank]);
+      await insertRows(tx, 'INSERT INTO routing_decisions (run_id, pair_id, route, gain, rank)', rows);
       return runId;
     });
   }
@@ -185,17 +211,19 @@ export class LabelStore {
         throw fail('ALIGNKIT_ERR_JUDGE', `judge '${l.judge}' answered ${JSON.stringify(l.preference)} for pair '${l.pairId}'; a preference is A, B, tie or null`, { judge: l.judge, pairId: l.pairId });
       }
     }
+    // One row per (pair, judge), the last given: a multi-row upsert may not touch a row twice.
+    const latest = new Map(labels.map((l) => [JSON.stringify([l.pairId, l.judge]), l]));
     return this.driver.transaction(async (tx) => {
       const t = now();
-      let stored = 0;
-      for (const l of labels) {
-        stored += await tx.run(
-          `INSERT INTO ai_labels (pair_id, judge, preference, score_a, score_b, created_at) SELECT id, ?, ?, ?, ?, ? FROM pairs WHERE id = ?
-           ON CONFLICT (pair_id, judge) DO UPDATE SET preference = excluded.preference, score_a = excluded.score_a, score_b = excluded.score_b, created_at = excluded.created_at`,
-          [l.judge, l.preference, finiteOrNull(l.scoreA), finiteOrNull(l.scoreB), t, l.pairId],
-        );
-      }
-      return stored;
+      const existing = await this.existingPairs(tx, [...latest.values()].map((l) => l.pairId));
+      const rows = [...latest.values()].filter((l) => existing.has(l.pairId)).map((l) => [l.pairId, l.judge, l.preference, finiteOrNull(l.scoreA), finiteOrNull(l.scoreB), t]);
+      await insertRows(
+        tx,
+        'INSERT INTO ai_labels (pair_id, judge, preference, score_a, score_b, created_at)',
+        rows,
+        'ON CONFLICT (pair_id, judge) DO UPDATE SET preference = excluded.preference, score_a = excluded.score_a, score_b = excluded.score_b, created_at = excluded.created_at',
+      );
+      return rows.length;
     });
   }
 
@@ -273,7 +301,7 @@ export class LabelStore {
              AND NOT EXISTS (SELECT 1 FROM human_labels h WHERE h.pair_id = p.id AND h.annotator_id = ?)
              AND ${SLOTS_TAKEN} < ?
              ${passed.length ? `AND p.id NOT IN (${placeholders(passed.length)})` : ''}
-           ORDER BY COALESCE(d.gain, 0) DESC, ${this.order} LIMIT 1${this.driver.sql.lockCandidate}`,
+           ORDER BY d.rank LIMIT 1${this.driver.sql.lockCandidate}`,
           [run.id, annotatorId, annotatorId, t, labelsPerPair, ...passed],
         );
         if (!candidate) return undefined;

@@ -14,7 +14,7 @@ export interface PostgresOptions {
   poolSize: number;
 }
 
-const SQL: DialectSql = { pairOrder: 'p.seq', lockCandidate: ' FOR UPDATE OF p SKIP LOCKED' };
+const SQL: DialectSql = { pairOrder: 'p.seq', lockCandidate: ' FOR UPDATE OF p SKIP LOCKED', lockShared: ' FOR SHARE' };
 
 /** SQLSTATEs after which the whole transaction may simply run again: serialization failure, deadlock. */
 const RETRYABLE = new Set(['40001', '40P01']);

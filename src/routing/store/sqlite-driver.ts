@@ -21,7 +21,7 @@ export interface SqliteOptions {
   busyTimeoutMs: number;
 }
 
-const SQL: DialectSql = { pairOrder: 'p.rowid', lockCandidate: '' };
+const SQL: DialectSql = { pairOrder: 'p.rowid', lockCandidate: '', lockShared: '' };
 
 /** The queue of each open database file, shared by this process's connections to it. */
 const QUEUES = new Map<string, { tail: Promise<unknown>; users: number }>();
