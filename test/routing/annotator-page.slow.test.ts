@@ -79,6 +79,12 @@ describe('annotator page in headless Chromium', () => {
       ['w1', 2, 'B', CONFIDENCE_LEVELS.high],
       ['w2', 0, 'tie', CONFIDENCE_LEVELS.low],
     ]);
+    // Pair w3 fills up meanwhile (an admin override for another annotator): the page says why and moves on.
+    const other = await store.createAnnotator('other');
+    await store.submitHumanLabel({ pairId: 'w3', annotatorId: other.id, scale: 1, confidence: 1, override: true });
+    await page.keyboard.press('4');
+    await page.waitForSelector('#done:not([hidden])');
+    expect(await page.textContent('#status')).toMatch(/already has the 1 human label/);
     expect(external).toEqual([]);
     await page.close();
   });

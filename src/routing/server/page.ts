@@ -85,7 +85,7 @@ export function annotatorPage(title = 'alignkit annotation'): string {
   async function api(path, init) {
     const res = await fetch(path, { ...init, headers: headers() });
     const body = await res.json().catch(() => ({}));
-    if (!res.ok) throw new Error(body.error || ('HTTP ' + res.status));
+    if (!res.ok) throw Object.assign(new Error(body.error || ('HTTP ' + res.status)), { status: res.status });
     return body;
   }
 
@@ -116,6 +116,8 @@ export function annotatorPage(title = 'alignkit annotation'): string {
       await loadNext();
     } catch (e) {
       say(e.message, true);
+      // 403/409: the pair is no longer this annotator's to label (lease expired, quota filled, re-routed).
+      if (e.status === 403 || e.status === 409) await loadNext().catch((e2) => say(e2.message, true));
     } finally {
       state.busy = false;
     }
