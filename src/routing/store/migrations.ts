@@ -2,7 +2,9 @@
 // version i to i + 1, on SQLite and on PostgreSQL alike (each migration gives both dialects' SQL, so
 // a store's version means the same tables on either). A store records its version in
 // `schema_version`; opening runs the missing migrations in one transaction each. Append new
-// migrations (one file each in ./schema); never edit a released one.
+// migrations (one file each in ./schema, giving `sqlite` and `postgres` steps; DDL both dialects
+// accept can be one string used twice); never edit a released one. The shared store suite
+// (test/routing/store.test.ts) runs every migration on both backends.
 
 import type { Backend, SqlExecutor } from './driver.js';
 import { initialSchema } from './schema/001-initial.js';
