@@ -50,22 +50,21 @@ export interface JudgeSelection {
 
 /** Labels pairs with the AI judge and stores its verdicts. */
 export async function labelWithJudge(store: LabelStore, judge: AiJudge, selection: JudgeSelection = {}) {
+  const pool = new Map((await store.listPairs()).map((p) => [p.id, p]));
   let ids = selection.pairIds;
   if (!ids) {
     const run = await store.latestRun();
     const aiRouted = run && !selection.all ? new Set((await store.decisions(run.id)).filter((d) => d.route === 'ai').map((d) => d.pairId)) : undefined;
-    ids = (await store.listPairs()).map((p) => p.id).filter((id) => !aiRouted || aiRouted.has(id));
+    ids = [...pool.keys()].filter((id) => !aiRouted || aiRouted.has(id));
   }
+  ids.forEach((id, i) => {
+    if (!pool.has(id)) throw fail('ALIGNKIT_ERR_UNKNOWN_PAIR', `pairIds[${i}]: no pair with id '${id}' in the label store`, { field: `pairIds[${i}]`, pairId: id });
+  });
   if (selection.onlyMissing) {
     const judged = new Set((await store.aiLabels()).filter((l) => l.judge === judge.name).map((l) => l.pairId));
     ids = ids.filter((id) => !judged.has(id));
   }
-  const pairs = [];
-  for (const [i, id] of ids.entries()) {
-    const pair = await store.getPair(id);
-    if (!pair) throw fail('ALIGNKIT_ERR_UNKNOWN_PAIR', `pairIds[${i}]: no pair with id '${id}' in the label store`, { field: `pairIds[${i}]`, pairId: id });
-    pairs.push(pair);
-  }
+  const pairs = ids.map((id) => pool.get(id)!);
   const verdicts = pairs.length ? await judge.judge(pairs) : [];
   await store.addAiLabels(pairs.map((p, i) => ({ pairId: p.id, judge: judge.name, ...verdicts[i] })));
   return { judge: judge.name, labelled: pairs.length };
