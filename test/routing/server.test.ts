@@ -272,6 +272,8 @@ describe('routing plugin inside the scoring server', () => {
     expect(missing.statusCode).toBe(404);
     expect(Object.keys(missing.json()).sort()).toEqual(Object.keys((await server.inject({ method: 'GET', url: '/nope' })).json()).sort());
     const params = await server.inject({ method: 'PUT', url: '/routing/labels/5', payload: { scale: 1 } });
-    expect(params.statusCode).toBe(401); // the id path parameter passed validation as a number
+    expect(params.statusCode).toBe(401); // the id path parameter passed validation
+    const notAnId = await server.inject({ method: 'PUT', url: '/routing/labels/1e3', payload: { scale: 1 } });
+    expect(notAnId.json()).toMatchObject({ statusCode: 400, field: 'params.id' });
   });
 });

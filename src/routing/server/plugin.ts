@@ -3,12 +3,13 @@
 // labelled dataset, and serve the annotator page. Register it under a prefix, e.g.
 // `app.register(routingPlugin({store}), {prefix: '/routing'})`.
 //
-// The plugin brings its own request validation and the scoring server's error envelope, scoped
-// to its routes, so it answers the same way on `buildServer({plugins})` and on a bare `Fastify()`.
+// The plugin sets the scoring server's strict validation (no type coercion) and error envelope on
+// its own scope, so it answers the same way on `buildServer({plugins})` and on a bare `Fastify()`.
 
 import type { FastifyPluginAsync } from 'fastify';
 import { fail } from '../../errors.js';
 import { errorHandler } from '../../serve/errors.js';
+import { useStrictValidation } from '../../serve/validation.js';
 import type { LexicalConfig } from '../features/lexical.js';
 import type { AiJudge } from '../pipeline.js';
 import type { PpmModel } from '../ppm/model.js';
@@ -22,7 +23,6 @@ import { ANNOTATOR_PAGE_HEADERS, annotatorPage } from './page.js';
 import {
   aiLabelsSchema, createAnnotatorSchema, deletePairSchema, exportSchema, nextPairSchema, overrideLabelSchema, routeSchema, submitLabelSchema, submitPairsSchema, updateLabelSchema,
 } from './schemas.js';
-import { installValidation } from './validation.js';
 
 export interface RoutingPluginOptions {
   store: LabelStore;
@@ -46,16 +46,13 @@ type Body<T> = { Body: T };
 /** The HTTP API's names for a pair's fields, for error messages. */
 const PAIR_FIELDS = { id: 'id', prompt: 'prompt', responseA: 'response_a', responseB: 'response_b', extra: 'extra' };
 
-/** Fastify's default body limit, for hosts that do not set one. */
-const DEFAULT_BODY_LIMIT = 1024 * 1024;
-
 export function routingPlugin(options: RoutingPluginOptions): FastifyPluginAsync {
   const { store } = options;
   const policy: AnnotationPolicy = annotationPolicy({ labelsPerPair: options.labelsPerPair, leaseMs: options.leaseMs });
 
   return async (app) => {
-    installValidation(app);
-    app.setErrorHandler(errorHandler(app.initialConfig.bodyLimit ?? DEFAULT_BODY_LIMIT));
+    useStrictValidation(app);
+    app.setErrorHandler(errorHandler());
     // Unknown paths under the plugin's prefix get the same envelope. Fastify allows one not-found
     // handler per prefix, so without a prefix the host's own handler answers.
     if (app.prefix) {
@@ -116,9 +113,9 @@ export function routingPlugin(options: RoutingPluginOptions): FastifyPluginAsync
       return reply.status(result.created ? 201 : 200).send(result);
     });
 
-    app.put<{ Params: { id: number }; Body: { scale: number; confidence: number } }>('/labels/:id', { schema: updateLabelSchema }, async (request) => {
+    app.put<{ Params: { id: string }; Body: { scale: number; confidence: number } }>('/labels/:id', { schema: updateLabelSchema }, async (request) => {
       const annotator = await requireAnnotator(store, request);
-      return { label: await store.updateHumanLabel(request.params.id, annotator.id, request.body, policy) };
+      return { label: await store.updateHumanLabel(Number(request.params.id), annotator.id, request.body, policy) };
     });
 
     app.get<{ Querystring: { format: ExportFormat; judge?: string } }>('/export', { schema: exportSchema }, async (request, reply) => {

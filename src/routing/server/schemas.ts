@@ -97,7 +97,8 @@ export const deletePairSchema = {
 } as const;
 
 export const updateLabelSchema = {
-  params: { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } },
+  // Path parameters are text and validation does not coerce: a positive integer, as digits.
+  params: { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,14}$', description: 'a label id (a positive integer)' } } },
   body: { type: 'object', required: ['scale'], properties: labelBody, additionalProperties: false },
   response: { 200: { type: 'object', properties: { label: labelOut } } },
 } as const;
