@@ -20,7 +20,7 @@ import { loadKeyFile } from '../../routing/server/key-file.js';
 import { routingPlugin } from '../../routing/server/plugin.js';
 import { openLabelStore, type LabelStore } from '../../routing/store/index.js';
 import type { RoutingPair } from '../../routing/types.js';
-import { buildServer, DEFAULT_MODEL } from '../../serve/index.js';
+import { buildServer, DEFAULT_MODEL, drain } from '../../serve/index.js';
 import type { Command } from '../registry.js';
 import { numberFlag } from '../options.js';
 
@@ -157,9 +157,9 @@ async function serve(argv: string[]): Promise<number> {
   const { app, store } = await startAnnotationServer(argv);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
-      console.log(`alignkit annotate: ${signal}, finishing in-flight requests and shutting down`);
+      console.log(`alignkit annotate: ${signal}, draining (not ready, in-flight requests answered), then shutting down`);
       process.off('SIGTERM', stop).off('SIGINT', stop);
-      void app.close().then(() => store.close()).then(resolve);
+      void drain(app, app.serveConfig).then(() => store.close()).then(resolve);
     };
     process.on('SIGTERM', stop).on('SIGINT', stop);
   });
