@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { extractFeatures } from '../../src/routing/features/extract.js';
 import { MIGRATIONS } from '../../src/routing/store/migrations.js';
-import { hashApiKey, openLabelStore, type ExportRow, type LabelStore } from '../../src/routing/store/index.js';
+import { addVerdicts, hashApiKey, listVerdicts, openLabelStore, type ExportRow, type LabelStore } from '../../src/routing/store/index.js';
 import { initialSchema } from '../../src/routing/store/schema/001-initial.js';
 import { createTagger } from '../../src/routing/taggers/index.js';
 import type { RoutingPair } from '../../src/routing/types.js';
@@ -240,6 +240,23 @@ describe.each(backendsUnderTest())('label store on $name', (backend) => {
     expect(byId.get('e0500')).toMatchObject({ preference: null, label_source: 'none', chosen: null });
     const onlyJ = await collect(store.exportLabelled('j'));
     expect(onlyJ.find((r) => r.id === 'e1232')).toMatchObject({ label_source: 'none' });
+  });
+
+  it('keeps several judges\' verdicts per pair, both orders, confidences exact', async () => {
+    const { store } = await fresh();
+    await store.addPairs(pairs);
+    await addVerdicts(store, [
+      { pairId: 'p1', judge: 'gpt', order: 'AB', preference: 'A', confidence: 0.9 },
+      { pairId: 'p1', judge: 'gpt', order: 'BA', preference: 'B', confidence: 0.67 },
+      { pairId: 'p2', judge: 'rater', order: 'AB', preference: null, scoreA: 7.25, scoreB: 4 },
+    ]);
+    expect((await listVerdicts(store, 'p1')).map((v) => [v.judge, v.order, v.preference, v.confidence])).toEqual([
+      ['gpt', 'AB', 'A', 0.9],
+      ['gpt', 'BA', 'B', 0.67],
+    ]);
+    expect(await listVerdicts(store, 'p2')).toMatchObject([{ scoreA: 7.25, scoreB: 4, confidence: null }]);
+    expect(await store.deletePair('p1')).toBe(true);
+    expect(await listVerdicts(store)).toHaveLength(1);
   });
 
   it('rejects a judge verdict that is not a preference', async () => {

@@ -8,11 +8,14 @@
 
 import type { Backend, SqlExecutor } from './driver.js';
 import { initialSchema } from './schema/001-initial.js';
-import { annotationGuards } from './schema/002-annotation-guards.js';
+import { annotationGuards } from './schema/003-annotation-guards.js';
+import { VERDICTS_MIGRATION } from './verdicts.js';
 
 /** DDL to run as is, or a function for steps that read data (repairs). */
 export type MigrationStep = string | ((tx: SqlExecutor) => Promise<void>);
 
 export type Migration = { description: string } & Record<Backend, MigrationStep>;
 
-export const MIGRATIONS: Migration[] = [initialSchema, annotationGuards];
+// Version 2 (judge verdicts) was released before version 3 (annotation guards): stores at 2 must
+// not run it again.
+export const MIGRATIONS: Migration[] = [initialSchema, VERDICTS_MIGRATION, annotationGuards];

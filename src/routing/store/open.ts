@@ -37,8 +37,12 @@ function backendOf(location: string): string {
   return /^([a-z][a-z0-9+.-]*):\/\//i.exec(location)?.[1].toLowerCase() ?? 'sqlite';
 }
 
-function storeConfig(partial: Partial<LabelStoreConfig> & Pick<LabelStoreConfig, 'location'>): LabelStoreConfig {
-  const given = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
+/** A config object names its store by `location`, or by `path` (the SQLite-only name it had before). */
+export type LabelStoreOptions = Partial<LabelStoreConfig> & ({ location: string } | { path: string });
+
+function storeConfig(options: LabelStoreOptions): LabelStoreConfig {
+  const { path, ...partial } = { path: undefined, ...options } as Partial<LabelStoreConfig> & { path?: string };
+  const given = Object.fromEntries(Object.entries({ location: path, ...partial }).filter(([, v]) => v !== undefined));
   const config = { ...DEFAULT_LABEL_STORE_CONFIG, ...given } as LabelStoreConfig;
   if (typeof config.location !== 'string' || config.location === '') throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'location must name a SQLite file or a postgres:// URL', { parameter: 'location' });
   if (!['FULL', 'NORMAL', 'EXTRA'].includes(config.synchronous)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `synchronous must be FULL, NORMAL or EXTRA, got '${config.synchronous}'`, { parameter: 'synchronous' });
@@ -50,7 +54,7 @@ function storeConfig(partial: Partial<LabelStoreConfig> & Pick<LabelStoreConfig,
  * Opens (creating and migrating as needed) the label store at a location: `openLabelStore('labels.db')`,
  * `openLabelStore('postgres://alignkit@db.internal/labels')`, or a config object.
  */
-export async function openLabelStore(location: string | (Partial<LabelStoreConfig> & Pick<LabelStoreConfig, 'location'>)): Promise<LabelStore> {
+export async function openLabelStore(location: string | LabelStoreOptions): Promise<LabelStore> {
   const config = storeConfig(typeof location === 'string' ? { location } : location);
   const backend = backendOf(config.location);
   const open = STORE_BACKENDS[backend];

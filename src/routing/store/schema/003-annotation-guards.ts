@@ -1,4 +1,4 @@
-// Schema version 2: what the store needs to enforce who may label what.
+// Schema version 3: what the store needs to enforce who may label what.
 // - `assignments`: the pairs GET /next has handed to each annotator, with a lease. A label is
 //   accepted only for a pair handed to its annotator, and a pair is handed out only while its human
 //   labels plus live leases stay under the label quota.
@@ -44,7 +44,7 @@ async function rankOldRuns(tx: SqlExecutor): Promise<void> {
 
 /** Tables whose `id` other tables refer to, and those references. */
 const ID_REFERENCES: { table: string; children: [string, string][] }[] = [
-  { table: 'pairs', children: [['features', 'pair_id'], ['routing_decisions', 'pair_id'], ['ai_labels', 'pair_id'], ['human_labels', 'pair_id'], ['assignments', 'pair_id']] },
+  { table: 'pairs', children: [['features', 'pair_id'], ['routing_decisions', 'pair_id'], ['ai_labels', 'pair_id'], ['human_labels', 'pair_id'], ['assignments', 'pair_id'], ['judge_verdicts', 'pair_id']] },
   { table: 'annotators', children: [['human_labels', 'annotator_id'], ['assignments', 'annotator_id']] },
 ];
 
