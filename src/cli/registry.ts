@@ -13,7 +13,7 @@ export interface FlagSpec {
   multiple?: boolean;
   short?: string;
   /** Applied when the flag is absent (as parseArgs does) and shown in `--help`. */
-  default?: string | boolean | string[];
+  default?: string | boolean | string[] | boolean[];
   /** Shown in `--help` only: a default the library applies when the flag is absent. */
   shownDefault?: string | number | boolean;
   /** Placeholder of the value in `--help` (N, FILE, DIR:ALPHA); defaults to the flag name upper-cased. */

@@ -1,4 +1,5 @@
 import type { Command } from '../registry.js';
+import { annotateCommand } from './annotate.js';
 import { dataCommand } from './data.js';
 import { evalCommand } from './eval.js';
 import { generateCommand } from './generate.js';
@@ -12,4 +13,4 @@ import { tokenizerCommand } from './tokenizer.js';
 import { trainCommand } from './train.js';
 
 /** Every CLI command, by name. */
-export const COMMANDS: Command[] = [dataCommand, evalCommand, generateCommand, jobsCommand, lossCommand, pairsCommand, routeCommand, scoreCommand, serveCommand, tokenizerCommand, trainCommand];
+export const COMMANDS: Command[] = [annotateCommand, dataCommand, evalCommand, generateCommand, jobsCommand, lossCommand, pairsCommand, routeCommand, scoreCommand, serveCommand, tokenizerCommand, trainCommand];

@@ -6,7 +6,7 @@
 import { readRows, streamPrompts, writeRows, type Row, type RowProblem, type Text } from '../../datasets/index.js';
 import { fail, isAlignkitError } from '../../errors.js';
 import { DEFAULT_GENERATION, Generator } from '../../generate/index.js';
-import { createTagger, featureRows, rewardScorerJudge } from '../../routing/index.js';
+import { DEFAULT_PAIR_COLUMNS, readPairFile, rewardScorerJudge, type PairColumns, type RoutingPair, type TagRecord } from '../../routing/index.js';
 import { combineConfig, DEFAULT_COMBINE, type CombineMethod } from '../../rewards/index.js';
 import type { SessionOptions } from '../../graph/index.js';
 import type { FlagTable } from '../registry.js';
@@ -14,7 +14,8 @@ import { numberFlag } from '../options.js';
 import { FLAGS as GENERATE_FLAGS, generateSettings, parseArm } from '../commands/generate.js';
 import { SCORING_FLAGS, scoreSettings } from '../commands/score.js';
 import { generateRow, promptTokenLimit, type GenerateRowsSettings } from '../work/generate.js';
-import { DEFAULT_PAIR_COLUMNS, featureParts, routingPairFromRow, tableFromParts, type PairColumns, type PairFeatureParts } from '../work/features.js';
+import { precomputedTagger } from '../work/features.js';
+import { featureFileRows, pairColumnsOf, ROUTE_FLAGS, taggerFromFlags } from '../commands/route.js';
 import { loadScoringEnsemble, scoreRows, type ScoreSettings } from '../work/score.js';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -49,7 +50,7 @@ export interface JobKind {
   /** A worker's work on one chunk: reads ctx.input, writes ctx.output (atomically). */
   runChunk(ctx: ChunkContext): Promise<ChunkResult>;
   /** Writes the final output from the chunk outputs (given in order); resolves to the row count. */
-  assemble(chunkOutputs: readonly string[], output: string, settings: unknown): Promise<number>;
+  assemble(chunkOutputs: readonly string[], output: string, settings: unknown, data: string): Promise<number>;
 }
 
 async function* rowsOf(file: string): AsyncGenerator<Row> {
@@ -151,71 +152,62 @@ const generateKind: JobKind = {
   assemble: concatenate,
 };
 
-/** route features' flags (same names and defaults). */
-const PAIR_FLAGS: FlagTable = {
-  'id-col': { type: 'string', value: 'NAME', default: DEFAULT_PAIR_COLUMNS.id, help: 'pair id column (default: the row number)' },
-  'prompt-col': { type: 'string', value: 'NAME', default: DEFAULT_PAIR_COLUMNS.prompt, help: 'prompt column' },
-  'a-col': { type: 'string', value: 'NAME', default: DEFAULT_PAIR_COLUMNS.a, help: 'first response column' },
-  'b-col': { type: 'string', value: 'NAME', default: DEFAULT_PAIR_COLUMNS.b, help: 'second response column' },
-};
+/** `route features`' flags for a pair file (`--input`/`--output` are the run's `--data`/`--output`). */
+const { input: _in, output: _out, ...FEATURE_FLAGS } = ROUTE_FLAGS.features!;
 
-const pairColumns = (v: Values): PairColumns => ({ id: v['id-col'] as string, prompt: v['prompt-col'] as string, a: v['a-col'] as string, b: v['b-col'] as string });
-
-interface FeatureJobSettings {
-  cols: PairColumns;
-  tagger: string;
-  taggerConfig: Record<string, string>;
-  rouge: 'rouge1' | 'rougeL';
+/** The tags of one chunk's pairs, one row each, in order. */
+async function chunkPairs(ctx: ChunkContext, cols: Partial<PairColumns>): Promise<RoutingPair[]> {
+  try {
+    return (await readPairFile(ctx.input, cols)).pairs;
+  } catch (e) {
+    throw relocatedError(e, ctx);
+  }
 }
 
 const features: JobKind = {
   name: 'features',
-  summary: 'routing features of every pair, as alignkit route features writes them',
-  flags: {
-    ...PAIR_FLAGS,
-    tagger: { type: 'string', value: 'rules|column|http', default: 'rules', help: 'where the metadata tags come from' },
-    'tagger-url': { type: 'string', value: 'URL', help: 'OpenAI-compatible endpoint of the http tagger' },
-    'tagger-model': { type: 'string', value: 'NAME', help: 'model name for the http tagger' },
-    rouge: { type: 'string', value: 'rouge1|rougeL', default: 'rouge1', help: 'the ROUGE variant of the lexical scores' },
-  },
-  async prepare(values): Promise<FeatureJobSettings> {
-    const rouge = values.rouge as string;
-    if (rouge !== 'rouge1' && rouge !== 'rougeL') throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--rouge must be rouge1 or rougeL, got '${rouge}'`, { parameter: 'rouge' });
-    const tagger = values.tagger as string;
-    const taggerConfig: Record<string, string> = tagger === 'http' ? { baseUrl: values['tagger-url'] as string, model: values['tagger-model'] as string } : {};
-    createTagger(tagger, taggerConfig); // fails here, at submit, on an unknown tagger or missing http settings
-    return { cols: pairColumns(values), tagger, taggerConfig, rouge };
+  summary: 'routing features of every pair, as alignkit route features writes them (chunks tag the pairs)',
+  flags: FEATURE_FLAGS as FlagTable,
+  async prepare(values) {
+    taggerFromFlags(values); // fails here, at submit, on an unknown tagger or missing http settings
+    return values;
   },
   rows: (data) => rowsOf(data),
+  // Tagging is the per-pair work (an LM endpoint with the http tagger); the rest needs the whole pool.
   async runChunk(ctx) {
-    const s = ctx.settings as FeatureJobSettings;
-    const pairs = [];
-    let i = 0;
-    for await (const row of rowsOf(ctx.input)) pairs.push(routingPairFromRow(row, ctx.firstRow + i++, s.cols, ctx.data));
-    const parts = await featureParts(pairs, { tagger: createTagger(s.tagger, s.taggerConfig), lexical: { rouge: s.rouge } });
-    return { rowsOut: await writeRows(ctx.output, parts as unknown as Row[]), skipped: [] };
+    const values = ctx.settings as Values;
+    const tags = await taggerFromFlags(values).tag(await chunkPairs(ctx, pairColumnsOf(values)));
+    return { rowsOut: await writeRows(ctx.output, tags.map((t) => ({ tags: t }))), skipped: [] };
   },
-  // Length scores are percentile ranks over the pool, so the bins are cut once over all chunks' parts.
-  async assemble(chunkOutputs, output) {
-    const parts: PairFeatureParts[] = [];
-    for await (const row of concatenated(chunkOutputs)) parts.push(row as unknown as PairFeatureParts);
-    return writeRows(output, featureRows(tableFromParts(parts)) as unknown as Row[]);
+  // Lexical scores are ranked and binned over the whole pool, verdicts aggregated per pair: routing's
+  // own pool building, over the whole input, with the chunks' tags.
+  async assemble(chunkOutputs, output, settings, data) {
+    const tags: TagRecord[] = [];
+    for await (const row of concatenated(chunkOutputs)) tags.push(row.tags as TagRecord);
+    const values = settings as Values;
+    const { rows } = await featureFileRows(values, data, undefined, precomputedTagger(str(values, 'tagger') ?? 'rules', tags));
+    return writeRows(output, rows as unknown as Row[]);
   },
 };
 
 interface LabelJobSettings {
-  cols: PairColumns;
+  cols: Partial<PairColumns>;
   judges: string[];
   combine: ScoreSettings['combine'];
   tieMargin: number;
   truncate: boolean;
 }
 
+const str = (v: Values, k: string) => v[k] as string | undefined;
+
 const label: JobKind = {
   name: 'label',
   summary: 'an AI label (A, B or tie) for every pair from reward-model judges (routing\'s rewardScorerJudge)',
   flags: {
-    ...PAIR_FLAGS,
+    'id-col': { type: 'string', value: 'NAME', default: DEFAULT_PAIR_COLUMNS.id, help: 'pair id column (default: the row number)' },
+    'prompt-col': { type: 'string', value: 'NAME', default: DEFAULT_PAIR_COLUMNS.prompt, help: 'prompt column' },
+    'a-col': { type: 'string', value: 'NAME', default: DEFAULT_PAIR_COLUMNS.a, help: 'first response column' },
+    'b-col': { type: 'string', value: 'NAME', default: DEFAULT_PAIR_COLUMNS.b, help: 'second response column' },
     judge: { type: 'string', multiple: true, value: '[NAME=]SPEC', help: 'reward model judging the pairs (SPEC as in alignkit score); repeat for an ensemble' },
     combine: SCORING_FLAGS.combine!,
     lambda: SCORING_FLAGS.lambda!,
@@ -225,19 +217,19 @@ const label: JobKind = {
   async prepare(values): Promise<LabelJobSettings> {
     const judges = values.judge as string[] | undefined;
     if (!judges?.length) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'jobs submit label needs --judge SPEC', { parameter: 'judge' });
-    const combine = combineConfig({ method: values.combine as CombineMethod, lambda: numberFlag(values.lambda as string | undefined, 'lambda') ?? DEFAULT_COMBINE.lambda }, 'combine');
-    return { cols: pairColumns(values), judges, combine, tieMargin: numberFlag(values['tie-margin'] as string | undefined, 'tie-margin') ?? 0, truncate: !values['no-truncate'] };
+    const combine = combineConfig({ method: values.combine as CombineMethod, lambda: numberFlag(str(values, 'lambda'), 'lambda') ?? DEFAULT_COMBINE.lambda }, 'combine');
+    return { cols: pairColumnsOf(values), judges, combine, tieMargin: numberFlag(str(values, 'tie-margin'), 'tie-margin') ?? 0, truncate: !values['no-truncate'] };
   },
   rows: (data) => rowsOf(data),
   async runChunk(ctx) {
     const s = ctx.settings as LabelJobSettings;
     const ensemble = await cached('label', [s.judges, s.combine, ctx.session], () => loadScoringEnsemble(s.judges, s.combine, ctx.session));
     const judge = rewardScorerJudge(s.judges.join('+'), async (prompt, response) => (await ensemble.score([{ prompt, response }], { truncate: s.truncate }))[0]![0]!, s.tieMargin);
-    const pairs = [];
-    let i = 0;
-    for await (const row of rowsOf(ctx.input)) pairs.push(routingPairFromRow(row, ctx.firstRow + i++, s.cols, ctx.data));
+    const pairs = await chunkPairs(ctx, s.cols);
     const verdicts = await judge.judge(pairs);
-    const rows = pairs.map((p, k) => ({ id: p.id, label: verdicts[k]!.preference, score_a: verdicts[k]!.scoreA ?? null, score_b: verdicts[k]!.scoreB ?? null }));
+    // A pair without an id column is named by its row in the whole input, as one process names it.
+    const idCol = s.cols.id ?? DEFAULT_PAIR_COLUMNS.id;
+    const rows = pairs.map((p, k) => ({ id: p.extra && idCol in p.extra ? p.id : String(ctx.firstRow + k), label: verdicts[k]!.preference, score_a: verdicts[k]!.scoreA ?? null, score_b: verdicts[k]!.scoreB ?? null }));
     return { rowsOut: await writeRows(ctx.output, rows), skipped: [] };
   },
   assemble: concatenate,

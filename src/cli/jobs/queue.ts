@@ -124,7 +124,7 @@ export async function assembleRun(dir: string): Promise<RunSummary> {
   const missing = chunks.filter((c) => !fs.existsSync(chunkDone(dir, c)));
   if (missing.length) throw fail('ALIGNKIT_ERR_STATE', `run ${m.id} in ${dir}: chunks ${missing.slice(0, 10).join(', ')} are not done`, { file: dir });
   const output = path.join(dir, m.output);
-  const rowsOut = await jobKind(m.kind).assemble(chunks.map((c) => chunkOutput(dir, c)), output, m.settings);
+  const rowsOut = await jobKind(m.kind).assemble(chunks.map((c) => chunkOutput(dir, c)), output, m.settings, m.data);
   const skipped = chunks.flatMap((c) => readChunkSummary(dir, c)!.skipped);
   const summary: RunSummary = { id: m.id, kind: m.kind, output, rows: m.rows, rowsOut, skipped };
   writeJsonAtomic(summaryPath(dir), summary);
