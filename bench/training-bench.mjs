@@ -157,8 +157,13 @@ export async function runTrainingBench(task, argv = process.argv.slice(2)) {
     log(`check (alignkit's weights and batch in both): loss ${out.check.lossOurs.toFixed(6)} vs torch ${out.check.lossTorch.toFixed(6)} (rel ${out.check.lossRelErr.toExponential(1)}); gradients max |diff| / max |g| ${out.check.gradMaxRelErr.toExponential(1)} over ${out.check.tensors} tensors (worst ${out.check.worstTensor})`);
   }
   if (a.gemm) {
-    out.gemm = await ours.request({ op: 'gemm' });
-    out.sgemm = { onnxruntime: await ours.request({ op: 'sgemm', n: 2048, seconds: 1 }), openblas: torch && (await torch.request({ op: 'sgemm', n: 2048, seconds: 1 })) };
+    // The peak is taken right before and right after the profiled step (and OpenBLAS's after that),
+    // so a change of the machine's load between them shows as a spread instead of a false percentage.
+    const sgemm = async (peer) => ({ ...(await peer.request({ op: 'sgemm', n: 2048, seconds: 1 })), load: loadAverage()[0] });
+    const before = await sgemm(ours);
+    out.gemm = { ...(await ours.request({ op: 'gemm' })), load: loadAverage()[0] };
+    const after = await sgemm(ours);
+    out.sgemm = { onnxruntime: before.gflops >= after.gflops ? before : after, onnxruntimeRuns: [before, after], openblas: torch && (await sgemm(torch)) };
   }
   let pinnedResult;
   const pin = a.pinned ?? environmentPin();
@@ -212,7 +217,10 @@ export async function runTrainingBench(task, argv = process.argv.slice(2)) {
   if (out.gemm) {
     const peak = Math.max(out.sgemm.onnxruntime.gflops, out.sgemm.openblas?.gflops ?? 0);
     log(`GEMM: the step's matrix products ${out.gemm.productGflop.toFixed(1)} GFLOP in ${out.gemm.productMs.toFixed(0)} ms = ${out.gemm.productGflops.toFixed(0)} GFLOP/s (${((100 * out.gemm.productMs) / out.gemm.runMs).toFixed(0)}% of the run; whole run ${out.gemm.wholeRunGflops.toFixed(0)} GFLOP/s)`);
-    log(`      sgemm 2048^2 on ${config.threads} threads in this run: onnxruntime ${out.sgemm.onnxruntime.gflops_inputs.toFixed(0)} (B as input) / ${out.sgemm.onnxruntime.gflops_initializer.toFixed(0)} (B as initializer), OpenBLAS ${out.sgemm.openblas ? out.sgemm.openblas.gflops.toFixed(0) : 'n/a'} GFLOP/s: products at ${((100 * out.gemm.productGflops) / peak).toFixed(0)}% of the peak ${peak.toFixed(0)}`);
+    const runs = out.sgemm.onnxruntimeRuns.map((r) => `${r.gflops_inputs.toFixed(0)} / ${r.gflops_initializer.toFixed(0)} (load ${r.load.toFixed(2)})`).join(' before, ');
+    log(`      sgemm 2048^2 on ${config.threads} threads in this run, onnxruntime B as input / as initializer: ${runs} after the profiled step (load ${out.gemm.load.toFixed(2)}); OpenBLAS ${out.sgemm.openblas ? `${out.sgemm.openblas.gflops.toFixed(0)} (load ${out.sgemm.openblas.load.toFixed(2)})` : 'n/a'} GFLOP/s`);
+    const share = out.gemm.productGflops / peak;
+    log(`      products at ${(100 * share).toFixed(0)}% of the peak ${peak.toFixed(0)} GFLOP/s${share > 1 ? ' - NOT COMPARABLE: the load changed between the step and the peak measurements' : ''}`);
     log('      slowest product shapes (time in the step, GFLOP/s in the step, GFLOP/s of the same product alone in its own session):');
     for (const s of out.gemm.slowest) log(`      ${s.ms.toFixed(1).padStart(7)} ms ${s.gflops.toFixed(0).padStart(4)} GFLOP/s (alone ${s.standaloneGflops.toFixed(0).padStart(4)}) x${s.n} ${s.shape}`);
   }

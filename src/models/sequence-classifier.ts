@@ -81,7 +81,7 @@ export class SequenceClassifier {
     return this.dir.tokenizer;
   }
 
-  /** Raw scores (one Float32Array of numLabels per item) for all items in one session run. */
+  /** Raw scores (one Float32Array of numLabels per item), the items run in length buckets. */
   async score(items: PromptResponse[], opts: ScoreOptions = {}): Promise<Float32Array[]> {
     const encoded = items.map((item, i) => ENCODERS[this.kind](this.dir, item, i, this.maxLength, opts.truncate ?? false));
     return this.run(encoded.map((e) => e.ids), encoded.map((e) => e.tokenTypeIds));

@@ -39,4 +39,15 @@ describe('SequenceClassifier scoring in length buckets', () => {
     const together = await rm.score(items);
     for (const [i, item] of items.entries()) expect(maxAbsDiff(together[i]!, (await rm.score([item]))[0]!)).toBeLessThan(1e-5);
   });
+
+  it('splits rows of mixed lengths into several runs and still gives each row its unpadded score', async () => {
+    const rm = await SequenceClassifier.load(RM_DIR);
+    // Token ids 1..499 (0 is the pad id the graph pools against); two short, two long, one middle row.
+    const row = (n: number, seed: number) => Array.from({ length: n }, (_, i) => 1 + ((i * 37 + seed * 11) % 499));
+    const rows = [row(100, 1), row(4, 2), row(40, 3), row(5, 4), row(110, 5)];
+    // The bucketed path is the one taken: these lengths do not run as one padded batch.
+    expect(lengthBuckets(rows.map((r) => r.length)).length).toBeGreaterThan(1);
+    const together = await rm.scoreIds(rows);
+    for (const [i, r] of rows.entries()) expect(maxAbsDiff(together[i]!, (await rm.scoreIds([r]))[0]!), `row ${i}`).toBeLessThan(1e-5);
+  });
 });
