@@ -61,6 +61,10 @@ export function buildServer(opts: BuildServerOptions = {}): FastifyInstance {
     // refused before any route or error handler: without this, fastify answers with a body of its
     // own, outside the envelope and without the request id.
     frameworkErrors: (err, _request, reply) => sendError(reply, err, config.bodyLimit),
+    // Path parameters carry ids clients chose (a routing pair id, percent-encoded): the router's
+    // default of 100 characters made a pair with a longer id impossible to delete. Node's 16 KiB
+    // header limit bounds the URL anyway.
+    routerOptions: { maxParamLength: 8192 },
   });
   const metrics = createMetricsRegistry();
   const limiter = new ConcurrencyLimiter(config.maxConcurrent);
