@@ -211,6 +211,8 @@ export class ChainOptimizer implements Optimizer {
   }
 
   state(): Map<string, Tensor> {
+    // Loaded but not applied yet (no step since): that state is still this optimizer's state.
+    if (!this.groups && this.pending) return new Map(this.pending);
     const out = new Map<string, Tensor>();
     out.set('#stepCount', { dtype: 'float64', dims: [1], data: Float64Array.of(this.stepCount) });
     this.groups?.forEach((g, gi) => collectState(`group${gi}/`, g.transform, g.state, g.params, out));
