@@ -158,8 +158,9 @@ const status: Command = {
   flags: STATUS_FLAGS,
   async run(argv) {
     const { values: v } = parseFlags('jobs status', STATUS_FLAGS, argv);
-    const connection = connectionFor(required(v, 'redis', 'jobs status'));
-    await reachRedis(connection.url!);
+    const redis = required(v, 'redis', 'jobs status');
+    const connection = connectionFor(redis);
+    await reachRedis(redis);
     if (v.output) {
       const s = await runStatus(connection, v.output as string);
       const m = s.manifest;
