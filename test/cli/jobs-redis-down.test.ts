@@ -3,22 +3,11 @@
 // input into chunk files, then hung silently. Each now checks the URL first and stops with one
 // line naming --redis (exit 1), before writing anything.
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-
-/** A local port with nothing listening on it (bound, then closed). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
+import { freePort } from '../helpers/ports.js';
 
 describe('alignkit jobs with no Redis at --redis', () => {
   it.each([
@@ -26,7 +15,7 @@ describe('alignkit jobs with no Redis at --redis', () => {
     ['worker', []],
     ['submit score', ['--data', 'data/samples/hh_rlhf_harmless_base_test.200.jsonl', '--model', 'data/models/tiny-gpt2-rm']],
   ] as const)('jobs %s stops at once with one line naming --redis, writing nothing', async (sub, extra) => {
-    const url = `redis://127.0.0.1:${await closedPort()}`;
+    const url = `redis://127.0.0.1:${await freePort()}`;
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ak-jobs-down-')), 'run');
     const t0 = Date.now();
     const r = await runCli('jobs', ...sub.split(' '), '--redis', url, ...(sub === 'submit score' ? ['--output', out] : []), ...extra);

@@ -5,27 +5,17 @@
 // a temporary directory (never the system service); without the binary (`apt-get install -y nginx`) the test fails, saying so.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { freePort } from '../helpers/ports.js';
 import { load } from './support/load.js';
 import { sleep } from './support/sockets.js';
 
 const REGISTER = path.join(REPO_ROOT, 'src/dev/register-ts.mjs');
 const MAIN = path.join(REPO_ROOT, 'src/cli/main.ts');
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 /**
  * deploy/nginx.conf (the file compose.yaml mounts and the README shows), listening on `listen`, its
