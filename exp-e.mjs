@@ -1,0 +1,22 @@
+import { create, globals } from 'webgpu';
+import fs from 'node:fs';
+import ortNode from 'onnxruntime-node';
+Object.assign(globalThis, globals);
+globalThis.navigator ??= {};
+Object.defineProperty(globalThis.navigator, 'gpu', { value: create([]), configurable: true, writable: true });
+const bytes = fs.readFileSync('data/models/tiny-gpt2/onnx/model.onnx');
+let t0 = Date.now();
+const ort = await import('onnxruntime-web/webgpu');
+ort.env.wasm.numThreads = 1;
+const s = await ort.InferenceSession.create(bytes, { executionProviders: ['webgpu'] });
+console.log('web created', Date.now() - t0);
+await s.release();
+let last = Date.now(); let maxgap = 0;
+const iv = setInterval(() => { const n = Date.now(); maxgap = Math.max(maxgap, n - last); last = n; }, 50);
+t0 = Date.now();
+const c0 = process.cpuUsage();
+if (process.argv[2] === 'sleep') { await new Promise(r => setTimeout(r, 20000)); console.log('slept', Date.now()-t0, process.cpuUsage(c0)); t0 = Date.now(); }
+const n = await ortNode.InferenceSession.create(bytes);
+console.log('node created', Date.now() - t0, 'max event-loop gap', maxgap, process.cpuUsage(c0));
+clearInterval(iv);
+delete globalThis.navigator.gpu;

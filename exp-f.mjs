@@ -1,0 +1,42 @@
+import { create, globals } from 'webgpu';
+import fs from 'node:fs';
+import v8 from 'node:v8';
+import ortNode from 'onnxruntime-node';
+Object.assign(globalThis, globals);
+const orig = globals.GPUQueue.prototype.writeBuffer;
+globals.GPUQueue.prototype.writeBuffer = function (buffer, offset, data, dataOffset = 0, size) {
+  if (ArrayBuffer.isView(data) && data.buffer instanceof SharedArrayBuffer) {
+    const bpe = data.BYTES_PER_ELEMENT ?? 1;
+    const n = size ?? (data.byteLength / bpe - dataOffset);
+    const copy = new Uint8Array(data.buffer, data.byteOffset + dataOffset * bpe, n * bpe).slice();
+    return orig.call(this, buffer, offset, copy, 0, copy.byteLength);
+  }
+  return orig.call(this, buffer, offset, data, dataOffset, size);
+};
+globalThis.navigator ??= {};
+Object.defineProperty(globalThis.navigator, 'gpu', { value: create([]), configurable: true, writable: true });
+const bytes = fs.readFileSync('data/models/tiny-gpt2/onnx/model.onnx');
+let t0 = Date.now();
+const ort = await import('onnxruntime-web/webgpu');
+ort.env.wasm.numThreads = 1;
+v8.setFlagsFromString(process.argv[2] ?? '--wasm-tiering-budget=2000000000');
+const s = await ort.InferenceSession.create(bytes, { executionProviders: ['webgpu'] });
+v8.setFlagsFromString(process.argv[3] ?? '--wasm-tiering-budget=1800000');
+console.log('web created', Date.now() - t0);
+const feeds = { input_ids: new ort.Tensor('int64', new BigInt64Array([1n,2n,3n,4n]), [1,4]), attention_mask: new ort.Tensor('int64', new BigInt64Array([1n,1n,1n,1n]), [1,4]), position_ids: new ort.Tensor('int64', new BigInt64Array([0n,1n,2n,3n]), [1,4]) };
+for (const n of s.inputNames) if (!feeds[n]) feeds[n] = new ort.Tensor('float32', new Float32Array(0), [1,4,0,8]);
+t0 = Date.now();
+await s.run(feeds); console.log('first run', Date.now()-t0); t0=Date.now();
+for (let i = 0; i < 50; i++) await s.run(feeds);
+console.log('50 runs', Date.now() - t0); process.exit(0);
+const s2 = await ort.InferenceSession.create(fs.readFileSync('data/models/alignkit-base/onnx/model.onnx'), { executionProviders: ['webgpu'] });
+console.log('web created 2', Date.now() - t0);
+await s.release(); await s2.release();
+let last = Date.now(); let maxgap = 0;
+const iv = setInterval(() => { const n = Date.now(); maxgap = Math.max(maxgap, n - last); last = n; }, 50);
+t0 = Date.now();
+await new Promise(r => setTimeout(r, 3000));
+const n = await ortNode.InferenceSession.create(bytes);
+console.log('node created', Date.now() - t0, 'max event-loop gap', maxgap);
+clearInterval(iv);
+delete globalThis.navigator.gpu;
