@@ -4,5 +4,7 @@ export * from './ir.js';
 export { decodeModel, encodeModel, loadModel, saveModel, type SaveOptions } from './onnx-io.js';
 export { GraphBuilder, irVersionFor, dtypeOfArray, type Value, type AttrInput, type OpOptions } from './builder.js';
 export { Session, toOrt, fromOrt, CUDA_INSTALL_HINT, type Provider, type SessionOptions, type Feed } from './runtime.js';
+export { releaseResident } from './resident.js';
+export { listAdapters, formatAdapter, type AdapterInfo, type DeviceInfo, type ListedAdapter } from './webgpu/index.js';
 export { encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors, type SafetensorsFile } from './safetensors.js';
 export * from './autodiff/index.js';
