@@ -12,7 +12,8 @@ import { encodeModel } from './onnx-io.js';
 import type { DeviceInfo } from './webgpu/adapter.js';
 
 /** `webgpu`: onnxruntime-web's WebGPU provider over Dawn (src/graph/webgpu), installed from npm. */
-export type Provider = 'cpu' | 'cuda' | 'webgpu';
+export const PROVIDERS = ['cpu', 'cuda', 'webgpu'] as const;
+export type Provider = (typeof PROVIDERS)[number];
 
 export interface SessionOptions {
   /** Execution provider; `cuda` needs onnxruntime-node installed with its CUDA binaries. */

@@ -7,6 +7,7 @@ import { fail, isAlignkitError } from '../errors.js';
 import { RewardEnsemble, headWeights, type CombineConfig, type EnsembleScores, type RewardModel, type ScoreItem } from '../rewards/index.js';
 import { MicroBatcher } from './batcher.js';
 import type { ServeConfig } from './config.js';
+import type { DeviceInfo } from '../graph/index.js';
 import { WorkerRewardModel } from './inference/worker-model.js';
 import { Counter, Gauge, Histogram, type MetricsRegistry } from './metrics.js';
 
@@ -17,6 +18,8 @@ export interface ServedModel {
   fixture: boolean;
   /** The worker behind the batcher, when the model runs in one. */
   worker?: WorkerRewardModel;
+  /** Where its session runs, when the server knows (its worker reports it). */
+  device?: DeviceInfo;
 }
 
 export interface ScoreRequest {
@@ -78,7 +81,7 @@ export class ScoringService {
         this.batchSeconds.observe({ model: model.name }, ms / 1000);
       },
     });
-    this.byName.set(model.name, { name: model.name, batcher, headWeights: weights, fixture, worker });
+    this.byName.set(model.name, { name: model.name, batcher, headWeights: weights, fixture, worker, device: worker?.info.device });
   }
 
   get models(): ServedModel[] {

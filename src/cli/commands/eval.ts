@@ -6,6 +6,7 @@ import { fail } from '../../errors.js';
 import { REWARD_MODEL_KINDS, evaluateRewardModels, formatPairwiseReport, loadRewardModelSpec } from '../../eval/index.js';
 import type { Command } from '../registry.js';
 import { evalPolicy } from './eval-policy.js';
+import { DEVICE_OPTIONS, DEVICE_USAGE, deviceSession } from '../device.js';
 
 const KIND_LINES = Object.entries(REWARD_MODEL_KINDS)
   .map(([kind, k]) => `                    ${kind}:${k.argument}`)
@@ -22,7 +23,8 @@ ${KIND_LINES}
   --limit N         at most N pairs per file
   --no-truncate     fail on inputs longer than a model takes (default: cut the prompt's start)
   --seed S          seed of the majority baseline's A/B order (default 0)
-  --json            print the report as JSON`;
+  --json            print the report as JSON
+${DEVICE_USAGE}`;
 
 function intOption(value: string | undefined, flag: string, min: number): number | undefined {
   if (value === undefined) return undefined;
@@ -43,12 +45,14 @@ async function evalRm(argv: string[]): Promise<number> {
       seed: { type: 'string' },
       'skip-bad-rows': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      ...DEVICE_OPTIONS,
     },
   });
   if (!values.model?.length) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `eval rm needs at least one --model\n\n${USAGE}`, { parameter: 'model' });
   if (!values.data?.length) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `eval rm needs at least one --data FILE\n\n${USAGE}`, { parameter: 'data' });
   const models = [];
-  for (const spec of values.model) models.push(await loadRewardModelSpec(spec));
+  const session = deviceSession(values);
+  for (const spec of values.model) models.push(await loadRewardModelSpec(spec, session));
   const result = await evaluateRewardModels(models, values.data, {
     limit: intOption(values.limit, 'limit', 1),
     batchSize: intOption(values['batch-size'], 'batch-size', 1),

@@ -9,6 +9,7 @@ import { Generator, type ArmSpec, type GenerationConfig } from '../../generate/i
 import type { Text } from '../../models/index.js';
 import type { Command } from '../registry.js';
 import { numberFlag } from '../options.js';
+import { DEVICE_OPTIONS, DEVICE_USAGE, deviceSession, formatDevice } from '../device.js';
 
 const USAGE = `usage: alignkit generate --base DIR [--arm DIR:ALPHA ...] (--prompt TEXT ... | --prompts FILE)
                         [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R]
@@ -19,7 +20,8 @@ const USAGE = `usage: alignkit generate --base DIR [--arm DIR:ALPHA ...] (--prom
   --prompt TEXT     a prompt; repeatable
   --prompts FILE    prompts from a dataset file (a 'prompt' column, or the prompts of a preference dataset)
   --temperature T   GenARM's T (default 1); --greedy takes the argmax instead of sampling
-  --out FILE        JSONL output (default: standard output)`;
+  --out FILE        JSONL output (default: standard output)
+${DEVICE_USAGE}`;
 
 /** `DIR:ALPHA`, split at the last colon so directory names may contain colons. */
 export function parseArm(spec: string): ArmSpec {
@@ -40,14 +42,16 @@ export const generateCommand: Command = {
         base: { type: 'string' }, arm: { type: 'string', multiple: true }, prompt: { type: 'string', multiple: true }, prompts: { type: 'string' },
         temperature: { type: 'string' }, 'top-k': { type: 'string' }, 'top-p': { type: 'string' }, 'repetition-penalty': { type: 'string' },
         'max-tokens': { type: 'string' }, greedy: { type: 'boolean' }, seed: { type: 'string' }, stop: { type: 'string', multiple: true },
-        limit: { type: 'string' }, out: { type: 'string' },
+        limit: { type: 'string' }, out: { type: 'string' }, ...DEVICE_OPTIONS,
       },
     });
     if (!values.base) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--base DIR is required\n${USAGE}`, { parameter: 'base' });
     if (!values.prompt?.length && !values.prompts) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `give --prompt TEXT or --prompts FILE\n${USAGE}`, { parameter: 'prompt' });
     const limit = numberFlag(values.limit, 'limit') ?? Infinity;
     const prompts: Text[] = values.prompt?.length ? values.prompt : await readPrompts(values.prompts!, limit);
-    const gen = await Generator.load(values.base, (values.arm ?? []).map(parseArm));
+    const session = deviceSession(values);
+    const gen = await Generator.load(values.base, (values.arm ?? []).map(parseArm), session);
+    if (session.provider) console.error(`alignkit generate: ${formatDevice(gen.base.session.device)}`);
     const cfg: Partial<GenerationConfig> = {
       sampler: values.greedy ? 'greedy' : 'sample',
       temperature: numberFlag(values.temperature, 'temperature'),

@@ -11,20 +11,11 @@ import type { Model, Tensor } from '../ir.js';
 import { encodeModel } from '../onnx-io.js';
 import { fromOrt, Session, type Feed, type SessionOptions } from '../runtime.js';
 import { formatAdapter, processAdapter, type DeviceInfo, type Selected } from './adapter.js';
+import { exclusive } from './exclusive.js';
 import { loadOrtWeb, withoutEagerTierUp, type OrtWeb } from './ort-web.js';
 
 type WebTensor = InstanceType<OrtWeb['Tensor']>;
 type AnyTensor = { type: string; dims: readonly number[]; data: unknown; location?: string };
-
-// onnxruntime-web's asyncify build suspends the wasm stack while it waits for the GPU; a second run
-// entering the same module meanwhile would resume on the wrong stack. Runs of every WebGPU session
-// in the process therefore go one at a time (the GPU's queue orders them anyway).
-let tail: Promise<unknown> = Promise.resolve();
-function exclusive<T>(fn: () => Promise<T>): Promise<T> {
-  const next = tail.then(fn, fn);
-  tail = next.catch(() => undefined);
-  return next;
-}
 
 function isOrtTensor(v: Feed): v is ortNode.Tensor {
   return typeof (v as AnyTensor).type === 'string' && 'location' in (v as object);

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     post({ type: 'failed', error: serialize(e) });
     return;
   }
-  post({ type: 'ready', info: { name: model.name, heads: model.heads, maxLength: model.maxLength } });
+  post({ type: 'ready', info: { name: model.name, heads: model.heads, maxLength: model.maxLength, device: model.classifier.session.device } });
   port.on('message', async (m: ToWorker) => {
     if (m.type === 'close') {
       // Release the session and let the thread end by itself: terminating a thread that holds an
