@@ -5,6 +5,6 @@ export { decodeModel, encodeModel, loadModel, saveModel, type SaveOptions } from
 export { GraphBuilder, irVersionFor, dtypeOfArray, type Value, type AttrInput, type OpOptions } from './builder.js';
 export { Session, toOrt, fromOrt, CUDA_INSTALL_HINT, PROVIDERS, type Provider, type SessionOptions, type Feed } from './runtime.js';
 export { releaseResident, readResident } from './resident.js';
-export { listAdapters, formatAdapter, type AdapterInfo, type DeviceInfo, type ListedAdapter } from './webgpu/index.js';
+export { listAdapters, formatAdapter, noAdapterError, type AdapterInfo, type DeviceInfo, type ListedAdapter } from './webgpu/index.js';
 export { encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors, type SafetensorsFile } from './safetensors.js';
 export * from './autodiff/index.js';

@@ -128,7 +128,7 @@ export async function startServer(argv: string[], log: (line: string) => void = 
   const address = await app.listen({ port: cfg.port, host: cfg.host });
   if (!config.models) log(`alignkit serve: no --model given, serving the shipped default reward model ${path.basename(DEFAULT_MODEL.dir)} (${DEFAULT_MODEL.dir}; see its README.md for what it was trained on and how well it does)`);
   for (const m of app.scoring.models) {
-    log(`alignkit serve: model ${m.name} (heads: ${m.batcher.heads.join(', ')}; max length ${m.batcher.maxLength}${m.device ? `; ${formatDevice(m.device)}` : ''})`);
+    log(`alignkit serve: model ${m.name} (heads: ${m.batcher.heads.join(', ')}; max length ${m.batcher.maxLength}${m.device && m.device.provider !== 'cpu' ? `; ${formatDevice(m.device)}` : ''})`);
     if (m.fixture) log(`alignkit serve: NOTE ${m.name} is an untrained fixture classifier: its scores are for testing only`);
   }
   log(`alignkit serve: listening on ${address}${cfg.docs ? ` (docs: ${address}/docs)` : ''}`);

@@ -6,17 +6,18 @@ import path from 'node:path';
 import { fail, type AlignkitError } from '../../errors.js';
 import { VULKAN_LOADER, vulkanStatus, type VulkanStatus } from './vulkan.js';
 
-const GPU_DRIVERS = 'a GPU\'s Vulkan driver (NVIDIA: the driver\'s Vulkan ICD; in containers NVIDIA_DRIVER_CAPABILITIES must include graphics)';
-const LAVAPIPE = 'for a CPU-only machine Mesa\'s lavapipe from mesa-vulkan-drivers >= 25 (Debian 12: add bookworm-backports and apt-get install -t bookworm-backports mesa-vulkan-drivers)';
+const DRIVERS =
+  "a GPU's: NVIDIA's Vulkan ICD, in containers with NVIDIA_DRIVER_CAPABILITIES including graphics; no GPU: Mesa's lavapipe, " +
+  'mesa-vulkan-drivers >= 25, on Debian 12 from bookworm-backports: apt-get install -t bookworm-backports mesa-vulkan-drivers';
 
 /** The message for a Linux machine, from what the Vulkan probe saw. */
 export function explainNoAdapter(status: VulkanStatus): string {
   if (!status.loader)
-    return `no WebGPU adapter: the Vulkan loader ${VULKAN_LOADER} is not installed (${status.loaderError ?? 'dlopen failed'}); install libvulkan1 and ${GPU_DRIVERS}, or ${LAVAPIPE}`;
+    return `no WebGPU adapter: the Vulkan loader ${VULKAN_LOADER} cannot be loaded (${status.loaderError ?? 'dlopen failed'}); install libvulkan1 and a Vulkan driver (${DRIVERS})`;
   if (status.drivers.length === 0)
-    return `no WebGPU adapter: the Vulkan loader is installed but finds no Vulkan driver (no ICD manifest in ${status.searched.join(', ')}); install ${GPU_DRIVERS}, or ${LAVAPIPE}`;
+    return `no WebGPU adapter: the Vulkan loader finds no Vulkan driver (no ICD manifest in ${status.searched.join(', ')}); install one (${DRIVERS})`;
   const names = status.drivers.map((f) => path.basename(f)).join(', ');
-  return `no WebGPU adapter: Dawn refused every device of the installed Vulkan drivers (${names}); Mesa before 25 (Debian 12's 22.3) lacks features WebGPU needs: install ${LAVAPIPE}; for a GPU, ${GPU_DRIVERS}`;
+  return `no WebGPU adapter: the Vulkan drivers ${names} gave Dawn no device it accepts (a driver that fails to load, or Mesa before 25, such as Debian 12's 22.3 lavapipe, which lacks features WebGPU needs); install a working one (${DRIVERS})`;
 }
 
 /** ALIGNKIT_ERR_NO_DEVICE for a process in which Dawn offers no adapter at all. */
