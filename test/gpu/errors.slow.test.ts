@@ -38,8 +38,8 @@ function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; limit
     child.stderr.on('data', (b: Buffer) => (stderr += String(b)));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${args.join(' ')} did not exit within ${opts.limitMs ?? 240_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, opts.limitMs ?? 240_000);
+      reject(new Error(`${args.join(' ')} did not exit within ${opts.limitMs ?? 480_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, opts.limitMs ?? 480_000);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr, ms: Date.now() - t0 });
