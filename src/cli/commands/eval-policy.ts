@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { fail } from '../../errors.js';
 import { evaluatePolicy } from '../../train/run/index.js';
 import { numberFlag } from '../options.js';
+import { DEVICE_OPTIONS, DEVICE_USAGE, deviceSession } from '../device.js';
 
 export const EVAL_POLICY_USAGE = `usage: alignkit eval policy --model DIR --reference DIR --data FILE
                            [--eval-fraction F --seed S] [--beta B] [--max-length N] [--max-prompt-length N]
@@ -13,7 +14,8 @@ export const EVAL_POLICY_USAGE = `usage: alignkit eval policy --model DIR --refe
   --model DIR        the trained policy (Hugging Face layout)
   --reference DIR    the model it was trained from
   --data FILE        paired preference data
-  --eval-fraction F  evaluate only the held-out split of a run with this eval fraction and --seed`;
+  --eval-fraction F  evaluate only the held-out split of a run with this eval fraction and --seed
+${DEVICE_USAGE}`;
 
 export async function evalPolicy(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -30,6 +32,7 @@ export async function evalPolicy(argv: string[]): Promise<number> {
       limit: { type: 'string' },
       'skip-bad-rows': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      ...DEVICE_OPTIONS,
     },
   });
   for (const k of ['model', 'reference', 'data'] as const)
@@ -45,6 +48,7 @@ export async function evalPolicy(argv: string[]): Promise<number> {
     maxPromptLength: numberFlag(values['max-prompt-length'], 'max-prompt-length'),
     limit: numberFlag(values.limit, 'limit'),
     onBadRow: values['skip-bad-rows'] ? 'skip' : 'error',
+    session: deviceSession(values),
   });
   if (values.json) console.log(JSON.stringify(r, null, 2));
   else
