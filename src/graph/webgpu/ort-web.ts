@@ -2,6 +2,7 @@
 // provider compiled to WebAssembly with asyncify) in Node, pointed at the adapter alignkit chose.
 
 import v8 from 'node:v8';
+import { isMainThread } from 'node:worker_threads';
 import { fail } from '../../errors.js';
 import { WEBGPU_INSTALL_HINT } from './dawn.js';
 import type { Selected } from './adapter.js';
@@ -45,7 +46,9 @@ export async function withoutEagerTierUp<T>(create: () => Promise<T>): Promise<T
     instantiated = true;
     return result;
   } finally {
-    v8.setFlagsFromString(`--wasm-tiering-budget=${processBudget()}`);
+    // V8 flags are per process; a worker thread (the server's inference workers) leaves the budget
+    // raised, since another worker may be instantiating at the same moment.
+    if (isMainThread) v8.setFlagsFromString(`--wasm-tiering-budget=${processBudget()}`);
   }
 }
 

@@ -10,6 +10,7 @@ import { numel } from '../dtypes.js';
 import type { Model, Tensor } from '../ir.js';
 import { encodeModel } from '../onnx-io.js';
 import { fromOrt, Session, type Feed, type SessionOptions } from '../runtime.js';
+import { decomposeForWebGpu } from './decompose.js';
 import { formatAdapter, processAdapter, type DeviceInfo, type Selected } from './adapter.js';
 import { exclusive } from './exclusive.js';
 import { loadOrtWeb, withoutEagerTierUp, type OrtWeb } from './ort-web.js';
@@ -39,7 +40,7 @@ export class WebGpuSession extends Session {
     // onnxruntime-web takes a path as a URL to fetch ("Failed to parse URL"): give it the bytes.
     let bytes: Uint8Array;
     try {
-      bytes = typeof src === 'string' ? fs.readFileSync(src) : src instanceof Uint8Array ? src : encodeModel(src);
+      bytes = typeof src === 'string' ? fs.readFileSync(src) : src instanceof Uint8Array ? src : encodeModel(decomposeForWebGpu(src));
     } catch (e) {
       throw fail('ALIGNKIT_ERR_FILE_NOT_FOUND', `could not read ${source}: ${(e as Error).message}`, { file: source }, e);
     }
