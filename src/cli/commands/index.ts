@@ -1,4 +1,5 @@
 import type { Command } from '../registry.js';
+import { annotateCommand } from './annotate.js';
 import { dataCommand } from './data.js';
 import { evalCommand } from './eval.js';
 import { generateCommand } from './generate.js';
@@ -10,4 +11,4 @@ import { tokenizerCommand } from './tokenizer.js';
 import { trainCommand } from './train.js';
 
 /** Every CLI command, by name. */
-export const COMMANDS: Command[] = [dataCommand, evalCommand, generateCommand, lossCommand, pairsCommand, routeCommand, serveCommand, tokenizerCommand, trainCommand];
+export const COMMANDS: Command[] = [annotateCommand, dataCommand, evalCommand, generateCommand, lossCommand, pairsCommand, routeCommand, serveCommand, tokenizerCommand, trainCommand];
