@@ -14,7 +14,7 @@ import { ParameterMap } from '../../graph/rewrites/index.js';
 import { OPTIMIZERS, type ChainOptimizer, type GroupLayout } from '../../optim/index.js';
 import { makeSchedule } from '../../optim/schedules.js';
 import { withPositionIds } from '../feeds.js';
-import type { StepOptimizer, StepResult, TrainingGraphLike, TrainParam } from '../trainer.js';
+import { metricOutputs, type StepOptimizer, type StepResult, type TrainingGraphLike, type TrainParam } from '../trainer.js';
 import { buildStepGraph, checkDeviceLayout, membersOf, NEXT, type StepGraph } from './step-graph.js';
 import { DEVICE_RULES, deviceRefusal } from './update-rules.js';
 
@@ -105,13 +105,8 @@ export class DeviceTrainer {
   }
 
   static async create(spec: DeviceTrainerSpec): Promise<DeviceTrainer> {
-    const { model, gradients, lossOutput } = spec.training;
-    const outputs = new Map(model.graph.outputs.map((o) => [o.name, o]));
-    if (!outputs.has(lossOutput)) throw fail('ALIGNKIT_ERR_ONNX_MODEL', `training graph has no loss output ${lossOutput}`, { field: lossOutput });
-    const gradOutputs = new Set(gradients.values());
-    const metrics = spec.metrics ?? [...outputs.values()].filter((o) => o.name !== lossOutput && !gradOutputs.has(o.name) && o.dims?.length === 0).map((o) => o.name);
-    for (const m of metrics) if (!outputs.has(m)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `metric ${m} is not an output of the training graph`, { field: 'metrics', value: m });
-    const names = [...gradients.keys()];
+    const metrics = metricOutputs(spec.training, spec.metrics);
+    const names = [...spec.training.gradients.keys()];
     const layouts = spec.optimizer.layout(names.map((name) => ({ name, data: spec.source.graph.initializers.get(name)!.data as Float32Array, dims: [...spec.source.graph.initializers.get(name)!.dims] })));
     checkDeviceLayout(layouts, spec.optimizer.optimizerName, deviceOptimizers());
     return new DeviceTrainer(spec, await DeviceTrainer.compile(spec, layouts, false), metrics);
