@@ -3,10 +3,12 @@
 // classifiers), causal-LM response log-probs, and greedy decoding, plain and GenARM-guided, token
 // for token, with the KV cache kept on the GPU between steps.
 
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Generator, KvDecoder } from '../../src/generate/index.js';
-import type { SessionOptions } from '../../src/graph/index.js';
+import { loadModel, saveModel, Session, type SessionOptions } from '../../src/graph/index.js';
 import { CausalLM, SequenceClassifier } from '../../src/models/index.js';
 import { gpuHere, gpuTitle, maxAbsDiff, MODELS } from './helpers.js';
 
@@ -40,6 +42,21 @@ describe.skipIf(!here.adapter)(gpuTitle('scores and log-probs on the device equa
       expect(maxAbsDiff(want.sum, got.sum)).toBeLessThan(1e-3);
       await Promise.all([a.session.release(), b.session.release()]);
     });
+});
+
+describe.skipIf(!here.adapter)(gpuTitle('a model with an external-data file (model.onnx_data) loads on the device', here), () => {
+  it('gives the logits of the single-file model', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'alignkit-gpu-external-')), 'model.onnx');
+    saveModel(loadModel(path.join(dir('tiny-gpt2'), 'onnx/model.onnx')), file, { externalData: true });
+    expect(fs.existsSync(`${file}_data`)).toBe(true);
+    const [a, b] = await Promise.all([Session.create(path.join(dir('tiny-gpt2'), 'onnx/model.onnx'), cpu), Session.create(file, gpu)]);
+    const i64 = (xs: number[]) => ({ dtype: 'int64' as const, dims: [1, xs.length], data: BigInt64Array.from(xs, BigInt) });
+    const feeds = { input_ids: i64([5, 9, 31, 7]), attention_mask: i64([1, 1, 1, 1]), position_ids: i64([0, 1, 2, 3]) };
+    const past = Object.fromEntries(a.inputNames.filter((n) => n.startsWith('past_')).map((n) => [n, { dtype: 'float32' as const, dims: [1, 4, 0, 8], data: new Float32Array(0) }]));
+    const [want, got] = [await a.run({ ...feeds, ...past }, ['logits']), await b.run({ ...feeds, ...past }, ['logits'])];
+    expect(maxAbsDiff(want.logits!.data as Float32Array, got.logits!.data as Float32Array)).toBeLessThan(1e-4);
+    await Promise.all([a.release(), b.release()]);
+  });
 });
 
 describe.skipIf(!here.adapter)(gpuTitle('greedy decoding on the device equals the CPU', here), () => {

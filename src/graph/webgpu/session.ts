@@ -4,6 +4,7 @@
 // without a copy through wasm memory.
 
 import fs from 'node:fs';
+import path from 'node:path';
 import type ortNode from 'onnxruntime-node';
 import { fail } from '../../errors.js';
 import { numel } from '../dtypes.js';
@@ -22,6 +23,19 @@ function isOrtTensor(v: Feed): v is ortNode.Tensor {
   return typeof (v as AnyTensor).type === 'string' && 'location' in (v as object);
 }
 
+/**
+ * A model file's bytes: onnxruntime-web takes a path for a URL to fetch ("Failed to parse URL"). The
+ * external-data file optimum writes beside large models (model.onnx_data) goes along by name.
+ */
+function readModelFile(file: string): { bytes: Uint8Array; externalData?: { path: string; data: Uint8Array }[] } {
+  try {
+    const data = `${file}_data`;
+    return { bytes: fs.readFileSync(file), ...(fs.existsSync(data) && { externalData: [{ path: path.basename(data), data: fs.readFileSync(data) }] }) };
+  } catch (e) {
+    throw fail('ALIGNKIT_ERR_FILE_NOT_FOUND', `could not read ${file}: ${(e as Error).message}`, { file }, e);
+  }
+}
+
 export class WebGpuSession extends Session {
   private constructor(
     private readonly web: import('onnxruntime-web/webgpu').InferenceSession,
@@ -37,13 +51,7 @@ export class WebGpuSession extends Session {
     const selected = await processAdapter(opts.adapter);
     const ort = await loadOrtWeb(selected);
     const source = typeof src === 'string' ? src : src instanceof Uint8Array ? '<bytes>' : `<model ${src.graph.name}>`;
-    // onnxruntime-web takes a path as a URL to fetch ("Failed to parse URL"): give it the bytes.
-    let bytes: Uint8Array;
-    try {
-      bytes = typeof src === 'string' ? fs.readFileSync(src) : src instanceof Uint8Array ? src : encodeModel(decomposeForWebGpu(src));
-    } catch (e) {
-      throw fail('ALIGNKIT_ERR_FILE_NOT_FOUND', `could not read ${source}: ${(e as Error).message}`, { file: source }, e);
-    }
+    const { bytes, externalData } = typeof src === 'string' ? readModelFile(src) : { bytes: src instanceof Uint8Array ? src : encodeModel(decomposeForWebGpu(src)), externalData: undefined };
     const resident = opts.residentOutputs ?? [];
     try {
       const web = await withoutEagerTierUp(() =>
@@ -51,6 +59,7 @@ export class WebGpuSession extends Session {
           executionProviders: ['webgpu'],
           graphOptimizationLevel: opts.graphOptimization ?? 'all',
           logSeverityLevel: 3,
+          ...(externalData && { externalData }),
           ...(resident.length > 0 && { preferredOutputLocation: Object.fromEntries(resident.map((n) => [n, 'gpu-buffer' as const])) }),
         }),
       );
