@@ -8,6 +8,7 @@ import { DpoImpliedReward, FollowUpLikelihoodReward, OnnxRewardModel, type Rewar
 export interface ModelKind {
   /** What follows `KIND:` in a spec. */
   argument: string;
+  /** `session` sets onnxruntime options (threads) of every session the model opens. */
   load(argument: string, session?: SessionOptions): Promise<RewardModel>;
 }
 

@@ -1,4 +1,5 @@
-// Public names of alignkit/graph: the ONNX IR, its file I/O, the builder and the runtime wrapper.
+// Public names of alignkit/graph: the ONNX IR, its file I/O, the builder, the runtime wrapper, the
+// autodiff and the graph rewrites (trainable selection, LoRA, log-prob and KL heads, KV-cache stripping).
 export * from './dtypes.js';
 export * from './ir.js';
 export { decodeModel, encodeModel, loadModel, saveModel, type SaveOptions } from './onnx-io.js';
@@ -8,3 +9,4 @@ export { releaseResident, readResident } from './resident.js';
 export { listAdapters, formatAdapter, noAdapterError, type AdapterInfo, type DeviceInfo, type ListedAdapter } from './webgpu/index.js';
 export { encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors, type SafetensorsFile } from './safetensors.js';
 export * from './autodiff/index.js';
+export * from './rewrites/index.js';

@@ -21,7 +21,7 @@ import { routingPlugin } from '../../routing/server/plugin.js';
 import { openLabelStore, type LabelStore } from '../../routing/store/index.js';
 import type { RoutingPair } from '../../routing/types.js';
 import { buildServer, DEFAULT_MODEL, drain } from '../../serve/index.js';
-import type { Command } from '../registry.js';
+import type { Command, FlagTable } from '../registry.js';
 import { numberFlag } from '../options.js';
 
 const DEFAULTS = { port: 8090, host: '127.0.0.1', strategy: 'topk', budget: 0.25, labelsPerPair: 1, leaseMinutes: 30, prefix: '/routing' };
@@ -186,6 +186,11 @@ export const annotateCommand: Command = {
   name: 'annotate',
   summary: 'the annotation service: serve the annotator page on a label store (SQLite or PostgreSQL), export the labels',
   usage: USAGE,
+  // Subcommands with their flags for main.ts's --help and flag checks; each still parses its own.
+  subcommands: {
+    serve: { name: 'serve', summary: 'serve the annotator page on a label store', usage: USAGE, flags: SERVE_OPTIONS as FlagTable, run: serve },
+    export: { name: 'export', summary: 'export the labelled pairs of a label store', usage: USAGE, flags: EXPORT_OPTIONS as FlagTable, run: exportLabels },
+  },
   async run(argv) {
     const [sub, ...rest] = argv;
     const fn = sub ? SUBCOMMANDS[sub] : undefined;
