@@ -11,7 +11,7 @@ export const DEVICE_FLAGS = {
 } as const satisfies FlagTable;
 
 /** Session options from the flags (empty for the CPU default, so other settings stay as they are). */
-export function deviceSession(values: { device?: unknown; adapter?: unknown }): SessionOptions {
+export function deviceSession(values: { readonly [flag: string]: unknown }): SessionOptions {
   const device = (values.device as string | undefined) ?? 'cpu';
   const adapter = values.adapter as string | undefined;
   if (!(PROVIDERS as readonly string[]).includes(device))
