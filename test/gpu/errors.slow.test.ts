@@ -93,6 +93,20 @@ describe.skipIf(!here.adapter)(gpuTitle('commands on the device exit by themselv
     expect(gapMs).toBeLessThan(10_000);
   });
 
+  it('--adapter NAME takes the adapter whose name contains NAME; an index or name that matches none is one line listing the adapters', async () => {
+    const part = here.adapter!.name.split(' ')[0]!;
+    const byName = await run(process.execPath, generate('--adapter', part));
+    expect(byName.code, byName.stderr).toBe(0);
+    expect(byName.stderr).toContain(`alignkit generate: webgpu on ${here.adapter!.name}`);
+    const listed = `adapters: 0: ${here.adapter!.name} [${here.adapter!.backend}]`;
+    for (const [wrong, says] of [['99', 'there is no WebGPU adapter 99'], ['no-such-gpu', 'no WebGPU adapter has "no-such-gpu" in its name']]) {
+      const r = await run(process.execPath, generate('--adapter', wrong!));
+      expect(r.code).toBe(1);
+      expect(lastLine(r.stderr)).toMatch(/^alignkit generate: --adapter .* \[ALIGNKIT_ERR_NO_DEVICE\]$/);
+      expect(lastLine(r.stderr)).toContain(`--adapter ${wrong}: ${says}; ${listed}`);
+    }
+  });
+
   it.skipIf(!here.adapter?.name.includes('llvmpipe'))('refuses a software adapter that was not named, in one line naming it and how to use it', async () => {
     const r = await run(process.execPath, generate());
     expect(r.code).toBe(1);
