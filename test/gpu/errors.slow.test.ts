@@ -137,6 +137,16 @@ describe.skipIf(!linux)('no usable adapter: one line naming what is missing', ()
     expect(lastLine(r.stderr)).toContain('the Vulkan drivers broken_icd.json gave Dawn no device it accepts');
   });
 
+  it.skipIf(!unshare)(`the webgpu package missing (npm ci --omit=optional; node_modules/webgpu hidden in a private mount namespace${unshare ? '' : '; SKIPPED: unshare --mount is not permitted here'})`, async () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'alignkit-no-webgpu-'));
+    const pkg = fs.realpathSync(path.join(ROOT, 'node_modules/webgpu'));
+    const cmd = `mount --bind ${empty} ${pkg} && exec "${process.execPath}" ${generate('--adapter', '0').map((a) => `'${a}'`).join(' ')}`;
+    const r = await run('unshare', ['--mount', '--map-root-user', 'sh', '-c', cmd]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(lastLine(r.stderr)).toMatch(/^alignkit generate: --device webgpu needs the webgpu package .*: npm install webgpu@0\.6\.2 onnxruntime-web@1\.30\.0 .* \[ALIGNKIT_ERR_PROVIDER_MISSING\]$/);
+  });
+
   it.skipIf(!unshare || !loaderFile)(`no Vulkan loader (${loaderFile ?? 'libvulkan.so.1 absent'} hidden in a private mount namespace${unshare ? '' : '; SKIPPED: unshare --mount is not permitted here'})`, async () => {
     const real = fs.realpathSync(loaderFile!);
     const cmd = `mount --bind /dev/null ${real} && exec "${process.execPath}" ${generate('--adapter', '0').map((a) => `'${a}'`).join(' ')}`;
