@@ -117,6 +117,8 @@ describe.skipIf(!here.adapter)(gpuTitle('commands on the device exit by themselv
 const linux = process.platform === 'linux';
 const unshare = linux && spawnSync('unshare', ['--mount', '--map-root-user', 'true']).status === 0;
 const loaderFile = linux ? ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib64/libvulkan.so.1'].find((f) => fs.existsSync(f)) : undefined;
+// vitest's reporter does not list skipped tests' titles, so the reason is printed too.
+if (linux && !unshare) console.warn('test/gpu: the missing-package and missing-loader tests are SKIPPED: unshare --mount --map-root-user is not permitted here');
 
 describe.skipIf(!linux)('no usable adapter: one line naming what is missing', () => {
   const noDevice = /^alignkit generate: no WebGPU adapter: .* \[ALIGNKIT_ERR_NO_DEVICE\]$/;
