@@ -11,7 +11,7 @@
 // attention_mask, position_ids, past_key_values.{i}.key|value) runs with the cache it returned.
 
 import { fail } from '../errors.js';
-import type { Tensor } from '../graph/index.js';
+import { releaseResident, type Feed, type Tensor } from '../graph/index.js';
 import type { DecodingSession, StepInputs, StepOutput } from '../models/index.js';
 import { LAST_LOGITS, LAST_LOGSUMEXP } from '../graph/rewrites/index.js';
 import { logProbOf } from './processors.js';
@@ -92,7 +92,7 @@ class SlotCache {
 }
 
 export class KvDecoder {
-  private past: Record<string, Tensor> | undefined;
+  private past: Record<string, Feed> | undefined;
   private mask: number[][] = [];
   /** Sequences so far per row, without padding (the no-cache path recomputes from them). */
   private tokens: number[][] = [];
@@ -140,6 +140,12 @@ export class KvDecoder {
     return this.run({ ids: next.map((t) => [t]), attentionMask: this.mask, past: this.past });
   }
 
+  /** Free the cache (on a GPU its buffers); the decoder is done. */
+  release(): void {
+    releaseResident(this.past);
+    this.past = undefined;
+  }
+
   /** log sum exp of a row's last logits, when the decoding session computed it. */
   logSumExpOf(row: number): number | undefined {
     return this.logSumExp?.[row];
@@ -169,6 +175,7 @@ export class KvDecoder {
 
   private async run(inputs: StepInputs): Promise<Float32Array[]> {
     const out = await this.model.step(inputs);
+    releaseResident(this.past);
     this.past = out.past;
     const [batch, len, vocab] = out.logits.dims as [number, number, number];
     const data = out.logits.data as Float32Array;

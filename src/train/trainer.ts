@@ -85,8 +85,8 @@ export interface StepResult {
   step: number;
   loss: number;
   metrics: Record<string, number>;
-  /** Wall time of the step's parts: the session runs (forward + backward) and the optimizer update. */
-  timings: { runMs: number; optimizerMs: number };
+  /** Wall time of the step's parts: the session runs (forward + backward) and the optimizer update (the CPU Trainer's; a device trainer runs both in one graph). */
+  timings?: { runMs: number; optimizerMs: number };
 }
 
 const HEAP: ParamAllocator = { f32: (n) => new Float32Array(n) };
@@ -112,6 +112,20 @@ function frozenAsInputs(model: Model, fromBytes: number): { model: Model; feeds:
     feeds[name] = t;
   }
   return { model: m, feeds };
+}
+
+/**
+ * The scalar outputs a trainer reports per step besides the loss: `metrics` if given (each checked
+ * to be an output), else every scalar output that is neither the loss nor a gradient.
+ */
+export function metricOutputs(training: TrainingGraphLike, metrics?: readonly string[]): string[] {
+  const { model, gradients, lossOutput } = training;
+  const outputs = new Map(model.graph.outputs.map((o) => [o.name, o]));
+  if (!outputs.has(lossOutput)) throw fail('ALIGNKIT_ERR_ONNX_MODEL', `training graph has no loss output ${lossOutput}`, { field: lossOutput });
+  const gradOutputs = new Set(gradients.values());
+  const names = metrics ?? [...outputs.values()].filter((o) => o.name !== lossOutput && !gradOutputs.has(o.name) && o.dims?.length === 0).map((o) => o.name);
+  for (const m of names) if (!outputs.has(m)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `metric ${m} is not an output of the training graph`, { field: 'metrics', value: m });
+  return [...names];
 }
 
 export class Trainer {
@@ -174,15 +188,10 @@ export class Trainer {
   }
 
   static async create(spec: TrainerSpec): Promise<Trainer> {
-    const { model, gradients, lossOutput } = spec.training;
-    const outputs = new Map(model.graph.outputs.map((o) => [o.name, o]));
-    if (!outputs.has(lossOutput)) throw fail('ALIGNKIT_ERR_ONNX_MODEL', `training graph has no loss output ${lossOutput}`, { field: lossOutput });
-    const gradOutputs = new Set(gradients.values());
-    const metrics = spec.metrics ?? [...outputs.values()].filter((o) => o.name !== lossOutput && !gradOutputs.has(o.name) && o.dims?.length === 0).map((o) => o.name);
-    for (const m of metrics) if (!outputs.has(m)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `metric ${m} is not an output of the training graph`, { field: 'metrics', value: m });
-    const fed = frozenAsInputs(model, spec.feedFrozenFrom ?? FEED_FROZEN_FROM);
+    const metrics = metricOutputs(spec.training, spec.metrics);
+    const fed = frozenAsInputs(spec.training.model, spec.feedFrozenFrom ?? FEED_FROZEN_FROM);
     const needs = spec.training.sessionOptions ?? {};
-    // No spinning threads: several sessions may share the process (reference model, evaluation).
+    // Several sessions may share the process (reference model, evaluation): no spinning threads.
     // No memory pattern: planned from the first run, its block is allocated on the second next to
     // the chunks the first run left in onnxruntime's arena, doubling what the arena holds (measured:
     // 2 -> 4 GB at GPT-2-small, 2 x 512 tokens), for no measurable speed.
