@@ -48,6 +48,11 @@ export type DiagEstimate = Float32Array[];
 
 export interface UpdateContext {
   params: Param[];
+  /**
+   * The optimizer's 1-based step. A transform normally counts its own steps; one inside a reset
+   * wrapper (whose count restarts) reads this for schedules of the whole run (Stable-SPAM's cosine).
+   */
+  step?: number;
   /** The raw gradients of this step, read-only (AdamP's projection needs them after Adam has rewritten the updates). */
   grads: Float32Array[];
   /** Diagonal Hessian estimates for this step, when the optimizer asked for them (`needsHessian`). */

@@ -197,6 +197,7 @@ export class ChainOptimizer implements Optimizer {
     for (let i = 0; i < raw.length; i++) if (raw[i] !== updates[i]) updates[i]!.set(raw[i]!);
     const ctx: UpdateContext = {
       params: g.params,
+      step: t,
       grads: raw,
       hessianDiag: hessian && g.transform.needsHessian?.(t) ? this.gradsOf(g, hessian, 'hessianDiag') : undefined,
       workerGrads: workers,
