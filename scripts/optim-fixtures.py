@@ -327,8 +327,50 @@ def adam8bit(root, only):
                  root, make, step)
 
 
+def sparsepo_mask(root, only):
+    """SparsePO's reference-activation token weights (not an optimizer; written to test/fixtures/losses/)."""
+    path = os.path.join(root, 'huawei-noah+HEBO', 'SparsePO', 'src', 'trainers', 'mapo_trainer.py')
+    tree = ast.parse(open(path).read())
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == 'MAPOTrainer')
+    methods = [m for m in cls.body if isinstance(m, ast.FunctionDef) and m.name in ('apply_activation_mapping', 'masked_mean')]
+    for m in methods:
+        m.decorator_list = [d for d in m.decorator_list if getattr(d, 'id', '') == 'staticmethod']
+    shell = ast.ClassDef(name='MAPOTrainer', bases=[], keywords=[], body=methods, decorator_list=[])
+    ns = {'torch': torch, 'F': torch.nn.functional, 'Optional': __import__('typing').Optional}
+    exec(compile(ast.fix_missing_locations(ast.Module(body=[shell], type_ignores=[])), path, 'exec'), ns)
+    trainer = ns['MAPOTrainer']()
+    trainer.activation_mapping = 'zn_rescale'
+    rng = np.random.default_rng(11)
+    B, T = 3, 7
+    # Response masks: prompt tokens and padding masked; the last row has two response tokens.
+    mask = np.array([[0, 0, 1, 1, 1, 1, 0], [0, 1, 1, 1, 1, 1, 1], [0, 0, 0, 1, 1, 0, 0]], dtype=bool)
+    types = {'mlp': [8, 8], 'resid': [5], 'logits': [11]}
+    hooks = {k: [(rng.standard_normal((B, T, h)) * rng.uniform(0.5, 3)).astype(np.float32) for h in hs] for k, hs in types.items()}
+    m = torch.tensor(mask)
+    per_type = []
+    for k, acts in hooks.items():
+        # concatenated_forward: each hook mapped, then the hooks of a type averaged (concat on the last dim, mean) ...
+        mapped = [trainer.apply_activation_mapping(torch.tensor(a, dtype=torch.float32), loss_mask=m) for a in acts]
+        per_type.append(torch.concat(mapped, dim=-1).mean(dim=-1, keepdims=True))
+    # ... and the types averaged (concat, mean(-1)).
+    weights = torch.concat(per_type, dim=-1).mean(-1)
+    commit = open(os.path.join(root, 'huawei-noah+HEBO', 'COMMIT')).read().strip()
+    out = {
+        'header': {'repository': 'huawei-noah/HEBO', 'commit': commit, 'file': 'SparsePO/src/trainers/mapo_trainer.py (MAPOTrainer.apply_activation_mapping, zn_rescale; hook averaging of concatenated_forward)',
+                   'command': '/usr/bin/python3 scripts/optim-fixtures.py --official <checkouts> --only sparsepo-mask', 'torch': torch.__version__},
+        'mask': mask.astype(np.float32).flatten().tolist(), 'B': B, 'T': T,
+        'hooks': {k: [{'H': a.shape[2], 'data': b64(a.flatten())} for a in acts] for k, acts in hooks.items()},
+        'weights': [float(x) for x in weights.flatten()],
+    }
+    d = os.path.join(OUT, '..', 'losses')
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, 'sparsepo-mask.json'), 'w') as f:
+        json.dump(out, f, indent=1)
+    print('wrote sparsepo-mask', weights)
+
+
 ALL = {'exadam': exadam, 'stable-spam': stable_spam, 'spam': spam, 'sgd-sai': sgd_sai, 'adahessian': adahessian, 'soap': soap,
-       'adamp': adamp, 'adabelief': adabelief, 'adam8bit': adam8bit}
+       'adamp': adamp, 'adabelief': adabelief, 'adam8bit': adam8bit, 'sparsepo-mask': sparsepo_mask}
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser()
