@@ -19,6 +19,8 @@ import type { Schedule } from './schedules.js';
 import { decayWeights, scaleByLearningRate } from './transforms.js';
 import { SIGNED_LUT, SIGNED_MAP, UNSIGNED_LUT, UNSIGNED_MAP, quantize, quantizeKeepSign } from './quant8.js';
 
+const f = Math.fround;
+
 export interface Adam8bitHyper {
   lr: number;
   betas: [number, number];
@@ -56,6 +58,7 @@ export function scaleByAdam8bit(b1: number, b2: number, eps: number, blockSize =
       const t = ++state.count;
       const bc1 = 1 - b1 ** t;
       const bc2 = 1 - b2 ** t;
+      const [b1f, b2f, c1f, c2f, epsf, ibc1, ibc2] = [b1, b2, 1 - b1, 1 - b2, eps, 1 / bc1, 1 / bc2].map(f);
       const ms = new Float32Array(blockSize);
       const vs = new Float32Array(blockSize);
       for (let i = 0; i < updates.length; i++) {
@@ -82,14 +85,16 @@ export function scaleByAdam8bit(b1: number, b2: number, eps: number, blockSize =
           const av = vAbs[b]!;
           let nm = 0;
           let nv = 0;
+          // Single-precision operations in the kernel's order (f = Math.fround): the moments, and so the
+          // quantization codes, are then bit-identical to the wasm kernel's, not a midpoint apart.
           for (let k = 0; k < len; k++) {
             const j = start + k;
             const g = u[j]!;
-            ms[k] = b1 * (SIGNED_MAP[mq[j]!]! * am) + (1 - b1) * g;
-            vs[k] = b2 * (UNSIGNED_MAP[vq[j]!]! * av) + (1 - b2) * g * g;
-            nm = Math.max(nm, Math.abs(ms[k]!));
-            nv = Math.max(nv, vs[k]!);
-            u[j] = ms[k]! / bc1 / (Math.sqrt(vs[k]! / bc2) + eps);
+            const m = (ms[k] = f(f(b1f * f(SIGNED_MAP[mq[j]!]! * am)) + f(c1f * g)));
+            const v = (vs[k] = f(f(b2f * f(UNSIGNED_MAP[vq[j]!]! * av)) + f(c2f * f(g * g))));
+            nm = Math.max(nm, Math.abs(m));
+            nv = Math.max(nv, v);
+            u[j] = f(f(m * ibc1) / f(f(Math.sqrt(f(v * ibc2))) + epsf));
           }
           for (let k = 0; k < len; k++) {
             mq[start + k] = nm > 0 ? quantizeKeepSign(ms[k]! / nm, SIGNED_MAP, SIGNED_LUT) : quantize(0, SIGNED_MAP, SIGNED_LUT);
@@ -126,7 +131,9 @@ export function percentileClipping(percentile: number): GradientTransformation {
         else gnorms[t % 100] = sq;
         const current = Math.sqrt(gnorms[t % 100]!);
         const clip = Math.sqrt(Float32Array.from(gnorms).sort()[percentile]!);
-        if (current > clip) for (let j = 0; j < u.length; j++) u[j]! *= clip / current;
+        // One float32 factor, as the kernel multiplies by its float gnorm_scale.
+        const s = f(clip / current);
+        if (current > clip) for (let j = 0; j < u.length; j++) u[j]! *= s;
       }
     },
   );

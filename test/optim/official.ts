@@ -48,6 +48,8 @@ export interface Replay {
   worst: number;
   worstStep: number;
   largest: number;
+  /** The kernel each parameter group ran ('' for the TypeScript path). */
+  kernels: string[];
 }
 
 /**
@@ -87,7 +89,7 @@ export function replay(fx: OfficialFixture, opts: OptimizerOptions = {}, makeBuf
       }
     });
   }
-  return { worst, worstStep, largest };
+  return { worst, worstStep, largest, kernels: opt.kernelNames() };
 }
 
 /** The live state array of one parameter's slot (state() hands out the live arrays). */
