@@ -6,7 +6,7 @@ import type { GradientTransformation, Param, TransformState } from '../core.js';
 import type { Schedule } from '../schedules.js';
 import { resetWarmupFactor, stepsSinceReset, zeroState } from '../reset.js';
 import { hasMember, learningRate, member, ptr, tickAll, type KernelSpec, type Member } from './chain.js';
-import type { ArenaKernels } from './module.js';
+import { scratchF64, type ArenaKernels } from './module.js';
 
 /** k1, k2 of adam_step for a scaleByAdam member at count t (b1 possibly scheduled). */
 function adamConstants(a: Member, t: number, step: number) {
@@ -102,12 +102,15 @@ const stableSpam: KernelSpec = {
       const g = grads[i]!;
       const n = g.length;
       const mMax = clip.state.slots[i]!.mMax as Float64Array;
-      const max = k.x.absmax(ptr(g), n);
+      // max |g| and ||g||^2 in one pass; a second only when AdaClip clips (then the norm is of the clipped g).
+      const maxOut = k.scratch('absmax', 1);
+      const rawSq = k.x.absmax_sumsq(ptr(g), n, ptr(maxOut));
+      const max = maxOut[0]!;
       mMax[0] = gamma3 * mMax[0]! + (1 - gamma3) * max;
       const limit = mMax[0]! / (1 - gamma3 ** kc);
       const clipping = max > limit;
       const scale = clipping ? limit / max : 1;
-      const sq = clipping ? k.x.clipped_sumsq(ptr(g), n, limit, scale) : k.x.sumsq(ptr(g), n);
+      const sq = clipping ? k.x.clipped_sumsq(ptr(g), n, limit, scale) : rawSq;
       const { mNorm, vNorm } = norm.state.slots[i] as { mNorm: Float64Array; vNorm: Float64Array };
       const gn = Math.sqrt(sq);
       mNorm[0] = g1 * mNorm[0]! + (1 - g1) * gn;
@@ -239,16 +242,21 @@ const onebitAdam: KernelSpec = {
         k.x.adam_step(ptr(p.data), ptr(grads[i]), ptr(s.m), ptr(s.v), 0, n, lr, b1, b2, 1 - b1, 1 - b2, eps, 1, 1, 0, lr * wd, 0, 0, INF, 1, 1, 0);
         return;
       }
-      const acc = k.scratch('onebit-acc', n);
-      let sq2 = 0;
+      const acc = per.length > 1 ? k.scratch('onebit-acc', n) : undefined;
+      const sums = scratchF64(k.arena, 'onebit-sums', 3);
       per.forEach((wg, w) => {
         const g = k.arena.contains(wg[i]!) ? wg[i]! : k.scratch('onebit-grad', n).subarray(0, n);
         if (g !== wg[i]) g.set(wg[i]!);
         const e = s[`workerError${w}`]!;
-        const scale = Math.sqrt(k.x.onebit_local(ptr(s.m), ptr(g), ptr(e), n, b1, 1 - b1) / n);
-        sq2 = k.x.onebit_compress(ptr(e), ptr(acc), ptr(s.serverError), n, scale, 1 / workers, w === 0 ? 1 : 0, w === per.length - 1 ? 1 : 0);
+        const [first, last] = [w === 0 ? 1 : 0, w === per.length - 1 ? 1 : 0];
+        k.x.onebit_local(ptr(s.m), ptr(g), ptr(e), ptr(acc), ptr(s.serverError), n, b1, 1 - b1, first, last, ptr(sums));
+        const scale = Math.fround(Math.sqrt(sums[0]! / n));
+        const wt = 1 / workers;
+        if (!last) return k.x.onebit_compress(ptr(e), ptr(acc), n, scale, wt, first);
+        // The server's norm from the sums of pass 1: ||q w + z||^2 = w^2 n scale^2 + 2 w scale sum(sign z) + sum z^2.
+        const scale2 = Math.sqrt(Math.max(0, wt * wt * n * scale * scale + 2 * wt * scale * sums[1]! + sums[2]!) / n);
+        k.x.onebit_finish(ptr(p.data), ptr(s.m), ptr(s.v), ptr(e), ptr(acc), ptr(s.serverError), n, scale, wt, first, scale2, eps, lr, wd);
       });
-      k.x.onebit_server(ptr(p.data), ptr(s.m), ptr(s.v), ptr(acc), ptr(s.serverError), n, Math.sqrt(sq2 / n), eps, lr, wd);
     });
   },
 };

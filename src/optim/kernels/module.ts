@@ -10,6 +10,7 @@ import { SIGNED_LUT, SIGNED_MAP, UNSIGNED_LUT, UNSIGNED_MAP } from '../quant8.js
 export interface KernelExports {
   sumsq(x: number, n: number): number;
   absmax(x: number, n: number): number;
+  absmax_sumsq(x: number, n: number, max: number): number;
   clipped_sumsq(g: number, n: number, limit: number, scale: number): number;
   row_dots(p: number, g: number, rows: number, width: number, out: number): void;
   adam_step(p: number, g: number, m: number, v: number, vmax: number, n: number, step: number, b1: number, b2: number, c1: number, c2: number, eps: number, k1: number, k2: number, l2: number, decayPre: number, decayPost: number, theta: number, clipLimit: number, clipScale: number, gscale: number, nesterov: number): void;
@@ -19,10 +20,10 @@ export interface KernelExports {
   momentum_step(p: number, g: number, buf: number, n: number, l2: number, momentum: number, c: number, nesterov: number, first: number, step: number, decay: number): void;
   sophia_step(p: number, g: number, m: number, h: number, hest: number, n: number, b1: number, b2: number, c1: number, c2: number, gamma: number, eps: number, lr: number, wd: number): void;
   adahessian_step(p: number, g: number, d: number, m: number, v: number, n: number, block: number, b1: number, b2: number, c1: number, c2: number, ibc1: number, isq2k: number, eps: number, lr: number, wd: number, quarter: number): void;
-  onebit_local(m: number, g: number, e: number, n: number, b1: number, c1: number): number;
-  onebit_compress(e: number, acc: number, es: number, n: number, scale: number, w: number, first: number, last: number): number;
-  onebit_server(p: number, m: number, v: number, acc: number, es: number, n: number, scale: number, eps: number, lr: number, wd: number): void;
-  projected_step(p: number, g: number, m: number, v: number, rows: number, width: number, kind: number, b1: number, b2: number, c1: number, c2: number, eps: number, k1: number, k2: number, nesterov: number, inv: number, step: number, decay: number): void;
+  onebit_local(m: number, g: number, e: number, acc: number, es: number, n: number, b1: number, c1: number, first: number, last: number, out: number): void;
+  onebit_compress(e: number, acc: number, n: number, scale: number, w: number, first: number): void;
+  onebit_finish(p: number, m: number, v: number, e: number, acc: number, es: number, n: number, scale: number, w: number, first: number, scale2: number, eps: number, lr: number, wd: number): void;
+  projected_step(p: number, g: number, m: number, v: number, rows: number, width: number, kind: number, b1: number, b2: number, c1: number, c2: number, eps: number, k1: number, k2: number, nesterov: number, inv: number, urow: number, step: number, decay: number): void;
   adam8bit_step(p: number, g: number, mq: number, vq: number, mabs: number, vabs: number, n: number, block: number, smap: number, umap: number, slut: number, ulut: number, scratch: number, lr: number, b1: number, b2: number, c1: number, c2: number, eps: number, ibc1: number, ibc2: number, gscale: number, decayPost: number): void;
 }
 

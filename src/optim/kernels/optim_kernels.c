@@ -44,11 +44,11 @@ double sumsq(const float *R x, int n) {
   return s;
 }
 
-// max |x|.
+// max |x| (pmax: one maxps; f32x4.max's NaN rules cost several instructions per vector).
 float absmax(const float *R x, int n) {
   v128_t a = wasm_f32x4_splat(0.0f);
   int i = 0;
-  for (; i + 4 <= n; i += 4) a = wasm_f32x4_max(a, wasm_f32x4_abs(wasm_v128_load(x + i)));
+  for (; i + 4 <= n; i += 4) a = wasm_f32x4_pmax(a, wasm_f32x4_abs(wasm_v128_load(x + i)));
   float m = 0.0f;
   for (int l = 0; l < 4; l++) {
     float c = wasm_f32x4_extract_lane(a, 0);
@@ -57,6 +57,30 @@ float absmax(const float *R x, int n) {
   }
   for (; i < n; i++) m = fabsf_(x[i]) > m ? fabsf_(x[i]) : m;
   return m;
+}
+
+// max |x| into *max, and the sum of x^2 (Stable-SPAM's two statistics in one pass).
+double absmax_sumsq(const float *R x, int n, float *R max) {
+  v128_t a = wasm_f64x2_splat(0.0), mx = wasm_f32x4_splat(0.0f);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128_t y = wasm_v128_load(x + i);
+    a = acc_sq(a, y);
+    mx = wasm_f32x4_pmax(mx, wasm_f32x4_abs(y));
+  }
+  double s = hsum(a);
+  float m = 0.0f;
+  for (int l = 0; l < 4; l++) {
+    float c = wasm_f32x4_extract_lane(mx, 0);
+    m = c > m ? c : m;
+    mx = wasm_i32x4_shuffle(mx, mx, 1, 2, 3, 0);
+  }
+  for (; i < n; i++) {
+    s += (double)x[i] * x[i];
+    m = fabsf_(x[i]) > m ? fabsf_(x[i]) : m;
+  }
+  *max = m;
+  return s;
 }
 
 // Stable-SPAM: sum of squares of g after AdaClip (entries above `limit` scaled by `scale`).
@@ -137,7 +161,62 @@ void adam_step(float *R p, const float *R g, float *R m, float *R v, float *R vm
     float u = (num * k1) / (sqrtf_(vd * k2) + eps);                                     \
     p[i] = (pi * keep - step * u) * post;                                               \
   }
-  if (vmax) {
+  if (theta > 0.0f && !vmax && !nesterov && l2 == 0.0f && gscale == 1.0f && clip_limit > 3.0e38f) {
+    // SPAM: spikes are rare, so the square root runs only for vectors that hold one.
+    const v128_t vth = wasm_f32x4_splat(theta), vb1 = wasm_f32x4_splat(b1), vb2 = wasm_f32x4_splat(b2), vc1 = wasm_f32x4_splat(c1),
+                 vc2 = wasm_f32x4_splat(c2), vk1 = wasm_f32x4_splat(k1), vk2 = wasm_f32x4_splat(k2), ve = wasm_f32x4_splat(eps),
+                 vkeep = wasm_f32x4_splat(keep), vstep = wasm_f32x4_splat(step), vpost = wasm_f32x4_splat(post),
+                 sign = wasm_f32x4_splat(-0.0f);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+      v128_t x = wasm_v128_load(g + i), vo = wasm_v128_load(v + i);
+      v128_t lim = wasm_f32x4_mul(vth, vo);
+      v128_t spike = wasm_f32x4_gt(wasm_f32x4_mul(x, x), lim);
+      if (wasm_v128_any_true(spike))
+        x = wasm_v128_bitselect(wasm_v128_or(wasm_f32x4_sqrt(lim), wasm_v128_and(x, sign)), x, spike);
+      v128_t mm = wasm_f32x4_add(wasm_f32x4_mul(vb1, wasm_v128_load(m + i)), wasm_f32x4_mul(vc1, x));
+      v128_t vv = wasm_f32x4_add(wasm_f32x4_mul(vb2, vo), wasm_f32x4_mul(vc2, wasm_f32x4_mul(x, x)));
+      wasm_v128_store(m + i, mm);
+      wasm_v128_store(v + i, vv);
+      v128_t u = wasm_f32x4_div(wasm_f32x4_mul(mm, vk1), wasm_f32x4_add(wasm_f32x4_sqrt(wasm_f32x4_mul(vv, vk2)), ve));
+      v128_t pp = wasm_v128_load(p + i);
+      wasm_v128_store(p + i, wasm_f32x4_mul(wasm_f32x4_sub(wasm_f32x4_mul(pp, vkeep), wasm_f32x4_mul(vstep, u)), vpost));
+    }
+    for (; i < n; i++) {
+      float x = g[i], vo = v[i];
+      float lim = theta * vo;
+      x = x * x > lim ? copysignf_(sqrtf_(lim), x) : x;
+      float mm = b1 * m[i] + c1 * x;
+      float vv = b2 * vo + c2 * (x * x);
+      m[i] = mm;
+      v[i] = vv;
+      float u = (mm * k1) / (sqrtf_(vv * k2) + eps);
+      p[i] = (p[i] * keep - step * u) * post;
+    }
+  } else if (!vmax && !nesterov && theta <= 0.0f && l2 == 0.0f && clip_limit > 3.0e38f) {
+    // The common case (Adam, AdamW, 8-bit Adam's float32 tensors, 1-bit Adam's warm-up): at most a gradient scale.
+    for (int i = 0; i < n; i++) {
+      float x = g[i] * gscale;
+      float mm = b1 * m[i] + c1 * x;
+      float vv = b2 * v[i] + c2 * (x * x);
+      m[i] = mm;
+      v[i] = vv;
+      float u = (mm * k1) / (sqrtf_(vv * k2) + eps);
+      p[i] = (p[i] * keep - step * u) * post;
+    }
+  } else if (!vmax && !nesterov && theta <= 0.0f && l2 == 0.0f) {
+    // Stable-SPAM: AdaClip's scaling of entries above the limit, and AdaGN's scale.
+    for (int i = 0; i < n; i++) {
+      float x = g[i];
+      x = (fabsf_(x) > clip_limit ? x * clip_scale : x) * gscale;
+      float mm = b1 * m[i] + c1 * x;
+      float vv = b2 * v[i] + c2 * (x * x);
+      m[i] = mm;
+      v[i] = vv;
+      float u = (mm * k1) / (sqrtf_(vv * k2) + eps);
+      p[i] = (p[i] * keep - step * u) * post;
+    }
+  } else if (vmax) {
     if (nesterov) ADAM_BODY(1, 1, 0) else ADAM_BODY(1, 0, 0)
   } else if (theta > 0.0f) {
     ADAM_BODY(0, 0, 1)
@@ -296,134 +375,122 @@ void adahessian_step(float *R p, const float *R g, const float *R d, float *R m,
 
 // ---------------------------------------------------------------- 1-bit Adam compression
 
-// Worker pass: e <- b1 m + c1 g + e (the worker's momentum with its error feedback); returns sum e^2.
-double onebit_local(const float *R m, const float *R g, float *R e, int n, float b1, float c1) {
-  v128_t a = wasm_f64x2_splat(0.0), vb1 = wasm_f32x4_splat(b1), vc1 = wasm_f32x4_splat(c1);
+// Two passes per worker, the last worker's second pass fused with the server's step.
+// Pass 1: e <- local = b1 m + c1 g + e (the worker's momentum with its error feedback); out[0] = sum local^2.
+// For the last worker also, with z = (first ? 0 : acc) + es (what its compressed momentum is added to):
+// out[1] = sum sign(local) z and out[2] = sum z^2, so the server's norm is known before the second pass:
+// ||q w + z||^2 = w^2 n scale^2 + 2 w scale out[1] + out[2] with scale = sqrt(out[0] / n).
+void onebit_local(const float *R m, const float *R g, float *R e, const float *R acc, const float *R es, int n, float b1,
+                  float c1, int first, int last, double *R out) {
+  v128_t a = wasm_f64x2_splat(0.0), sz = a, zz = a, vb1 = wasm_f32x4_splat(b1), vc1 = wasm_f32x4_splat(c1),
+         one = wasm_f32x4_splat(1.0f), neg = wasm_f32x4_splat(-1.0f), zero = wasm_f32x4_splat(0.0f);
   int i = 0;
   for (; i + 4 <= n; i += 4) {
     v128_t x = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(vb1, wasm_v128_load(m + i)), wasm_f32x4_mul(vc1, wasm_v128_load(g + i))), wasm_v128_load(e + i));
     wasm_v128_store(e + i, x);
     a = acc_sq(a, x);
+    if (last) {
+      v128_t z = first ? wasm_v128_load(es + i) : wasm_f32x4_add(wasm_v128_load(acc + i), wasm_v128_load(es + i));
+      sz = acc_dot(sz, wasm_v128_bitselect(one, neg, wasm_f32x4_ge(x, zero)), z);
+      zz = acc_sq(zz, z);
+    }
   }
-  double s = hsum(a);
+  double s0 = hsum(a), s1 = hsum(sz), s2 = hsum(zz);
   for (; i < n; i++) {
     float x = b1 * m[i] + c1 * g[i] + e[i];
     e[i] = x;
-    s += (double)x * x;
+    s0 += (double)x * x;
+    if (last) {
+      float z = first ? es[i] : acc[i] + es[i];
+      s1 += x >= 0.0f ? (double)z : -(double)z;
+      s2 += (double)z * z;
+    }
   }
-  return s;
+  out[0] = s0;
+  out[1] = s1;
+  out[2] = s2;
 }
 
-// Worker compression: q = scale sign(e) (sign(0) = +1); e <- e - q; acc <- (first ? 0 : acc) + q w;
-// on the last worker acc also takes the server's error es and the sum acc^2 is returned.
-double onebit_compress(float *R e, float *R acc, const float *R es, int n, float scale, float w, int first, int last) {
-  v128_t a = wasm_f64x2_splat(0.0), vs = wasm_f32x4_splat(scale), vn = wasm_f32x4_splat(-scale), vw = wasm_f32x4_splat(w),
-         zero = wasm_f32x4_splat(0.0f);
-  int i = 0;
-  for (; i + 4 <= n; i += 4) {
-    v128_t x = wasm_v128_load(e + i);
-    v128_t q = wasm_v128_bitselect(vs, vn, wasm_f32x4_ge(x, zero));
-    wasm_v128_store(e + i, wasm_f32x4_sub(x, q));
-    v128_t y = wasm_f32x4_mul(q, vw);
-    if (!first) y = wasm_f32x4_add(wasm_v128_load(acc + i), y);
-    if (last) {
-      y = wasm_f32x4_add(y, wasm_v128_load(es + i));
-      a = acc_sq(a, y);
-    }
-    wasm_v128_store(acc + i, y);
-  }
-  double s = hsum(a);
-  for (; i < n; i++) {
+// Pass 2 of a worker but the last: q = scale sign(e) (sign(0) = +1); e <- e - q; acc <- (first ? 0 : acc) + q w.
+void onebit_compress(float *R e, float *R acc, int n, float scale, float w, int first) {
+  for (int i = 0; i < n; i++) {
     float x = e[i];
     float q = x >= 0.0f ? scale : -scale;
     e[i] = x - q;
-    float y = q * w;
-    if (!first) y = acc[i] + y;
-    if (last) {
-      y = y + es[i];
-      s += (double)y * y;
-    }
-    acc[i] = y;
+    acc[i] = (first ? 0.0f : acc[i]) + q * w;
   }
-  return s;
 }
 
-// Server: q = scale sign(acc); es <- acc - q; m <- q; u = m / (sqrt(v) + eps); p -= lr (u + wd p).
-void onebit_server(float *R p, float *R m, const float *R v, const float *R acc, float *R es, int n, float scale,
-                   float eps, float lr, float wd) {
+// Pass 2 of the last worker and the server: q = scale sign(e); e <- e - q; y = (first ? 0 : acc) + q w + es;
+// q2 = scale2 sign(y); es <- y - q2; m <- q2; u = m / (sqrt(v) + eps); p -= lr (u + wd p).
+void onebit_finish(float *R p, float *R m, const float *R v, float *R e, const float *R acc, float *R es, int n, float scale,
+                   float w, int first, float scale2, float eps, float lr, float wd) {
   for (int i = 0; i < n; i++) {
-    float x = acc[i];
+    float x = e[i];
     float q = x >= 0.0f ? scale : -scale;
-    es[i] = x - q;
-    m[i] = q;
-    p[i] = p[i] - lr * (q / (sqrtf_(v[i]) + eps) + wd * p[i]);
+    e[i] = x - q;
+    float y = (first ? 0.0f : acc[i]) + q * w + es[i];
+    float q2 = y >= 0.0f ? scale2 : -scale2;
+    es[i] = y - q2;
+    m[i] = q2;
+    p[i] = p[i] - lr * (q2 / (sqrtf_(v[i]) + eps) + wd * p[i]);
   }
 }
 
 // ---------------------------------------------------------------- AdamP / SGDP
 
-// One update with the radial projection of AdamP/SGDP over `rows` rows of `width` entries:
+// One update with the radial projection of AdamP/SGDP over `rows` rows of `width` entries, for a
+// tensor found scale-invariant (inv: 1 / (||p_row|| + eps) per row; the caller runs adam_step or
+// momentum_step otherwise):
 // kind 0 (AdamP): m, v as Adam (k1 = 1/bc1, k2 = 1/bc2), u = num k1 / (sqrt(v k2) + eps);
 // kind 1 (SGDP): buf = momentum buf + c g, u = nesterov ? g + momentum buf : buf.
-// With inv (1 / (||p_row|| + eps) per row) the row's u loses its component along p:
-// u -= p inv (sum p inv u), the dot taken in float64. p = p (1 - decay) - step u.
+// Sweep A computes u into `urow` (a scratch of `width`) and its dot with p inv in float64; sweep B
+// steps p = p (1 - decay) - step (u - p inv dot).
 void projected_step(float *R p, const float *R g, float *R m, float *R v, int rows, int width, int kind, float b1,
                     float b2, float c1, float c2, float eps, float k1, float k2, int nesterov, const float *R inv,
-                    float step, float decay) {
+                    float *R urow, float step, float decay) {
   const float keep = 1.0f - decay;
   for (int r = 0; r < rows; r++) {
     long o = (long)r * width;
-    float *pr = p + o, *mr = m + o, *vr = v ? v + o : 0;
+    float *pr = p + o, *mr = m + o, *vr = kind == 0 ? v + o : 0;
     const float *gr = g + o;
-    double dot = 0.0;
-    float ir = inv ? inv[r] : 0.0f;
-    // Sweep A: the moments, and the dot of p inv with u.
+    const float ir = inv[r];
     if (kind == 0) {
-      for (int i = 0; i < width; i++) {
-        float x = gr[i];
-        float mm = b1 * mr[i] + c1 * x;
-        float vv = b2 * vr[i] + c2 * (x * x);
-        mr[i] = mm;
-        vr[i] = vv;
-      }
-    } else {
-      for (int i = 0; i < width; i++) mr[i] = b1 * mr[i] + c1 * gr[i];
-    }
-    if (inv) {
-      v128_t a = wasm_f64x2_splat(0.0);
-      int i = 0;
-      if (kind == 0) {
-        v128_t vk1 = wasm_f32x4_splat(k1), vk2 = wasm_f32x4_splat(k2), ve = wasm_f32x4_splat(eps), vb1 = wasm_f32x4_splat(b1),
-               vc1 = wasm_f32x4_splat(c1), vi = wasm_f32x4_splat(ir);
-        for (; i + 4 <= width; i += 4) {
-          v128_t mm = wasm_v128_load(mr + i);
-          v128_t num = nesterov ? wasm_f32x4_add(wasm_f32x4_mul(vb1, mm), wasm_f32x4_mul(vc1, wasm_v128_load(gr + i))) : mm;
-          v128_t u = wasm_f32x4_div(wasm_f32x4_mul(num, vk1), wasm_f32x4_add(wasm_f32x4_sqrt(wasm_f32x4_mul(wasm_v128_load(vr + i), vk2)), ve));
-          a = acc_dot(a, wasm_f32x4_mul(wasm_v128_load(pr + i), vi), u);
+      if (nesterov) {
+        for (int i = 0; i < width; i++) {
+          float x = gr[i];
+          float mm = b1 * mr[i] + c1 * x;
+          float vv = b2 * vr[i] + c2 * (x * x);
+          mr[i] = mm;
+          vr[i] = vv;
+          urow[i] = ((b1 * mm + c1 * x) * k1) / (sqrtf_(vv * k2) + eps);
         }
       } else {
-        v128_t vb1 = wasm_f32x4_splat(b1), vi = wasm_f32x4_splat(ir);
-        for (; i + 4 <= width; i += 4) {
-          v128_t b = wasm_v128_load(mr + i);
-          v128_t u = nesterov ? wasm_f32x4_add(wasm_v128_load(gr + i), wasm_f32x4_mul(vb1, b)) : b;
-          a = acc_dot(a, wasm_f32x4_mul(wasm_v128_load(pr + i), vi), u);
+        for (int i = 0; i < width; i++) {
+          float x = gr[i];
+          float mm = b1 * mr[i] + c1 * x;
+          float vv = b2 * vr[i] + c2 * (x * x);
+          mr[i] = mm;
+          vr[i] = vv;
+          urow[i] = (mm * k1) / (sqrtf_(vv * k2) + eps);
         }
       }
-      dot = hsum(a);
-      for (; i < width; i++) {
-        float u = kind == 0 ? ((nesterov ? b1 * mr[i] + c1 * gr[i] : mr[i]) * k1) / (sqrtf_(vr[i] * k2) + eps)
-                            : (nesterov ? gr[i] + b1 * mr[i] : mr[i]);
-        dot += (double)(pr[i] * ir) * u;
+    } else {
+      for (int i = 0; i < width; i++) {
+        float b = b1 * mr[i] + c1 * gr[i];
+        mr[i] = b;
+        urow[i] = nesterov ? gr[i] + b1 * b : b;
       }
     }
-    // Sweep B: the projected step.
+    v128_t a = wasm_f64x2_splat(0.0), vi = wasm_f32x4_splat(ir);
+    int i = 0;
+    for (; i + 4 <= width; i += 4) a = acc_dot(a, wasm_f32x4_mul(wasm_v128_load(pr + i), vi), wasm_v128_load(urow + i));
+    double dot = hsum(a);
+    for (; i < width; i++) dot += (double)(pr[i] * ir) * urow[i];
     const float fd = (float)dot;
     for (int i = 0; i < width; i++) {
-      float u = kind == 0 ? ((nesterov ? b1 * mr[i] + c1 * gr[i] : mr[i]) * k1) / (sqrtf_(vr[i] * k2) + eps)
-                          : (nesterov ? gr[i] + b1 * mr[i] : mr[i]);
       float pi = pr[i];
-      u = u - pi * ir * fd;
-      pr[i] = pi * keep - step * u;
+      pr[i] = pi * keep - step * (urow[i] - pi * ir * fd);
     }
   }
 }
@@ -449,8 +516,8 @@ static inline unsigned char quantize(float x, const float *map, const unsigned c
 static inline unsigned char quantize_keep_sign(float x, const float *map, const unsigned char *lut) {
   int j = quantize(x, map, lut);
   union { float f; unsigned int u; } a = {x}, b = {map[j]};
-  if ((a.u >> 31) != (b.u >> 31)) j += (a.u >> 31) ? -1 : 1;
-  return (unsigned char)j;
+  int differ = (int)((a.u ^ b.u) >> 31), negative = (int)(a.u >> 31);
+  return (unsigned char)(j + differ * (1 - 2 * negative));
 }
 
 // chain(percentileClipping?, scaleByAdam8bit, scaleByLearningRate, decayWeights(afterStep)),
@@ -459,7 +526,7 @@ static inline unsigned char quantize_keep_sign(float x, const float *map, const 
 // then requantize with each block's new absmax (x / absmax, as bitsandbytes divides).
 void adam8bit_step(float *p, const float *g, unsigned char *mq, unsigned char *vq, float *mabs, float *vabs, int n,
                    int block, const float *smap, const float *umap, const unsigned char *slut, const unsigned char *ulut,
-                   float *scratch, float lr, float b1, float b2, float c1, float c2, float eps, float ibc1, float ibc2,
+                   float *R scratch, float lr, float b1, float b2, float c1, float c2, float eps, float ibc1, float ibc2,
                    float gscale, float decay_post) {
   const float post = 1.0f - decay_post;
   const v128_t vb1 = wasm_f32x4_splat(b1), vb2 = wasm_f32x4_splat(b2), vc1 = wasm_f32x4_splat(c1),
@@ -510,9 +577,14 @@ void adam8bit_step(float *p, const float *g, unsigned char *mq, unsigned char *v
       p[i] = (p[i] - lr * u) * post;
     }
     unsigned char zm = quantize(0.0f, smap, slut), zv = quantize(0.0f, umap, ulut);
+    // The divisions four lanes at a time, then the table lookups.
     for (int k = 0; k < len; k++) {
-      mq[start + k] = nm > 0.0f ? quantize_keep_sign(ms[k] / nm, smap, slut) : zm;
-      vq[start + k] = nv > 0.0f ? quantize(vs[k] / nv, umap, ulut) : zv;
+      ms[k] = ms[k] / nm;
+      vs[k] = vs[k] / nv;
+    }
+    for (int k = 0; k < len; k++) {
+      mq[start + k] = nm > 0.0f ? quantize_keep_sign(ms[k], smap, slut) : zm;
+      vq[start + k] = nv > 0.0f ? quantize(vs[k], umap, ulut) : zv;
     }
     mabs[b] = nm;
     vabs[b] = nv;

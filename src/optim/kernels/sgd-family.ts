@@ -67,7 +67,9 @@ const projected: KernelSpec = {
       const buf = adam ? slot.m : slot.momentum;
       const { rows, width, inv } = projection(k, p, grads[i]!, delta, eps);
       (pr.state.slots[i]!.wdRatio as Float32Array)[0] = inv ? wdRatio : 1;
-      k.x.projected_step(ptr(p.data), ptr(grads[i]), ptr(buf), ptr(slot.v), inv ? rows : 1, inv ? width : n, kind, c.b1, c.b2, c.c1, c.c2, c.eps, c.k1, c.k2, c.nesterov, ptr(inv), lr, lr * wd * (inv ? wdRatio : 1));
+      if (inv) k.x.projected_step(ptr(p.data), ptr(grads[i]), ptr(buf), ptr(slot.v), rows, width, kind, c.b1, c.b2, c.c1, c.c2, c.eps, c.k1, c.k2, c.nesterov, ptr(inv), ptr(k.scratch('projected-row', width)), lr, lr * wd * wdRatio);
+      else if (adam) k.x.adam_step(ptr(p.data), ptr(grads[i]), ptr(buf), ptr(slot.v), 0, n, lr, c.b1, c.b2, c.c1, c.c2, c.eps, c.k1, c.k2, 0, lr * wd, 0, 0, Number.POSITIVE_INFINITY, 1, 1, c.nesterov);
+      else k.x.momentum_step(ptr(p.data), ptr(grads[i]), ptr(buf), n, 0, c.b1, c.c1, c.nesterov, 0, lr, lr * wd);
     });
   },
 };
