@@ -5,6 +5,8 @@
 // The final updates are ADDED to the parameters (optax's `apply_updates`), so
 // `scaleByLearningRate` multiplies by -lr.
 
+import type { MatrixOps } from './matrix-ops.js';
+
 /** A named float32 parameter, updated in place. */
 export interface Param {
   name: string;
@@ -59,6 +61,8 @@ export interface UpdateContext {
   hessianDiag?: DiagEstimate;
   /** Per-worker gradients for data-parallel compression (1-bit Adam); `grads` is their mean. */
   workerGrads?: Float32Array[][];
+  /** Dense float32 operations (SOAP's rotations): the wasm kernels' on the arena path, else TypeScript's. */
+  matrixOps?: MatrixOps;
   /** The state of a sibling transformation in the same chain, by name (spike clipping reads Adam's v). */
   stateOf(name: string): TransformState | undefined;
 }

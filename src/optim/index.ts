@@ -30,3 +30,4 @@ export { OPTIMIZERS, createOptimizer, type OptimizerEntry } from './registry.js'
 export { saveOptimizerState, loadOptimizerState } from './state-io.js';
 export { WasmArena, ParamArena, MAX_ARENA_BYTES, ARENA_RESERVED_BYTES } from './arena.js';
 export { findKernel, kernelWasmPath, KERNEL_NAMES, type FusedKernel } from './kernels/dispatch.js';
+export { TS_MATRIX_OPS, type MatrixOps } from './matrix-ops.js';

@@ -14,12 +14,14 @@
 //   its RMS; `correctBias: false` drops the bias corrections;
 // - weight decay multiplies the updated parameter, p = (p - lr u)(1 - lr wd).
 // The code refreshes m by rotating it back and forth at every step; here only when the basis
-// changes (the same numbers up to rounding, half the matrix products).
+// changes (the same numbers up to rounding, half the matrix products). The products are float32
+// (matrix-ops.ts), as the code's are for float32 parameters.
 
 import { chain, emptyState, transform, type GradientTransformation, type Param } from './core.js';
 import type { Schedule } from './schedules.js';
 import { decayWeights, scaleByLearningRate } from './transforms.js';
 import { matmul, orthonormalize, permuteColumns, symmetricEigenvectors } from './linalg.js';
+import { TS_MATRIX_OPS, type MatrixOps } from './matrix-ops.js';
 
 export interface SoapHyper {
   lr: number;
@@ -85,48 +87,54 @@ function around(dims: readonly number[], i: number): { pre: number; d: number; p
 }
 
 /**
- * Mode-i product in place through `tmp`: x <- Q^T along dimension i (`toBasis`), or Q (back).
- * Q is d x d row-major.
+ * Mode-i product: out = x with dimension i multiplied by Q^T (`toBasis`: y_j = sum_k Q[k, j] x_k)
+ * or by Q (back: y_j = sum_k Q[j, k] x_k). Q is d x d row-major.
  */
-function modeProduct(x: Float64Array, dims: readonly number[], i: number, q: Float32Array | Float64Array, toBasis: boolean, tmp: Float64Array): void {
+function modeProduct(ops: MatrixOps, x: Float32Array, out: Float32Array, dims: readonly number[], i: number, q: Float32Array, toBasis: boolean): void {
   const { pre, d, post } = around(dims, i);
-  tmp.fill(0, 0, x.length);
+  if (post === 1) {
+    // [pre, d] times Q (to the basis) or Q^T (back): B must be row-major, so Q^T is materialised.
+    let b = q;
+    if (!toBasis) ops.transpose(q, d, d, (b = ops.scratch('soap-qt', d * d)));
+    ops.gemm(x, d, 1, b, d, out, d, pre, d, d, false);
+    return;
+  }
+  // Each [d, post] slab: Q^T X (A[j, k] = Q[k, j]) or Q X.
   for (let a = 0; a < pre; a++) {
-    const base = a * d * post;
-    for (let j = 0; j < d; j++) {
-      const out = base + j * post;
-      for (let k = 0; k < d; k++) {
-        const c = toBasis ? q[k * d + j]! : q[j * d + k]!;
-        if (c === 0) continue;
-        const src = base + k * post;
-        for (let b = 0; b < post; b++) tmp[out + b]! += c * x[src + b]!;
-      }
+    const o = a * d * post;
+    ops.gemm(q, toBasis ? 1 : d, toBasis ? d : 1, x.subarray(o, o + d * post), post, out.subarray(o, o + d * post), post, d, d, post, false);
+  }
+}
+
+/** x rotated into (or out of) the eigenbases of every rotated dimension; the result is in one of the two buffers (x is not written). */
+function rotate(ops: MatrixOps, x: Float32Array, lay: SoapLayout, qs: (Float32Array | undefined)[], toBasis: boolean, bufs: [Float32Array, Float32Array]): Float32Array {
+  let src = x;
+  let next = 0;
+  lay.dims.forEach((_, i) => {
+    if (!qs[i]) return;
+    const out = bufs[next]!;
+    modeProduct(ops, src, out, lay.dims, i, qs[i]!, toBasis);
+    src = out;
+    next = 1 - next;
+  });
+  if (src === x) bufs[0].set(x);
+  return src === x ? bufs[0] : src;
+}
+
+/** GG = sb GG + (1-sb) G_(i) G_(i)^T, the outer product summed over every other dimension. */
+function accumulateFactor(ops: MatrixOps, gg: Float32Array, g: Float32Array, dims: readonly number[], i: number, beta: number): void {
+  const { pre, d, post } = around(dims, i);
+  const outer = ops.scratch('soap-outer', d * d);
+  if (post === 1) {
+    ops.gemm(g, 1, d, g, d, outer, d, d, pre, d, false); // [pre, d]^T [pre, d]
+  } else {
+    const t = ops.scratch('soap-slab-t', d * post);
+    for (let a = 0; a < pre; a++) {
+      const slab = g.subarray(a * d * post, (a + 1) * d * post);
+      ops.transpose(slab, d, post, t);
+      ops.gemm(slab, post, 1, t, d, outer, d, d, post, d, a > 0); // X_a X_a^T
     }
   }
-  x.set(tmp.subarray(0, x.length));
-}
-
-/** Rotate x into (or out of) the eigenbases of every rotated dimension. */
-function rotate(x: Float64Array, lay: SoapLayout, qs: (Float32Array | undefined)[], toBasis: boolean, tmp: Float64Array): void {
-  lay.dims.forEach((_, i) => {
-    if (qs[i]) modeProduct(x, lay.dims, i, qs[i]!, toBasis, tmp);
-  });
-}
-
-/** GG = sb GG + (1-sb) G_(i) G_(i)^T. */
-function accumulateFactor(gg: Float32Array, g: Float64Array, dims: readonly number[], i: number, beta: number): void {
-  const { pre, d, post } = around(dims, i);
-  const outer = new Float64Array(d * d);
-  for (let a = 0; a < pre; a++) {
-    const base = a * d * post;
-    for (let k = 0; k < d; k++)
-      for (let l = k; l < d; l++) {
-        let s = 0;
-        for (let b = 0; b < post; b++) s += g[base + k * post + b]! * g[base + l * post + b]!;
-        outer[k * d + l]! += s;
-      }
-  }
-  for (let k = 0; k < d; k++) for (let l = 0; l < k; l++) outer[k * d + l] = outer[l * d + k]!;
   for (let j = 0; j < gg.length; j++) gg[j] = beta * gg[j]! + (1 - beta) * outer[j]!;
 }
 
@@ -134,6 +142,10 @@ function accumulateFactor(gg: Float32Array, g: Float64Array, dims: readonly numb
 function permuteAlong(v: Float32Array, dims: readonly number[], i: number, order: number[]): void {
   const { pre, d, post } = around(dims, i);
   const old = v.slice();
+  if (post === 1) {
+    for (let a = 0; a < pre; a++) for (let j = 0; j < d; j++) v[a * d + j] = old[a * d + order[j]!]!;
+    return;
+  }
   for (let a = 0; a < pre; a++)
     for (let j = 0; j < d; j++) v.set(old.subarray((a * d + order[j]!) * post, (a * d + order[j]! + 1) * post), (a * d + j) * post);
 }
@@ -185,52 +197,40 @@ export function scaleBySoap(b1: number, b2: number, shampooBeta: number, eps: nu
       }),
     }),
     (updates, state, ctx) => {
+      const ops = ctx.matrixOps ?? TS_MATRIX_OPS;
       const t = ++state.count;
       const adamStep = t - 1;
       for (let i = 0; i < updates.length; i++) {
         const u = updates[i]!;
+        const n = u.length;
         const lay = layout(ctx.params[i]!);
         const slot = state.slots[i] as Record<string, Float32Array>;
         const qs = lay.dims.map((_, k) => slot[`Q${k}`]);
-        const tmp = new Float64Array(u.length);
-        const G = Float64Array.from(u);
-        if (t > 1) {
-          const gp = Float64Array.from(G);
-          rotate(gp, lay, qs, true, tmp);
-          const { m, v } = slot as { m: Float32Array; v: Float32Array };
-          const step = new Float64Array(u.length);
-          for (let j = 0; j < u.length; j++) {
-            m[j] = b1 * m[j]! + (1 - b1) * gp[j]!;
-            v[j] = b2 * v[j]! + (1 - b2) * gp[j]! * gp[j]!;
-            step[j] = m[j]! / (Math.sqrt(v[j]!) + eps);
-          }
-          rotate(step, lay, qs, false, tmp);
-          let scale = correctBias ? Math.sqrt(1 - b2 ** adamStep) / (1 - b1 ** adamStep) : 1;
-          if (normalizeGrads) {
-            let sq = 0;
-            for (let j = 0; j < u.length; j++) sq += step[j]! * step[j]!;
-            scale /= 1e-30 + Math.sqrt(sq / u.length);
-          }
-          for (let j = 0; j < u.length; j++) u[j] = step[j]! * scale;
-        } else {
-          u.fill(0);
-        }
-        // Factor statistics from this step's gradient, after the step (as the code).
+        const bufs: [Float32Array, Float32Array] = [ops.scratch('soap-a', n).subarray(0, n), ops.scratch('soap-b', n).subarray(0, n)];
+        // Factor statistics from this step's gradient (the code adds them after the step; the step does not read them).
         lay.dims.forEach((_, k) => {
-          if (qs[k]) accumulateFactor(slot[`GG${k}`]!, G, lay.dims, k, shampooBeta);
+          if (qs[k]) accumulateFactor(ops, slot[`GG${k}`]!, u, lay.dims, k, shampooBeta);
         });
         if (t === 1) {
+          u.fill(0);
           lay.dims.forEach((d, k) => {
             if (qs[k]) qs[k]!.set(symmetricEigenvectors(Float64Array.from(slot[`GG${k}`]!), d).vectors);
           });
-        } else if (adamStep % frequency === 0 && qs.some(Boolean)) {
-          const m = Float64Array.from(slot.m!);
-          rotate(m, lay, qs, false, tmp);
+          continue;
+        }
+        const gp = rotate(ops, u, lay, qs, true, bufs);
+        ops.adam(gp, slot.m!, slot.v!, gp, b1, b2, 1 - b1, 1 - b2, eps);
+        const step = rotate(ops, gp, lay, qs, false, gp === bufs[0] ? [bufs[1], bufs[0]] : bufs);
+        let scale = correctBias ? Math.sqrt(1 - b2 ** adamStep) / (1 - b1 ** adamStep) : 1;
+        if (normalizeGrads) scale /= 1e-30 + Math.sqrt(ops.sumsq(step) / n);
+        ops.scale(step, scale, u);
+        if (adamStep % frequency === 0 && qs.some(Boolean)) {
+          // m back to the parameter's basis, the bases refreshed (v permuted with them), m into the new bases.
+          const m = rotate(ops, slot.m!, lay, qs, false, bufs);
           lay.dims.forEach((_, k) => {
             if (qs[k]) refreshBasis(slot[`GG${k}`]!, qs[k]!, slot.v!, lay.dims, k);
           });
-          rotate(m, lay, qs, true, tmp);
-          slot.m!.set(m);
+          slot.m!.set(rotate(ops, m, lay, qs, true, m === bufs[0] ? [bufs[1], bufs[0]] : bufs));
         }
       }
     },

@@ -8,7 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/random.js';
-import { createOptimizer, kernelWasmPath, OPTIMIZERS, WasmArena, type Param } from '../../src/optim/index.js';
+import { createOptimizer, kernelWasmPath, OPTIMIZERS, TS_MATRIX_OPS, WasmArena, type Param } from '../../src/optim/index.js';
+import { kernelsFor } from '../../src/optim/kernels/module.js';
+import { wasmMatrixOps } from '../../src/optim/kernels/soap.js';
 
 const hasClang = spawnSync('clang', ['--version']).status === 0 && spawnSync('wasm-ld', ['--version']).status === 0;
 
@@ -73,6 +75,8 @@ const CASES: [string, Record<string, unknown>, string][] = [
   ['adahessian', { lr: 1e-2, weightDecay: 0.1 }, 'adahessian'],
   ['adahessian', { lr: 1e-2, hessianPower: 0.5, spatialAverageBlockSize: [-1, 10, 7, -1] }, 'adahessian'],
   ['onebit-adam', { lr: 1e-2, freezeStep: 8, weightDecay: 0.1 }, 'onebit-adam'],
+  ['soap', { lr: 1e-2, precondFrequency: 5, maxPrecondDim: 64 }, 'soap'],
+  ['soap', { lr: 1e-2, precondFrequency: 3, mergeDims: true, maxPrecondDim: 40, normalizeGrads: true, precondition1d: true }, 'soap'],
 ];
 
 function gradsAt(params: Param[], t: number): Float32Array[] {
@@ -95,8 +99,8 @@ function gradsAt(params: Param[], t: number): Float32Array[] {
 }
 
 describe('kernel and TypeScript paths', () => {
-  it('every registered optimizer but SOAP has a kernel case here', () => {
-    expect(new Set(CASES.map((c) => c[0]))).toEqual(new Set(Object.keys(OPTIMIZERS).filter((n) => n !== 'soap')));
+  it('every registered optimizer has a kernel case here', () => {
+    expect(new Set(CASES.map((c) => c[0]))).toEqual(new Set(Object.keys(OPTIMIZERS)));
   });
 
   it.each(CASES)('%s %j: the kernel %s follows the TypeScript chain\'s trajectory to float32 rounding', (name, hyper, kernel) => {
@@ -139,7 +143,7 @@ describe('kernel and TypeScript paths', () => {
     const arena = new WasmArena(1 << 20);
     const params = arenaParams(arena, 6);
     const g = Object.fromEntries(params.map((p) => [p.name, new Float32Array(p.data.length).fill(0.1)]));
-    for (const [name, hyper] of [['lion', { kappa: 'l2' }], ['spam', { density: 0.5 }], ['adahessian', { hessianPower: 0.7 }], ['soap', {}], ['adamw8bit', { maxUnorm: 0.1 }]] as const) {
+    for (const [name, hyper] of [['lion', { kappa: 'l2' }], ['spam', { density: 0.5 }], ['adahessian', { hessianPower: 0.7 }], ['adamw8bit', { maxUnorm: 0.1 }]] as const) {
       const opt = createOptimizer(name, hyper, { arena, hessian: () => g });
       opt.step(params, g);
       expect(opt.kernelNames(), name).toEqual(['']);
@@ -147,6 +151,23 @@ describe('kernel and TypeScript paths', () => {
     const heap = createOptimizer('adamw');
     heap.step(params.map((p) => ({ ...p, data: p.data.slice() })), g);
     expect(heap.kernelNames()).toEqual(['']);
+  });
+
+  it('SOAP\'s matrix products: the wasm gemm gives the TypeScript gemm\'s bits (float32 sums in k order) for any layout', () => {
+    const arena = new WasmArena(8 << 20);
+    const wasm = wasmMatrixOps(kernelsFor(arena));
+    const rnd = mulberry32(3).next;
+    for (const [m, k, n, sai, sak, accumulate] of [[7, 300, 13, 300, 1, false], [64, 9, 64, 1, 64, true], [5, 3, 9, 3, 1, true], [33, 600, 8, 1, 33, false]] as const) {
+      const fill = (x: Float32Array, shift: number) => x.set(Float32Array.from(x, () => rnd() - shift));
+      const [a, b, c1] = [arena.f32(m * k), arena.f32(k * n), arena.f32(m * n)];
+      fill(a, 0.5);
+      fill(b, 0.5);
+      fill(c1, 0);
+      const c2 = Float32Array.from(c1);
+      wasm.gemm(a, sai, sak, b, n, c1, n, m, k, n, accumulate);
+      TS_MATRIX_OPS.gemm(a, sai, sak, b, n, c2, n, m, k, n, accumulate);
+      expect(Buffer.compare(Buffer.from(c1.buffer, c1.byteOffset, c1.byteLength), Buffer.from(c2.buffer)), `${m}x${k}x${n}`).toBe(0);
+    }
   });
 
   it('the arena hands out 64-byte aligned views and refuses to overflow', () => {

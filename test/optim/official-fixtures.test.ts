@@ -29,8 +29,8 @@ describe('trajectories of the official implementations', () => {
     const arena = new WasmArena(8 << 20);
     const r = replay(fx, { arena }, (n) => arena.f32(n));
     expect(r.worst, `worst at step ${r.worstStep}`).toBeLessThan(TOLERANCE[fx.optimizer] ?? 1e-4);
-    // Every chain runs a kernel but SOAP (matrix products) and bitsandbytes' max_unorm (a norm of the update first).
-    const tsOnly = fx.optimizer === 'soap' || Number(fx.hyper.maxUnorm ?? 0) > 0;
+    // Every chain runs a kernel but bitsandbytes' max_unorm (a norm of the update first).
+    const tsOnly = Number(fx.hyper.maxUnorm ?? 0) > 0;
     expect(r.kernels.every((k) => (k === '') === tsOnly), r.kernels.join()).toBe(true);
   });
 });

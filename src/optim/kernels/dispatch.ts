@@ -11,6 +11,7 @@ import { signature, type KernelRun, type KernelSpec } from './chain.js';
 import { kernelsFor } from './module.js';
 import { SECOND_ORDER_KERNELS } from './second-order.js';
 import { SGD_FAMILY_KERNELS } from './sgd-family.js';
+import { SOAP_KERNELS } from './soap.js';
 
 export { kernelWasmPath } from './module.js';
 export type { KernelAux } from './chain.js';
@@ -20,7 +21,7 @@ export interface FusedKernel {
   run: KernelRun;
 }
 
-const KERNELS: KernelSpec[] = [...ADAM_FAMILY_KERNELS, ...SGD_FAMILY_KERNELS, ...SECOND_ORDER_KERNELS];
+const KERNELS: KernelSpec[] = [...ADAM_FAMILY_KERNELS, ...SGD_FAMILY_KERNELS, ...SECOND_ORDER_KERNELS, ...SOAP_KERNELS];
 
 export const KERNEL_NAMES = KERNELS.map((k) => k.name);
 

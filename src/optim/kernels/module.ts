@@ -24,6 +24,11 @@ export interface KernelExports {
   onebit_compress(e: number, acc: number, n: number, scale: number, w: number, first: number): void;
   onebit_finish(p: number, m: number, v: number, e: number, acc: number, es: number, n: number, scale: number, w: number, first: number, scale2: number, eps: number, lr: number, wd: number): void;
   projected_step(p: number, g: number, m: number, v: number, rows: number, width: number, kind: number, b1: number, b2: number, c1: number, c2: number, eps: number, k1: number, k2: number, nesterov: number, inv: number, urow: number, step: number, decay: number): void;
+  gemm(a: number, sai: number, sak: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number, accumulate: number): void;
+  soap_adam(g: number, m: number, v: number, out: number, n: number, b1: number, b2: number, c1: number, c2: number, eps: number): void;
+  scale_to(x: number, out: number, n: number, s: number): void;
+  transpose(src: number, rows: number, cols: number, dst: number): void;
+  apply_step(p: number, u: number, n: number, lr: number, keep: number): void;
   adam8bit_step(p: number, g: number, mq: number, vq: number, mabs: number, vabs: number, n: number, block: number, smap: number, umap: number, slut: number, ulut: number, scratch: number, lr: number, b1: number, b2: number, c1: number, c2: number, eps: number, ibc1: number, ibc2: number, gscale: number, decayPost: number): void;
 }
 

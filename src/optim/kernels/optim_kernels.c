@@ -495,6 +495,88 @@ void projected_step(float *R p, const float *R g, float *R m, float *R v, int ro
   }
 }
 
+// ---------------------------------------------------------------- SOAP's dense operations (matrix-ops.ts)
+
+// C[i, j] = (acc ? C[i, j] : 0) + sum_k A[i sai + k sak] B[k ldb + j], each C entry summed over k in
+// increasing order in float32 (a multiply then an add, no fusion): the bits TS_MATRIX_OPS.gemm gives.
+// Blocks of 4 rows x 8 columns of C stay in registers over chunks of 256 k (chunks in order, so the
+// sums' order is unchanged); A is read with any strides (transposes without copies), B by rows.
+void gemm(const float *A, int sai, int sak, const float *B, int ldb, float *C, int ldc, int M, int K, int N, int acc) {
+  const int KC = 256;
+  for (int k0 = 0; k0 < K; k0 += KC) {
+    int k1 = k0 + KC < K ? k0 + KC : K;
+    int first = !acc && k0 == 0;
+    int i = 0;
+    for (; i + 4 <= M; i += 4) {
+      int j = 0;
+      for (; j + 8 <= N; j += 8) {
+        v128_t c00, c01, c10, c11, c20, c21, c30, c31;
+        if (first) { c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = wasm_f32x4_splat(0.0f); }
+        else {
+          c00 = wasm_v128_load(C + (i + 0) * ldc + j); c01 = wasm_v128_load(C + (i + 0) * ldc + j + 4);
+          c10 = wasm_v128_load(C + (i + 1) * ldc + j); c11 = wasm_v128_load(C + (i + 1) * ldc + j + 4);
+          c20 = wasm_v128_load(C + (i + 2) * ldc + j); c21 = wasm_v128_load(C + (i + 2) * ldc + j + 4);
+          c30 = wasm_v128_load(C + (i + 3) * ldc + j); c31 = wasm_v128_load(C + (i + 3) * ldc + j + 4);
+        }
+        const float *a0 = A + (long)(i + 0) * sai, *a1 = A + (long)(i + 1) * sai, *a2 = A + (long)(i + 2) * sai, *a3 = A + (long)(i + 3) * sai;
+        for (int k = k0; k < k1; k++) {
+          v128_t b0 = wasm_v128_load(B + (long)k * ldb + j), b1 = wasm_v128_load(B + (long)k * ldb + j + 4);
+          v128_t x0 = wasm_f32x4_splat(a0[(long)k * sak]), x1 = wasm_f32x4_splat(a1[(long)k * sak]);
+          v128_t x2 = wasm_f32x4_splat(a2[(long)k * sak]), x3 = wasm_f32x4_splat(a3[(long)k * sak]);
+          c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(x0, b0)); c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(x0, b1));
+          c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(x1, b0)); c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(x1, b1));
+          c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(x2, b0)); c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(x2, b1));
+          c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(x3, b0)); c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(x3, b1));
+        }
+        wasm_v128_store(C + (i + 0) * ldc + j, c00); wasm_v128_store(C + (i + 0) * ldc + j + 4, c01);
+        wasm_v128_store(C + (i + 1) * ldc + j, c10); wasm_v128_store(C + (i + 1) * ldc + j + 4, c11);
+        wasm_v128_store(C + (i + 2) * ldc + j, c20); wasm_v128_store(C + (i + 2) * ldc + j + 4, c21);
+        wasm_v128_store(C + (i + 3) * ldc + j, c30); wasm_v128_store(C + (i + 3) * ldc + j + 4, c31);
+      }
+      for (; j < N; j++)
+        for (int r = 0; r < 4; r++) {
+          float s = first ? 0.0f : C[(i + r) * ldc + j];
+          for (int k = k0; k < k1; k++) s += A[(long)(i + r) * sai + (long)k * sak] * B[(long)k * ldb + j];
+          C[(i + r) * ldc + j] = s;
+        }
+    }
+    for (; i < M; i++)
+      for (int j = 0; j < N; j++) {
+        float s = first ? 0.0f : C[i * ldc + j];
+        for (int k = k0; k < k1; k++) s += A[(long)i * sai + (long)k * sak] * B[(long)k * ldb + j];
+        C[i * ldc + j] = s;
+      }
+  }
+}
+
+// m = b1 m + c1 g; v = b2 v + c2 g^2; out = m / (sqrt(v) + eps) (out may be g).
+void soap_adam(const float *g, float *R m, float *R v, float *out, int n, float b1, float b2, float c1, float c2, float eps) {
+  for (int i = 0; i < n; i++) {
+    float x = g[i];
+    float mm = b1 * m[i] + c1 * x;
+    float vv = b2 * v[i] + c2 * (x * x);
+    m[i] = mm;
+    v[i] = vv;
+    out[i] = mm / (sqrtf_(vv) + eps);
+  }
+}
+
+// out = x s.
+void scale_to(const float *x, float *out, int n, float s) {
+  for (int i = 0; i < n; i++) out[i] = x[i] * s;
+}
+
+// dst[c rows + r] = src[r cols + c].
+void transpose(const float *R src, int rows, int cols, float *R dst) {
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < cols; c++) dst[(long)c * rows + r] = src[(long)r * cols + c];
+}
+
+// The chain after scaleBySoap: p = (p - lr u)(1 - decay) (learning rate, then weight decay of the updated p).
+void apply_step(float *R p, const float *R u, int n, float lr, float keep) {
+  for (int i = 0; i < n; i++) p[i] = (p[i] - lr * u[i]) * keep;
+}
+
 // ---------------------------------------------------------------- 8-bit Adam
 
 // Nearest code of x in a sorted 256-entry map, padded by the caller with +inf at [256] and [257].
