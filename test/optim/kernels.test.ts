@@ -133,9 +133,12 @@ describe('kernel and TypeScript paths', () => {
     const sk = fast.state();
     const st = slow.state();
     expect([...sk.keys()]).toEqual([...st.keys()]);
+    const bits = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
     for (const [key, tk] of sk) {
       const tt = st.get(key)!;
-      if (tk.data instanceof Uint8Array) expect(Buffer.compare(Buffer.from(tk.data), Buffer.from(tt.data as Uint8Array)), key).toBe(0);
+      // SOAP's state (moments in the eigenbasis, factors, bases) depends only on the gradients, through
+      // float32 matrix products both paths compute identically.
+      if (tk.data instanceof Uint8Array || name === 'soap') expect(Buffer.compare(bits(tk.data), bits(tt.data)), key).toBe(0);
     }
   });
 
