@@ -137,12 +137,12 @@ void adam_step(float *R p, const float *R g, float *R m, float *R v, float *R vm
                float b2, float c1, float c2, float eps, float k1, float k2, float l2, float decay_pre, float decay_post,
                float theta, float clip_limit, float clip_scale, float gscale, int nesterov) {
   const float keep = 1.0f - decay_pre, post = 1.0f - decay_post;
-#define ADAM_BODY(VMAX, NESTEROV, SPAM)                                                 \
-  for (int i = 0; i < n; i++) {                                                         \
+// One loop of the update from entry START: PREP turns the gradient x into the step's input (pi is p[i]).
+#define ADAM_BODY(START, VMAX, NESTEROV, SPAM, PREP)                                    \
+  for (int i = START; i < n; i++) {                                                     \
     float x = g[i];                                                                     \
-    x = fabsf_(x) > clip_limit ? x * clip_scale : x;                                    \
     float pi = p[i];                                                                    \
-    x = x * gscale + l2 * pi;                                                           \
+    PREP;                                                                               \
     float vo = v[i];                                                                    \
     if (SPAM) {                                                                         \
       float lim = theta * vo;                                                           \
@@ -161,70 +161,45 @@ void adam_step(float *R p, const float *R g, float *R m, float *R v, float *R vm
     float u = (num * k1) / (sqrtf_(vd * k2) + eps);                                     \
     p[i] = (pi * keep - step * u) * post;                                               \
   }
+#define GENERAL x = (fabsf_(x) > clip_limit ? x * clip_scale : x) * gscale + l2 * pi
   if (theta > 0.0f && !vmax && !nesterov && l2 == 0.0f && gscale == 1.0f && clip_limit > 3.0e38f) {
     // SPAM: spikes are rare, so the square root runs only for vectors that hold one.
     const v128_t vth = wasm_f32x4_splat(theta), vb1 = wasm_f32x4_splat(b1), vb2 = wasm_f32x4_splat(b2), vc1 = wasm_f32x4_splat(c1),
                  vc2 = wasm_f32x4_splat(c2), vk1 = wasm_f32x4_splat(k1), vk2 = wasm_f32x4_splat(k2), ve = wasm_f32x4_splat(eps),
                  vkeep = wasm_f32x4_splat(keep), vstep = wasm_f32x4_splat(step), vpost = wasm_f32x4_splat(post),
                  sign = wasm_f32x4_splat(-0.0f);
-    int i = 0;
-    for (; i + 4 <= n; i += 4) {
-      v128_t x = wasm_v128_load(g + i), vo = wasm_v128_load(v + i);
+    int i0 = 0;
+    for (; i0 + 4 <= n; i0 += 4) {
+      v128_t x = wasm_v128_load(g + i0), vo = wasm_v128_load(v + i0);
       v128_t lim = wasm_f32x4_mul(vth, vo);
       v128_t spike = wasm_f32x4_gt(wasm_f32x4_mul(x, x), lim);
       if (wasm_v128_any_true(spike))
         x = wasm_v128_bitselect(wasm_v128_or(wasm_f32x4_sqrt(lim), wasm_v128_and(x, sign)), x, spike);
-      v128_t mm = wasm_f32x4_add(wasm_f32x4_mul(vb1, wasm_v128_load(m + i)), wasm_f32x4_mul(vc1, x));
+      v128_t mm = wasm_f32x4_add(wasm_f32x4_mul(vb1, wasm_v128_load(m + i0)), wasm_f32x4_mul(vc1, x));
       v128_t vv = wasm_f32x4_add(wasm_f32x4_mul(vb2, vo), wasm_f32x4_mul(vc2, wasm_f32x4_mul(x, x)));
-      wasm_v128_store(m + i, mm);
-      wasm_v128_store(v + i, vv);
+      wasm_v128_store(m + i0, mm);
+      wasm_v128_store(v + i0, vv);
       v128_t u = wasm_f32x4_div(wasm_f32x4_mul(mm, vk1), wasm_f32x4_add(wasm_f32x4_sqrt(wasm_f32x4_mul(vv, vk2)), ve));
-      v128_t pp = wasm_v128_load(p + i);
-      wasm_v128_store(p + i, wasm_f32x4_mul(wasm_f32x4_sub(wasm_f32x4_mul(pp, vkeep), wasm_f32x4_mul(vstep, u)), vpost));
+      v128_t pp = wasm_v128_load(p + i0);
+      wasm_v128_store(p + i0, wasm_f32x4_mul(wasm_f32x4_sub(wasm_f32x4_mul(pp, vkeep), wasm_f32x4_mul(vstep, u)), vpost));
     }
-    for (; i < n; i++) {
-      float x = g[i], vo = v[i];
-      float lim = theta * vo;
-      x = x * x > lim ? copysignf_(sqrtf_(lim), x) : x;
-      float mm = b1 * m[i] + c1 * x;
-      float vv = b2 * vo + c2 * (x * x);
-      m[i] = mm;
-      v[i] = vv;
-      float u = (mm * k1) / (sqrtf_(vv * k2) + eps);
-      p[i] = (p[i] * keep - step * u) * post;
-    }
+    ADAM_BODY(i0, 0, 0, 1, (void)pi)
   } else if (!vmax && !nesterov && theta <= 0.0f && l2 == 0.0f && clip_limit > 3.0e38f) {
     // The common case (Adam, AdamW, 8-bit Adam's float32 tensors, 1-bit Adam's warm-up): at most a gradient scale.
-    for (int i = 0; i < n; i++) {
-      float x = g[i] * gscale;
-      float mm = b1 * m[i] + c1 * x;
-      float vv = b2 * v[i] + c2 * (x * x);
-      m[i] = mm;
-      v[i] = vv;
-      float u = (mm * k1) / (sqrtf_(vv * k2) + eps);
-      p[i] = (p[i] * keep - step * u) * post;
-    }
+    ADAM_BODY(0, 0, 0, 0, x = x * gscale)
   } else if (!vmax && !nesterov && theta <= 0.0f && l2 == 0.0f) {
     // Stable-SPAM: AdaClip's scaling of entries above the limit, and AdaGN's scale.
-    for (int i = 0; i < n; i++) {
-      float x = g[i];
-      x = (fabsf_(x) > clip_limit ? x * clip_scale : x) * gscale;
-      float mm = b1 * m[i] + c1 * x;
-      float vv = b2 * v[i] + c2 * (x * x);
-      m[i] = mm;
-      v[i] = vv;
-      float u = (mm * k1) / (sqrtf_(vv * k2) + eps);
-      p[i] = (p[i] * keep - step * u) * post;
-    }
+    ADAM_BODY(0, 0, 0, 0, x = (fabsf_(x) > clip_limit ? x * clip_scale : x) * gscale)
   } else if (vmax) {
-    if (nesterov) ADAM_BODY(1, 1, 0) else ADAM_BODY(1, 0, 0)
+    if (nesterov) ADAM_BODY(0, 1, 1, 0, GENERAL) else ADAM_BODY(0, 1, 0, 0, GENERAL)
   } else if (theta > 0.0f) {
-    ADAM_BODY(0, 0, 1)
+    if (nesterov) ADAM_BODY(0, 0, 1, 1, GENERAL) else ADAM_BODY(0, 0, 0, 1, GENERAL)
   } else if (nesterov) {
-    ADAM_BODY(0, 1, 0)
+    ADAM_BODY(0, 0, 1, 0, GENERAL)
   } else {
-    ADAM_BODY(0, 0, 0)
+    ADAM_BODY(0, 0, 0, 0, GENERAL)
   }
+#undef GENERAL
 #undef ADAM_BODY
 }
 
@@ -456,24 +431,13 @@ void projected_step(float *R p, const float *R g, float *R m, float *R v, int ro
     const float *gr = g + o;
     const float ir = inv[r];
     if (kind == 0) {
-      if (nesterov) {
-        for (int i = 0; i < width; i++) {
-          float x = gr[i];
-          float mm = b1 * mr[i] + c1 * x;
-          float vv = b2 * vr[i] + c2 * (x * x);
-          mr[i] = mm;
-          vr[i] = vv;
-          urow[i] = ((b1 * mm + c1 * x) * k1) / (sqrtf_(vv * k2) + eps);
-        }
-      } else {
-        for (int i = 0; i < width; i++) {
-          float x = gr[i];
-          float mm = b1 * mr[i] + c1 * x;
-          float vv = b2 * vr[i] + c2 * (x * x);
-          mr[i] = mm;
-          vr[i] = vv;
-          urow[i] = (mm * k1) / (sqrtf_(vv * k2) + eps);
-        }
+      for (int i = 0; i < width; i++) {
+        float x = gr[i];
+        float mm = b1 * mr[i] + c1 * x;
+        float vv = b2 * vr[i] + c2 * (x * x);
+        mr[i] = mm;
+        vr[i] = vv;
+        urow[i] = ((nesterov ? b1 * mm + c1 * x : mm) * k1) / (sqrtf_(vv * k2) + eps);
       }
     } else {
       for (int i = 0; i < width; i++) {
