@@ -2,6 +2,7 @@
 // the corrections), SPAM, Stable-SPAM, EXAdam, AdaBelief, Lion, 8-bit Adam and 1-bit Adam. Each
 // turns the chain's hyperparameters and counts into the per-step constants of its C function.
 
+import { fail } from '../../errors.js';
 import type { GradientTransformation, Param, TransformState } from '../core.js';
 import type { Schedule } from '../schedules.js';
 import { resetWarmupFactor, stepsSinceReset, zeroState } from '../reset.js';
@@ -234,7 +235,7 @@ const onebitAdam: KernelSpec = {
     const lr = learningRate(t, state);
     const wd = member(t, state, 'addDecayedWeights').hyper.weightDecay as number;
     const per = aux.workerGrads ?? [grads];
-    if (per.length !== workers) throw new Error(`onebit-adam is configured for ${workers} workers but step() got gradients of ${per.length}`);
+    if (per.length !== workers) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `onebit-adam is configured for ${workers} workers but step() got gradients of ${per.length}`, { field: 'workerGrads' });
     params.forEach((p, i) => {
       const s = a.state.slots[i] as Record<string, Float32Array>;
       const n = p.data.length;

@@ -2,6 +2,7 @@
 // state by transform name, the counts advanced as the TypeScript path advances them, and the
 // learning rate a scaleByLearningRate member gives at this step.
 
+import { fail } from '../../errors.js';
 import type { GradientTransformation, Param, TransformState } from '../core.js';
 import type { Schedule } from '../schedules.js';
 import type { ArenaKernels } from './module.js';
@@ -19,7 +20,8 @@ export interface Member {
 /** The first member of this name, depth first (wrappers included). */
 export function member(t: GradientTransformation, s: TransformState, name: string): Member {
   const found = search(t, s, name);
-  if (!found) throw new Error(`kernel chain has no ${name}`);
+  // Signatures are matched before a kernel runs, so a missing member is a bug in a kernel spec.
+  if (!found) throw fail('ALIGNKIT_ERR_INTERNAL', `optimizer kernel: the chain has no ${name}`, { field: name });
   return found;
 }
 
