@@ -20,6 +20,7 @@ import { createOptimizer, OPTIMIZERS, WasmArena } from '../../dist/optim/index.j
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '10000000,100000000' }, rounds: { type: 'string', default: '3' }, official: { type: 'string' }, only: { type: 'string' } } });
 const SIZES = values.sizes.split(',').map(Number);
+if (SIZES.some((n) => n % 200 || n % 64)) throw new Error(`--sizes must be multiples of 200 and 64 (matrix shapes [n/200, 200] and SOAP's [n/64, 64]), got ${values.sizes}`);
 const ROUNDS = Number(values.rounds);
 const NAMES = values.only ? values.only.split(',') : Object.keys(OPTIMIZERS);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -67,9 +68,9 @@ function startPeer(peer, n, rows) {
 
 // ---------------------------------------------------------------- ours
 // SOAP rotates the 64-wide side (the long one is over maxPrecondDim) with its bases refreshed every 10 steps;
-// 1-bit Adam compresses from the first step; the others run their defaults on a [n/256, 256] matrix.
+// 1-bit Adam compresses from the first step; the others run their defaults on a [n/200, 200] matrix.
 const HYPER = { 'onebit-adam': { freezeStep: 0 }, soap: { maxPrecondDim: 1024, precondFrequency: 10 } };
-const rowsOf = (name, n) => (name === 'soap' ? n / 64 : n / 256);
+const rowsOf = (name, n) => (name === 'soap' ? n / 64 : n / 200);
 
 function setup(name, n) {
   process.stderr.write(`${name} @ ${n}\n`);
