@@ -32,7 +32,11 @@ const loads = [os.loadavg()];
 const cBin = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'optim-bench-')), 'adamw_ref');
 // -fno-math-errno lets gcc vectorize sqrtf (without it the loop stays scalar, ~2.5x slower here).
 execFileSync('gcc', ['-O3', '-march=native', '-fno-math-errno', '-o', cBin, path.join(here, 'adamw_ref.c'), '-lm']);
-const cSecPerStep = (n) => Number(execFileSync(cBin, [String(n), String(n >= 50e6 ? 5 : 9)]).toString().split(' ')[0]);
+/** Median wall-clock and CPU seconds per step of the C loop. */
+const cSecPerStep = (n) => {
+  const [wall, , cpu] = execFileSync(cBin, [String(n), String(n >= 50e6 ? 5 : 9)]).toString().trim().split(' ').map(Number);
+  return { wall, cpu };
+};
 
 // ---------------------------------------------------------------- torch peers
 const python = ['/usr/bin/python3', 'python3'].find((py) => spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
@@ -89,14 +93,19 @@ function setup(name, n) {
   return { opt, params, grads: { w: grad }, aux };
 }
 
+/** Wall-clock and CPU seconds of k steps (both single-threaded, like the C loop). */
 function ourSteps(s, k) {
-  const secs = [];
+  const wall = [];
+  const cpu = [];
   for (let j = 0; j < k; j++) {
     const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
     s.opt.step(s.params, s.grads, s.aux);
-    secs.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    const c = process.cpuUsage(c0);
+    wall.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    cpu.push((c.user + c.system) / 1e6);
   }
-  return secs;
+  return { wall, cpu };
 }
 
 // ---------------------------------------------------------------- rounds
@@ -109,14 +118,20 @@ for (const n of SIZES) {
     const ours = setup(name, n);
     const peers = peersOf(name).map((p) => ({ ...p, run: startPeer(p, n, rowsOf(name, n)), secs: [] }));
     const c = [];
+    const cCpu = [];
     const mine = [];
+    const mineCpu = [];
     for (let r = 0; r < ROUNDS; r++) {
-      c.push(cSecPerStep(n));
-      mine.push(summary(ourSteps(ours, k)));
+      const cr = cSecPerStep(n);
+      c.push(cr.wall);
+      cCpu.push(cr.cpu);
+      const o = ourSteps(ours, k);
+      mine.push(summary(o.wall));
+      mineCpu.push(summary(o.cpu));
       for (const p of peers) p.secs.push(summary(await p.run.steps(k)));
     }
     for (const p of peers) await p.run.close();
-    rows.push({ name, n, sec: median(mine), c: median(c), bytes: ours.opt.stateBytesPerParam(), kernel: ours.opt.kernelNames()[0], peers: peers.map((p) => ({ label: p.label, sec: median(p.secs) })) });
+    rows.push({ name, n, sec: median(mine), c: median(c), cpu: median(mineCpu), cCpu: median(cCpu), bytes: ours.opt.stateBytesPerParam(), kernel: ours.opt.kernelNames()[0], peers: peers.map((p) => ({ label: p.label, sec: median(p.secs) })) });
     gc();
   }
 }
@@ -131,18 +146,18 @@ const fmt = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const out = [];
 out.push(`Optimizer bench: ${cpu} (${isa}), ${os.cpus().length} cores; load average ${loads[0].map((x) => x.toFixed(1)).join(' ')} at the start, ${loads[1].map((x) => x.toFixed(1)).join(' ')} at the end; node ${process.version}; torch: ${python ?? 'not available'} (2 threads, OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset)`);
 out.push('');
-out.push('| optimizer | path | ' + SIZES.map((n) => `M params/s @${n / 1e6}M`).join(' | ') + ' | state B/param | ' + SIZES.map((n) => `vs C AdamW @${n / 1e6}M`).join(' | ') + ' | torch peer | ' + SIZES.map((n) => `peer M params/s @${n / 1e6}M`).join(' | ') + ' | ' + SIZES.map((n) => `vs peer @${n / 1e6}M`).join(' | ') + ' |');
+out.push('| optimizer | path | ' + SIZES.map((n) => `M params/s @${n / 1e6}M`).join(' | ') + ' | state B/param | ' + SIZES.map((n) => `vs C AdamW @${n / 1e6}M (wall / CPU)`).join(' | ') + ' | torch peer | ' + SIZES.map((n) => `peer M params/s @${n / 1e6}M`).join(' | ') + ' | ' + SIZES.map((n) => `vs peer @${n / 1e6}M`).join(' | ') + ' |');
 out.push('|' + ' --- |'.repeat(3 + 4 * SIZES.length));
 for (const name of NAMES) {
   const rs = SIZES.map((n) => rows.find((r) => r.name === name && r.n === n));
   const labels = rs[0].peers.length ? rs[0].peers.map((p) => p.label) : ['—'];
   labels.forEach((label, li) => {
-    const cells = li === 0 ? [name, rs[0].kernel ? `wasm ${rs[0].kernel}` : 'TypeScript', ...rs.map((r) => fmt(mps(r.n, r.sec))), rs[0].bytes.toFixed(2), ...rs.map((r) => (r.c / r.sec).toFixed(2))] : ['', '', ...rs.map(() => ''), '', ...rs.map(() => '')];
+    const cells = li === 0 ? [name, rs[0].kernel ? `wasm ${rs[0].kernel}` : 'TypeScript', ...rs.map((r) => fmt(mps(r.n, r.sec))), rs[0].bytes.toFixed(2), ...rs.map((r) => `${(r.c / r.sec).toFixed(2)} / ${(r.cCpu / r.cpu).toFixed(2)}`)] : ['', '', ...rs.map(() => ''), '', ...rs.map(() => '')];
     const peer = (r) => r.peers[li];
     cells.push(label, ...rs.map((r) => (peer(r) ? fmt(mps(r.n, peer(r).sec)) : '—')), ...rs.map((r) => (peer(r) ? `${(peer(r).sec / r.sec).toFixed(1)}×` : '—')));
     out.push('| ' + cells.join(' | ') + ' |');
   });
 }
 out.push('');
-for (const n of SIZES) out.push(`C AdamW at ${n / 1e6}M: median over the rounds of every row ${fmt(mps(n, median(rows.filter((r) => r.n === n).map((r) => r.c))))} M params/s`);
+for (const n of SIZES) out.push(`C AdamW at ${n / 1e6}M: median over the rounds of every row ${fmt(mps(n, median(rows.filter((r) => r.n === n).map((r) => r.c))))} M params/s (${fmt(mps(n, median(rows.filter((r) => r.n === n).map((r) => r.cCpu))))} per CPU second)`);
 console.log(out.join('\n'));
