@@ -255,7 +255,7 @@ void exadam_step(float *R p, const float *R g, float *R m, float *R v, int n, fl
     float r = 1.0f / (ve * me);
     float d1 = 1.0f + vv * me * r * b2t;
     float d2 = 1.0f + m2 * ve * r * b1t;
-    float u = (mm * ibc1 * d1 + gg * ibc1 * d1) / (sqrtf_(vv * ibc2 * d2) + eps);
+    float u = (mm + gg) * (ibc1 * d1) / (sqrtf_(vv * ibc2 * d2) + eps);
     p[i] = p[i] * keep - step * u;
   }
 }
