@@ -1,12 +1,12 @@
 // `alignkit train sft|rm|dpo|unpaired|arm`: a run config from `--config run.json` overridden by
 // flags (one table maps each flag to its RunConfig field and parser), then one training run.
 
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fail } from '../../errors.js';
 import {
   KINDS, lossesForKind, readRunConfigFile, resolveRunConfig, RUN_DEFAULTS, runApo, runTraining, TRAIN_KINDS, type RunConfig, type RunResult, type TrainKind,
 } from '../../train/run/index.js';
-import type { Command } from '../registry.js';
+import type { Command, FlagTable } from '../registry.js';
 import { numberFlag } from '../options.js';
 
 type Parse = (raw: string, flag: string) => unknown;
@@ -85,21 +85,26 @@ function loraOverride(values: Record<string, string | undefined>, base: RunConfi
   };
 }
 
+/** Every flag of `train KIND`, for the central --help and unknown-flag checks (main.ts). */
+const TRAIN_FLAGS: FlagTable = {
+  ...Object.fromEntries(Object.keys(VALUE_FLAGS).map((f) => [f, { type: 'string' as const }])),
+  config: { type: 'string' },
+  resume: { type: 'boolean' },
+  'skip-bad-rows': { type: 'boolean' },
+  'no-reference-cache': { type: 'boolean' },
+  'no-progress': { type: 'boolean' },
+  'no-eos': { type: 'boolean' },
+};
+
+/** RunConfig fields (named by config validation errors) as the flags that set them. */
+const TRAIN_FIELD_FLAGS: Record<string, string> = {
+  ...Object.fromEntries(Object.entries(VALUE_FLAGS).filter(([flag]) => !flag.startsWith('lora-')).map(([flag, f]) => [f.field, flag])),
+  onBadRow: 'skip-bad-rows', referenceCache: 'no-reference-cache', progress: 'no-progress', appendEos: 'no-eos',
+};
+
 /** Flags to a partial RunConfig (booleans only when given, so the file's values survive). */
 export function flagsToConfig(kind: TrainKind, argv: string[], fileConfig: Partial<RunConfig>): Partial<RunConfig> {
-  const options = Object.fromEntries(Object.keys(VALUE_FLAGS).map((f) => [f, { type: 'string' as const }]));
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...options,
-      config: { type: 'string' },
-      resume: { type: 'boolean' },
-      'skip-bad-rows': { type: 'boolean' },
-      'no-reference-cache': { type: 'boolean' },
-      'no-progress': { type: 'boolean' },
-      'no-eos': { type: 'boolean' },
-    },
-  });
+  const values = parseArgs({ args: argv, options: TRAIN_FLAGS as ParseArgsConfig['options'] }).values as Record<string, string | boolean | undefined>;
   const out: Partial<RunConfig> = { kind };
   const raw = values as Record<string, string | undefined>;
   for (const [flag, f] of Object.entries(VALUE_FLAGS)) if (!flag.startsWith('lora-') && raw[flag] !== undefined) (out as Record<string, unknown>)[f.field] = f.parse(raw[flag]!, flag);
@@ -116,6 +121,10 @@ export const trainCommand: Command = {
   name: 'train',
   summary: 'fine-tune a model: SFT, reward model, DPO family, KTO/BCO, GenARM reward model',
   usage: USAGE,
+  subcommands: Object.fromEntries(
+    TRAIN_KINDS.map((k): [string, Command] => [k, { name: k, summary: KINDS[k].summary, usage: USAGE, flags: TRAIN_FLAGS, run: (argv) => trainCommand.run([k, ...argv]) }]),
+  ),
+  fieldFlags: TRAIN_FIELD_FLAGS,
   async run(argv) {
     const [kind, ...rest] = argv;
     if (!kind || !(TRAIN_KINDS as string[]).includes(kind))
