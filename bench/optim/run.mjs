@@ -147,7 +147,7 @@ const out = [];
 out.push(`Optimizer bench: ${cpu} (${isa}), ${os.cpus().length} cores; load average ${loads[0].map((x) => x.toFixed(1)).join(' ')} at the start, ${loads[1].map((x) => x.toFixed(1)).join(' ')} at the end; node ${process.version}; torch: ${python ?? 'not available'} (2 threads, OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset)`);
 out.push('');
 out.push('| optimizer | path | ' + SIZES.map((n) => `M params/s @${n / 1e6}M`).join(' | ') + ' | state B/param | ' + SIZES.map((n) => `vs C AdamW @${n / 1e6}M (wall / CPU)`).join(' | ') + ' | torch peer | ' + SIZES.map((n) => `peer M params/s @${n / 1e6}M`).join(' | ') + ' | ' + SIZES.map((n) => `vs peer @${n / 1e6}M`).join(' | ') + ' |');
-out.push('|' + ' --- |'.repeat(3 + 4 * SIZES.length));
+out.push('|' + ' --- |'.repeat(4 + 4 * SIZES.length));
 for (const name of NAMES) {
   const rs = SIZES.map((n) => rows.find((r) => r.name === name && r.n === n));
   const labels = rs[0].peers.length ? rs[0].peers.map((p) => p.label) : ['—'];

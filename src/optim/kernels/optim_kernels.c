@@ -33,6 +33,16 @@ static inline v128_t acc_sum(v128_t acc, v128_t x) {
 }
 
 static inline double hsum(v128_t a) { return wasm_f64x2_extract_lane(a, 0) + wasm_f64x2_extract_lane(a, 1); }
+// The largest of four non-negative lanes (and 0).
+static inline float hmax(v128_t a) {
+  float m = 0.0f;
+  for (int l = 0; l < 4; l++) {
+    float c = wasm_f32x4_extract_lane(a, 0);
+    m = c > m ? c : m;
+    a = wasm_i32x4_shuffle(a, a, 1, 2, 3, 0);
+  }
+  return m;
+}
 
 // Reductions add float32 partial sums of at most BLOCK entries per lane into float64 lanes: promoting
 // every vector costs a pass four times its loads; a block's float32 sum errs by ~1e-6 relative.
@@ -61,12 +71,7 @@ float absmax(const float *R x, int n) {
   v128_t a = wasm_f32x4_splat(0.0f);
   int i = 0;
   for (; i + 4 <= n; i += 4) a = wasm_f32x4_pmax(a, wasm_f32x4_abs(wasm_v128_load(x + i)));
-  float m = 0.0f;
-  for (int l = 0; l < 4; l++) {
-    float c = wasm_f32x4_extract_lane(a, 0);
-    m = c > m ? c : m;
-    a = wasm_i32x4_shuffle(a, a, 1, 2, 3, 0);
-  }
+  float m = hmax(a);
   for (; i < n; i++) m = fabsf_(x[i]) > m ? fabsf_(x[i]) : m;
   return m;
 }
@@ -85,12 +90,7 @@ double absmax_sumsq(const float *R x, int n, float *R max) {
     a = acc_sum(a, part);
   }
   double s = hsum(a);
-  float m = 0.0f;
-  for (int l = 0; l < 4; l++) {
-    float c = wasm_f32x4_extract_lane(mx, 0);
-    m = c > m ? c : m;
-    mx = wasm_i32x4_shuffle(mx, mx, 1, 2, 3, 0);
-  }
+  float m = hmax(mx);
   for (; i < n; i++) {
     s += (double)x[i] * x[i];
     m = fabsf_(x[i]) > m ? fabsf_(x[i]) : m;
@@ -637,13 +637,8 @@ void adam8bit_step(float *p, const float *g, unsigned char *mq, unsigned char *v
       v128_t u = wasm_f32x4_div(wasm_f32x4_mul(mm, vi1), den);
       wasm_v128_store(p + i, wasm_f32x4_mul(wasm_f32x4_sub(pp, wasm_f32x4_mul(vlr, u)), vpost));
     }
-    for (int l = 0; l < 4; l++) {
-      float a = wasm_f32x4_extract_lane(vnm, 0), c = wasm_f32x4_extract_lane(vnv, 0);
-      nm = a > nm ? a : nm;
-      nv = c > nv ? c : nv;
-      vnm = wasm_i32x4_shuffle(vnm, vnm, 1, 2, 3, 0);
-      vnv = wasm_i32x4_shuffle(vnv, vnv, 1, 2, 3, 0);
-    }
+    nm = hmax(vnm);
+    nv = hmax(vnv);
     for (; k < len; k++) {
       int i = start + k;
       float gg = g[i] * gscale;
