@@ -49,23 +49,6 @@ static inline float hmax(v128_t a) {
 #define BLOCK 256
 static inline int block_end(int i, int n) { return n - i > BLOCK ? i + BLOCK : n; }
 
-// sum of x^2.
-double sumsq(const float *R x, int n) {
-  v128_t a = wasm_f64x2_splat(0.0);
-  int i = 0;
-  while (i + 4 <= n) {
-    v128_t part = wasm_f32x4_splat(0.0f);
-    for (int e = block_end(i, n); i + 4 <= e; i += 4) {
-      v128_t y = wasm_v128_load(x + i);
-      part = wasm_f32x4_add(part, wasm_f32x4_mul(y, y));
-    }
-    a = acc_sum(a, part);
-  }
-  double s = hsum(a);
-  for (; i < n; i++) s += (double)x[i] * x[i];
-  return s;
-}
-
 // max |x| (pmax: one maxps; f32x4.max's NaN rules cost several instructions per vector).
 float absmax(const float *R x, int n) {
   v128_t a = wasm_f32x4_splat(0.0f);
@@ -97,6 +80,12 @@ double absmax_sumsq(const float *R x, int n, float *R max) {
   }
   *max = m;
   return s;
+}
+
+// sum of x^2 (inlined, the unused maximum is dead code).
+double sumsq(const float *R x, int n) {
+  float max;
+  return absmax_sumsq(x, n, &max);
 }
 
 // Stable-SPAM: sum of squares of g after AdaClip (entries above `limit` scaled by `scale`).
