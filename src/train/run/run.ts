@@ -13,7 +13,7 @@ import { createOptimizer } from '../../optim/index.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint.js';
 import { exportHfDirectory } from '../export.js';
 import { JsonlMetricsLogger, readMetrics, formatSummaryTable, summarizeMetrics, trainingCurves, writeSvgPlot, TrainingProgress, type MetricsRecord } from '../report/index.js';
-import { Trainer } from '../trainer.js';
+import { createRunTrainer, deviceLine, runSession, syncTrainer, type RunTrainer } from '../device/run-trainer.js';
 import { buildBatch, type BatchContext } from './batches.js';
 import { modelCard } from './card.js';
 import type { RunConfig } from './config.js';
@@ -79,7 +79,7 @@ interface ResumeExtra {
  * The eval split through the training graph without updating: metrics averaged over micro-batches.
  * The graph's batch size is fixed, so the last micro-batch wraps around to the split's start.
  */
-async function evaluate(trainer: Trainer, ctx: BatchContext, metricOutputs: Record<string, string>, indices: readonly number[], rows: number, state: Record<string, number>): Promise<Record<string, number>> {
+async function evaluate(trainer: RunTrainer, ctx: BatchContext, metricOutputs: Record<string, string>, indices: readonly number[], rows: number, state: Record<string, number>): Promise<Record<string, number>> {
   const sums: Record<string, number> = { 'eval/loss': 0 };
   let n = 0;
   for (let start = 0; start < indices.length; start += rows) {
@@ -116,14 +116,14 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   if (revision !== undefined) data.items = withRevisionLayout(data.items, revisionLayout(revision, dir.tokenizer, config.maxLength, data.tokenize.eosTokenId));
   // BCO's UDM weights: prompt classifier fitted on the training split before any step (as TRL's BCOTrainer.__init__).
   const udm = readsUdmWeights(loss)
-    ? await computeUdmWeights({ items: data.items, train: data.train, model: dir, settings: config.udm, seed: config.seed, dataFile: config.data, session: { intraOpThreads: config.threads } })
+    ? await computeUdmWeights({ items: data.items, train: data.train, model: dir, settings: config.udm, seed: config.seed, dataFile: config.data, session: runSession(config) })
     : undefined;
   if (udm) data.items = data.items.map((it, i) => ({ ...it, udmWeight: udm.weights[i] }));
   const padId = dir.tokenizer.padTokenId;
   const reference = await referenceLogProbs({
     onnxFile: dir.onnxFile, dataFile: config.data, items: data.items, groups, padId, cache: config.referenceCache,
     settings: { tokenize: data.tokenize, limit: config.limit, onBadRow: config.onBadRow, convention: config.convention, revisionTemplate: revision },
-    session: { intraOpThreads: config.threads },
+    session: runSession(config),
   });
   // train rm --head moment-probe: the head is part of the model from here on (training graph, trainable selection, export).
   const source: Model = withRewardHead(loadModel(dir.onnxFile), config, dir);
@@ -139,7 +139,9 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
     config.spikeFactor,
   );
   const metricNames = [...Object.values(graph.metricOutputs), ...Object.values(graph.stateOutputs)];
-  const trainer = await Trainer.create({ training: graph.training, source: graph.forward, optimizer: probe, metrics: metricNames, session: { intraOpThreads: config.threads } });
+  const trainer = await createRunTrainer({ training: graph.training, source: graph.forward, probe, metrics: metricNames, session: runSession(config) });
+  const onDevice = deviceLine(trainer, config.optimizer);
+  if (onDevice) (hooks.stream ?? process.stderr).write(`alignkit train: ${onDevice}\n`);
   const ctx: BatchContext = { forward: graph.forward, items: data.items, groups, loss, fed: graph.fedInputs, reference: reference.values, padId };
   const sampler = new EpochSampler(data.train, config.seed);
   let state = startState(loss);
@@ -158,7 +160,10 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   const logger = new JsonlMetricsLogger(metricsFile, { truncate: trainer.stepCount === 0 });
   if (udm && trainer.stepCount === 0) logger.log({ step: 0, ...udm.metrics });
   if (udm && config.progress) (hooks.stream ?? process.stderr).write(formatUdmLine(udm));
-  const save = () => saveCheckpoint(ckpt, trainer, { sampler: sampler.position, state, probe: probe.snapshot() } satisfies ResumeExtra as never);
+  const save = async () => {
+    await syncTrainer(trainer);
+    saveCheckpoint(ckpt, trainer, { sampler: sampler.position, state, probe: probe.snapshot() } satisfies ResumeExtra as never);
+  };
 
   let interrupted = false;
   const onSigint = () => {
@@ -184,7 +189,7 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
       } catch (e) {
         if (!isAlignkitError(e) || e.code !== 'ALIGNKIT_ERR_NON_FINITE') throw e;
         // Trainer.step throws before the optimizer update: the parameters are the last good ones.
-        save();
+        await save();
         const step = trainer.stepCount + 1;
         const ids = examples.map((i) => data.items[i]!.id);
         throw fail('ALIGNKIT_ERR_NON_FINITE', `loss became non-finite at step ${step} (batch of examples ${ids.join(', ')}); the last good state is saved in ${ckpt}`, { step, batch: ids, file: ckpt }, e);
@@ -213,11 +218,11 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
       if (Object.keys(record).length > 1) logger.log(record);
       progress?.update({ step, loss: result.loss, lr: probe.lr(), tokens });
       hooks.onStep?.(step, result.loss);
-      if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0) save();
+      if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0) await save();
       if (interrupted || hooks.shouldStop?.()) {
         interrupted = step < totalSteps;
         if (interrupted) {
-          save();
+          await save();
           break;
         }
       }
@@ -227,7 +232,7 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
     progress?.stop();
     logger.close();
   }
-  if (!interrupted) save();
+  if (!interrupted) await save();
   const values = trainer.values();
   const seconds = (performance.now() - started) / 1000;
   const records = readMetrics(metricsFile);
