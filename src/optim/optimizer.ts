@@ -211,6 +211,10 @@ export class ChainOptimizer implements Optimizer {
   }
 
   state(): Map<string, Tensor> {
+    // Loaded but not yet applied (no step since loadState): the loaded state is still the state.
+    // Returning only the step count here made a resumed run that ran no step (resuming a finished
+    // run) rewrite its checkpoint without the moments (issue #12: 92 tensors -> 30).
+    if (!this.groups && this.pending) return new Map(this.pending);
     const out = new Map<string, Tensor>();
     out.set('#stepCount', { dtype: 'float64', dims: [1], data: Float64Array.of(this.stepCount) });
     this.groups?.forEach((g, gi) => collectState(`group${gi}/`, g.transform, g.state, g.params, out));

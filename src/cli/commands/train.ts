@@ -52,6 +52,7 @@ const VALUE_FLAGS: Record<string, { field: keyof RunConfig; parse: Parse; help: 
   limit: { field: 'limit', parse: num, help: 'read at most N examples' },
   'spike-factor': { field: 'spikeFactor', parse: num, help: 'gradient-norm spike threshold (x running mean)' },
   threads: { field: 'threads', parse: num, help: 'onnxruntime intra-op threads' },
+  'cache-dir': { field: 'cacheDir', parse: str, help: 'cache directory for reference log-probs (default: $ALIGNKIT_CACHE_DIR, else $XDG_CACHE_HOME/alignkit or ~/.cache/alignkit)' },
   'revision-template': { field: 'revisionTemplate', parse: str, help: 'SRPO revision prompt around the draft, with {draft} once' },
   rounds: { field: 'rounds', parse: num, help: 'APO rounds (train dpo): iterative DPO, reference = previous round' },
   momentum: { field: 'momentum', parse: num, help: 'APO Nesterov momentum alpha between rounds' },
@@ -69,9 +70,9 @@ flags (override the config file; defaults in parentheses):
 ${Object.entries(VALUE_FLAGS)
   .map(([flag, f]) => `  --${flag.padEnd(22)} ${f.help}${f.field in RUN_DEFAULTS && !flag.startsWith('lora-') ? ` (${JSON.stringify((RUN_DEFAULTS as Record<string, unknown>)[f.field])})` : ''}`)
   .join('\n')}
-  --resume                 continue from OUTPUT/checkpoint.safetensors
+  --resume                 continue from OUTPUT/checkpoint.safetensors (a finished run: nothing to do; a larger --steps extends it)
   --skip-bad-rows          skip rows that fail validation (counted) instead of stopping
-  --no-reference-cache     recompute reference log-probs instead of caching them next to the data
+  --no-reference-cache     recompute reference log-probs instead of caching them in the cache directory
   --no-progress            no progress bar
   --no-eos                 do not end responses with EOS (the kind's default appends it for causal LMs)`;
 
@@ -137,6 +138,10 @@ export const trainCommand: Command = {
 };
 
 function report(config: RunConfig, result: RunResult, prefix: string): void {
+  if (result.alreadyFinished) {
+    console.log(`${prefix}${config.kind} ${config.loss}: already finished at step ${result.steps} in ${result.outDir}; nothing to do (raise --steps or --epochs to extend it)`);
+    return;
+  }
   const ref = result.reference.file ? `reference log-probs ${result.reference.computed ? 'computed and cached in' : 'read from'} ${result.reference.file}` : 'no reference model';
   console.log(`${prefix}${config.kind} ${config.loss}: ${result.steps} steps in ${result.seconds.toFixed(1)} s; ${ref}; ${result.skipped.length} bad rows skipped; ${result.gradientSpikes} gradient spikes`);
   console.log(result.summary);

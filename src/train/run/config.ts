@@ -74,8 +74,10 @@ export interface RunConfig {
   onBadRow: 'error' | 'skip';
   /** Read at most this many examples. */
   limit?: number;
-  /** Cache reference log-probs next to the dataset (Arrow IPC). */
+  /** Cache reference log-probs (Arrow IPC) in the cache directory. */
   referenceCache: boolean;
+  /** The cache directory (default: $ALIGNKIT_CACHE_DIR, else the user cache home's `alignkit`; see cache-dir.ts). */
+  cacheDir?: string;
   /** A step whose gradient norm exceeds this multiple of the running mean counts as a spike. */
   spikeFactor: number;
   /** Draw the terminal progress bar. */
@@ -207,6 +209,7 @@ const FIELD_CHECKS: Record<keyof RunConfig, (field: string, v: unknown) => void>
   onBadRow: oneOf(['error', 'skip']),
   limit: optional(positiveInt),
   referenceCache: bool,
+  cacheDir: optional(nonEmptyString),
   spikeFactor: positive,
   progress: bool,
   threads: positiveInt,

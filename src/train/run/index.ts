@@ -6,7 +6,8 @@ export { buildRunGraph, exportedValues, type RunGraph, type RunGraphOptions } fr
 export { buildTokenLevelForward, provideTokenInputs, tokenSourcesOf, type TokenLevelForward, type InGraphInputs } from './token-level.js';
 export { loadRunData, tokenizeItems, tokenizeSettings, type RunData } from './data.js';
 export { buildBatch, type Batch, type BatchContext } from './batches.js';
-export { referenceLogProbs, referenceCacheKey, referenceCacheFile, sequenceSums, type ReferenceOptions, type ReferenceResult } from './reference-cache.js';
+export { resolveCacheDir, CACHE_DIR_ENV } from './cache-dir.js';
+export { referenceLogProbs, referenceCacheKey, referenceCacheFile, sequenceSums, REFERENCE_CACHE_SUBDIR, type ReferenceOptions, type ReferenceResult } from './reference-cache.js';
 export { EpochSampler, type ExamplePosition } from './sampler.js';
 export { GradNormProbe, type ProbeSnapshot } from './grad-norm.js';
 export { modelCard, type CardFacts } from './card.js';

@@ -1,8 +1,9 @@
 // Reference log-probs for DPO-style losses: computed ONCE per (model, dataset, tokenization) with a
 // forward-only session of the frozen model (ReferenceLogProbs), summed over each row group's
-// response tokens, and cached next to the dataset as an Arrow IPC file named by a SHA-256 of the
-// model bytes, the dataset bytes and the tokenization settings. The next run with the same key
-// reads the file instead of running the reference (TRL's precompute_ref_log_probs, made persistent).
+// response tokens, and cached in the run's cache directory (cache-dir.ts; never next to the
+// dataset) as an Arrow IPC file named by the dataset's name and a SHA-256 of the model bytes, the
+// dataset bytes and the tokenization settings. The next run with the same key reads the file
+// instead of running the reference (TRL's precompute_ref_log_probs, made persistent).
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -29,7 +30,8 @@ export interface ReferenceOptions {
   padId: number;
   /** Anything else the values depend on (tokenization settings, load options). */
   settings: unknown;
-  cache: boolean;
+  /** Directory the cache file goes in (resolveCacheDir); undefined: no cache. */
+  cacheDir: string | undefined;
   session?: SessionOptions;
   /** Rows per reference forward. */
   chunk?: number;
@@ -57,8 +59,12 @@ export function referenceCacheKey(opts: Pick<ReferenceOptions, 'onnxFile' | 'dat
   return hash.digest('hex');
 }
 
-export function referenceCacheFile(dataFile: string, key: string): string {
-  return `${dataFile}.ref-${key.slice(0, 16)}.arrow`;
+/** Sub-directory of the cache directory holding reference log-probs. */
+export const REFERENCE_CACHE_SUBDIR = 'reference-logprobs';
+
+/** `<cacheDir>/reference-logprobs/<dataset name>.ref-<key prefix>.arrow`: the dataset's name keeps the file findable by eye. */
+export function referenceCacheFile(cacheDir: string, dataFile: string, key: string): string {
+  return path.join(cacheDir, REFERENCE_CACHE_SUBDIR, `${path.basename(dataFile)}.ref-${key.slice(0, 16)}.arrow`);
 }
 
 function readCache(file: string, items: readonly RunItem[], names: string[]): Map<string, Float64Array> | undefined {
@@ -77,6 +83,7 @@ function readCache(file: string, items: readonly RunItem[], names: string[]): Ma
 
 function writeCache(file: string, items: readonly RunItem[], values: Map<string, Float64Array>): void {
   const table = tableFromArrays({ id: items.map((it) => it.id), ...Object.fromEntries(values) });
+  fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, tableToIPC(table, 'file'));
   fs.renameSync(tmp, file);
@@ -120,7 +127,7 @@ export async function referenceLogProbs(opts: ReferenceOptions): Promise<Referen
   const groups = opts.groups.filter((g) => g.reference);
   const names = groups.map((g) => g.reference!);
   if (groups.length === 0) return { values: new Map(), computed: false };
-  const file = opts.cache ? referenceCacheFile(opts.dataFile, referenceCacheKey(opts)) : undefined;
+  const file = opts.cacheDir !== undefined ? referenceCacheFile(opts.cacheDir, opts.dataFile, referenceCacheKey(opts)) : undefined;
   const cached = file ? readCache(file, opts.items, names) : undefined;
   if (cached) return { values: cached, file, computed: false };
   const sums = await sequenceSums(opts.onnxFile, opts.items, groups, opts.padId, opts);

@@ -21,6 +21,7 @@ import { loadRunData, type RunData } from './data.js';
 import { GradNormProbe } from './grad-norm.js';
 import { buildRunGraph, exportedValues, type RunGraph } from './graph.js';
 import { kindSpec } from './kinds.js';
+import { resolveCacheDir } from './cache-dir.js';
 import { referenceLogProbs, type ReferenceResult } from './reference-cache.js';
 import { revisionLayout, usesRevision, withRevisionLayout } from './revision.js';
 import { withRewardHead, writeRewardHeadConfig } from './reward-head.js';
@@ -53,6 +54,8 @@ export interface RunResult {
   steps: number;
   /** True when stopped by SIGINT / shouldStop before the last step (checkpoint saved, no export). */
   interrupted: boolean;
+  /** True when `resume` found the run already finished at this length: nothing ran, nothing was rewritten. */
+  alreadyFinished?: boolean;
   /** Step-averaged training loss of the first and last steps run in this process. */
   firstLoss: number;
   lastLoss: number;
@@ -121,7 +124,7 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   if (udm) data.items = data.items.map((it, i) => ({ ...it, udmWeight: udm.weights[i] }));
   const padId = dir.tokenizer.padTokenId;
   const reference = await referenceLogProbs({
-    onnxFile: dir.onnxFile, dataFile: config.data, items: data.items, groups, padId, cache: config.referenceCache,
+    onnxFile: dir.onnxFile, dataFile: config.data, items: data.items, groups, padId, cacheDir: config.referenceCache ? resolveCacheDir(config.cacheDir) : undefined,
     settings: { tokenize: data.tokenize, limit: config.limit, onBadRow: config.onBadRow, convention: config.convention, revisionTemplate: revision },
     session: { intraOpThreads: config.threads },
   });
@@ -149,6 +152,12 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   const metricsFile = path.join(config.output, RUN_FILES.metrics);
   if (config.resume && hasCheckpoint(ckpt)) {
     const extra = loadCheckpoint(ckpt, trainer) as unknown as ResumeExtra;
+    if (trainer.stepCount > totalSteps) {
+      await trainer.release();
+      throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--resume: ${ckpt} is at step ${trainer.stepCount}, past this run's ${totalSteps} steps (--steps / --epochs); resuming extends a run, it cannot shorten one`, { field: 'steps', value: totalSteps, file: ckpt });
+    }
+    // A finished run resumed with the same length (a scheduler retrying): nothing to do, nothing rewritten.
+    if (trainer.stepCount === totalSteps && isExported(config.output)) return finishedRun(config, trainer, reference, data, probe, started);
     sampler.restore(extra.sampler);
     state = extra.state;
     probe.restore(extra.probe);
@@ -248,7 +257,26 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   const { values: _v, ...referenceInfo } = reference;
   return {
     outDir: config.output, steps: trainer.stepCount, interrupted, firstLoss, lastLoss, finalEval, reference: referenceInfo, skipped: data.skipped,
-    gradientSpikes: probe.spikes, seconds, summary: formatSummaryTable(summarizeMetrics(records)), values, udm,
+    gradientSpikes: probe.spikes, seconds, summary: formatSummaryTable(summarizeMetrics(records)), values, udm, alreadyFinished: false,
+  };
+}
+
+/** Whether `dir` holds a run's complete export (the card is written last). */
+function isExported(dir: string): boolean {
+  return fs.existsSync(path.join(dir, RUN_FILES.card)) && fs.existsSync(path.join(dir, 'onnx', 'model.onnx'));
+}
+
+/** The result of resuming a run that had already finished: read back, nothing written. */
+async function finishedRun(config: RunConfig, trainer: Trainer, reference: ReferenceResult, data: RunData, probe: GradNormProbe, started: number): Promise<RunResult> {
+  const records = readMetrics(path.join(config.output, RUN_FILES.metrics));
+  const lastEval = [...records].reverse().find((r) => 'eval/loss' in r);
+  const finalEval = lastEval && Object.fromEntries(Object.entries(lastEval).filter(([k]) => k.startsWith('eval/'))) as Record<string, number>;
+  const values = trainer.values();
+  await trainer.release();
+  const { values: _v, ...referenceInfo } = reference;
+  return {
+    outDir: config.output, steps: trainer.stepCount, interrupted: false, alreadyFinished: true, firstLoss: NaN, lastLoss: NaN, finalEval, reference: referenceInfo,
+    skipped: data.skipped, gradientSpikes: probe.spikes, seconds: (performance.now() - started) / 1000, summary: formatSummaryTable(summarizeMetrics(records)), values,
   };
 }
 
