@@ -6,8 +6,10 @@ import { fail } from '../../errors.js';
 import {
   KINDS, lossesForKind, readRunConfigFile, resolveRunConfig, RUN_DEFAULTS, runApo, runTraining, TRAIN_KINDS, type RunConfig, type RunResult, type TrainKind,
 } from '../../train/run/index.js';
+import type { StepProgress } from '../../train/report/index.js';
 import type { Command } from '../registry.js';
 import { numberFlag } from '../options.js';
+import { lineProgress, type LineProgress } from '../progress.js';
 
 type Parse = (raw: string, flag: string) => unknown;
 
@@ -74,6 +76,7 @@ ${Object.entries(VALUE_FLAGS)
   --skip-bad-rows          skip rows that fail validation (counted) instead of stopping
   --no-reference-cache     recompute reference log-probs instead of caching them in the cache directory
   --no-progress            no progress bar
+  --progress-interval S    off a terminal, one progress line every S seconds (10)
   --no-eos                 do not end responses with EOS (the kind's default appends it for causal LMs)`;
 
 function loraOverride(values: Record<string, string | undefined>, base: RunConfig['lora']): RunConfig['lora'] | undefined {
@@ -99,6 +102,7 @@ export function flagsToConfig(kind: TrainKind, argv: string[], fileConfig: Parti
       'no-reference-cache': { type: 'boolean' },
       'no-progress': { type: 'boolean' },
       'no-eos': { type: 'boolean' },
+      'progress-interval': { type: 'string' },
     },
   });
   const out: Partial<RunConfig> = { kind };
@@ -111,6 +115,36 @@ export function flagsToConfig(kind: TrainKind, argv: string[], fileConfig: Parti
   if (values['no-progress']) out.progress = false;
   if (values['no-eos']) out.appendEos = false;
   return out;
+}
+
+/**
+ * The run's progress off a terminal (CI logs, `> log 2>&1`): a line with step, loss, lr, tokens/s,
+ * steps/s and ETA at the first step, every `intervalS` seconds and at the end (src/cli/progress.ts).
+ * On a terminal, undefined: the run draws its own bar.
+ */
+export function trainingLines(stream: NodeJS.WriteStream = process.stderr, intervalS = 10): ((totalSteps: number) => StepProgress) | undefined {
+  if (stream.isTTY) return undefined;
+  return (totalSteps) => {
+    let lines: LineProgress | undefined;
+    let tokens = 0;
+    let started = 0;
+    return {
+      start(first = 0) {
+        started = Date.now();
+        lines = lineProgress(totalSteps, 'step', { stream, intervalMs: intervalS * 1000, start: first });
+      },
+      update(u) {
+        tokens += u.tokens ?? 0;
+        const seconds = (Date.now() - started) / 1000;
+        lines?.update(u.step, {
+          loss: u.loss === undefined ? '-' : u.loss.toFixed(4),
+          lr: u.lr === undefined ? '-' : u.lr.toExponential(2),
+          'tok/s': seconds > 0 ? String(Math.round(tokens / seconds)) : '-',
+        });
+      },
+      stop: () => lines?.stop(),
+    };
+  };
 }
 
 export const trainCommand: Command = {
@@ -126,16 +160,26 @@ export const trainCommand: Command = {
     if (fileConfig.kind !== undefined && fileConfig.kind !== kind)
       throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `the run config says kind ${fileConfig.kind} but the command is train ${kind}`, { field: 'kind' });
     const config = resolveRunConfig(fileConfig, flagsToConfig(kind as TrainKind, rest, fileConfig));
+    const hooks = { progress: trainingLines(process.stderr, progressInterval(rest)) };
     if (config.rounds === 1 && !config.regenerate) {
-      report(config, await runTraining(config), '');
+      report(config, await runTraining(config, hooks), '');
       return 0;
     }
-    const apo = await runApo(config, { rounds: config.rounds, momentum: config.momentum });
+    const apo = await runApo(config, { rounds: config.rounds, momentum: config.momentum }, hooks);
     for (const g of apo.regenerated) console.log(`${g.pairs} pairs regenerated into ${g.file} (${g.ties} prompts dropped: every candidate scored the same)`);
     for (const [i, result] of apo.rounds.entries()) report(config, result, `APO round ${i + 1}: `);
     return 0;
   },
 };
+
+/** `--progress-interval S` (a presentation flag, not part of the run config). */
+function progressInterval(argv: string[]): number {
+  const i = argv.indexOf('--progress-interval');
+  if (i < 0) return 10;
+  const v = numberFlag(argv[i + 1], 'progress-interval');
+  if (v === undefined || !(v >= 0)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--progress-interval must be a number of seconds >= 0, got '${argv[i + 1] ?? ''}'`, { parameter: 'progress-interval' });
+  return v;
+}
 
 function report(config: RunConfig, result: RunResult, prefix: string): void {
   if (result.alreadyFinished) {

@@ -12,7 +12,7 @@ import { loadModelDir } from '../../models/index.js';
 import { createOptimizer } from '../../optim/index.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint.js';
 import { exportHfDirectory } from '../export.js';
-import { JsonlMetricsLogger, readMetrics, formatSummaryTable, summarizeMetrics, trainingCurves, writeSvgPlot, TrainingProgress, type MetricsRecord } from '../report/index.js';
+import { JsonlMetricsLogger, readMetrics, formatSummaryTable, summarizeMetrics, trainingCurves, writeSvgPlot, TrainingProgress, type MetricsRecord, type StepProgress } from '../report/index.js';
 import { Trainer } from '../trainer.js';
 import { buildBatch, type BatchContext } from './batches.js';
 import { modelCard } from './card.js';
@@ -43,6 +43,8 @@ export const RUN_FILES = {
 export interface RunHooks {
   /** Progress bar stream (default process.stderr; the bar draws only on a TTY). */
   stream?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** The run's step progress instead of the terminal bar (the CLI passes its line mode off a terminal); called with the run's length. */
+  progress?: (totalSteps: number) => StepProgress;
   /** Called after every step (tests stop runs with it). */
   onStep?(step: number, loss: number): void;
   /** Stop after the current step as SIGINT does (checkpoint saved, no export). */
@@ -174,7 +176,7 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
     interrupted = true;
   };
   process.once('SIGINT', onSigint);
-  const progress = config.progress ? new TrainingProgress({ totalSteps, stream: hooks.stream }) : undefined;
+  const progress = config.progress ? (hooks.progress?.(totalSteps) ?? new TrainingProgress({ totalSteps, stream: hooks.stream })) : undefined;
   progress?.start(trainer.stepCount);
   const k = config.batchSize / config.microBatchSize;
   let firstLoss = NaN;
