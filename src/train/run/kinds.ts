@@ -5,6 +5,7 @@
 import { fail } from '../../errors.js';
 import { LOSSES, LossInputs, RewardInputs, UnpairedInputs, type LossDefinition, type LossInputSpec } from '../../losses/index.js';
 import type { PreferenceKind } from '../../datasets/index.js';
+import { KIND_STAGES } from './stages.js';
 
 export type TrainKind = 'sft' | 'rm' | 'dpo' | 'unpaired' | 'arm';
 
@@ -21,6 +22,8 @@ export interface KindSpec {
   accepts(inputs: readonly LossInputSpec[]): boolean;
   /** Whether the trained model's responses end with EOS (TRL appends it to completions; RMs score the text as is). */
   appendEos: boolean;
+  /** The kind's own run stages by name (stage-registry.ts); the loss brings its own by its inputs. */
+  stages: readonly string[];
 }
 
 const has = (inputs: readonly LossInputSpec[], name: string) => inputs.some((s) => s.name === name);
@@ -35,6 +38,7 @@ export const KINDS: Readonly<Record<TrainKind, KindSpec>> = Object.freeze({
     defaultLoss: 'sft',
     accepts: (i) => has(i, LossInputs.policyChosen) && !has(i, LossInputs.policyRejected),
     appendEos: true,
+    stages: [KIND_STAGES.dataset],
   },
   rm: {
     summary: 'reward model: a sequence classifier trained on pairs (Bradley-Terry) or ratings (multi-attribute)',
@@ -43,6 +47,7 @@ export const KINDS: Readonly<Record<TrainKind, KindSpec>> = Object.freeze({
     defaultLoss: 'bradley_terry',
     accepts: (i) => has(i, RewardInputs.chosen) || has(i, RewardInputs.predictions),
     appendEos: false,
+    stages: [KIND_STAGES.dataset, KIND_STAGES.pairTemplate],
   },
   dpo: {
     summary: 'offline preference optimisation of a policy on pairs (DPO and its relatives)',
@@ -51,6 +56,7 @@ export const KINDS: Readonly<Record<TrainKind, KindSpec>> = Object.freeze({
     defaultLoss: 'dpo',
     accepts: isPaired,
     appendEos: true,
+    stages: [KIND_STAGES.dataset],
   },
   unpaired: {
     summary: 'thumbs-up/down optimisation (KTO, BCO)',
@@ -59,6 +65,7 @@ export const KINDS: Readonly<Record<TrainKind, KindSpec>> = Object.freeze({
     defaultLoss: 'kto',
     accepts: (i) => has(i, UnpairedInputs.policy),
     appendEos: true,
+    stages: [KIND_STAGES.dataset],
   },
   arm: {
     // GenARM's r(x, y) = beta sum log pi_r(y|x): any reference-free paired loss trains such a model.
@@ -68,6 +75,7 @@ export const KINDS: Readonly<Record<TrainKind, KindSpec>> = Object.freeze({
     defaultLoss: 'genarm',
     accepts: (i) => isPaired(i) && !usesReference(i),
     appendEos: true,
+    stages: [KIND_STAGES.dataset],
   },
 });
 

@@ -12,6 +12,8 @@ import { tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
 import type { SessionOptions } from '../../graph/index.js';
 import { ReferenceLogProbs } from '../reference.js';
 import type { RowGroup, RunItem } from './segments.js';
+import { resolveCacheDir } from './cache-dir.js';
+import type { RunStage } from './stages.js';
 
 export interface ReferenceResult {
   /** Reference input name -> summed log-prob per item. */
@@ -135,3 +137,18 @@ export async function referenceLogProbs(opts: ReferenceOptions): Promise<Referen
   if (file) writeCache(file, opts.items, values);
   return { values, file, computed: true };
 }
+
+/** Losses reading summed reference log-probs: one reference pass over the examples, or its cached result. */
+export const referenceCacheStage: RunStage = {
+  name: 'reference-cache',
+  appliesTo: (d) => d.groups.some((g) => g.reference !== undefined),
+  async reference(ctx) {
+    const { config, data } = ctx;
+    ctx.reference = await referenceLogProbs({
+      onnxFile: ctx.dir.onnxFile, dataFile: config.data, items: data.items, groups: ctx.groups, padId: ctx.dir.tokenizer.padTokenId,
+      cacheDir: config.referenceCache ? resolveCacheDir(config.cacheDir) : undefined,
+      settings: { tokenize: data.tokenize, limit: config.limit, onBadRow: config.onBadRow, convention: config.convention, ...ctx.referenceKey },
+      session: ctx.session,
+    });
+  },
+};

@@ -52,7 +52,7 @@ async function trainCaptured(args: string[]): Promise<{ code: number; stderr: st
   const write = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
   const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
   try {
-    return { code: await trainCommand.run(args), stderr: err.join(''), stdout: out.join('\n') };
+    return { code: (await trainCommand.run(args)) ?? 0, stderr: err.join(''), stdout: out.join('\n') };
   } finally {
     write.mockRestore();
     log.mockRestore();
