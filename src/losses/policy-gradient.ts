@@ -20,6 +20,7 @@ export const RlInputs = {
   values: 'values', // [B,T] the value head on the same rows (policy side: its gradient trains the head)
   oldValues: 'old_values', // [B,T] the value head at rollout time (value clipping)
   sequenceAdvantages: 'sequence_advantages', // [B] one advantage per response (GRPO, RLOO)
+  dpoTokenRewards: 'dpo_token_rewards', // [B,T] RTO's dense reward beta_1 log(pi_dpo / pi_ref), clipped, per token
 } as const;
 
 export const rlPolicyInput = (): LossInputSpec => ({ name: RlInputs.policy, dims: ['B', 'T'], side: 'policy', doc: 'per-token log-probs of the sampled response under the policy being trained' });

@@ -113,6 +113,11 @@ export const rto: LossDefinition<RtoHp> = {
     check.positive('rto', 'dpoRewardScale', hp.dpoRewardScale);
     check.nonNegative('rto', 'dpoRewardClip', hp.dpoRewardClip);
   },
-  inputs: ppoInputs,
-  build: (g, x, hp) => buildPpo(g, x, hp),
+  // The dense reward enters through the advantages; the loss reads it to report it beside them.
+  inputs: () => [...ppoInputs(), { name: RlInputs.dpoTokenRewards, dims: ['B', 'T'], side: 'data', doc: "RTO's per-token DPO reward, as added to the rollout's rewards" }],
+  build(g, x, hp) {
+    const built = buildPpo(g, x, hp);
+    built.metrics['rewards/dpo_token'] = weightedMean(g, x[RlInputs.dpoTokenRewards]!, x[RlInputs.mask]!);
+    return built;
+  },
 };

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { LOSSES, runLoss, type LossArrays } from '../../src/losses/index.js';
 import { finiteDifferenceCheck } from './fd.js';
 import { PAIRED, arraysOf } from './reference.js';
-import { grpoBatch, ppoBatch, rlooBatch } from './rollouts.js';
+import { grpoBatch, ppoBatch, rlooBatch, rtoBatch } from './rollouts.js';
 
 const paired = arraysOf(PAIRED);
 const { ref_chosen_logps: _rw, ref_rejected_logps: _rl, ...referenceFree } = paired;
@@ -63,7 +63,7 @@ const CASES: Case[] = [
   // The online losses on the worked rollout of test/losses/policy-gradient.test.ts: ratios and value
   // moves on both sides of their clip bounds, none on a bound (where max and clip have no derivative).
   { name: 'ppo', hp: {}, arrays: ppoBatch },
-  { name: 'rto', hp: { aggregation: 'sequence', valueCoef: 0.5 }, arrays: ppoBatch },
+  { name: 'rto', hp: { aggregation: 'sequence', valueCoef: 0.5 }, arrays: rtoBatch },
   { name: 'grpo', hp: { beta: 0.1 }, arrays: grpoBatch },
   { name: 'grpo', hp: { beta: 0.1, aggregation: 'token' }, arrays: grpoBatch },
   { name: 'rloo', hp: { clipRange: 0.3 }, arrays: rlooBatch },

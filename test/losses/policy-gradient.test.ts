@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { createLoss, LOSSES, runLoss } from '../../src/losses/index.js';
-import { grpoBatch, ppoBatch, rlooBatch } from './rollouts.js';
+import { grpoBatch, ppoBatch, rlooBatch, rtoBatch } from './rollouts.js';
 
 describe('PPO on a worked rollout (eps 0.2, value clip 0.2, vfCoef 0.1)', () => {
   // r = exp(lp - old) on the 5 response tokens: 1.105171, 0.740818, 1, 1.349859, 0.818731.
@@ -49,8 +49,10 @@ describe('PPO on a worked rollout (eps 0.2, value clip 0.2, vfCoef 0.1)', () => 
     const seq = await runLoss('ppo', { aggregation: 'sequence', valueCoef: 0.5 }, ppoBatch);
     expect(seq.metrics['loss/policy']).toBeCloseTo(-0.215738, 5);
     expect(seq.metrics['loss/value']).toBeCloseTo(0.132917, 5);
-    const rto = await runLoss('rto', { aggregation: 'sequence', valueCoef: 0.5 }, ppoBatch);
+    const rto = await runLoss('rto', { aggregation: 'sequence', valueCoef: 0.5 }, rtoBatch);
     expect(rto.loss).toBeCloseTo(seq.loss, 6);
+    // It reports the dense reward it was given: (0.05 - 0.02 + 0.01 + 0.03 + 0.04) / 5.
+    expect(rto.metrics['rewards/dpo_token']).toBeCloseTo(0.022, 6);
   });
 });
 

@@ -32,5 +32,6 @@ export const RLOO_ROLLOUT = {
 };
 
 export const ppoBatch = arraysOf(PPO_ROLLOUT);
+export const rtoBatch = arraysOf({ ...PPO_ROLLOUT, dpo_token_rewards: [[0.05, -0.02, 0.01], [0.03, 0.04, 0]] });
 export const grpoBatch = arraysOf(GRPO_ROLLOUT);
 export const rlooBatch = arraysOf(RLOO_ROLLOUT);

@@ -1,11 +1,13 @@
-// `alignkit train sft|rm|dpo|unpaired|arm`: a run config from `--config run.json` overridden by
-// flags (one table maps each flag to its RunConfig field and parser), then one training run.
+// `alignkit train sft|rm|dpo|unpaired|arm|ppo|rto|grpo|rloo`: a run config from `--config run.json`
+// overridden by flags (one table maps each flag to its RunConfig field and parser, another the
+// online kinds' flags to their `rl` settings), then one training run.
 
 import { parseArgs } from 'node:util';
 import { fail } from '../../errors.js';
 import {
-  KINDS, lossesForKind, readRunConfigFile, resolveRunConfig, RUN_DEFAULTS, runApo, runTraining, TRAIN_KINDS, type RunConfig, type RunResult, type TrainKind,
+  isOnline, KINDS, lossesForKind, readRunConfigFile, resolveRunConfig, RUN_DEFAULTS, runApo, runTraining, TRAIN_KINDS, type RunConfig, type RunResult, type TrainKind,
 } from '../../train/run/index.js';
+import type { RlSettings } from '../../train/rl/index.js';
 import type { StepProgress } from '../../train/report/index.js';
 import type { Command } from '../registry.js';
 import { numberFlag } from '../options.js';
@@ -14,13 +16,14 @@ import { lineProgress, type LineProgress } from '../progress.js';
 type Parse = (raw: string, flag: string) => unknown;
 
 const num: Parse = (raw, flag) => numberFlag(raw, flag)!;
-const json: Parse = (raw, flag) => {
+const parseJson: Parse = (raw, flag) => {
   try {
     return JSON.parse(raw);
   } catch {
     throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--${flag} must be a JSON object, got '${raw}'`, { parameter: flag });
   }
 };
+const json = parseJson;
 const str: Parse = (raw) => raw;
 
 /** flag -> RunConfig field and parser (the config validator checks the values). */
@@ -64,6 +67,23 @@ const VALUE_FLAGS: Record<string, { field: keyof RunConfig; parse: Parse; help: 
   'lora-targets': { field: 'lora', parse: str, help: "comma-separated name patterns, or 'all-linear'" },
 };
 
+/** Online kinds: flag -> `rl` setting (src/train/rl/settings.ts); repeatable flags collect a list. */
+const RL_FLAGS: Record<string, { key: keyof RlSettings; parse: Parse; help: string; multiple?: true }> = {
+  reward: { key: 'reward', parse: str, multiple: true, help: 'reward: DIR | KIND:ARG | http(s)://HOST/get_reward | js:FILE; repeat for an ensemble' },
+  combine: { key: 'combine', parse: str, help: 'ensemble combination: mean | min (WCO) | uncertainty (UWO)' },
+  lambda: { key: 'lambda', parse: num, help: "UWO's variance weight" },
+  gold: { key: 'gold', parse: str, multiple: true, help: 'gold reward model(s), logged as gold/reward, never optimised' },
+  reference: { key: 'reference', parse: str, help: 'frozen reference for the KL (default: --model)' },
+  dpo: { key: 'dpoModel', parse: str, help: "RTO: the DPO policy whose token log-ratio is the dense reward" },
+  'dpo-reference': { key: 'dpoReference', parse: str, help: "RTO: the DPO policy's reference (default: --reference)" },
+  'prompts-per-step': { key: 'promptsPerStep', parse: num, help: 'prompts per rollout batch' },
+  'samples-per-prompt': { key: 'samplesPerPrompt', parse: num, help: 'responses per prompt (GRPO G, RLOO k)' },
+  'max-new-tokens': { key: 'maxNewTokens', parse: num, help: 'longest sampled response' },
+  'rl-epochs': { key: 'epochs', parse: num, help: 'passes over each rollout batch (PPO epochs)' },
+  'kl-coef': { key: 'klCoef', parse: num, help: 'KL penalty coefficient (initial, when adaptive)' },
+  'kl-target': { key: 'klTarget', parse: num, help: 'adaptive KL controller target (nats per response)' },
+};
+
 const USAGE = `usage: alignkit train ${TRAIN_KINDS.join('|')} [--config run.json] [flags]
 
 ${TRAIN_KINDS.map((k) => `  ${k.padEnd(9)} ${KINDS[k].summary}; losses: ${lossesForKind(k).join(', ')}`).join('\n')}
@@ -72,6 +92,9 @@ flags (override the config file; defaults in parentheses):
 ${Object.entries(VALUE_FLAGS)
   .map(([flag, f]) => `  --${flag.padEnd(22)} ${f.help}${f.field in RUN_DEFAULTS && !flag.startsWith('lora-') ? ` (${JSON.stringify((RUN_DEFAULTS as Record<string, unknown>)[f.field])})` : ''}`)
   .join('\n')}
+online kinds (${TRAIN_KINDS.filter((k) => isOnline(KINDS[k])).join(', ')}): --prompts FILE (the prompts; --data works too), and
+${Object.entries(RL_FLAGS).map(([flag, f]) => `  --${flag.padEnd(22)} ${f.help}`).join('\n')}
+  --rl JSON                other RL settings, e.g. '{"gamma":1,"gaeLambda":0.95,"klEstimator":"k3"}'
   --resume                 continue from OUTPUT/checkpoint.safetensors (a finished run: nothing to do; a larger --steps extends it)
   --skip-bad-rows          skip rows that fail validation (counted) instead of stopping
   --no-reference-cache     recompute reference log-probs instead of caching them in the cache directory
@@ -89,6 +112,18 @@ function loraOverride(values: Record<string, string | undefined>, base: RunConfi
   };
 }
 
+/** The file's `rl` object, then --rl JSON, then the single RL flags; undefined when none is given. */
+function rlOverride(values: Record<string, string | string[] | undefined>, file: Partial<RlSettings> | undefined): RlSettings | undefined {
+  const fromFlags: Record<string, unknown> = {};
+  for (const [flag, f] of Object.entries(RL_FLAGS)) {
+    const v = values[flag];
+    if (v !== undefined) fromFlags[f.key] = Array.isArray(v) ? v.map((x) => f.parse(x, flag)) : f.parse(v, flag);
+  }
+  const json = values.rl === undefined ? undefined : (parseJson(values.rl as string, 'rl') as Record<string, unknown>);
+  if (json === undefined && Object.keys(fromFlags).length === 0) return undefined;
+  return { ...file, ...json, ...fromFlags } as RlSettings;
+}
+
 /** Flags to a partial RunConfig (booleans only when given, so the file's values survive). */
 export function flagsToConfig(kind: TrainKind, argv: string[], fileConfig: Partial<RunConfig>): Partial<RunConfig> {
   const options = Object.fromEntries(Object.keys(VALUE_FLAGS).map((f) => [f, { type: 'string' as const }]));
@@ -103,10 +138,15 @@ export function flagsToConfig(kind: TrainKind, argv: string[], fileConfig: Parti
       'no-progress': { type: 'boolean' },
       'no-eos': { type: 'boolean' },
       'progress-interval': { type: 'string' },
+      prompts: { type: 'string' },
+      rl: { type: 'string' },
+      ...Object.fromEntries(Object.entries(RL_FLAGS).map(([f, d]) => [f, d.multiple ? { type: 'string' as const, multiple: true as const } : { type: 'string' as const }])),
     },
   });
   const out: Partial<RunConfig> = { kind };
   const raw = values as Record<string, string | undefined>;
+  if (raw.prompts !== undefined) out.data = raw.prompts;
+  out.rl = rlOverride(values as Record<string, string | string[] | undefined>, fileConfig.rl);
   for (const [flag, f] of Object.entries(VALUE_FLAGS)) if (!flag.startsWith('lora-') && raw[flag] !== undefined) (out as Record<string, unknown>)[f.field] = f.parse(raw[flag]!, flag);
   out.lora = loraOverride(raw, { ...RUN_DEFAULTS.lora, ...fileConfig.lora });
   if (values.resume) out.resume = true;

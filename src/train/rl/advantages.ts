@@ -22,18 +22,23 @@ export function perTokenKl(logps: ArrayLike<number>, refLogps: ArrayLike<number>
 }
 
 /**
- * PPO's per-token rewards (Ziegler et al. 2019; TRL PPOTrainer, OpenRLHF compute_reward): the KL
- * penalty -klCoef * kl_t at every token, the sequence score added at the last token, plus any dense
- * token reward (RTO). OpenRLHF clamps the score to [-clip, clip] (clip 10); 0 leaves it as is.
+ * PPO's per-token rewards (Ziegler et al. 2019; TRL PPOTrainer, OpenRLHF compute_reward) over a
+ * response of T tokens: the KL penalty (already -klCoef * kl_t) at every token, the sequence score
+ * added at the last token, plus any dense token reward (RTO). OpenRLHF clamps the score to
+ * [-clip, clip] (clip 10); 0 leaves it as is.
  */
-export function tokenRewards(score: number, kl: ArrayLike<number>, klCoef: number, opts: { scoreClip?: number; dense?: ArrayLike<number> } = {}): Float32Array {
-  const T = kl.length;
+export function tokenRewards(score: number, T: number, opts: { penalty?: ArrayLike<number>; dense?: ArrayLike<number>; scoreClip?: number } = {}): Float32Array {
   if (T === 0) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'a response needs at least one token to carry its reward', { field: 'response' });
   const clip = opts.scoreClip ?? 0;
   const s = clip > 0 ? Math.min(clip, Math.max(-clip, score)) : score;
-  const out = Float32Array.from({ length: T }, (_, t) => -klCoef * kl[t]! + (opts.dense ? opts.dense[t]! : 0));
+  const out = Float32Array.from({ length: T }, (_, t) => (opts.penalty ? opts.penalty[t]! : 0) + (opts.dense ? opts.dense[t]! : 0));
   out[T - 1]! += s;
   return out;
+}
+
+/** -coef * kl_t per token: the penalty PPO and RLOO fold into the reward. */
+export function klPenalty(logps: ArrayLike<number>, refLogps: ArrayLike<number>, estimator: KlEstimator, coef: number): Float32Array {
+  return perTokenKl(logps, refLogps, estimator).map((k) => -coef * k);
 }
 
 /**

@@ -1,5 +1,5 @@
 // Public names of the training run behind `alignkit train` and `alignkit eval policy`.
-export { KINDS, TRAIN_KINDS, kindSpec, lossesForKind, type TrainKind, type KindSpec, type ModelRole } from './kinds.js';
+export { KINDS, TRAIN_KINDS, kindSpec, lossesForKind, isOnline, type TrainKind, type KindSpec, type ModelRole } from './kinds.js';
 export { RUN_DEFAULTS, TRAIN_SELECTION, readRunConfigFile, resolveRunConfig, type RunConfig, type LoraConfig } from './config.js';
 export { rowGroupsFor, DATA_INPUTS, IN_GRAPH, usesInGraphReference, type RowGroup, type RunItem, type TokenSource, type InGraphInput } from './segments.js';
 export { buildRunGraph, exportedValues, type RunGraph, type RunGraphOptions } from './graph.js';

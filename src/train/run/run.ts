@@ -106,7 +106,7 @@ async function prepareRun(config: RunConfig): Promise<{ ctx: RunContext; stages:
   const stages = stagesFor({ spec, loss, groups, config });
   const ctx: RunContext = {
     config, spec, dir, loss, groups, session: { intraOpThreads: config.threads }, data: undefined as unknown as RunData,
-    reference: { values: new Map(), computed: false }, referenceKey: {}, startMetrics: {}, notes: [], extras: {},
+    reference: { values: new Map(), computed: false }, referenceKey: {}, startMetrics: {}, notes: [], extras: {}, stages,
   };
   for (const s of stages) await s.prepare?.(ctx);
   for (const s of stages) await s.reference?.(ctx);

@@ -10,6 +10,8 @@ import { rewardHeadStage } from './reward-head.js';
 import type { RunStage, StageDeclaration } from './stages.js';
 import { tokenLevelStage } from './token-level.js';
 import { udmStage } from './udm-weights.js';
+import { rolloutsStage } from '../rl/source.js';
+import { EXPERIENCE_STAGES } from '../rl/stages.js';
 
 export const RUN_STAGES: readonly RunStage[] = [
   datasetStage,
@@ -20,6 +22,8 @@ export const RUN_STAGES: readonly RunStage[] = [
   attributeHeadsStage,
   pairTemplateStage,
   tokenLevelStage,
+  rolloutsStage,
+  ...EXPERIENCE_STAGES,
 ];
 
 /** The stages of one run, in registry order. */

@@ -6,7 +6,8 @@
 // token-level loss's in-graph reference, a regression loss's attribute heads). A new run kind adds
 // stages, not branches.
 //
-// Phases, in order:
+// Phases, in order (online kinds add `experience`: each rollout batch goes through every stage's
+// step before the update):
 //   prepare    load and shape the run's examples (tokenize, revision layout, UDM weights)
 //   reference  the reference pass over the examples (cached log-prob sums)
 //   model      rewrite or check the forward model (reward head, attribute heads, pair template)
@@ -27,6 +28,7 @@ import type { GraphBuilder, Value } from '../../graph/index.js';
 import type { UdmResult } from './udm-weights.js';
 import type { Trainer } from '../trainer.js';
 import type { RunGraph } from './graph.js';
+import type { ExperienceStep, LiveRun } from '../rl/experience.js';
 
 /** What stages report in the run's result besides the loop's own numbers. */
 export interface RunExtras {
@@ -53,6 +55,8 @@ export interface RunContext {
   /** Lines printed on the progress stream before the first step. */
   readonly notes: string[];
   readonly extras: RunExtras;
+  /** The run's stages, in order (an update source runs their per-iteration hooks). */
+  readonly stages: readonly RunStage[];
 }
 
 /** The training forward as a forward extension leaves it. */
@@ -139,6 +143,11 @@ export interface RunStage {
   model?(ctx: RunContext, model: Model): Model;
   forward?(ctx: RunContext): ForwardExtension;
   source?(ctx: RunContext): UpdateSource | Promise<UpdateSource>;
+  /**
+   * Online kinds: this stage's work on every rollout batch (reference log-probs, rewards,
+   * advantages...), created once the trainer exists; the update source runs the steps in stage order.
+   */
+  experience?(ctx: RunContext, live: LiveRun): Promise<ExperienceStep>;
   export?(ctx: RunContext, outDir: string): void;
 }
 
@@ -148,6 +157,18 @@ export const KIND_STAGES = {
   dataset: 'dataset',
   /** Reward models: the scorer's special tokens around prompt and response (pair-template.ts). */
   pairTemplate: 'pair-template',
+  /** Online kinds: prompts, and rollouts sampled from the live policy each iteration (src/train/rl/source.ts). */
+  rollouts: 'rollouts',
+  /** Online kinds: rollouts scored by the run's reward (src/train/rl/reward-stage.ts). */
+  reward: 'reward',
+  /** The reference's per-token log-probs of each rollout, and the measured KL. */
+  klReference: 'kl-reference',
+  /** The KL penalty folded into the reward (PPO, RTO, RLOO). */
+  klPenalty: 'kl-penalty',
+  /** GRPO's group-normalised advantages. */
+  groupAdvantages: 'group-advantages',
+  /** RLOO's leave-one-out advantages. */
+  leaveOneOut: 'leave-one-out',
 } as const;
 
 /** A kind stage: included when the kind lists its name. */

@@ -3,7 +3,7 @@
 // advantages on a worked group, and the adaptive KL controller.
 
 import { describe, expect, it } from 'vitest';
-import { explainedVariance, gae, groupAdvantages, leaveOneOut, perTokenKl, tokenRewards, whiten } from '../../../src/train/rl/advantages.js';
+import { explainedVariance, gae, groupAdvantages, klPenalty, leaveOneOut, perTokenKl, tokenRewards, whiten } from '../../../src/train/rl/advantages.js';
 import { adaptiveKl, fixedKl } from '../../../src/train/rl/kl-controller.js';
 
 const close = (got: ArrayLike<number>, want: number[], digits = 5) => {
@@ -39,8 +39,10 @@ describe('PPO token rewards', () => {
     // kl = lp - ref = [0.2, -0.1, 0.4]; beta 0.5 -> -0.1, 0.05, -0.2; score 12 clipped to 10 at the end.
     const kl = perTokenKl([-1, -2, -0.5], [-1.2, -1.9, -0.9], 'k1');
     close(kl, [0.2, -0.1, 0.4]);
-    close(tokenRewards(12, kl, 0.5, { scoreClip: 10 }), [-0.1, 0.05, 9.8]);
-    close(tokenRewards(1, kl, 0.5, { dense: [0.01, 0.02, 0.03] }), [-0.09, 0.07, 0.83]);
+    const penalty = klPenalty([-1, -2, -0.5], [-1.2, -1.9, -0.9], 'k1', 0.5);
+    close(penalty, [-0.1, 0.05, -0.2]);
+    close(tokenRewards(12, 3, { penalty, scoreClip: 10 }), [-0.1, 0.05, 9.8]);
+    close(tokenRewards(1, 3, { penalty, dense: [0.01, 0.02, 0.03] }), [-0.09, 0.07, 0.83]);
   });
 
   it('k3 is exp(ref - lp) - (ref - lp) - 1, never negative', () => {

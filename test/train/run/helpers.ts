@@ -17,6 +17,11 @@ export const SAMPLE_OF: Record<TrainKind, string> = {
   arm: 'hh_rlhf_harmless_base_test.200.jsonl',
   rm: 'hh_rlhf_harmless_base_test.200.jsonl',
   unpaired: 'llamafactory_kto_en_demo.50.json',
+  // Online kinds read the prompts of a preference file.
+  ppo: 'hh_rlhf_harmless_base_test.200.jsonl',
+  rto: 'hh_rlhf_harmless_base_test.200.jsonl',
+  grpo: 'hh_rlhf_harmless_base_test.200.jsonl',
+  rloo: 'hh_rlhf_harmless_base_test.200.jsonl',
 };
 
 export function tempDir(tag: string): string {

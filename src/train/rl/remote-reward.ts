@@ -1,0 +1,59 @@
+// A client of OpenRLHF's remote reward protocol (openrlhf/utils/remote_rm_utils.py remote_rm_fn):
+// POST {"query": [full prompt + response texts]} to the server's /get_reward, read "rewards". Any
+// OpenRLHF reward server answers it, and so does `alignkit serve` (src/serve/routes/openrlhf.ts),
+// so rollouts can be scored on another machine. Queries go in batches of at most `batchSize`
+// (a server's client batch cap, alignkit's --max-client-batch); a failed request is retried a few
+// times as OpenRLHF does, then fails naming the URL and the answer.
+
+import { fail } from '../../errors.js';
+
+export interface RemoteRewardOptions {
+  /** Queries per request (default 32, alignkit serve's default --max-client-batch). */
+  batchSize?: number;
+  /** Attempts per request before failing (OpenRLHF retries too). */
+  attempts?: number;
+  timeoutMs?: number;
+}
+
+async function post(url: string, query: string[], timeoutMs: number): Promise<number[]> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }), signal: AbortSignal.timeout(timeoutMs) });
+  const text = await res.text();
+  if (!res.ok) throw fail('ALIGNKIT_ERR_JUDGE', `reward server ${url} answered ${res.status}: ${text.slice(0, 300)}`, { url, status: res.status });
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (e) {
+    throw fail('ALIGNKIT_ERR_JUDGE', `reward server ${url} answered something that is not JSON: ${text.slice(0, 200)}`, { url }, e);
+  }
+  const rewards = (body as { rewards?: unknown }).rewards;
+  if (!Array.isArray(rewards) || rewards.length !== query.length || rewards.some((r) => typeof r !== 'number' || !Number.isFinite(r)))
+    throw fail('ALIGNKIT_ERR_JUDGE', `reward server ${url} must answer {"rewards": [${query.length} finite numbers]}, got ${text.slice(0, 200)}`, { url });
+  return rewards as number[];
+}
+
+/** Scores full texts through a remote /get_reward, in order. */
+export function remoteReward(url: string, opts: RemoteRewardOptions = {}): (queries: string[]) => Promise<number[]> {
+  const batch = opts.batchSize ?? 32;
+  const attempts = opts.attempts ?? 3;
+  const timeout = opts.timeoutMs ?? 120_000;
+  return async (queries) => {
+    const out: number[] = [];
+    for (let at = 0; at < queries.length; at += batch) {
+      const chunk = queries.slice(at, at + batch);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          out.push(...(await post(url, chunk, timeout)));
+          break;
+        } catch (e) {
+          const status = (e as { details?: { status?: number } }).details?.status;
+          // A 4xx is the request's fault: retrying sends the same request again.
+          if (attempt >= attempts || (status !== undefined && status < 500)) {
+            if ((e as { code?: string }).code === 'ALIGNKIT_ERR_JUDGE') throw e;
+            throw fail('ALIGNKIT_ERR_JUDGE', `reward server ${url} did not answer after ${attempt} attempts: ${(e as Error).message}`, { url }, e);
+          }
+        }
+      }
+    }
+    return out;
+  };
+}
