@@ -2,8 +2,8 @@
 // POST {"query": [full prompt + response texts]} to the server's /get_reward, read "rewards". Any
 // OpenRLHF reward server answers it, and so does `alignkit serve` (src/serve/routes/openrlhf.ts),
 // so rollouts can be scored on another machine. Queries go in batches of at most `batchSize`
-// (a server's client batch cap, alignkit's --max-client-batch); a failed request is retried a few
-// times as OpenRLHF does, then fails naming the URL and the answer.
+// (halved when the server answers 413: its client batch cap, alignkit's --max-client-batch); a
+// failed request is retried a few times as OpenRLHF does, then fails naming the URL and the answer.
 
 import { fail } from '../../errors.js';
 
@@ -31,28 +31,41 @@ async function post(url: string, query: string[], timeoutMs: number): Promise<nu
   return rewards as number[];
 }
 
-/** Scores full texts through a remote /get_reward, in order. */
+const statusOf = (e: unknown) => (e as { details?: { status?: number } }).details?.status;
+
+/**
+ * Scores full texts through a remote /get_reward, in order. A 413 (more queries than the server
+ * takes per request: alignkit serve's --max-client-batch, TEI's cap) halves the batch and tries
+ * again, and the smaller size is kept; another 4xx fails at once (the same request would fail again).
+ */
 export function remoteReward(url: string, opts: RemoteRewardOptions = {}): (queries: string[]) => Promise<number[]> {
-  const batch = opts.batchSize ?? 32;
+  let batch = opts.batchSize ?? 32;
   const attempts = opts.attempts ?? 3;
   const timeout = opts.timeoutMs ?? 120_000;
-  return async (queries) => {
-    const out: number[] = [];
-    for (let at = 0; at < queries.length; at += batch) {
-      const chunk = queries.slice(at, at + batch);
-      for (let attempt = 1; ; attempt++) {
-        try {
-          out.push(...(await post(url, chunk, timeout)));
-          break;
-        } catch (e) {
-          const status = (e as { details?: { status?: number } }).details?.status;
-          // A 4xx is the request's fault: retrying sends the same request again.
-          if (attempt >= attempts || (status !== undefined && status < 500)) {
-            if ((e as { code?: string }).code === 'ALIGNKIT_ERR_JUDGE') throw e;
-            throw fail('ALIGNKIT_ERR_JUDGE', `reward server ${url} did not answer after ${attempt} attempts: ${(e as Error).message}`, { url }, e);
-          }
+  const send = async (chunk: string[]): Promise<number[]> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await post(url, chunk, timeout);
+      } catch (e) {
+        const status = statusOf(e);
+        if (status === 413 && chunk.length > 1) {
+          batch = Math.max(1, Math.floor(chunk.length / 2));
+          const half = chunk.length >> 1;
+          return [...(await send(chunk.slice(0, half))), ...(await send(chunk.slice(half)))];
+        }
+        if (attempt >= attempts || (status !== undefined && status < 500)) {
+          if ((e as { code?: string }).code === 'ALIGNKIT_ERR_JUDGE') throw e;
+          throw fail('ALIGNKIT_ERR_JUDGE', `reward server ${url} did not answer after ${attempt} attempts: ${(e as Error).message}`, { url }, e);
         }
       }
+    }
+  };
+  return async (queries) => {
+    const out: number[] = [];
+    for (let at = 0; at < queries.length; ) {
+      const chunk = queries.slice(at, at + batch);
+      out.push(...(await send(chunk)));
+      at += chunk.length;
     }
     return out;
   };
