@@ -57,6 +57,7 @@ class OnlineSource implements UpdateSource {
   private readonly sampler: EpochSampler;
   private readonly rl;
   private steps: ExperienceStep[] = [];
+  private stepNames: string[] = [];
   private policy: LivePolicy | undefined;
   private decoding: Model | undefined;
   private weights: Map<string, Float32Array> | undefined;
@@ -90,7 +91,11 @@ class OnlineSource implements UpdateSource {
     this.weights = mergedValues(this.decoding, exportedValues(graph, trainer.values()), graph.lora);
     this.policy = await LivePolicy.create(ctx.dir, this.decoding, this.weights, ctx.session);
     this.batch = { forward: graph.forward, items: [], groups: ctx.groups, loss: ctx.loss, fed: graph.fedInputs, reference: new Map(), padId: ctx.dir.tokenizer.padTokenId };
-    for (const s of ctx.stages) if (s.experience) this.steps.push(await s.experience(ctx, { trainer, graph }));
+    for (const s of ctx.stages)
+      if (s.experience) {
+        this.steps.push(await s.experience(ctx, { trainer, graph }));
+        this.stepNames.push(s.name);
+      }
   }
 
   /** LoRA: merge the adapters' current values into the decoding weights (full training decodes the trainer's arrays themselves). */
@@ -105,7 +110,9 @@ class OnlineSource implements UpdateSource {
     this.refresh();
     const order = prompts.flatMap((p) => Array.from({ length: samples }, () => p));
     const items = this.ctx.data.items;
+    const started = performance.now();
     const sampled = await rollout(this.policy!.lm, this.ctx.dir.tokenizer, order.map((p) => items[p]!.prompt), { maxNewTokens: this.rl.maxNewTokens, seed });
+    const rolloutSeconds = (performance.now() - started) / 1000;
     const rows: Rollout[] = sampled.map((s, i) => ({
       promptIndex: order[i]!, prompt: items[order[i]!]!.prompt, tokens: s.tokens, text: s.text, ended: s.finishReason !== 'length',
       oldLogps: Float32Array.from(s.logprobs), entropy: s.entropy,
@@ -116,9 +123,15 @@ class OnlineSource implements UpdateSource {
         'lengths/response': mean(rows.map((r) => r.tokens.length)),
         entropy: mean(rows.flatMap((r) => r.entropy)),
         eos_fraction: mean(rows.map((r) => (r.ended ? 1 : 0))),
+        // The phase breakdown bench/rl reports: seconds of sampling and of each experience stage.
+        'time/rollout': rolloutSeconds,
       },
     };
-    for (const step of this.steps) await step.run(exp);
+    for (const [i, step] of this.steps.entries()) {
+      const t0 = performance.now();
+      await step.run(exp);
+      exp.metrics[`time/${this.stepNames[i]}`] = (performance.now() - t0) / 1000;
+    }
     return exp;
   }
 

@@ -187,6 +187,7 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
     while (iteration < totalSteps) {
       const iterationStart = performance.now();
       const plan = await updates.next(iteration + 1);
+      const updateStart = performance.now();
       const results: StepResult[] = [];
       let tokens = 0;
       for (const planned of plan.steps) {
@@ -206,6 +207,7 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
         results.push(result);
       }
       iteration++;
+      const updateSeconds = (performance.now() - updateStart) / 1000;
       const seconds = (performance.now() - iterationStart) / 1000;
       const mean = meanOf(results);
       lastTrain = {
@@ -216,6 +218,7 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
         lr: probe.lr(),
         examples_per_s: plan.examples / seconds,
         tokens_per_s: tokens / seconds,
+        'time/update': updateSeconds,
         epoch: updates.epochs(),
       };
       updates.after?.(iteration, lastTrain);
@@ -285,9 +288,14 @@ function finishedRun(ctx: RunContext, steps: number, values: Map<string, Float32
   };
 }
 
-/** Loss (train and eval) on one panel, then the reward accuracy and margin when the loss reports them. */
+/** Loss (train and eval) on one panel, then each group of related metrics the run reports (reward accuracy and margin; online rewards, KL, entropy). */
 function curvePanels(records: readonly MetricsRecord[]): string[][] {
   const keys = new Set(records.flatMap((r) => Object.keys(r)));
-  const panels = [['loss', 'eval/loss'], ['rewards/accuracies', 'eval/rewards/accuracies'], ['rewards/margins', 'eval/rewards/margins'], ['grad_norm']];
+  const panels = [
+    ['loss', 'eval/loss'], ['rewards/accuracies', 'eval/rewards/accuracies'], ['rewards/margins', 'eval/rewards/margins'],
+    // Online runs: the optimised reward and the gold one, the KL to the reference, the policy's entropy.
+    ['reward/mean', 'eval/reward/mean', 'gold/reward', 'eval/gold/reward'], ['kl', 'eval/kl'], ['entropy'],
+    ['grad_norm'],
+  ];
   return panels.map((p) => p.filter((k) => keys.has(k))).filter((p) => p.length > 0);
 }
