@@ -169,7 +169,7 @@ class OnlineSource implements UpdateSource {
     const prompts = this.ctx.data.eval.slice(0, this.rl.evalPrompts);
     if (prompts.length === 0) return undefined;
     const exp = await this.collect(prompts, 1, 0, true, hashString(`eval:${this.ctx.config.seed}`));
-    return Object.fromEntries(Object.entries(exp.metrics).map(([k, v]) => [`eval/${k}`, v]));
+    return Object.fromEntries(Object.entries(exp.metrics).filter(([k]) => !k.startsWith('time/')).map(([k, v]) => [`eval/${k}`, v]));
   }
 
   epochs(): number {
