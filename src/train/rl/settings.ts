@@ -50,6 +50,8 @@ export interface RlSettings {
   missingEosPenalty: number;
   /** Held-out prompts decoded at each evaluation (sampled, seeded), for eval/reward, eval/gold, eval/kl. */
   evalPrompts: number;
+  /** A prompts file to evaluate on instead of the `evalFraction` split of the training prompts. */
+  evalData?: string;
 }
 
 export const RL_DEFAULTS: Omit<RlSettings, 'reward'> & { reward: string[] } = {
@@ -123,6 +125,7 @@ const CHECKS: Record<keyof RlSettings, Check> = {
   scaleRewards: bool,
   scoreClip: nonNeg,
   missingEosPenalty: nonNeg,
+  evalData: dir,
   evalPrompts: (f, v) => {
     if (!Number.isInteger(v) || (v as number) < 0) throw bad(f, 'must be a non-negative integer', v);
   },

@@ -29,17 +29,23 @@ const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, x) => a + x, 
 /** The prompts file as the run's items: each prompt encoded as decoding encodes it, its last maxPromptLength tokens kept. */
 async function loadPrompts(ctx: RunContext): Promise<RunData> {
   const { config } = ctx;
+  const evalFile = config.rl!.evalData;
   const texts = await readPrompts(config.data, config.limit);
   if (texts.length < 2) throw fail('ALIGNKIT_ERR_DATASET_SCHEMA', `${config.data} has ${texts.length} prompts; an online run needs at least 2`, { file: config.data });
+  const heldTexts = evalFile ? await readPrompts(evalFile, config.rl!.evalPrompts) : [];
   const tok = ctx.dir.tokenizer;
   let truncated = 0;
-  const items: RunItem[] = texts.map((text, i) => {
+  const toItem = (tag: string) => (text: (typeof texts)[number], i: number): RunItem => {
     const ids = encodePrompt(tok, text);
     if (ids.length > config.maxPromptLength) truncated++;
-    return { id: `prompt-${i}`, prompt: keepEnd(ids, config.maxPromptLength), responses: [], promptText: text };
-  });
+    return { id: `${tag}-${i}`, prompt: keepEnd(ids, config.maxPromptLength), responses: [], promptText: text };
+  };
+  const own = texts.map(toItem('prompt'));
+  const held = heldTexts.map(toItem('eval'));
+  const items = [...own, ...held];
   const index = new Map(items.map((it, i) => [it, i]));
-  const split = splitTrainEval(items, { evalFraction: config.evalFraction, seed: config.seed });
+  // With rl.evalData the held-out prompts are that file's; otherwise an id-hash split of the prompts.
+  const split = evalFile ? { train: own, eval: held } : splitTrainEval(own, { evalFraction: config.evalFraction, seed: config.seed });
   const train = split.train.map((it) => index.get(it)!);
   if (train.length === 0) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `evalFraction ${config.evalFraction} leaves no training prompts in ${config.data}`, { field: 'evalFraction' });
   return {
@@ -82,6 +88,9 @@ class OnlineSource implements UpdateSource {
   get counts() {
     return { train: this.ctx.data.train.length, eval: this.ctx.data.eval.length };
   }
+
+  /** The starting policy's held-out reward, gold reward and KL (0) are the first point of every curve. */
+  readonly evaluatesAtStart = true;
 
   async bind(trainer: Trainer, graph: RunGraph): Promise<void> {
     const { ctx } = this;

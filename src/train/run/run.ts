@@ -168,7 +168,9 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   }
   fs.writeFileSync(path.join(config.output, RUN_FILES.config), `${JSON.stringify(config, null, 2)}\n`);
   const logger = new JsonlMetricsLogger(metricsFile, { truncate: iteration === 0 });
-  if (iteration === 0 && Object.keys(ctx.startMetrics).length > 0) logger.log({ step: 0, ...ctx.startMetrics });
+  // A source that measures the starting policy (online: the held-out reward and KL before any update) logs it at step 0.
+  const startEval = iteration === 0 && config.evalEvery > 0 && updates.evaluatesAtStart ? await updates.evaluate(trainer, state) : undefined;
+  if (iteration === 0 && Object.keys({ ...ctx.startMetrics, ...startEval }).length > 0) logger.log({ step: 0, ...ctx.startMetrics, ...startEval });
   if (config.progress) for (const note of ctx.notes) (hooks.stream ?? process.stderr).write(note);
   const save = () => saveCheckpoint(ckpt, trainer, { source: updates.position(), state, probe: probe.snapshot(), iteration } satisfies ResumeExtra as never);
 

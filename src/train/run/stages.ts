@@ -113,6 +113,8 @@ export interface UpdateSource {
   next(iteration: number): Promise<IterationPlan>;
   /** After the iteration's steps, with their step-averaged metrics (PPO's adaptive KL reads the measured KL). */
   after?(iteration: number, metrics: Record<string, number>): void;
+  /** Whether evaluation also runs before the first step (logged at step 0) when the run evaluates periodically. */
+  readonly evaluatesAtStart?: boolean;
   /** Held-out metrics (names prefixed `eval/`), or undefined when there is no held-out split. */
   evaluate(trainer: Trainer, state: Readonly<Record<string, number>>): Promise<Record<string, number> | undefined>;
   /** Fractional epochs done. */

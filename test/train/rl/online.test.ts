@@ -84,9 +84,11 @@ describe('online runs resume bit for bit', () => {
     expect(resumed.steps).toBe(4);
     expect([...resumed.values.keys()].some((k) => k.startsWith('value_head'))).toBe(true);
     for (const [name, v] of straight.values) expect(resumed.values.get(name), name).toEqual(v);
-    expect(b.map((r) => r.step)).toEqual([1, 2, 3, 4]);
+    // Step 0: the held-out evaluation of the starting policy (KL 0 to itself).
+    expect(b.map((r) => r.step)).toEqual([0, 1, 2, 3, 4]);
+    expect(Math.abs(a[0]!['eval/kl'] as number)).toBeLessThan(1e-4);
     // The adaptive coefficient moved, and the resumed run carried it on exactly.
-    expect(a[3]!.kl_coef).not.toBe(a[0]!.kl_coef);
+    expect(a[4]!.kl_coef).not.toBe(a[1]!.kl_coef);
     expect(b.map(untimed)).toEqual(a.map(untimed));
   }, 90_000);
 
