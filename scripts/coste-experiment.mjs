@@ -41,7 +41,7 @@ const { createOptimizer } = await lib('src/optim/index.ts');
 const { loadPreferenceData, readPrompts } = await lib('src/datasets/index.ts');
 const { evaluateRewardModels, loadRewardModelSpec } = await lib('src/eval/index.ts');
 const { CausalLM } = await lib('src/models/index.ts');
-const { Generator, generate, encodePrompt, keepEnd, bestOfNKl, meanStdErr } = await lib('src/generate/index.ts');
+const { Generator, generate, encodePrompt, keepEnd, bestOfNKl, meanStdErr, sampledLogprobRecorder } = await lib('src/generate/index.ts');
 const { RewardEnsemble, COMBINERS } = await lib('src/rewards/index.ts');
 const { mulberry32, shuffle } = await lib('src/random.ts');
 
@@ -223,5 +223,310 @@ async function stageProxies() {
     }
 }
 
-const STAGES = { data: stageData, gold: stageGold, proxies: stageProxies };
+// ---------------------------------------------------------------- shared measurements
+const EVAL = { prompts: 64, samples: 2, maxNewTokens: 32, seed: 4242 };
+const objectives = ['single', 'mean', 'min', 'uncertainty'];
+const UWO_LAMBDA = 0.5;
+const proxyDirs = (noise) => PROXY.seeds.map((s) => proxyDir(noise, s));
+
+let goldModel;
+const gold = async () => (goldModel ??= await loadRewardModelSpec(GOLD));
+const scoreWith = async (model, items) => {
+  const out = [];
+  for (let at = 0; at < items.length; at += 64) for (const s of await model.score(items.slice(at, at + 64), { truncate: true })) out.push(s[0]);
+  return out;
+};
+
+async function heldPrompts(n) {
+  const tok = (await loadModelDir(BASE)).tokenizer;
+  const texts = (await readPrompts(DATA.heldPrompts, n));
+  return { texts, ids: texts.map((t) => keepEnd(encodePrompt(tok, t), PAIR_LENGTHS.maxPromptLength)) };
+}
+
+/**
+ * One policy (a directory, optionally GenARM-guided) on the held-out prompts: EVAL.samples sampled
+ * responses per prompt; gold reward, the clean and noisy proxies' rewards, and the Monte-Carlo KL to
+ * alignkit-base, sum_t log pi(y_t) - log pi_base(y_t) over the distribution actually sampled.
+ */
+async function measurePolicy(dir, arms = []) {
+  const { texts, ids } = await heldPrompts(EVAL.prompts);
+  const gen = await Generator.load(dir, arms, { intraOpThreads: THREADS });
+  const base = await ReferenceLogProbs.create(path.join(BASE, 'onnx/model.onnx'), { session: { intraOpThreads: THREADS } });
+  const rows = [];
+  for (let s = 0; s < EVAL.samples; s++)
+    for (let at = 0; at < ids.length; at += 32) {
+      const chunk = ids.slice(at, at + 32);
+      const rec = sampledLogprobRecorder();
+      const out = await generate(gen.base, gen.tokenizer, chunk, { sampler: 'sample', maxNewTokens: EVAL.maxNewTokens, seed: EVAL.seed + 1000 * s + at }, gen.guides(), undefined, [rec.processor]);
+      out.forEach((r, i) => rows.push({ prompt: at + i, text: r.text, tokens: r.tokens, ids: chunk[i], logps: rec.logprobs(i, r.tokens) }));
+    }
+  const kls = [];
+  for (let at = 0; at < rows.length; at += 8) {
+    const chunk = rows.slice(at, at + 8);
+    const T = Math.max(...chunk.map((r) => r.ids.length + r.tokens.length));
+    const inputIds = new Int32Array(chunk.length * T).fill(PAD);
+    const attentionMask = new Int32Array(chunk.length * T);
+    chunk.forEach((r, b) => [...r.ids, ...r.tokens].forEach((id, t) => ((inputIds[b * T + t] = id), (attentionMask[b * T + t] = 1))));
+    const lp = await base.tokenLogprobs({ inputIds, attentionMask, dims: [chunk.length, T] });
+    chunk.forEach((r, b) => kls.push(r.logps.reduce((a, x, j) => a + x - lp[b * T + r.ids.length + j], 0)));
+  }
+  await base.release();
+  const items = rows.map((r) => ({ prompt: texts[r.prompt], response: r.text }));
+  const result = { kl: meanStdErr(kls), gold: meanStdErr(await scoreWith(await gold(), items)), length: meanStdErr(rows.map((r) => r.tokens.length)) };
+  for (const noise of [false, true]) {
+    const scores = [];
+    for (const d of proxyDirs(noise)) scores.push(await scoreWith(await loadRewardModelSpec(d), items));
+    result[noise ? 'noisyProxy' : 'cleanProxy'] = meanStdErr(items.map((_, i) => scores.reduce((a, s) => a + s[i], 0) / scores.length));
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------- best-of-n
+const BON = { prompts: 48, n: 64, maxNewTokens: 32, seed: 777 };
+
+async function stageBon() {
+  const file = w('bon-samples.json');
+  if (fs.existsSync(file)) return log('bon: present');
+  const { texts, ids } = await heldPrompts(BON.prompts);
+  const lm = await CausalLM.load(BASE, { session: { intraOpThreads: THREADS } });
+  const samples = ids.map(() => []);
+  for (let j = 0; j < BON.n; j++) {
+    const out = await generate(lm, lm.tokenizer, ids, { sampler: 'sample', maxNewTokens: BON.maxNewTokens, seed: BON.seed + j });
+    out.forEach((r, i) => samples[i].push(r.text));
+    if ((j + 1) % 16 === 0) log(`  bon: ${j + 1}/${BON.n} samples per prompt`);
+  }
+  const items = samples.flatMap((s, i) => s.map((response) => ({ prompt: texts[i], response })));
+  const scores = { gold: await scoreWith(await gold(), items) };
+  for (const noise of [false, true]) for (const d of proxyDirs(noise)) scores[path.basename(d)] = await scoreWith(await loadRewardModelSpec(d), items);
+  writeJson(file, { prompts: BON.prompts, n: BON.n, texts: samples, scores });
+  log(`bon: ${items.length} samples scored by the gold model and ${2 * PROXY.seeds.length} proxies`);
+}
+
+/** Unbiased expected value of `gold` at the best of n of N samples by `proxy` (Nakano et al. 2021, WebGPT, App. G): sum_i C(i-1, n-1)/C(N, n) g_(i), ranks by proxy ascending. */
+function bestOfNExpectation(proxy, goldScores, n) {
+  const N = proxy.length;
+  const order = proxy.map((p, i) => [p, i]).sort((a, b) => a[0] - b[0]).map((x) => x[1]);
+  // log C(i-1, n-1) - log C(N, n), computed incrementally to stay finite.
+  const lgamma = (x) => {
+    let s = 0;
+    for (let k = 2; k < x; k++) s += Math.log(k);
+    return s;
+  };
+  const logC = (a, b) => (b < 0 || b > a ? -Infinity : lgamma(a + 1) - lgamma(b + 1) - lgamma(a - b + 1));
+  let e = 0;
+  let p = 0;
+  for (let r = 1; r <= N; r++) {
+    const wgt = Math.exp(logC(r - 1, n - 1) - logC(N, n));
+    e += wgt * goldScores[order[r - 1]];
+    p += wgt * proxy[order[r - 1]];
+  }
+  return { gold: e, proxy: p };
+}
+
+/** A proxy objective's per-sample score from its members' scores (Coste et al. Sec. 3). */
+function objectiveScores(memberScores, objective) {
+  const k = memberScores.length;
+  return memberScores[0].map((_, i) => {
+    const xs = memberScores.map((m) => m[i]);
+    return objective === 'mean' ? xs.reduce((a, x) => a + x, 0) / k : objective === 'min' ? Math.min(...xs) : COMBINERS.uncertainty(xs, UWO_LAMBDA);
+  });
+}
+
+function bonCurves() {
+  const bon = readJson(w('bon-samples.json'));
+  const ns = [1, 2, 4, 8, 16, 32, 64];
+  const perPrompt = (scores) => Array.from({ length: bon.prompts }, (_, i) => scores.slice(i * bon.n, (i + 1) * bon.n));
+  const goldP = perPrompt(bon.scores.gold);
+  const curves = {};
+  for (const noise of [false, true]) {
+    const members = PROXY.seeds.map((s) => bon.scores[`${noise ? 'noisy' : 'clean'}-${s}`]);
+    for (const objective of objectives) {
+      const runs = objective === 'single' ? members.map((m) => [m]) : [members];
+      const points = ns.map((n) => {
+        // Per run (a proxy seed, or the ensemble): mean over prompts; the standard error over seeds for a single proxy, over prompts for an ensemble.
+        const perRun = runs.map((ms) => {
+          const obj = objectiveScores(ms, objective === 'single' ? 'mean' : objective);
+          const objP = perPrompt(obj);
+          const vals = goldP.map((g, i) => bestOfNExpectation(objP[i], g, n));
+          return { gold: vals.map((v) => v.gold), proxy: vals.map((v) => v.proxy) };
+        });
+        const avg = (xs) => xs.reduce((a, x) => a + x, 0) / xs.length;
+        const goldStat = runs.length > 1 ? meanStdErr(perRun.map((r) => avg(r.gold))) : meanStdErr(perRun[0].gold);
+        const proxyStat = runs.length > 1 ? meanStdErr(perRun.map((r) => avg(r.proxy))) : meanStdErr(perRun[0].proxy);
+        return { n, kl: bestOfNKl(n), gold: goldStat, proxy: proxyStat };
+      });
+      curves[`${noise ? 'noisy' : 'clean'}/${objective}`] = points;
+    }
+  }
+  return curves;
+}
+
+// ---------------------------------------------------------------- PPO against proxies
+const RL = { steps: 20, promptsPerStep: 8, maxNewTokens: 32, lr: 1e-4, klCoef: 0.05, evalEvery: 5, evalPrompts: 48 };
+const PPO_SEEDS = [1, 2];
+
+function rlConfig(kind, out, reward, combine, seed, over = {}) {
+  const { rl, ...rest } = over;
+  return resolveRunConfig({
+    kind, model: BASE, data: DATA.prompts, output: out, steps: RL.steps, batchSize: 8, microBatchSize: 8, lr: RL.lr, seed, evalEvery: RL.evalEvery, evalFraction: 0,
+    progress: false, threads: THREADS, cacheDir: w('cache'), ...PAIR_LENGTHS, ...rest,
+    rl: { reward, combine, lambda: UWO_LAMBDA, gold: [GOLD], promptsPerStep: RL.promptsPerStep, maxNewTokens: RL.maxNewTokens, klCoef: RL.klCoef, evalPrompts: RL.evalPrompts, evalData: DATA.heldPrompts, ...rl },
+  });
+}
+
+async function runOnce(config) {
+  if (fs.existsSync(path.join(config.output, 'README.md'))) return;
+  const r = await runTraining({ ...config, checkpointEvery: 4, resume: true });
+  fs.rmSync(path.join(config.output, 'checkpoint.safetensors'), { force: true });
+  fs.rmSync(path.join(config.output, 'onnx'), { recursive: true, force: true });
+  log(`  ${path.relative(WORK, config.output)}: ${r.steps} iterations in ${r.seconds.toFixed(0)} s`);
+}
+
+const ppoRuns = () => {
+  const runs = [];
+  for (const noise of [false, true]) {
+    const dirs = proxyDirs(noise);
+    const tag = noise ? 'noisy' : 'clean';
+    PROXY.seeds.forEach((s, i) => runs.push({ noise: tag, objective: 'single', seed: s, out: w('ppo', tag, `single-${s}`), reward: [dirs[i]], combine: 'mean' }));
+    for (const objective of ['mean', 'min', 'uncertainty']) for (const s of PPO_SEEDS) runs.push({ noise: tag, objective, seed: s, out: w('ppo', tag, `${objective}-${s}`), reward: dirs, combine: objective });
+  }
+  return runs;
+};
+
+async function stagePpo() {
+  for (const r of ppoRuns()) await runOnce(rlConfig('ppo', r.out, r.reward, r.combine, r.seed));
+}
+
+/** Held-out eval points of a run: [{kl, gold, proxy}] from its metrics (step 0 is the starting policy). */
+function evalCurve(out) {
+  return readMetrics(path.join(out, 'metrics.jsonl')).filter((m) => 'eval/gold/reward' in m).map((m) => ({ step: m.step, kl: m['eval/kl'], gold: m['eval/gold/reward'], proxy: m['eval/reward/mean'], length: m['eval/lengths/response'] }));
+}
+
+function ppoCurves() {
+  const curves = {};
+  for (const noise of ['clean', 'noisy'])
+    for (const objective of objectives) {
+      const runs = ppoRuns().filter((r) => r.noise === noise && r.objective === objective && fs.existsSync(path.join(r.out, 'metrics.jsonl'))).map((r) => evalCurve(r.out));
+      if (runs.length === 0) continue;
+      curves[`${noise}/${objective}`] = runs[0].map((p, j) => ({
+        step: p.step,
+        kl: meanStdErr(runs.map((r) => r[j]?.kl).filter(Number.isFinite)),
+        gold: meanStdErr(runs.map((r) => r[j]?.gold).filter(Number.isFinite)),
+        proxy: meanStdErr(runs.map((r) => r[j]?.proxy).filter(Number.isFinite)),
+        length: meanStdErr(runs.map((r) => r[j]?.length).filter(Number.isFinite)),
+      }));
+    }
+  return curves;
+}
+
+// ---------------------------------------------------------------- the methods compared
+const COMPARE = {
+  grpo: { kind: 'grpo', rl: { samplesPerPrompt: 4, promptsPerStep: 2 }, batchSize: 8 },
+  rloo: { kind: 'rloo', rl: { samplesPerPrompt: 4, promptsPerStep: 2 }, batchSize: 8 },
+  rto: { kind: 'rto', model: path.join(MODELS, 'alignkit-base-dpo'), rl: { dpoModel: path.join(MODELS, 'alignkit-base-dpo'), dpoReference: BASE, reference: BASE } },
+};
+
+async function stageCompare() {
+  const clean = proxyDirs(false);
+  for (const [name, c] of Object.entries(COMPARE)) {
+    const { kind, ...over } = c;
+    await runOnce(rlConfig(kind, w('compare', name), clean, 'mean', 1, over));
+  }
+  const file = w('compare-measures.json');
+  const measures = fs.existsSync(file) ? readJson(file) : {};
+  const todo = {
+    base: [BASE, []],
+    dpo: [path.join(MODELS, 'alignkit-base-dpo'), []],
+    'genarm-0.5': [BASE, [{ dir: path.join(MODELS, 'alignkit-arm'), alpha: 0.5 }]],
+    'genarm-1': [BASE, [{ dir: path.join(MODELS, 'alignkit-arm'), alpha: 1 }]],
+  };
+  for (const [name, [dir, arms]] of Object.entries(todo)) {
+    if (measures[name]) continue;
+    measures[name] = await measurePolicy(dir, arms);
+    writeJson(file, measures);
+    log(`  measured ${name}: gold ${measures[name].gold.mean.toFixed(3)} KL ${measures[name].kl.mean.toFixed(2)}`);
+  }
+}
+
+// ---------------------------------------------------------------- report
+/** Linear interpolation of y at x on a curve of increasing x (undefined outside it). */
+function atKl(points, kl, y = (p) => p.gold) {
+  const xs = points.map((p) => (typeof p.kl === 'number' ? p.kl : p.kl.mean));
+  for (let i = 1; i < points.length; i++) {
+    const [a, b] = [xs[i - 1], xs[i]];
+    if ((kl - a) * (kl - b) <= 0 && a !== b) {
+      const t = (kl - a) / (b - a);
+      const ya = y(points[i - 1]);
+      const yb = y(points[i]);
+      return ya + t * (yb - ya);
+    }
+  }
+  return undefined;
+}
+
+async function stageReport() {
+  const { chartsToSvg } = await lib('src/train/report/index.ts');
+  const outDir = path.join(root, 'bench/rl/coste');
+  fs.mkdirSync(outDir, { recursive: true });
+  const bon = bonCurves();
+  const ppo = ppoCurves();
+  const measures = fs.existsSync(w('compare-measures.json')) ? readJson(w('compare-measures.json')) : {};
+  const compareCurves = Object.fromEntries(Object.keys(COMPARE).filter((k) => fs.existsSync(w('compare', k, 'metrics.jsonl'))).map((k) => [k, evalCurve(w('compare', k))]));
+  const goldAcc = readJson(w('gold-accuracy.json'));
+  const proxyAcc = readJson(w('proxy-accuracy.json'));
+  const m = (v) => (typeof v === 'number' ? v : v.mean);
+  const label = { single: 'single proxy', mean: 'mean', min: 'WCO (min)', uncertainty: `UWO (lambda ${UWO_LAMBDA})` };
+  const charts = [];
+  for (const noise of ['clean', 'noisy']) {
+    charts.push({ title: `Best-of-n, ${noise} proxies: gold reward vs KL (analytic)`, xLabel: 'KL (nats)', yLabel: 'gold reward', series: objectives.map((o) => ({ name: label[o], points: bon[`${noise}/${o}`].map((p) => [p.kl, p.gold.mean]) })) });
+    charts.push({ title: `Best-of-n, ${noise} proxies: proxy reward vs KL`, xLabel: 'KL (nats)', yLabel: 'proxy objective', series: objectives.map((o) => ({ name: label[o], points: bon[`${noise}/${o}`].map((p) => [p.kl, p.proxy.mean]) })) });
+    charts.push({ title: `PPO, ${noise} proxies: gold reward vs KL (held-out prompts)`, xLabel: 'KL (nats)', yLabel: 'gold reward', series: objectives.filter((o) => ppo[`${noise}/${o}`]).map((o) => ({ name: label[o], points: ppo[`${noise}/${o}`].map((p) => [p.kl.mean, p.gold.mean]) })) });
+    charts.push({ title: `PPO, ${noise} proxies: proxy reward vs KL`, xLabel: 'KL (nats)', yLabel: 'proxy objective', series: objectives.filter((o) => ppo[`${noise}/${o}`]).map((o) => ({ name: label[o], points: ppo[`${noise}/${o}`].map((p) => [p.kl.mean, p.proxy.mean]) })) });
+  }
+  fs.writeFileSync(path.join(outDir, 'overoptimization.svg'), chartsToSvg(charts));
+  const cmpSeries = [
+    { name: 'best-of-n (clean mean)', points: bon['clean/mean'].map((p) => [p.kl, p.gold.mean]) },
+    { name: 'PPO (clean mean)', points: (ppo['clean/mean'] ?? []).map((p) => [p.kl.mean, p.gold.mean]) },
+    ...Object.entries(compareCurves).map(([k, c]) => ({ name: k.toUpperCase(), points: c.map((p) => [p.kl, p.gold]) })),
+    ...Object.entries(measures).filter(([k]) => k !== 'base').map(([k, v]) => ({ name: k, points: [[v.kl.mean, v.gold.mean]] })),
+  ];
+  fs.writeFileSync(path.join(outDir, 'methods.svg'), chartsToSvg([{ title: 'Gold reward vs KL to alignkit-base on held-out HH prompts', xLabel: 'KL (nats)', yLabel: 'gold reward', series: cmpSeries }]));
+  writeJson(path.join(outDir, 'results.json'), { goldAcc, proxyAcc, bon, ppo, compareCurves, measures, settings: { EVAL, BON, RL, PPO_SEEDS, PROXY, UWO_LAMBDA } });
+
+  const f = (x, d = 3) => (x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
+  const se = (s) => `${f(s.mean)} ± ${f(s.stdErr)}`;
+  const lines = ['# Reward-model ensembles against overoptimization, at this machine\'s scale', '', `Generated by \`scripts/coste-experiment.mjs\` (${new Date().toISOString().slice(0, 10)}). Plots: \`overoptimization.svg\`, \`methods.svg\`; every number: \`results.json\`.`, ''];
+  lines.push('## Reward models (held-out pairwise accuracy)', '', '| model | HH-RLHF | UltraFeedback |', '| --- | --- | --- |');
+  lines.push(`| gold (alignkit-rm-gold) | ${pct(goldAcc.gold.hh.accuracy)} | ${pct(goldAcc.gold.uf.accuracy)} |`, `| alignkit-rm (serve default) | ${pct(goldAcc.rm.hh.accuracy)} | ${pct(goldAcc.rm.uf.accuracy)} |`);
+  for (const [k, v] of Object.entries(proxyAcc)) lines.push(`| proxy ${k} | ${pct(v.hh.accuracy)} | ${pct(v.uf.accuracy)} |`);
+  lines.push(`| length rule | ${pct(goldAcc.gold.hh.length)} | ${pct(goldAcc.gold.uf.length)} |`, '');
+  for (const noise of ['clean', 'noisy']) {
+    lines.push(`## Best-of-n, ${noise} proxies (${BON.prompts} held-out prompts x ${BON.n} samples; KL = log n - (n-1)/n)`, '', '| n | KL | ' + objectives.map((o) => `gold, ${label[o]}`).join(' | ') + ' | proxy, single |', '| --- | --- |' + objectives.map(() => ' --- |').join('') + ' --- |');
+    for (const [j, p] of bon[`${noise}/mean`].entries()) lines.push(`| ${p.n} | ${f(p.kl, 2)} | ${objectives.map((o) => se(bon[`${noise}/${o}`][j].gold)).join(' | ')} | ${se(bon[`${noise}/single`][j].proxy)} |`);
+    lines.push('');
+    if (ppo[`${noise}/mean`]) {
+      lines.push(`## PPO, ${noise} proxies (${RL.steps} iterations of ${RL.promptsPerStep} prompts; eval every ${RL.evalEvery} on ${RL.evalPrompts} held-out prompts)`, '', '| objective | runs | KL at end | gold at start | gold at end | max gold (KL there) | proxy at end |', '| --- | --- | --- | --- | --- | --- | --- |');
+      for (const o of objectives) {
+        const c = ppo[`${noise}/${o}`];
+        if (!c) continue;
+        const best = c.reduce((a, p) => (p.gold.mean > a.gold.mean ? p : a), c[0]);
+        lines.push(`| ${label[o]} | ${c.at(-1).gold.n} | ${se(c.at(-1).kl)} | ${se(c[0].gold)} | ${se(c.at(-1).gold)} | ${f(best.gold.mean)} (${f(best.kl.mean, 2)}) | ${se(c.at(-1).proxy)} |`);
+      }
+      lines.push('');
+    }
+  }
+  lines.push('## Methods at matched KL (gold reward on held-out HH prompts, KL to alignkit-base)', '', '| method | KL | gold | gold at KL 1 | gold at KL 2 |', '| --- | --- | --- | --- | --- |');
+  const base = measures.base;
+  if (base) lines.push(`| alignkit-base (start) | ${se(base.kl)} | ${se(base.gold)} | — | — |`);
+  for (const [k, v] of Object.entries(measures)) if (k !== 'base') lines.push(`| ${k} | ${se(v.kl)} | ${se(v.gold)} | — | — |`);
+  const curveRow = (name, pts, getKl, getGold) => lines.push(`| ${name} | ${f(getKl(pts.at(-1)), 2)} | ${f(getGold(pts.at(-1)))} | ${f(atKl(pts.map((p) => ({ kl: getKl(p), gold: getGold(p) })), 1))} | ${f(atKl(pts.map((p) => ({ kl: getKl(p), gold: getGold(p) })), 2))} |`);
+  curveRow('best-of-n (clean mean ensemble), n = 64', bon['clean/mean'], (p) => p.kl, (p) => p.gold.mean);
+  if (ppo['clean/mean']) curveRow('PPO (clean mean ensemble)', ppo['clean/mean'], (p) => p.kl.mean, (p) => p.gold.mean);
+  for (const [k, c] of Object.entries(compareCurves)) curveRow(`${k.toUpperCase()} (clean mean ensemble)`, c, (p) => p.kl, (p) => p.gold);
+  lines.push('');
+  fs.writeFileSync(path.join(outDir, 'results.md'), `${lines.join('\n')}\n`);
+  log(`report: ${path.relative(root, outDir)}/results.md`);
+}
+
+const STAGES = { data: stageData, gold: stageGold, proxies: stageProxies, bon: stageBon, ppo: stagePpo, compare: stageCompare, report: stageReport };
 for (const [name, run] of Object.entries(STAGES)) if (only.has(name)) await run();
