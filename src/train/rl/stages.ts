@@ -37,17 +37,20 @@ const rl = (ctx: RunContext) => ctx.config.rl!;
 /** Rows per frozen forward: bounds the [rows, T, V] logits a forward holds. */
 const FORWARD_ROWS = 8;
 
-/** A frozen model's log-probs of each rollout's response tokens. */
-async function frozenLogps(model: ReferenceLogProbs, rows: readonly Rollout[], padId: number): Promise<Float32Array[]> {
+/** Each rollout's response positions of a per-position [rows, T] value of a forward, run FORWARD_ROWS rows at a time. */
+async function perResponse(rows: readonly Rollout[], padId: number, forward: (batch: ReturnType<typeof paddedRows>) => Promise<Float32Array>): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   for (let at = 0; at < rows.length; at += FORWARD_ROWS) {
     const chunk = rows.slice(at, at + FORWARD_ROWS);
     const batch = paddedRows(chunk, padId);
-    const lp = await model.tokenLogprobs(batch);
-    chunk.forEach((_, b) => out.push(responseSlice(lp, chunk, b, batch.dims[1])));
+    const values = await forward(batch);
+    chunk.forEach((_, b) => out.push(responseSlice(values, chunk, b, batch.dims[1])));
   }
   return out;
 }
+
+/** A frozen model's log-probs of each rollout's response tokens. */
+const frozenLogps = (model: ReferenceLogProbs, rows: readonly Rollout[], padId: number) => perResponse(rows, padId, (batch) => model.tokenLogprobs(batch));
 
 /** A frozen causal LM over the policy's token ids: refused unless it shares the policy's tokenizer. */
 async function frozenModel(ctx: RunContext, dir: string, role: string): Promise<ReferenceLogProbs> {
@@ -135,12 +138,8 @@ export const valueHeadStage: RunStage = {
         if (exp.evaluation) return;
         const weights: Record<string, Tensor> = {};
         for (const [name, data] of live.trainer.values()) weights[name] = { dtype: 'float32', dims: live.graph.forward.graph.initializers.get(name)!.dims, data };
-        for (let at = 0; at < exp.rows.length; at += FORWARD_ROWS) {
-          const chunk = exp.rows.slice(at, at + FORWARD_ROWS);
-          const batch = paddedRows(chunk, pad);
-          const out = await session.run({ ...tokenFeeds(live.graph.forward, batch), ...weights }, [VALUE_OUTPUT]);
-          chunk.forEach((r, b) => (r.oldValues = responseSlice(out[VALUE_OUTPUT]!.data as Float32Array, chunk, b, batch.dims[1])));
-        }
+        const values = await perResponse(exp.rows, pad, async (batch) => (await session.run({ ...tokenFeeds(live.graph.forward, batch), ...weights }, [VALUE_OUTPUT]))[VALUE_OUTPUT]!.data as Float32Array);
+        values.forEach((v, i) => (exp.rows[i]!.oldValues = v));
       },
       release: () => session.release(),
     };
