@@ -55,34 +55,41 @@ const plain = await CausalLM.load(values.policy, { session });
 const decoding = loadModel(dir.onnxFile);
 // A full-training run feeds every weight: all float initializers of two or more dimensions, and the biases and norms.
 const weights = new Map([...decoding.graph.initializers].filter(([, t]) => t.dtype === 'float32' && t.dims.length >= 1 && t.data.length > 1).map(([n, t]) => [n, Float32Array.from(t.data)]));
-const live = await LivePolicy.create(dir, decoding, weights, session);
-const genTimes = [];
-const rolloutTimes = [];
+const livePolicy = new LivePolicy(dir, decoding, session);
+/** Wall and CPU (user + system) milliseconds of f: on a shared machine CPU time is the steadier of the two. */
+async function timed(f) {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const value = await f();
+  const c = process.cpuUsage(c0);
+  return { value, wall: performance.now() - t0, cpu: (c.user + c.system) / 1000 };
+}
+const gen = { wall: [], cpu: [] };
+const rol = { wall: [], cpu: [] };
 let generated = 0;
 let differing = 0;
 for (let r = -1; r < rounds; r++) {
   const seed = 1000 + r;
-  let t0 = performance.now();
-  const g = await generate(plain, tok, ids, { sampler: 'sample', maxNewTokens: N, seed, stopAtEos: true });
-  const tg = performance.now() - t0;
-  t0 = performance.now();
-  const ro = await rollout(live.lm, tok, ids, { maxNewTokens: N, seed });
-  const tr = performance.now() - t0;
+  const g = await timed(() => generate(plain, tok, ids, { sampler: 'sample', maxNewTokens: N, seed, stopAtEos: true }));
+  // The online run's cost: a decoder with the current weights (a session built per rollout batch), then the rollout.
+  const ro = await timed(async () => rollout(await livePolicy.load(weights), tok, ids, { maxNewTokens: N, seed }));
   if (r < 0) continue; // warm-up
-  // Same weights, same seed: the same tokens, except where float rounding (weights fed as inputs are
-  // not pre-packed like initializers) flips a draw at a near tie. Time per token compares either way.
-  const gTokens = g.reduce((a, row) => a + row.tokens.length, 0);
-  const rTokens = ro.reduce((a, row) => a + row.tokens.length, 0);
-  differing += g.filter((row, i) => row.tokens.join() !== ro[i].tokens.join()).length;
-  genTimes.push(tg / gTokens);
-  rolloutTimes.push(tr / rTokens);
+  // Same weights, same seed: the same tokens (a draw at a near tie could flip with rounding; time per token compares either way).
+  const gTokens = g.value.reduce((a, row) => a + row.tokens.length, 0);
+  const rTokens = ro.value.reduce((a, row) => a + row.tokens.length, 0);
+  differing += g.value.filter((row, i) => row.tokens.join() !== ro.value[i].tokens.join()).length;
+  for (const k of ['wall', 'cpu']) {
+    gen[k].push(g[k] / gTokens);
+    rol[k].push(ro[k] / rTokens);
+  }
   generated += gTokens;
 }
-const ratio1 = median(rolloutTimes) / median(genTimes);
-console.log('rollout batch vs generate (same prompts and seed), per generated token');
-console.log(`  generate ${(1000 * median(genTimes)).toFixed(0)} us/token   rollout ${(1000 * median(rolloutTimes)).toFixed(0)} us/token   ratio ${ratio1.toFixed(3)}  (target <= 1.2)`);
-console.log(`  ${generated} tokens per side over ${rounds} rounds; ${differing} of ${rounds * ids.length} rows drew a different token somewhere (rounding at a near tie)\n`);
-await live.release();
+const ratio1 = { wall: median(rol.wall) / median(gen.wall), cpu: median(rol.cpu) / median(gen.cpu) };
+console.log('rollout batch (session build included) vs generate, same prompts and seed, per generated token');
+console.log(`  wall: generate ${(1000 * median(gen.wall)).toFixed(0)} us, rollout ${(1000 * median(rol.wall)).toFixed(0)} us, ratio ${ratio1.wall.toFixed(3)}`);
+console.log(`  CPU:  generate ${(1000 * median(gen.cpu)).toFixed(0)} us, rollout ${(1000 * median(rol.cpu)).toFixed(0)} us, ratio ${ratio1.cpu.toFixed(3)}  (target <= 1.2)`);
+console.log(`  ${generated} tokens per side over ${rounds} rounds; ${differing} of ${rounds * ids.length} rows drew a different token somewhere\n`);
+await livePolicy.release();
 
 // ---------------------------------------------------------------- 2. PPO update vs DPO step per token
 const rows = 8; // PPO rows = DPO pairs x 2
@@ -118,23 +125,22 @@ const ppoRows = Array.from({ length: rows }, () => ({
 const ppoItems = ppoRows.map((r, i) => ({ id: `r${i}`, prompt: r.prompt, responses: [r.tokens] }));
 const ppoFeeds = experienceBatch({ forward: ppo.graph.forward, items: ppoItems, groups: ppo.groups, loss: ppoLoss, fed: ppo.graph.fedInputs, reference: new Map(), padId: tok.padTokenId }, ppoRows, ppoRows.map((_, i) => i), {}).feeds;
 
-const dpoTimes = [];
-const ppoTimes = [];
+const dpoT = { wall: [], cpu: [] };
+const ppoT = { wall: [], cpu: [] };
 for (let r = -1; r < rounds * 2; r++) {
-  let t0 = performance.now();
-  await dpo.trainer.step([dpoFeeds]);
-  const td = performance.now() - t0;
-  t0 = performance.now();
-  await ppo.trainer.step([ppoFeeds]);
-  const tp = performance.now() - t0;
+  const d = await timed(() => dpo.trainer.step([dpoFeeds]));
+  const p = await timed(() => ppo.trainer.step([ppoFeeds]));
   if (r < 0) continue;
-  dpoTimes.push(td);
-  ppoTimes.push(tp);
+  for (const k of ['wall', 'cpu']) {
+    dpoT[k].push(d[k]);
+    ppoT[k].push(p[k]);
+  }
 }
 const tokens = rows * (promptLen + respLen);
-const ratio2 = median(ppoTimes) / median(dpoTimes);
 console.log(`update step per token vs DPO step per token (${rows} rows of ${promptLen} + ${respLen} tokens each; DPO: ${rows / 2} pairs)`);
-console.log(`  DPO ${median(dpoTimes).toFixed(0)} ms (${((1000 * median(dpoTimes)) / tokens).toFixed(1)} us/token)   PPO ${median(ppoTimes).toFixed(0)} ms (${((1000 * median(ppoTimes)) / tokens).toFixed(1)} us/token)   ratio ${ratio2.toFixed(3)}  (target <= 1.2)\n`);
+for (const k of ['wall', 'cpu'])
+  console.log(`  ${k.padEnd(4)}: DPO ${((1000 * median(dpoT[k])) / tokens).toFixed(1)} us/token, PPO ${((1000 * median(ppoT[k])) / tokens).toFixed(1)} us/token, ratio ${(median(ppoT[k]) / median(dpoT[k])).toFixed(3)}${k === 'cpu' ? '  (target <= 1.2)' : ''}`);
+console.log('');
 await dpo.trainer.release();
 await ppo.trainer.release();
 

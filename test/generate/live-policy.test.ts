@@ -1,7 +1,6 @@
-// The live policy of online RL runs: a decoding graph whose weights are graph inputs fed from
-// arrays the caller owns. It decodes like the same model loaded from disk, follows in-place
-// changes of those arrays at the next step, and rollout() records the sampled tokens' log-probs
-// and their distributions' entropies.
+// The live policy of online RL runs: the decoding graph with the caller's current weights. It
+// decodes like the same model loaded from disk, follows changed weights at the next load, and
+// rollout() records the sampled tokens' log-probs and their distributions' entropies.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,18 +15,18 @@ const DIR = path.join(DATA, 'models/tiny-gpt2');
 const prompts = [[15, 300, 42, 7], [99, 3]];
 
 describe('LivePolicy', () => {
-  it('decodes as the model loaded from disk, and follows in-place weight changes at the next run', async () => {
+  it('decodes as the model loaded from disk, and follows changed weights at the next load', async () => {
     const dir = await loadModelDir(DIR);
     const model = loadModel(dir.onnxFile);
     const weights = new Map([...model.graph.initializers].filter(([, t]) => t.dtype === 'float32' && t.dims.length === 2).map(([n, t]) => [n, Float32Array.from(t.data as Float32Array)]));
-    const live = await LivePolicy.create(dir, model, weights, { intraOpThreads: 1 });
+    const live = new LivePolicy(dir, model, { intraOpThreads: 1 });
     const disk = await CausalLM.load(DIR, { session: { intraOpThreads: 1 } });
     const cfg = { sampler: 'greedy' as const, maxNewTokens: 8, stopAtEos: false };
     const a = await generate(disk, dir.tokenizer, prompts, cfg);
-    const b = await generate(live.lm, dir.tokenizer, prompts, cfg);
+    const b = await generate(await live.load(weights), dir.tokenizer, prompts, cfg);
     expect(b.map((r) => r.tokens)).toEqual(a.map((r) => r.tokens));
     b.forEach((r, i) => r.baseLogprobs.forEach((lp, t) => expect(lp).toBeCloseTo(a[i]!.baseLogprobs[t]!, 4)));
-    // Change the weights in place (as the optimizer does): the live policy now decodes the changed model.
+    // Change the weights in place (as the optimizer does): the next load decodes the changed model.
     const [name, w] = [...weights].find(([n]) => /mlp|fc|c_fc/.test(n)) ?? [...weights][0]!;
     for (let i = 0; i < w.length; i++) w[i] = w[i]! * -3;
     const changed = loadModel(dir.onnxFile);
@@ -36,7 +35,7 @@ describe('LivePolicy', () => {
     for (const f of fs.readdirSync(DIR)) if (f !== 'onnx') fs.cpSync(path.join(DIR, f), path.join(tmp, f), { recursive: true });
     saveModel(changed, path.join(tmp, 'onnx/model.onnx'));
     const c = await generate(await CausalLM.load(tmp, { session: { intraOpThreads: 1 } }), dir.tokenizer, prompts, cfg);
-    const d = await generate(live.lm, dir.tokenizer, prompts, cfg);
+    const d = await generate(await live.load(weights), dir.tokenizer, prompts, cfg);
     expect(d.map((r) => r.tokens)).toEqual(c.map((r) => r.tokens));
     expect(d.map((r) => r.tokens)).not.toEqual(a.map((r) => r.tokens));
     await live.release();

@@ -1,7 +1,7 @@
 // The online kinds' update source (stage `rollouts`): the prompts file read and split, and each
 // iteration one rollout batch, promptsPerStep prompts x samplesPerPrompt responses sampled from
-// the live policy (src/generate/live-policy.ts: the decoding graph fed the trainer's own arrays,
-// LoRA adapters merged into a buffer before each batch), run through every experience stage of
+// the policy as it is now (src/generate/live-policy.ts: the decoding graph with the trainer's
+// current weights, LoRA adapters merged into reused buffers, one session per batch), run through every experience stage of
 // the run, then rl.epochs passes of optimizer steps over shuffled minibatches of batchSize
 // responses, each cut into micro-batches of the training graph's size.
 // Determinism: the sampler's seed is a hash of (seed, iteration) and the minibatch order of
@@ -11,6 +11,7 @@
 import { readPrompts } from '../../datasets/index.js';
 import { fail } from '../../errors.js';
 import { loadModel, type Model } from '../../graph/index.js';
+import type { CausalLM } from '../../models/index.js';
 import { encodePrompt, keepEnd, LivePolicy, rollout } from '../../generate/index.js';
 import { hashString, mulberry32, shuffle } from '../../random.js';
 import { mergedValues } from '../export.js';
@@ -97,8 +98,7 @@ class OnlineSource implements UpdateSource {
     this.trainer = trainer;
     this.graph = graph;
     this.decoding = loadModel(ctx.dir.onnxFile);
-    this.weights = mergedValues(this.decoding, exportedValues(graph, trainer.values()), graph.lora);
-    this.policy = await LivePolicy.create(ctx.dir, this.decoding, this.weights, ctx.session);
+    this.policy = new LivePolicy(ctx.dir, this.decoding, ctx.session);
     this.batch = { forward: graph.forward, items: [], groups: ctx.groups, loss: ctx.loss, fed: graph.fedInputs, reference: new Map(), padId: ctx.dir.tokenizer.padTokenId };
     for (const s of ctx.stages)
       if (s.experience) {
@@ -107,20 +107,19 @@ class OnlineSource implements UpdateSource {
       }
   }
 
-  /** LoRA: merge the adapters' current values into the decoding weights (full training decodes the trainer's arrays themselves). */
-  private refresh(): void {
-    if (this.graph!.lora.length === 0) return;
+  /** A decoder with the policy's current weights (LoRA adapters merged into reused buffers). */
+  private async decoder(): Promise<CausalLM> {
     this.weights = mergedValues(this.decoding!, exportedValues(this.graph!, this.trainer!.values()), this.graph!.lora, this.weights);
-    this.policy!.setWeights(this.weights);
+    return this.policy!.load(this.weights);
   }
 
   /** Sample `samples` responses per prompt and run every experience step on them. */
   private async collect(prompts: readonly number[], samples: number, iteration: number, evaluation: boolean, seed: number): Promise<Experience> {
-    this.refresh();
+    const lm = await this.decoder();
     const order = prompts.flatMap((p) => Array.from({ length: samples }, () => p));
     const items = this.ctx.data.items;
     const started = performance.now();
-    const sampled = await rollout(this.policy!.lm, this.ctx.dir.tokenizer, order.map((p) => items[p]!.prompt), { maxNewTokens: this.rl.maxNewTokens, seed });
+    const sampled = await rollout(lm, this.ctx.dir.tokenizer, order.map((p) => items[p]!.prompt), { maxNewTokens: this.rl.maxNewTokens, seed });
     const rolloutSeconds = (performance.now() - started) / 1000;
     const rows: Rollout[] = sampled.map((s, i) => ({
       promptIndex: order[i]!, prompt: items[order[i]!]!.prompt, tokens: s.tokens, text: s.text, ended: s.finishReason !== 'length',
