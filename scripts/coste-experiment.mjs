@@ -284,10 +284,11 @@ async function measurePolicy(dir, arms = []) {
 // ---------------------------------------------------------------- best-of-n
 const BON = { prompts: 48, n: 64, maxNewTokens: 32, seed: 777 };
 
-async function stageBon() {
-  const file = w('bon-samples.json');
-  if (fs.existsSync(file)) return log('bon: present');
-  const { texts, ids } = await heldPrompts(BON.prompts);
+/** The samples alone (they need no reward model, so this can run while the gold model trains). */
+async function stageBonSamples() {
+  const file = w('bon-texts.json');
+  if (fs.existsSync(file)) return readJson(file);
+  const { ids } = await heldPrompts(BON.prompts);
   const lm = await CausalLM.load(BASE, { session: { intraOpThreads: THREADS } });
   const samples = ids.map(() => []);
   for (let j = 0; j < BON.n; j++) {
@@ -295,6 +296,15 @@ async function stageBon() {
     out.forEach((r, i) => samples[i].push(r.text));
     if ((j + 1) % 16 === 0) log(`  bon: ${j + 1}/${BON.n} samples per prompt`);
   }
+  writeJson(file, samples);
+  return samples;
+}
+
+async function stageBon() {
+  const file = w('bon-samples.json');
+  if (fs.existsSync(file)) return log('bon: present');
+  const { texts } = await heldPrompts(BON.prompts);
+  const samples = await stageBonSamples();
   const items = samples.flatMap((s, i) => s.map((response) => ({ prompt: texts[i], response })));
   const scores = { gold: await scoreWith(await gold(), items) };
   for (const noise of [false, true]) for (const d of proxyDirs(noise)) scores[path.basename(d)] = await scoreWith(await loadRewardModelSpec(d), items);
@@ -528,5 +538,5 @@ async function stageReport() {
   log(`report: ${path.relative(root, outDir)}/results.md`);
 }
 
-const STAGES = { data: stageData, gold: stageGold, proxies: stageProxies, bon: stageBon, ppo: stagePpo, compare: stageCompare, report: stageReport };
+const STAGES = { data: stageData, gold: stageGold, proxies: stageProxies, 'bon-samples': stageBonSamples, bon: stageBon, ppo: stagePpo, compare: stageCompare, report: stageReport };
 for (const [name, run] of Object.entries(STAGES)) if (only.has(name)) await run();

@@ -226,7 +226,7 @@ function report(config: RunConfig, result: RunResult, prefix: string): void {
     console.log(`${prefix}${config.kind} ${config.loss}: already finished at step ${result.steps} in ${result.outDir}; nothing to do (raise --steps or --epochs to extend it)`);
     return;
   }
-  const ref = result.reference.file ? `reference log-probs ${result.reference.computed ? 'computed and cached in' : 'read from'} ${result.reference.file}` : 'no reference model';
+  const ref = result.reference.file ? `reference log-probs ${result.reference.computed ? 'computed and cached in' : 'read from'} ${result.reference.file}` : isOnline(KINDS[config.kind]) ? 'reference log-probs per rollout batch' : 'no reference pass';
   console.log(`${prefix}${config.kind} ${config.loss}: ${result.steps} steps in ${result.seconds.toFixed(1)} s; ${ref}; ${result.skipped.length} bad rows skipped; ${result.gradientSpikes} gradient spikes`);
   console.log(result.summary);
   console.log(result.interrupted ? `interrupted: checkpoint in ${result.outDir}; rerun with --resume to continue` : `model written to ${result.outDir}`);
