@@ -177,7 +177,9 @@ export const dpoTokenRewardStage: RunStage = {
     if (!s.dpoModel) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `loss ${ctx.loss.name} reads RTO's DPO token reward: give the DPO policy with --dpo DIR (run config rl.dpoModel)`, { field: 'rl.dpoModel' });
     const dpo = await frozenModel(ctx, s.dpoModel, 'rl.dpoModel');
     const base = await frozenModel(ctx, s.dpoReference ?? s.reference ?? ctx.config.model, 'rl.dpoReference');
-    // The official RTO code (zkshan2002/RTO, experience_maker.py _compute_dpo_rewards): scale, then clamp to +-clip when clip > 0.
+    // The official RTO code (github.com/zkshan2002/RTO at f2c12948, openrlhf/trainer/ppo_utils/experience_maker.py
+    // _compute_dpo_rewards): (log pi_dpo - log pi_base) * scale, then clamped to +-clip when clip > 0; compute_reward
+    // adds it to the KL penalty and the sentence reward placed at the last token, as gae's tokenRewards does.
     const scale = ctx.loss.hp.dpoRewardScale as number;
     const clip = ctx.loss.hp.dpoRewardClip as number;
     const pad = ctx.dir.tokenizer.padTokenId;
