@@ -18,7 +18,12 @@ export interface RolloutRow {
   tokens: number[];
   /** log pi(token) under the sampling distribution, per token. */
   logprobs: number[];
-  /** Entropy (nats) of the sampling distribution at each token. */
+  /**
+   * Entropy (nats) of the sampling distribution at every ENTROPY_STRIDE-th token, starting at
+   * row mod ENTROPY_STRIDE (so a batch covers every position): a pass over the vocabulary costs as
+   * much as the decode's own log-prob pass, and a mean over a quarter of the tokens estimates the
+   * mean over all of them.
+   */
   entropy: number[];
   text: string;
   finishReason: FinishReason;
@@ -40,12 +45,15 @@ export function entropyOf(scores: ArrayLike<number>): number {
   return Math.log(z) - sz / z;
 }
 
+/** Positions between two entropy measurements (see RolloutRow.entropy). */
+export const ENTROPY_STRIDE = 4;
+
 /** Sample one response per prompt (repeat a prompt for several samples of it). */
 export async function rollout(policy: DecoderModel, tokenizer: DecodingTokenizer, prompts: number[][], cfg: RolloutConfig): Promise<RolloutRow[]> {
   const entropies: number[][] = prompts.map(() => []);
   const recordEntropy = async (row: number, _ids: readonly number[], generated: readonly number[], scores: Float32Array) => {
-    entropies[row]![generated.length] = entropyOf(scores);
+    if ((generated.length + row) % ENTROPY_STRIDE === 0) entropies[row]!.push(entropyOf(scores));
   };
   const rows = await generate(policy, tokenizer, prompts, { maxNewTokens: cfg.maxNewTokens, sampler: 'sample', temperature: 1, seed: cfg.seed, stopAtEos: true }, [], undefined, [recordEntropy]);
-  return rows.map((r, i) => ({ tokens: r.tokens, logprobs: r.baseLogprobs, entropy: entropies[i]!.slice(0, r.tokens.length), text: r.text, finishReason: r.finishReason }));
+  return rows.map((r, i) => ({ tokens: r.tokens, logprobs: r.baseLogprobs, entropy: entropies[i]!, text: r.text, finishReason: r.finishReason }));
 }

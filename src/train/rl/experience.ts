@@ -25,7 +25,7 @@ export interface Rollout {
   ended: boolean;
   /** log pi_old per token, from sampling. */
   oldLogps: Float32Array;
-  /** Entropy of the sampling distribution per token. */
+  /** Entropy of the sampling distribution at every ENTROPY_STRIDE-th token (src/generate/rollout.ts). */
   entropy: number[];
   refLogps?: Float32Array;
   /** -klCoef * KL_t per token: the penalty folded into the reward. */
