@@ -8,7 +8,7 @@
 // run's phase breakdown (rollout, reference, value head, reward, advantages, update) from its
 // metrics.jsonl. Prints the load average and CPU: compare only ratios taken in one run.
 //
-//   node --import ./src/dev/register-ts.mjs bench/rl/run.mjs [--policy DIR] [--reward DIR] [--prompts 16] [--tokens 48] [--rounds 5] [--iterations 6] [--threads 1]
+//   node --import ./src/dev/register-ts.mjs bench/rl/run.mjs [--policy DIR] [--reward DIR] [--prompts 16] [--tokens 48] [--rounds 5] [--iterations 6] [--threads 1] [--sections rollout,update,phases]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,7 +34,9 @@ const { values } = parseArgs({ options: {
   rounds: { type: 'string', default: '5' },
   iterations: { type: 'string', default: '6' },
   threads: { type: 'string', default: '1' },
+  sections: { type: 'string', default: 'rollout,update,phases' },
 } });
+const sections = new Set(values.sections.split(','));
 const P = Number(values.prompts);
 const N = Number(values.tokens);
 const rounds = Number(values.rounds);
@@ -48,6 +50,7 @@ console.log(`policy ${path.relative(root, values.policy)}, reward ${path.relativ
 
 // ---------------------------------------------------------------- 1. rollout vs generate
 const dir = await loadModelDir(values.policy);
+if (sections.has('rollout')) {
 const tok = dir.tokenizer;
 const texts = (await readPrompts(values.data, P));
 const ids = texts.map((t) => keepEnd(encodePrompt(tok, t), 64));
@@ -90,8 +93,10 @@ console.log(`  wall: generate ${(1000 * median(gen.wall)).toFixed(0)} us, rollou
 console.log(`  CPU:  generate ${(1000 * median(gen.cpu)).toFixed(0)} us, rollout ${(1000 * median(rol.cpu)).toFixed(0)} us, ratio ${ratio1.cpu.toFixed(3)}  (target <= 1.2)`);
 console.log(`  ${generated} tokens per side over ${rounds} rounds; ${differing} of ${rounds * ids.length} rows drew a different token somewhere\n`);
 await livePolicy.release();
+}
 
 // ---------------------------------------------------------------- 2. PPO update vs DPO step per token
+if (sections.has('update')) {
 const rows = 8; // PPO rows = DPO pairs x 2
 const promptLen = 40;
 const respLen = N;
@@ -143,8 +148,10 @@ for (const k of ['wall', 'cpu'])
 console.log('');
 await dpo.trainer.release();
 await ppo.trainer.release();
+}
 
 // ---------------------------------------------------------------- 3. a real train ppo run, phase by phase
+if (sections.has('phases')) {
 const out = fs.mkdtempSync(path.join(os.tmpdir(), 'alignkit-bench-rl-'));
 const config = resolveRunConfig({
   kind: 'ppo', model: values.policy, data: values.data, output: out, limit: 160, steps: Number(values.iterations), batchSize: 8, microBatchSize: 8,
@@ -160,3 +167,4 @@ console.log(`train ppo phase breakdown (median of ${records.length} iterations; 
 for (const k of phases) console.log(`  ${k.slice(5).padEnd(16)} ${(1000 * med[k]).toFixed(0).padStart(7)} ms  ${((100 * med[k]) / total).toFixed(1).padStart(5)}%`);
 console.log(`  ${'total'.padEnd(16)} ${(1000 * total).toFixed(0).padStart(7)} ms`);
 fs.rmSync(out, { recursive: true, force: true });
+}
