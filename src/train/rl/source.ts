@@ -24,6 +24,7 @@ import type { RunItem } from '../run/segments.js';
 import { KIND_STAGES, kindStage, type IterationPlan, type RunContext, type RunStage, type UpdateSource } from '../run/stages.js';
 import { splitTrainEval } from '../../datasets/index.js';
 import { experienceBatch, rolloutItems, type Experience, type ExperienceStep, type Rollout } from './experience.js';
+import type { RlSettings } from './settings.js';
 
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, x) => a + x, 0) / xs.length : NaN);
 
@@ -62,7 +63,7 @@ interface OnlinePosition {
 
 class OnlineSource implements UpdateSource {
   private readonly sampler: EpochSampler;
-  private readonly rl;
+  private readonly rl: RlSettings;
   private steps: ExperienceStep[] = [];
   private stepNames: string[] = [];
   private policy: LivePolicy | undefined;
