@@ -515,12 +515,12 @@ async function stageReport() {
     for (const [j, p] of bon[`${noise}/mean`].entries()) lines.push(`| ${p.n} | ${f(p.kl, 2)} | ${objectives.map((o) => se(bon[`${noise}/${o}`][j].gold)).join(' | ')} | ${se(bon[`${noise}/single`][j].proxy)} |`);
     lines.push('');
     if (ppo[`${noise}/mean`]) {
-      lines.push(`## PPO, ${noise} proxies (${RL.steps} iterations of ${RL.promptsPerStep} prompts; eval every ${RL.evalEvery} on ${RL.evalPrompts} held-out prompts)`, '', '| objective | runs | KL at end | gold at start | gold at end | max gold (KL there) | proxy at end |', '| --- | --- | --- | --- | --- | --- | --- |');
+      lines.push(`## PPO, ${noise} proxies (${RL.steps} iterations of ${RL.promptsPerStep} prompts; eval every ${RL.evalEvery} on ${RL.evalPrompts} held-out prompts)`, '', '| objective | runs | KL at end | gold at start | gold at end | max gold (KL there) | proxy at start | proxy at end | response tokens at end |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
       for (const o of objectives) {
         const c = ppo[`${noise}/${o}`];
         if (!c) continue;
         const best = c.reduce((a, p) => (p.gold.mean > a.gold.mean ? p : a), c[0]);
-        lines.push(`| ${label[o]} | ${c.at(-1).gold.n} | ${se(c.at(-1).kl)} | ${se(c[0].gold)} | ${se(c.at(-1).gold)} | ${f(best.gold.mean)} (${f(best.kl.mean, 2)}) | ${se(c.at(-1).proxy)} |`);
+        lines.push(`| ${label[o]} | ${c.at(-1).gold.n} | ${se(c.at(-1).kl)} | ${se(c[0].gold)} | ${se(c.at(-1).gold)} | ${f(best.gold.mean)} (${f(best.kl.mean, 2)}) | ${se(c[0].proxy)} | ${se(c.at(-1).proxy)} | ${f(c.at(-1).length.mean, 1)} |`);
       }
       lines.push('');
     }
