@@ -49,6 +49,7 @@ const { values: args } = parseArgs({ options: {
   work: { type: 'string', default: path.join(os.tmpdir(), 'coste') },
   only: { type: 'string', default: 'data,gold,proxies,bon,ppo,compare,report' },
   threads: { type: 'string', default: '1' },
+  noise: { type: 'string', default: 'clean,noisy' },
 } });
 const WORK = args.work;
 const THREADS = Number(args.threads);
@@ -403,8 +404,10 @@ const ppoRuns = () => {
   return runs;
 };
 
+/** --noise clean or noisy splits the grid between two processes. */
 async function stagePpo() {
-  for (const r of ppoRuns()) await runOnce(rlConfig('ppo', r.out, r.reward, r.combine, r.seed));
+  const noises = new Set(args.noise.split(','));
+  for (const r of ppoRuns()) if (noises.has(r.noise)) await runOnce(rlConfig('ppo', r.out, r.reward, r.combine, r.seed));
 }
 
 /** Held-out eval points of a run: [{kl, gold, proxy}] from its metrics (step 0 is the starting policy). */
