@@ -46,6 +46,8 @@ export const ERROR_CATALOG = {
   ALIGNKIT_ERR_UNKNOWN_PAIR: { status: 404, summary: 'a pair or label id is not in the label store' },
   ALIGNKIT_ERR_JUDGE: { status: 502, summary: 'an LM judge or tagger endpoint failed or answered in the wrong shape' },
   ALIGNKIT_ERR_STORE: { status: 500, summary: 'the label store file is unusable (e.g. its schema is newer than this code)' },
+  // server availability
+  ALIGNKIT_ERR_UNAVAILABLE: { status: 503, summary: 'the server cannot take this request now (a model worker is restarting or the server is shutting down); retry' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

@@ -1,8 +1,41 @@
-// Preference labels and how several are combined.
+// Preference labels, how files spell them, and how several are combined.
 
+import { fail } from '../errors.js';
 import type { Preference } from './types.js';
 
 export const PREFERENCES: readonly Preference[] = ['A', 'B', 'tie'];
+
+/**
+ * How label values are spelled in the wild, each mapped to a preference: alignkit's own A / B / tie,
+ * and the 1 / 2 codes (response 1 / response 2 better) many public sets store, as numbers or
+ * strings, with 0 as a tie (PandaLM's `annotatorN` and `pandalm_result`, gpt-3.5's "Tie").
+ */
+const SPELLINGS: Record<string, Preference> = { a: 'A', b: 'B', tie: 'tie', '1': 'A', '2': 'B', '0': 'tie' };
+
+/** Where a label was read, for the error that names it. */
+export interface LabelSite {
+  file?: string;
+  row?: number;
+  field: string;
+}
+
+/**
+ * A label value as a preference: A / B / tie (any case), 1 / 2 (response 1 / 2 better) or 0 (a tie);
+ * null, undefined and the empty string are "no label". Anything else is refused with the file, row
+ * and field, instead of becoming a silent null (which once made every simulated mix score 0).
+ */
+export function parsePreference(value: unknown, site: LabelSite): Preference | null {
+  if (value === null || value === undefined || value === '') return null;
+  const key = typeof value === 'number' || typeof value === 'bigint' ? String(value) : typeof value === 'string' ? value.trim().toLowerCase() : undefined;
+  const p = key === undefined ? undefined : SPELLINGS[key];
+  if (p) return p;
+  const where = [site.file, site.row === undefined ? undefined : `row ${site.row}`].filter(Boolean).join(': ');
+  throw fail('ALIGNKIT_ERR_DATASET_ROW', `${where ? `${where}: ` : ''}field '${site.field}' is ${JSON.stringify(value)}; a label is A, B or tie (or 1, 2, 0), or null for none`, {
+    file: site.file,
+    row: site.row,
+    field: site.field,
+  });
+}
 
 /**
  * The label held by more than half of the annotators, or null when none is (e.g. three annotators

@@ -4,15 +4,15 @@
 import type { FeatureTable } from './features/extract.js';
 import type { PpmModel } from './ppm/model.js';
 import { createRng } from './rng.js';
-import { resolveBudget } from './select/budget.js';
-import { selectForHumans, strategyUsesBudget, type Selection } from './select/strategies.js';
+import { resolveBudget, type Budget } from './select/budget.js';
+import { selectForHumans, strategyNeedsBudget, type Selection } from './select/strategies.js';
 import type { Preference, Route, RoutingPair } from './types.js';
 import { fail } from '../errors.js';
 
 export interface RouteOptions {
   strategy: string;
-  /** Fraction (0..1) or count; ignored by optimal_pos / optimal_grad. */
-  budget?: number;
+  /** `{fraction}` or `{count}` (a bare number: a fraction when <= 1); a cap for optimal_pos / optimal_grad, which may be given none. */
+  budget?: number | Budget;
   model?: PpmModel;
   seed: number;
   simulations: number;
@@ -31,9 +31,8 @@ export function routeTable(table: FeatureTable, partial: Partial<RouteOptions> &
   // An option given as undefined (an absent request field) keeps its default.
   const given = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as typeof partial;
   const options = { ...DEFAULT_ROUTE_OPTIONS, ...given };
-  const usesBudget = strategyUsesBudget(options.strategy);
-  if (usesBudget && options.budget === undefined) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `strategy '${options.strategy}' needs a budget (a fraction in [0, 1] or a count)`, { parameter: 'budget' });
-  const budget = usesBudget ? resolveBudget(options.budget!, table.ids.length) : table.ids.length;
+  if (strategyNeedsBudget(options.strategy) && options.budget === undefined) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `strategy '${options.strategy}' needs a budget (a fraction in [0, 1] or a count)`, { parameter: 'budget' });
+  const budget = options.budget === undefined ? table.ids.length : resolveBudget(options.budget, table.ids.length);
   const selection = selectForHumans(options.strategy, { table, budget, model: options.model, rng: createRng(options.seed), simulations: options.simulations, epsilon: options.epsilon });
   const human = new Set(selection.human);
   const decisions = table.ids.map((pairId, i) => ({ pairId, route: (human.has(i) ? 'human' : 'ai') as Route, gain: selection.gains ? selection.gains[i] : null }));

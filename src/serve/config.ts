@@ -43,6 +43,10 @@ export interface ServeConfig {
   session: SessionOptions;
   /** Serve the OpenAPI document and Swagger UI under /docs. */
   docs: boolean;
+  /** On SIGTERM, readiness is false this long before new connections are refused (balancer polling time). */
+  drainDelayMs: number;
+  /** On close, the longest wait for in-flight requests before their connections are cut. */
+  shutdownTimeoutMs: number;
 }
 
 /** Package root, from src/serve or dist/serve alike, so the default model does not depend on the cwd. */
@@ -71,9 +75,12 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
   combine: { method: 'mean', lambda: 0.5 },
   session: {},
   docs: true,
+  drainDelayMs: 0,
+  shutdownTimeoutMs: 30_000,
 };
 
 const POSITIVE_INTEGERS = ['maxClientBatch', 'maxConcurrent', 'bodyLimit', 'maxInputChars', 'maxBatch'] as const;
+const NON_NEGATIVE_MS = ['batchWindowMs', 'drainDelayMs', 'shutdownTimeoutMs'] as const;
 
 export function serveConfig(partial: Partial<ServeConfig> = {}): ServeConfig {
   const cfg: ServeConfig = { ...DEFAULT_SERVE_CONFIG, ...partial };
@@ -81,7 +88,8 @@ export function serveConfig(partial: Partial<ServeConfig> = {}): ServeConfig {
   for (const key of POSITIVE_INTEGERS)
     if (!Number.isInteger(cfg[key]) || cfg[key] < 1) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `${key} must be a positive integer, got ${cfg[key]}`, { field: key });
   if (!Number.isInteger(cfg.port) || cfg.port < 0 || cfg.port > 65535) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `port must be an integer in 0..65535, got ${cfg.port}`, { field: 'port' });
-  if (!Number.isFinite(cfg.batchWindowMs) || cfg.batchWindowMs < 0) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `batchWindowMs must be >= 0, got ${cfg.batchWindowMs}`, { field: 'batchWindowMs' });
+  for (const key of NON_NEGATIVE_MS)
+    if (!Number.isFinite(cfg[key]) || cfg[key] < 0) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `${key} must be >= 0, got ${cfg[key]}`, { field: key });
   cfg.combine = combineConfig(cfg.combine, 'combine');
   return cfg;
 }

@@ -1,8 +1,14 @@
-// One error handler for every route (fastify's coded-error pattern): AlignkitErrors answer with
-// their catalog status, schema violations with a 400 naming the field, fastify's own body-parsing
-// errors through a table, and anything else with a 500 that carries the request id and nothing of
-// the internals. The body keeps text-embeddings-inference's `{error, error_type}` so TEI clients
-// read our errors as they read TEI's.
+// One error envelope and one error handler for every route group, plugins included (fastify's
+// coded-error pattern): AlignkitErrors answer with their catalog status, schema violations with a
+// 400 naming the field, fastify's own body-parsing errors through a table, a plugin's client error
+// (an error carrying a 4xx `statusCode`, e.g. @fastify/static's 403 for a path outside its root)
+// with that status, and anything else with a 500 that carries the request id and nothing of the
+// internals. The body keeps text-embeddings-inference's `{error, error_type}` so TEI clients read
+// our errors as they read TEI's.
+//
+// Stable API for other route groups (the routing plugin uses it): `errorEnvelope` builds the body,
+// `sendError` classifies any thrown value and sends it, `errorHandler` is the handler to set on a
+// plugin's scope so it answers the same way whatever Fastify instance hosts it.
 
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CATALOG, isAlignkitError, type ErrorCode } from '../errors.js';
@@ -28,9 +34,37 @@ const FASTIFY_ERRORS: Record<string, { code: ErrorCode; message: (limit: number)
 /** TEI's ErrorType names (router/src/lib.rs) by status. */
 function errorType(status: number): string {
   if (status === 429) return 'overloaded';
+  if (status === 503) return 'unhealthy';
   if (status >= 500) return 'backend';
   return 'validation';
 }
+
+/** What an error answers with, before the request id is added. */
+export interface ErrorAnswer {
+  status: number;
+  code: ErrorCode;
+  message: string;
+  field?: string;
+}
+
+/**
+ * The one error body every route answers with. A 5xx never carries its own message (paths and
+ * runtime messages stay in the log): it says what class of failure it was and quotes the request id.
+ */
+export function errorEnvelope(request: FastifyRequest, answer: ErrorAnswer): ErrorBody {
+  const summary = ERROR_CATALOG[answer.code]?.summary ?? 'internal error';
+  const error = answer.status >= 500 ? `${summary}; quote request id ${request.id} when reporting it` : answer.message;
+  return { error, error_type: errorType(answer.status), code: answer.code, statusCode: answer.status, requestId: request.id, ...(answer.field && { field: answer.field }) };
+}
+
+/** Alignkit codes for the client-error statuses plugins answer with; others are a bad request. */
+const CLIENT_STATUS_CODES: Record<number, ErrorCode> = {
+  401: 'ALIGNKIT_ERR_UNAUTHORIZED',
+  403: 'ALIGNKIT_ERR_FORBIDDEN',
+  404: 'ALIGNKIT_ERR_NOT_FOUND',
+  413: 'ALIGNKIT_ERR_TOO_LONG',
+  429: 'ALIGNKIT_ERR_OVERLOADED',
+};
 
 interface AjvError {
   instancePath: string;
@@ -81,7 +115,9 @@ export function describeValidation(errors: AjvError[], context: string): { field
   return describeOne(errors[0], context);
 }
 
-function classify(err: FastifyError, bodyLimit: number): { status: number; code: string; message: string; field?: string } {
+/** How a thrown value answers; `bodyLimit` is quoted by the payload-limit message. */
+export function classifyError(err: FastifyError, request: FastifyRequest, bodyLimit: number): ErrorAnswer {
+  if (err === null || typeof err !== 'object') return { status: 500, code: 'ALIGNKIT_ERR_INTERNAL', message: ERROR_CATALOG.ALIGNKIT_ERR_INTERNAL.summary };
   if (isAlignkitError(err)) {
     const field = typeof err.details.field === 'string' ? err.details.field : undefined;
     return { status: err.status, code: err.code, message: err.message, field };
@@ -90,18 +126,26 @@ function classify(err: FastifyError, bodyLimit: number): { status: number; code:
     const { field, message } = describeValidation(err.validation as AjvError[], err.validationContext ?? 'body');
     return { status: ERROR_CATALOG.ALIGNKIT_ERR_BAD_REQUEST.status, code: 'ALIGNKIT_ERR_BAD_REQUEST', message, field };
   }
-  const known = err.code ? FASTIFY_ERRORS[err.code] : undefined;
+  const known = typeof err.code === 'string' && Object.hasOwn(FASTIFY_ERRORS, err.code) ? FASTIFY_ERRORS[err.code] : undefined;
   if (known) return { status: err.statusCode ?? 400, code: known.code, message: known.message(bodyLimit), field: 'body' };
+  // A plugin's own client error (its statusCode is the plugin's verdict on the request).
+  const status = err.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500)
+    return { status, code: CLIENT_STATUS_CODES[status] ?? 'ALIGNKIT_ERR_BAD_REQUEST', message: `${request.method} ${request.url.slice(0, 200)}: ${err.message}`, field: 'url' };
   return { status: 500, code: 'ALIGNKIT_ERR_INTERNAL', message: ERROR_CATALOG.ALIGNKIT_ERR_INTERNAL.summary };
 }
 
-export function errorHandler(bodyLimit: number) {
-  return function handle(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-    const c = classify(err, bodyLimit);
-    if (c.status >= 500) request.log.error({ err }, 'request failed');
-    // A 5xx is never the client's doing and its details (paths, runtime messages) stay in the log.
-    const message = c.status >= 500 ? `${ERROR_CATALOG[c.code as ErrorCode]?.summary ?? 'internal error'}; quote request id ${request.id} when reporting it` : c.message;
-    const body: ErrorBody = { error: message, error_type: errorType(c.status), code: c.code, statusCode: c.status, requestId: request.id, ...(c.field && { field: c.field }) };
-    return reply.status(c.status).send(body);
+/** Classifies `err` and sends the envelope; 5xx errors are logged with their details. */
+export function sendError(reply: FastifyReply, err: unknown, bodyLimit: number = reply.server.initialConfig.bodyLimit ?? 1024 * 1024): FastifyReply {
+  const request = reply.request;
+  const answer = classifyError(err as FastifyError, request, bodyLimit);
+  if (answer.status >= 500) request.log.error({ err }, 'request failed');
+  return reply.status(answer.status).send(errorEnvelope(request, answer));
+}
+
+/** The error handler to set on a server or a plugin's scope. */
+export function errorHandler(bodyLimit?: number) {
+  return function handle(err: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+    return sendError(reply, err, bodyLimit);
   };
 }

@@ -27,12 +27,12 @@ export function textSchema(cfg: ServeConfig, minLength: number) {
 export function itemSchema(cfg: ServeConfig) {
   return {
     type: 'object',
-    description: 'A prompt (may be omitted or empty to score the response alone) and a non-empty response.',
+    description: 'A prompt (may be omitted or empty to score the response alone) and a response (may be empty: generation can return one).',
     required: ['response'],
     additionalProperties: false,
     properties: {
       prompt: textSchema(cfg, 0),
-      response: textSchema(cfg, 1),
+      response: textSchema(cfg, 0),
     },
   } as const;
 }

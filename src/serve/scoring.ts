@@ -7,16 +7,16 @@ import { fail, isAlignkitError } from '../errors.js';
 import { RewardEnsemble, headWeights, type CombineConfig, type EnsembleScores, type RewardModel, type ScoreItem } from '../rewards/index.js';
 import { MicroBatcher } from './batcher.js';
 import type { ServeConfig } from './config.js';
-import { WorkerRewardModel } from './inference/worker-model.js';
-import { Counter, Gauge, Histogram, type MetricsRegistry } from './metrics.js';
+import { SupervisedWorker } from './inference/supervisor.js';
+import { scoringMetrics, type MetricsRegistry, type ScoringMetrics } from './metrics.js';
 
 export interface ServedModel {
   name: string;
   batcher: MicroBatcher;
   headWeights: Record<string, number>;
   fixture: boolean;
-  /** The worker behind the batcher, when the model runs in one. */
-  worker?: WorkerRewardModel;
+  /** The (supervised, restarted when it dies) worker behind the batcher, when the model runs in one. */
+  worker?: SupervisedWorker;
 }
 
 export interface ScoreRequest {
@@ -27,37 +27,43 @@ export interface ScoreRequest {
 
 export class ScoringService {
   private readonly byName = new Map<string, ServedModel>();
-  private readonly itemsScored: Counter;
-  private readonly batches: Counter;
-  private readonly batchSize: Histogram;
-  private readonly batchSeconds: Histogram;
+  readonly metrics: ScoringMetrics;
 
   private constructor(
     readonly config: ServeConfig,
-    metrics: MetricsRegistry,
+    registry: MetricsRegistry,
   ) {
-    this.itemsScored = metrics.register(new Counter('alignkit_items_scored_total', 'Items scored, by model.'));
-    this.batches = metrics.register(new Counter('alignkit_batches_total', 'Batched session runs, by model.'));
-    this.batchSize = metrics.register(new Histogram('alignkit_batch_size', 'Items per session run.', [1, 2, 4, 8, 16, 32, 64, 128]));
-    this.batchSeconds = metrics.register(new Histogram('alignkit_batch_duration_seconds', 'Wall time of one batched session run.', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]));
-    metrics.register(new Gauge('alignkit_queue_items', 'Items waiting for a session run, by model.', () => this.models.map((m) => [{ model: m.name }, m.batcher.queueDepth])));
+    this.metrics = scoringMetrics(registry, {
+      queue: () => this.models.map((m) => [{ model: m.name }, m.batcher.queueDepth]),
+      workersUp: () => this.models.filter((m) => m.worker).map((m) => [{ model: m.name }, m.worker!.healthy ? 1 : 0]),
+    });
   }
 
-  /** Loads every configured model directory in its own worker thread, concurrently. */
-  static async start(config: ServeConfig, metrics: MetricsRegistry, inProcess: RewardModel[] = []): Promise<ScoringService> {
+  /**
+   * Loads every configured model directory in its own supervised worker thread, concurrently.
+   * `log` hears of workers that died and were restarted.
+   */
+  static async start(config: ServeConfig, metrics: MetricsRegistry, inProcess: RewardModel[] = [], log: (line: string) => void = () => {}): Promise<ScoringService> {
     config.models.forEach((spec, i) => {
       // Checked here so a typo fails at once instead of after a worker thread has started.
       if (!fs.existsSync(spec.dir)) throw fail('ALIGNKIT_ERR_FILE_NOT_FOUND', `model directory ${spec.dir} does not exist`, { file: spec.dir, field: `models[${i}]` });
     });
     const service = new ScoringService(config, metrics);
-    const workers = await Promise.allSettled(config.models.map((spec) => WorkerRewardModel.spawn({ dir: spec.dir, name: spec.name, session: config.session })));
+    const hooks = {
+      onDeath: (model: string, reason: Error) => log(`inference worker of ${model} died (${reason.message}); restarting it`),
+      onRestart: (model: string) => {
+        service.metrics.workerRestarts.inc({ model });
+        log(`inference worker of ${model} restarted`);
+      },
+    };
+    const workers = await Promise.allSettled(config.models.map((spec) => SupervisedWorker.start({ dir: spec.dir, name: spec.name, session: config.session }, hooks)));
     const failed = workers.find((w): w is PromiseRejectedResult => w.status === 'rejected');
     if (failed) {
       await Promise.all(workers.map((w) => (w.status === 'fulfilled' ? w.value.close() : undefined)));
       throw failed.reason;
     }
     workers.forEach((w, i) => {
-      const worker = (w as PromiseFulfilledResult<WorkerRewardModel>).value;
+      const worker = (w as PromiseFulfilledResult<SupervisedWorker>).value;
       const spec = config.models[i];
       service.add(worker, spec.headWeights ?? {}, spec.fixture ?? false, worker);
     });
@@ -66,16 +72,17 @@ export class ScoringService {
     return service;
   }
 
-  private add(model: RewardModel, weights: Record<string, number>, fixture: boolean, worker?: WorkerRewardModel): void {
+  private add(model: RewardModel, weights: Record<string, number>, fixture: boolean, worker?: SupervisedWorker): void {
     if (this.byName.has(model.name))
       throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `two served models are named ${model.name}; give one another name (--model NAME=DIR)`, { field: 'models', model: model.name });
     headWeights(model.heads, weights, model.name);
     const batcher = new MicroBatcher(model, { windowMs: this.config.batchWindowMs, maxBatch: this.config.maxBatch }, {
       onBatch: (items, _requests, ms) => {
-        this.batches.inc({ model: model.name });
-        this.itemsScored.inc({ model: model.name }, items);
-        this.batchSize.observe({ model: model.name }, items);
-        this.batchSeconds.observe({ model: model.name }, ms / 1000);
+        const labels = { model: model.name };
+        this.metrics.batches.inc(labels);
+        this.metrics.itemsScored.inc(labels, items);
+        this.metrics.batchSize.observe(labels, items);
+        this.metrics.batchSeconds.observe(labels, ms / 1000);
       },
     });
     this.byName.set(model.name, { name: model.name, batcher, headWeights: weights, fixture, worker });
@@ -85,8 +92,14 @@ export class ScoringService {
     return [...this.byName.values()];
   }
 
+  /** Every model can score now (no worker down or restarting). */
   get healthy(): boolean {
     return this.models.every((m) => m.worker?.healthy ?? true);
+  }
+
+  /** Models whose worker could not be restarted (liveness fails on these). */
+  get dead(): string[] {
+    return this.models.filter((m) => m.worker?.dead).map((m) => m.name);
   }
 
   /** The served model called `name`; a 404 naming the field and the served names otherwise. */

@@ -1,11 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { agreement, majority } from '../../src/routing/labels.js';
-import { loadPandaLM, type PandaLMData } from '../../src/routing/eval/pandalm.js';
-import { evaluateRouting, routingEvalTable } from '../../src/routing/eval/routing-eval.js';
+import { loadPandaLM, pandalmFiles, type PandaLMData } from '../../src/routing/eval/pandalm.js';
+import { budgetedEvaluation, EVAL_STRATEGIES, type EvalPool } from '../../src/routing/eval/budgeted.js';
+import { devTestSplit } from '../../src/routing/eval/split.js';
+import { DEFAULT_FEATURE_SET } from '../../src/routing/features/sets.js';
+import { aggregateVerdicts, judgeNames, verdictReliability, verdictsFromRow } from '../../src/routing/verdicts/index.js';
 import { extractFeatures, type FeatureTable } from '../../src/routing/features/extract.js';
 import { createTagger } from '../../src/routing/taggers/index.js';
-import { fitPpm } from '../../src/routing/ppm/model.js';
-import { readMixTable, VALIDATION_SET_FILE } from '../../src/routing/ppm/mixes.js';
 import { agreementEvaluator } from '../../src/routing/simulate.js';
 
 describe('labels', () => {
@@ -38,23 +39,6 @@ describe('PandaLM routing evaluation', () => {
     expect([gpt.filter((l) => l === 'A').length, gpt.filter((l) => l === 'B').length, gpt.filter((l) => l === 'tie').length, gpt.filter((l) => l === null).length]).toEqual([460, 476, 38, 25]);
   });
 
-  it('0% and 100% budgets equal all-AI and single-annotator agreement, computed independently', () => {
-    const model = fitPpm(readMixTable(VALIDATION_SET_FILE).data, { ridge: 1 });
-    const ai = data.judges['pandalm-7b'];
-    const rows = evaluateRouting({ table, model, annotators: data.annotators, reference: data.majority, ai }, { budgets: [0, 0.5, 1], seeds: 2 });
-    const allAi = ai.filter((l, i) => l === data.majority[i]).length / 999;
-    expect(rows[0].results.topk.mean).toBeCloseTo(allAi, 12);
-    expect(rows[0].results.random.mean).toBeCloseTo(allAi, 12);
-    expect(rows[2].results.topk.mean).toBeCloseTo(rows[2].results.random.mean, 12);
-    expect(rows[2].results.topk.mean).toBeGreaterThan(0.9);
-    expect(rows[1].humanCount).toBe(499);
-    // Agreement grows with the human share for both strategies.
-    expect(rows[1].results.random.mean).toBeGreaterThan(rows[0].results.random.mean);
-    const md = routingEvalTable(rows, ['topk', 'random']);
-    expect(md.split('\n')).toHaveLength(5);
-    expect(md).toContain('| 50% | 499 |');
-  });
-
   it('the agreement evaluator scores a simulated mix', () => {
     const human = data.annotators.map((a) => a[0]);
     const ai = data.judges['gpt-3.5-turbo'];
@@ -64,18 +48,53 @@ describe('PandaLM routing evaluation', () => {
   });
 });
 
-describe('cross-fitted simulated PPM', () => {
-  it('routes each half with a PPM fitted on simulated mixes of the other half', async () => {
-    const { crossFitEvaluation } = await import('../../src/routing/eval/cross-fit.js');
+describe('budgeted evaluation on gold labels (strict protocol)', () => {
+  let pool: EvalPool;
+  beforeAll(async () => {
     const data = loadPandaLM();
-    const table = await extractFeatures(data.pairs, { tagger: createTagger('rules') });
-    const ai = data.judges['gpt-3.5-turbo'];
-    const rows = await crossFitEvaluation({ table, annotators: data.annotators, reference: data.majority, ai }, { budgets: [0, 0.5, 1], seeds: 1 }, { mixes: 40 });
-    // 0% human: both strategies are the all-AI labels on both halves = all-AI agreement overall (halves 499 + 500).
-    const allAi = ai.filter((l, i) => l === data.majority[i]).length;
-    expect(rows[0].results.topk.mean).toBeCloseTo(rows[0].results.random.mean, 12);
-    expect(Math.abs(rows[0].results.topk.mean - allAi / 999)).toBeLessThan(0.005);
-    expect(rows[1].humanCount).toBe(249 + 250);
-    expect(rows[2].results.topk.mean).toBeCloseTo(rows[2].results.random.mean, 12);
+    const files = pandalmFiles(data);
+    // The held-out half: the recommended configuration was chosen on the other (development) half.
+    const { test } = devTestSplit(data.pairs.length, 0.5, 7);
+    const verdicts = test.map((i) => verdictsFromRow(files.pairs[i]!, { row: i + 1 }));
+    const judges = judgeNames(verdicts);
+    const ai = aggregateVerdicts('majority', verdicts, judges).labels;
+    const table = await extractFeatures(test.map((i) => data.pairs[i]!), { tagger: createTagger('rules') }, verdictReliability(verdicts, judges, ai));
+    pool = { table, ai, gold: test.map((i) => data.majority[i]!), humans: test.map((i) => data.annotators[i]!) };
+  });
+
+  it('the recommended configuration beats the mean of 20 random selections by >= 3 points at 25% and 50% on the held-out half', async () => {
+    const rows = await budgetedEvaluation(pool, { budgets: [{ fraction: 0.25 }, { fraction: 0.5 }], strategies: [`active:topk@${DEFAULT_FEATURE_SET}`, 'random'], selections: 20 });
+    for (const row of rows) {
+      const routed = row.results['active:topk [reliability only]']!;
+      expect(row.results.random!.n).toBe(20);
+      expect(routed.mean - row.results.random!.mean).toBeGreaterThanOrEqual(0.03);
+    }
+  });
+
+  it('0% is all-AI and 100% one annotator per pair for every strategy that spends its budget; the oracle bounds them all', async () => {
+    const rows = await budgetedEvaluation(pool, { budgets: [{ count: 0 }, { fraction: 0.25 }, { fraction: 1 }], strategies: ['active:topk', 'active:optimal_grad@paper', 'random', 'oracle'], selections: 3 });
+    const allAi = pool.ai.filter((l, i) => l === pool.gold[i]).length / pool.gold.filter((g) => g !== null).length;
+    const names = Object.keys(rows[0]!.results);
+    expect(names).toEqual(['active:topk [90]', 'active:topk [90 + reliability]', 'active:topk [reliability only]', 'active:optimal_grad [90]', 'random', 'oracle']);
+    for (const name of names) {
+      expect(rows[0]!.results[name]!.mean).toBeCloseTo(allAi, 12);
+      // optimal_grad may spend less than the budget (it keeps only gains above epsilon).
+      if (!name.startsWith('active:optimal_grad')) expect(rows[2]!.results[name]!.mean).toBeCloseTo(rows[2]!.results.random!.mean, 12);
+      expect(rows[1]!.results.oracle!.mean).toBeGreaterThanOrEqual(rows[1]!.results[name]!.mean);
+    }
+    expect(rows[1]!.count).toBe(Math.floor(pool.ai.length / 4));
+  });
+
+  it('a strategy that reads a human label of a pair it does not route to humans is caught', async () => {
+    EVAL_STRATEGIES.peek = {
+      summary: 'reads every label, routes none',
+      usesFeatures: false,
+      select: async (ctx) => (await ctx.oracle(Array.from(ctx.ai.keys())), []),
+    };
+    try {
+      await expect(budgetedEvaluation(pool, { budgets: [{ fraction: 0.25 }], strategies: ['peek'], selections: 1 })).rejects.toThrow(/saw the human label of pair .* without routing it to humans/);
+    } finally {
+      delete EVAL_STRATEGIES.peek;
+    }
   });
 });

@@ -3,15 +3,15 @@
 // pool, and the returned accuracy is the share of held-out pairs where the HUMAN MAJORITY's choice
 // scores higher, checked against the same model scored pair by pair.
 
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { routeCommand } from '../../src/cli/commands/route.js';
 import { OnnxRewardModel } from '../../src/rewards/index.js';
-import { loadPandaLM, type PandaLMData } from '../../src/routing/eval/pandalm.js';
-import { evaluateRoutingRm, orientedRow, pairwiseAccuracy, rmMixEvaluator, rmRoutingTable, trainOnMix, type RmMixInput } from '../../src/routing/eval/rm-mix.js';
-import { extractFeatures } from '../../src/routing/features/extract.js';
-import { createTagger } from '../../src/routing/taggers/index.js';
+import { loadPandaLM, pandalmFiles, type PandaLMData } from '../../src/routing/eval/pandalm.js';
+import { orientedRow, pairwiseAccuracy, rmAccuracyTracker, rmMixEvaluator, trainOnMix, type RmMixInput } from '../../src/routing/eval/rm-mix.js';
 import type { Preference, RoutingPair } from '../../src/routing/types.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -109,44 +109,40 @@ describe('reward-model mix evaluator', () => {
     await expect(trainOnMix(input, new Array(12).fill('tie'), TINY_RUN)).rejects.toThrow(/no pair labelled A or B/);
   });
 
-  it('routed vs random on a 40-pair slice: shared label vectors give shared results, budgets count the pool', async () => {
-    const pairs = data.pairs.slice(0, 40);
-    const table = await extractFeatures(pairs, { tagger: createTagger('rules') });
+  it('rmAccuracyTracker trains once per distinct label set and reports per run and budget', async () => {
     const lines: string[] = [];
-    const rows = await evaluateRoutingRm(
-      { pairs, table, annotators: data.annotators.slice(0, 40), majority: data.majority.slice(0, 40), ai: data.judges['gpt-3.5-turbo']!.slice(0, 40) },
-      { budgets: [0, 0.5, 1], seeds: 1, heldOutFraction: 0.2, simulatedMixes: 10, rm: { ...TINY_RUN, lr: 1e-2 } },
-      (line) => lines.push(line),
-    );
-    // 8 of 40 held out: the pool is 32 pairs.
-    expect(rows.map((r) => r.humanCount)).toEqual([0, 16, 32]);
-    const strategies = Object.keys(rows[0]!.results);
-    expect(strategies).toEqual(['topk (simulated PPM)', 'random']);
-    // Budget 0 is all AI and budget 100% all human whatever the strategy: one run each, same numbers.
-    for (const r of [rows[0]!, rows[2]!]) {
-      expect(r.results.random).toEqual(r.results['topk (simulated PPM)']);
-    }
-    expect(lines.filter((l) => l.startsWith('budget 0 '))).toHaveLength(1);
-    expect(lines.filter((l) => l.startsWith('budget 1 '))).toHaveLength(1);
-    expect(rmRoutingTable(rows).split('\n')).toHaveLength(5);
+    const tracker = rmAccuracyTracker({ pool: input.pool, heldOut: input.heldOut, heldOutMajority: input.heldOutMajority }, 2, TINY_RUN, (l) => lines.push(l));
+    const same = [...input.ai];
+    await tracker.onSelection({ run: 'random', budget: 0, seed: 0, labels: same });
+    await tracker.onSelection({ run: 'oracle', budget: 0, seed: 0, labels: same });
+    await tracker.onSelection({ run: 'random', budget: 0, seed: 5, labels: input.human as Preference[] }); // beyond 2 selections: skipped
+    expect(lines).toHaveLength(1);
+    expect(tracker.accuracies('random', 0)).toEqual(tracker.accuracies('oracle', 0));
+    expect(tracker.accuracies('random', 0)).toHaveLength(1);
   }, 60_000);
 
-  it('alignkit route eval --rm-eval prints agreement and RM accuracy per budget for both PPMs and random', async () => {
+  it('alignkit route eval --rm-eval prints agreement and reward-model accuracy for every strategy on pair and gold files', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alignkit-rm-eval-'));
+    const files = pandalmFiles(data);
+    fs.writeFileSync(path.join(dir, 'pairs.jsonl'), files.pairs.slice(0, 60).map((r) => JSON.stringify(r)).join('\n'));
+    fs.writeFileSync(path.join(dir, 'gold.jsonl'), files.gold.slice(0, 60).map((r) => JSON.stringify(r)).join('\n'));
     const out: string[] = [];
     const progress: string[] = [];
     vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
     vi.spyOn(console, 'error').mockImplementation((line: string) => void progress.push(line));
     try {
-      const argv = ['eval', '--rm-eval', '--rm-model', TINY_RM, '--rm-train', 'head', '--rm-steps', '1', '--rm-seeds', '1', '--budgets', '0,1', '--mixes', '20'];
+      const argv = ['eval', '--pairs', path.join(dir, 'pairs.jsonl'), '--gold', path.join(dir, 'gold.jsonl'), '--rm-eval', '--rm-model', TINY_RM, '--rm-train', 'head', '--rm-steps', '1', '--rm-selections', '1',
+        '--budgets', '0,1.0', '--selections', '2', '--strategies', 'active:topk@reliability-only,random,oracle'];
       expect(await routeCommand.run(argv)).toBe(0);
     } finally {
       vi.restoreAllMocks();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
-    const table = out.join('\n');
-    expect(table).toContain('topk (released PPM) RM accuracy %');
-    expect(table).toContain('topk (simulated PPM) agreement %');
-    // 999 pairs, 200 held out: a pool of 799, all of it to humans at 100%.
-    expect(table).toContain('| 100% | 799 |');
+    const text = out.join('\n');
+    // 60 pairs, 12 held out: a pool of 48, all of it to humans at 100%.
+    expect(text).toContain('on 48 pairs (12 held out for the reward models)');
+    expect(text).toContain('| strategy (reward-model accuracy, %) | 0 pairs (0 of 48) | 100% (48 of 48) |');
+    expect(text).toMatch(/\| active:topk \[reliability only\] \| \d+\.\d\d \(\+0\.00\) \|/);
     // Budgets 0 and 100% are one run each (the same labels whatever the strategy).
     expect(progress).toHaveLength(2);
   }, 60_000);

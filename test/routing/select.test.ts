@@ -5,7 +5,7 @@ import type { LexicalScores } from '../../src/routing/features/lexical.js';
 import type { PpmModel } from '../../src/routing/ppm/model.js';
 import { predict } from '../../src/routing/ppm/model.js';
 import { createRng } from '../../src/routing/rng.js';
-import { resolveBudget } from '../../src/routing/select/budget.js';
+import { parseBudget, resolveBudget } from '../../src/routing/select/budget.js';
 import { instanceGains, sharesOf } from '../../src/routing/select/gain.js';
 import { featureInstances, runKnapsack } from '../../src/routing/select/knapsack.js';
 import { selectForHumans, STRATEGIES } from '../../src/routing/select/strategies.js';
@@ -60,8 +60,8 @@ describe('strategies', () => {
   });
 
   it('optimal_pos keeps positive gains, optimal_grad gains above epsilon', () => {
-    expect(selectForHumans('optimal_pos', ctx(0)).human).toEqual([1, 0]);
-    expect(selectForHumans('optimal_grad', { ...ctx(0), epsilon: 0.2 }).human).toEqual([1]);
+    expect(selectForHumans('optimal_pos', ctx(4)).human).toEqual([1, 0]);
+    expect(selectForHumans('optimal_grad', { ...ctx(4), epsilon: 0.2 }).human).toEqual([1]);
   });
 
   it('simulated keeps the best-predicted knapsack mix', () => {
@@ -88,6 +88,27 @@ describe('strategies', () => {
 });
 
 describe('budgets and the randomized knapsack', () => {
+  it('--budget is explicit: a decimal point or % is a fraction, an integer a count (1 is one pair, 1.0 the pool)', () => {
+    expect(parseBudget('0.25')).toEqual({ fraction: 0.25 });
+    expect(parseBudget('25%')).toEqual({ fraction: 0.25 });
+    expect(parseBudget('1.0')).toEqual({ fraction: 1 });
+    expect(parseBudget('1')).toEqual({ count: 1 });
+    expect(parseBudget('221')).toEqual({ count: 221 });
+    expect(resolveBudget(parseBudget('1'), 999)).toBe(1);
+    expect(resolveBudget(parseBudget('1.0'), 999)).toBe(999);
+    expect(() => parseBudget('2.5')).toThrow(/with a decimal point is a fraction and must be in \[0, 1\]/);
+    expect(() => parseBudget('120%')).toThrow(/0%\.\.100%/);
+    expect(() => parseBudget('many', 'budgets')).toThrow(/--budgets must be a fraction/);
+  });
+
+  it('optimal_pos and optimal_grad honour a budget as a cap (regression: they sent every positive-gain pair to humans)', () => {
+    expect(selectForHumans('optimal_pos', { table, budget: 1, model, rng: createRng(1), simulations: 1 }).human).toEqual([1]);
+    expect(selectForHumans('optimal_grad', { table, budget: 1, model, rng: createRng(1), simulations: 1, epsilon: 0 }).human).toEqual([1]);
+    expect(routeTable(table, { strategy: 'optimal_pos', model, budget: { count: 1 } }).decisions.filter((d) => d.route === 'human')).toHaveLength(1);
+    // Without a budget they pick their own size, as in the paper's code.
+    expect(routeTable(table, { strategy: 'optimal_pos', model }).decisions.filter((d) => d.route === 'human')).toHaveLength(2);
+  });
+
   it('fractions in [0, 1] scale the pool, larger numbers are counts', () => {
     expect(resolveBudget(0.25, 999)).toBe(249);
     expect(resolveBudget(1, 10)).toBe(10);

@@ -17,6 +17,7 @@ describe('alignkit serve', () => {
     expect(cfg.models).toEqual([{ dir: '/m/a', name: 'seed1' }, { dir: expect.stringMatching(/\/rel\/b$/) }]);
     expect(cfg).toMatchObject({ port: 9000, maxBatch: 16, combine: { method: 'uncertainty', lambda: 0.25 }, autoTruncate: true, docs: false });
     expect(parseServeArgs([]).models).toBeUndefined();
+    expect(parseServeArgs(['--drain-delay', '5000', '--shutdown-timeout', '10000'])).toMatchObject({ drainDelayMs: 5000, shutdownTimeoutMs: 10000 });
     expect(() => parseServeArgs(['--port', 'eighty'])).toThrow(/--port must be a number, got 'eighty'/);
     expect(() => parseServeArgs(['--combine', 'median'])).toThrow(/--combine: unknown combination 'median'; known: mean, min, uncertainty/);
   });
@@ -41,8 +42,9 @@ describe('alignkit serve', () => {
     expect(await health.json()).toEqual({ status: 'ok', models: ['alignkit-rm'] });
     const models = await (await fetch(`${url}/v1/models`)).json();
     expect(models.models[0].fixture).toBe(false);
-    process.emit('SIGTERM');
+    process.emit('SIGTERM', 'SIGTERM'); // as Node emits a real signal: with its name
     expect(await done).toBe(0);
+    expect(lines.join('\n')).toMatch(/SIGTERM, draining: not ready, finishing in-flight requests \(at most 30000 ms\), then shutting down\n.*shut down/);
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
     expect(DEFAULT_MODEL.dir).toMatch(/data\/models\/alignkit-rm$/);
   });

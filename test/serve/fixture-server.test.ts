@@ -75,8 +75,9 @@ describe('fixture models behind worker threads', () => {
     expect(tei[0][0].score).toBeCloseTo((await oneByOne(gpt2, [items[0]]))[0][0], 4);
     const query = 'Human: hi\n\nAssistant: hello there';
     const rl = (await app.inject({ method: 'POST', url: '/get_reward', payload: { query: [query] } })).json();
-    const g = (await oneByOne(gpt2, [{ prompt: '', response: query }]))[0][0];
-    const b = (await oneByOne(bert, [{ prompt: '', response: query }]))[0];
+    // A query is tokenized whole, with the tokenizer's special tokens (the prompt side of an item).
+    const g = (await oneByOne(gpt2, [{ prompt: query, response: '' }]))[0][0];
+    const b = (await oneByOne(bert, [{ prompt: query, response: '' }]))[0];
     expect(rl.rewards[0]).toBeCloseTo((g + 0.5 * b[1] + 2 * b[2]) / 2, 4);
   });
 

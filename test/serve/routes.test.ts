@@ -87,23 +87,31 @@ describe('GET /v1/models, /healthz, /metrics', () => {
     expect(r.body).toContain('# TYPE alignkit_http_requests_total counter');
     expect(r.body).toMatch(/alignkit_http_requests_total\{method="POST",route="\/v1\/score",status="200"\} \d+/);
     expect(r.body).toMatch(/alignkit_batches_total\{model="len"\} \d+/);
-    expect(r.body).toMatch(/alignkit_batch_size_bucket\{model="len",le="\+Inf"\} \d+/);
+    expect(r.body).toMatch(/alignkit_batch_size_bucket\{le="\+Inf",model="len"\} \d+/);
     expect(r.body).toContain('alignkit_queue_items{model="duo"} 0');
+    expect(r.body).toMatch(/^alignkit_requests_in_flight 0$/m);
+  });
+
+  it('exposes the default process metrics operators look for first (prom-client)', async () => {
+    const body = (await app.inject('/metrics')).body;
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_gc_duration_seconds', 'nodejs_active_handles_total'])
+      expect(body).toContain(`# TYPE ${name} `);
   });
 });
 
 describe('POST /predict (text-embeddings-inference)', () => {
   it('scores one text with the first model: raw scores and the sigmoid TEI applies to one label', async () => {
+    // One text is tokenized whole, as TEI does: the prompt side of an item with an empty response.
     const raw = await post('/predict', { inputs: 'hello', raw_scores: true });
-    expect(raw.json()).toEqual([{ score: 9, label: 'score' }]); // 0 + 10 - 1
+    expect(raw.json()).toEqual([{ score: 4, label: 'score' }]); // 5 + 0 - 1
     const prob = await post('/predict', { inputs: 'hello' });
-    expect(prob.json()[0].score).toBeCloseTo(1 / (1 + Math.exp(-9)), 6);
+    expect(prob.json()[0].score).toBeCloseTo(1 / (1 + Math.exp(-4)), 6);
   });
 
   it('reads a pair as (prompt, response) and a batch of singles and pairs', async () => {
     expect((await post('/predict', { inputs: ['abc', 'hello'], raw_scores: true })).json()).toEqual([{ score: 12, label: 'score' }]);
     const batch = (await post('/predict', { inputs: [['hi'], ['abc', 'hello']], raw_scores: true })).json();
-    expect(batch).toEqual([[{ score: 3, label: 'score' }], [{ score: 12, label: 'score' }]]);
+    expect(batch).toEqual([[{ score: 1, label: 'score' }], [{ score: 12, label: 'score' }]]);
   });
 
   it('applies the batch cap with a 413', async () => {
@@ -116,8 +124,14 @@ describe('POST /predict (text-embeddings-inference)', () => {
 describe('POST /get_reward (OpenRLHF)', () => {
   it('scores each query as one text and combines the models', async () => {
     const r = await post('/get_reward', { query: ['hello', 'hi'], prompts: ['x', 'y'], labels: ['', ''] });
-    // len: 9, 3; duo (prompt chars): 0, 0; mean: 4.5, 1.5
+    // Whole texts (the prompts are not prefixes): len 5 - 1 = 4, 2 - 1 = 1; duo (prompt chars) 5, 2
     expect(r.json()).toEqual({ rewards: [4.5, 1.5], scores: [4.5, 1.5], extra_logs: {} });
+  });
+
+  it('splits a query after its prompt when the prompt is its prefix, as /v1/score scores that pair', async () => {
+    const r = await post('/get_reward', { query: ['abchello'], prompts: ['abc'] });
+    const score = await post('/v1/score', { items: [{ prompt: 'abc', response: 'hello' }] });
+    expect(r.json().rewards).toEqual([score.json().results[0].reward]); // 7.5, as in the first test
   });
 });
 
@@ -126,7 +140,6 @@ describe('bad input: 4xx naming the field, never a crash', () => {
     ['wrong type', '/v1/score', { items: [{ response: 5 }] }, 400, 'ALIGNKIT_ERR_BAD_REQUEST', 'body.items[0].response'],
     ['message without content', '/v1/score', { items: [{ response: [{ role: 'assistant' }] }] }, 400, 'ALIGNKIT_ERR_BAD_REQUEST', 'body.items[0].response[0].content'],
     ['TEI input of no known shape', '/predict', { inputs: [['a'], 5] }, 400, 'ALIGNKIT_ERR_BAD_REQUEST', 'body.inputs'],
-    ['empty response', '/v1/score', { items: [{ prompt: 'a', response: '' }] }, 400, 'ALIGNKIT_ERR_BAD_REQUEST', 'body.items[0].response'],
     ['missing items', '/v1/score', { item: [] }, 400, 'ALIGNKIT_ERR_BAD_REQUEST', /^body\.(items|item)$/],
     ['no items', '/v1/score', { items: [] }, 400, 'ALIGNKIT_ERR_BAD_REQUEST', 'body.items'],
     ['unknown field', '/v1/score', { items: [{ response: 'a', respone: 'b' }] }, 400, 'ALIGNKIT_ERR_BAD_REQUEST', 'body.items[0].respone'],
@@ -199,7 +212,7 @@ describe('bad input: 4xx naming the field, never a crash', () => {
 describe('OpenAPI', () => {
   it('documents every route with its schemas', async () => {
     const doc = (await app.inject('/docs/json')).json();
-    expect(Object.keys(doc.paths).sort()).toEqual(['/get_reward', '/healthz', '/metrics', '/predict', '/v1/compare', '/v1/models', '/v1/score']);
+    expect(Object.keys(doc.paths).sort()).toEqual(['/get_reward', '/healthz', '/metrics', '/predict', '/readyz', '/v1/compare', '/v1/models', '/v1/score']);
     expect(doc.paths['/v1/score'].post.requestBody.content['application/json'].schema.required).toEqual(['items']);
     expect((await app.inject('/docs')).statusCode).toBeLessThan(400);
   });

@@ -1,4 +1,5 @@
-// `alignkit serve`: the reward scoring server on a port, until SIGTERM/SIGINT.
+// `alignkit serve`: the reward scoring server on a port, until SIGTERM/SIGINT, which drain it
+// (readiness false, in-flight requests answered, then workers closed; see src/serve/shutdown.ts).
 
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -6,7 +7,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { fail } from '../../errors.js';
 import { Generator } from '../../generate/index.js';
 import { COMBINE_METHODS, type CombineMethod } from '../../rewards/index.js';
-import { buildServer, DEFAULT_MODEL, DEFAULT_SERVE_CONFIG, type ModelSpec, type ServeConfig } from '../../serve/index.js';
+import { buildServer, DEFAULT_MODEL, DEFAULT_SERVE_CONFIG, drain, type ModelSpec, type ServeConfig } from '../../serve/index.js';
 import { DEFAULT_GENERATE_LIMITS, generateRoutes } from '../../serve/routes/generate.js';
 import type { Command } from '../registry.js';
 import { parseArm } from './generate.js';
@@ -18,7 +19,8 @@ const usage = `usage: alignkit serve [--model [NAME=]DIR ...] [options]
 
 Serves reward models over HTTP: POST /v1/score, /v1/compare, GET /v1/models, the
 text-embeddings-inference POST /predict, OpenRLHF's POST /get_reward, GET /healthz,
-GET /metrics, and the OpenAPI docs at /docs.
+GET /readyz, GET /metrics, and the OpenAPI docs at /docs. SIGTERM or SIGINT drains it:
+readiness turns false, in-flight requests are answered, then it exits.
 
   --model [NAME=]DIR       a sequence-classifier model directory; repeat for an ensemble
                            (default: the shipped reward model data/models/alignkit-rm)
@@ -35,6 +37,9 @@ GET /metrics, and the OpenAPI docs at /docs.
   --lambda X               variance weight of 'uncertainty' (default ${d.combine.lambda})
   --threads N              onnxruntime intra-op threads per model
   --no-docs                do not serve Swagger UI at /docs
+  --drain-delay MS         on SIGTERM, keep accepting this long after readiness turns false, for a
+                           load balancer polling /readyz to notice (default ${d.drainDelayMs})
+  --shutdown-timeout MS    on SIGTERM, longest wait for in-flight requests (default ${d.shutdownTimeoutMs})
 
 Generation (adds POST /v1/generate and POST /v1/best-of-n):
   --generate DIR           causal LM directory to generate from
@@ -57,6 +62,8 @@ const OPTIONS = {
   lambda: { type: 'string' },
   threads: { type: 'string' },
   'no-docs': { type: 'boolean' },
+  'drain-delay': { type: 'string' },
+  'shutdown-timeout': { type: 'string' },
   generate: { type: 'string' },
   arm: { type: 'string', multiple: true },
   'max-new-tokens': { type: 'string' },
@@ -89,6 +96,8 @@ export function parseServeArgs(argv: string[]): Partial<ServeConfig> {
     combine: { method: combine as CombineMethod, lambda: numberFlag(v.lambda, 'lambda') ?? d.combine.lambda },
     session: v.threads === undefined ? {} : { intraOpThreads: numberFlag(v.threads, 'threads') },
     docs: v['no-docs'] ? false : undefined,
+    drainDelayMs: numberFlag(v['drain-delay'], 'drain-delay'),
+    shutdownTimeoutMs: numberFlag(v['shutdown-timeout'], 'shutdown-timeout'),
   };
   return Object.fromEntries(Object.entries(entries).filter(([, x]) => x !== undefined)) as Partial<ServeConfig>;
 }
@@ -136,11 +145,19 @@ export const serveCommand: Command = {
   usage,
   async run(argv) {
     const { app } = await startServer(argv);
+    const cfg = app.serveConfig;
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
-        console.log(`alignkit serve: ${signal}, finishing in-flight requests and shutting down`);
+        console.log(`alignkit serve: ${signal}, draining: not ready, ${cfg.drainDelayMs ? `accepting for ${cfg.drainDelayMs} ms more, ` : ''}finishing in-flight requests (at most ${cfg.shutdownTimeoutMs} ms), then shutting down`);
         process.off('SIGTERM', stop).off('SIGINT', stop);
-        void app.close().then(resolve);
+        // A second signal cuts the wait short: every connection is closed at once.
+        const hurry = () => app.server.closeAllConnections();
+        process.once('SIGTERM', hurry).once('SIGINT', hurry);
+        void drain(app, cfg).then(() => {
+          process.off('SIGTERM', hurry).off('SIGINT', hurry);
+          console.log('alignkit serve: shut down');
+          resolve();
+        });
       };
       process.on('SIGTERM', stop).on('SIGINT', stop);
     });

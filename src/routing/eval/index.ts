@@ -1,4 +1,4 @@
 export * from './pandalm.js';
-export * from './routing-eval.js';
-export * from './cross-fit.js';
+export * from './budgeted.js';
 export * from './rm-mix.js';
+export * from './split.js';

@@ -73,3 +73,22 @@ export function loadPandaLM(dir = routingDataPath('pandalm')): PandaLMData {
   }
   return { pairs, annotators, majority: annotators.map((a) => majority(a)), judges };
 }
+
+/**
+ * PandaLM as a generic pair file and gold file (what `alignkit route pandalm` writes): pair rows
+ * with one flat `verdict:<judge>` column per AI judge, gold rows with the 3-annotator majority as
+ * `gold` and the three labels as `annotators` (a routed pair gets one of them).
+ */
+export function pandalmFiles(data: PandaLMData): { pairs: Record<string, unknown>[]; gold: Record<string, unknown>[] } {
+  return {
+    pairs: data.pairs.map((p, i) => ({
+      id: p.id,
+      prompt: p.prompt,
+      response_a: p.responseA,
+      response_b: p.responseB,
+      ...p.extra,
+      ...Object.fromEntries(Object.entries(data.judges).map(([judge, labels]) => [`verdict:${judge}`, labels[i]])),
+    })),
+    gold: data.pairs.map((p, i) => ({ id: p.id, gold: data.majority[i], annotators: data.annotators[i] })),
+  };
+}

@@ -6,8 +6,7 @@
 // pairs oriented by the HUMAN MAJORITY. The held-out pairs are a separate list from the pool, so
 // no mix can ever train on them.
 //
-// `evaluateRoutingRm` then runs the PandaLM comparison of routed vs random mixes per budget,
-// reporting both the labels' agreement with the majority and the trained reward model's accuracy.
+// `rmAccuracyTracker` trains one on the selections of a budgeted evaluation (`route eval --rm-eval`).
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,15 +15,7 @@ import { fail } from '../../errors.js';
 import { OnnxRewardModel } from '../../rewards/index.js';
 import { resolveRunConfig, runTraining } from '../../train/run/index.js';
 import { routingDataPath } from '../data-path.js';
-import { LEXICAL_SCORES } from '../features/catalog.js';
-import { buildFeatureTable, type FeatureTable } from '../features/extract.js';
-import type { LexicalScores } from '../features/lexical.js';
-import { agreement } from '../labels.js';
-import { fitPpm, type PpmModel } from '../ppm/model.js';
-import { createRng, shuffleInPlace } from '../rng.js';
-import { resolveBudget } from '../select/budget.js';
-import { selectForHumans } from '../select/strategies.js';
-import { agreementEvaluator, mixLabels, simulateMixes, type EvaluateMix, type Mix } from '../simulate.js';
+import { mixLabels, type EvaluateMix, type Mix } from '../simulate.js';
 import type { Preference, RoutingPair } from '../types.js';
 
 export interface RmMixOptions {
@@ -152,142 +143,32 @@ export function rmMixEvaluator(input: RmMixInput, partial: Partial<RmMixOptions>
 }
 
 // ---------------------------------------------------------------------------------------------
-// Routed vs random on PandaLM with both measures.
-
-export interface RmRoutingInput {
-  pairs: RoutingPair[];
-  table: FeatureTable;
-  annotators: Preference[][];
-  majority: (Preference | null)[];
-  ai: (Preference | null)[];
-  /** PPM fitted on the 26 released mixes (routes the whole pool with topk). */
-  releasedModel?: PpmModel;
-}
-
-export interface RmRoutingOptions {
-  budgets: number[];
-  seeds: number;
-  /** Share of the pairs held out for the reward-model accuracy (never in any mix). */
-  heldOutFraction: number;
-  /** Fixed seed of the held-out split and of the simulated PPM's mixes. */
-  splitSeed: number;
-  /** Simulated mixes per half for the simulated PPM (agreement evaluator, as `route eval --ppm simulated`). */
-  simulatedMixes: number;
-  ridge: number;
-  rm: Partial<RmMixOptions>;
-}
-
-export const DEFAULT_RM_ROUTING: RmRoutingOptions = { budgets: [0, 0.25, 0.5, 0.75, 1], seeds: 2, heldOutFraction: 0.2, splitSeed: 7, simulatedMixes: 200, ridge: 0.01, rm: {} };
-
-export type Stat = { mean: number; sd: number };
-
-export interface RmRoutingRow {
-  budget: number;
-  humanCount: number;
-  /** strategy -> agreement of the pool's mixed labels with the majority, and held-out RM accuracy. */
-  results: Record<string, { agreement: Stat; rmAccuracy: Stat }>;
-}
-
-const meanSd = (xs: number[]): Stat => {
-  const mean = xs.reduce((s, v) => s + v, 0) / xs.length;
-  return { mean, sd: Math.sqrt(xs.reduce((s, v) => s + (v - mean) ** 2, 0) / Math.max(xs.length - 1, 1)) };
-};
-
-/** Feature table of a subset, percentile bins recomputed within it (as cross-fit.ts does). */
-function subTable(table: FeatureTable, rows: number[]): FeatureTable {
-  const scores = Object.fromEntries(LEXICAL_SCORES.map((s) => [s, Float64Array.from(rows, (r) => table.scores[s][r])])) as LexicalScores;
-  return buildFeatureTable(rows.map((r) => table.ids[r]), scores, rows.map((r) => table.tags[r]));
-}
-
-/** How a strategy picks the pool's human-routed positions for a budget count and seed. */
-type Router = (count: number, seed: number) => number[];
+// Downstream reward-model accuracy of the selections of a budgeted evaluation.
 
 /**
- * topk with a PPM learned by simulation, without leakage: the pool is cut in two halves; each half
- * is routed by a PPM fitted on agreement-scored knapsack mixes of the OTHER half (as
- * `route eval --ppm simulated` does), the budget shared in proportion.
+ * Trains a reward model on the hybrid labels of the first `selections` selections of every run and
+ * budget (`onSelection` of budgetedEvaluation), identical label sets once, and reports held-out
+ * pairwise accuracy per run and budget. The held-out pairs must be outside the routed pool.
  */
-async function crossFitRouter(table: FeatureTable, annotators: Preference[][], majority: (Preference | null)[], ai: (Preference | null)[], options: RmRoutingOptions): Promise<Router> {
-  const order = shuffleInPlace(Array.from(table.ids.keys()), createRng(options.splitSeed));
-  const halves = [order.slice(0, Math.floor(order.length / 2)), order.slice(Math.floor(order.length / 2))];
-  const models: PpmModel[] = [];
-  for (const rows of halves) {
-    const rng = createRng(options.splitSeed);
-    const human = rows.map((r) => annotators[r]![Math.floor(rng.next() * annotators[r]!.length)]!);
-    const evaluate = agreementEvaluator(human, rows.map((r) => ai[r]!), rows.map((r) => majority[r]!));
-    const { data } = await simulateMixes(subTable(table, rows), evaluate, { mixes: Math.min(options.simulatedMixes, rows.length), seed: options.splitSeed });
-    models.push(fitPpm(data, { kind: 'linear', ridge: options.ridge }));
-  }
-  const tables = halves.map((rows) => subTable(table, rows));
-  return (count) => {
-    const first = Math.round((count * halves[0]!.length) / order.length);
-    return halves.flatMap((rows, k) => {
-      const sel = selectForHumans('topk', { table: tables[k]!, budget: k === 0 ? first : count - first, model: models[1 - k]!, rng: createRng(0), simulations: 1 });
-      return sel.human.map((i) => rows[i]!);
-    });
-  };
-}
-
-/**
- * Per budget and seed: the human label of a routed pair is one annotator drawn per pair and seed
- * (the same draw for every strategy, as in evaluateRouting); agreement is measured on the pool and
- * the reward model on the held-out pairs. Identical label vectors (budget 0, budget 100%) are
- * trained once and reused.
- */
-export async function evaluateRoutingRm(input: RmRoutingInput, partial: Partial<RmRoutingOptions> = {}, onRun?: (line: string) => void): Promise<RmRoutingRow[]> {
-  const options = { ...DEFAULT_RM_ROUTING, ...partial };
-  const n = input.pairs.length;
-  const order = shuffleInPlace(Array.from({ length: n }, (_, i) => i), createRng(options.splitSeed));
-  const heldCount = Math.round(n * options.heldOutFraction);
-  const held = order.slice(0, heldCount).sort((a, b) => a - b);
-  const poolRows = order.slice(heldCount).sort((a, b) => a - b);
-  const pick = <T>(xs: readonly T[], rows: number[]) => rows.map((r) => xs[r]!);
-  const table = subTable(input.table, poolRows);
-  const annotators = pick(input.annotators, poolRows);
-  const majority = pick(input.majority, poolRows);
-  const ai = pick(input.ai, poolRows);
-
-  const routers: Record<string, Router> = {};
-  if (input.releasedModel) {
-    const model = input.releasedModel;
-    routers['topk (released PPM)'] = (count) => selectForHumans('topk', { table, budget: count, model, rng: createRng(0), simulations: 1 }).human;
-  }
-  routers['topk (simulated PPM)'] = await crossFitRouter(table, annotators, majority, ai, options);
-  routers.random = (count, seed) => selectForHumans('random', { table, budget: count, rng: createRng(seed), simulations: 1 }).human;
-
+export function rmAccuracyTracker(input: Omit<RmMixInput, 'human' | 'ai'>, selections: number, partial: Partial<RmMixOptions> = {}, onRun?: (line: string) => void) {
   const trained = new Map<string, number>();
-  const rows: RmRoutingRow[] = [];
-  for (const budget of options.budgets) {
-    const count = resolveBudget(budget, poolRows.length);
-    const scores: Record<string, { agreement: number[]; rmAccuracy: number[] }> = Object.fromEntries(Object.keys(routers).map((s) => [s, { agreement: [], rmAccuracy: [] }]));
-    for (let seed = 0; seed < options.seeds; seed++) {
-      const annotatorRng = createRng(1000 + seed);
-      const human = annotators.map((a) => a[Math.floor(annotatorRng.next() * a.length)]!);
-      const rmInput: RmMixInput = { pool: pick(input.pairs, poolRows), human, ai, heldOut: pick(input.pairs, held), heldOutMajority: pick(input.majority, held) };
-      for (const [name, route] of Object.entries(routers)) {
-        const isHuman = new Uint8Array(poolRows.length);
-        for (const i of route(count, seed)) isHuman[i] = 1;
-        const labels = mixLabels(isHuman, human, ai);
-        const key = labels.join(',');
-        if (!trained.has(key)) {
-          const r = await trainOnMix(rmInput, labels, options.rm);
-          trained.set(key, r.accuracy);
-          onRun?.(`budget ${budget} seed ${seed} ${name}: ${r.trainPairs} pairs, held-out accuracy ${r.accuracy.toFixed(4)} on ${r.heldOutPairs} pairs (${r.seconds.toFixed(1)} s)`);
-        }
-        scores[name]!.agreement.push(agreement(labels, majority).agreement);
-        scores[name]!.rmAccuracy.push(trained.get(key)!);
+  const scores = new Map<string, number[]>();
+  const key = (run: string, budget: unknown) => `${JSON.stringify(budget)}\u0000${run}`;
+  return {
+    async onSelection(info: { run: string; budget: unknown; seed: number; labels: (Preference | null)[] }): Promise<void> {
+      if (info.seed >= selections) return;
+      const id = info.labels.join(',');
+      if (!trained.has(id)) {
+        const r = await trainOnMix({ ...input, human: info.labels, ai: info.labels }, info.labels, partial);
+        trained.set(id, r.accuracy);
+        onRun?.(`${info.run} budget ${JSON.stringify(info.budget)} selection ${info.seed}: ${r.trainPairs} pairs, held-out accuracy ${r.accuracy.toFixed(4)} on ${r.heldOutPairs} pairs (${r.seconds.toFixed(1)} s)`);
       }
-    }
-    rows.push({ budget, humanCount: count, results: Object.fromEntries(Object.entries(scores).map(([s, v]) => [s, { agreement: meanSd(v.agreement), rmAccuracy: meanSd(v.rmAccuracy) }])) });
-  }
-  return rows;
-}
-
-/** Markdown: one row per budget; per strategy the agreement and the RM accuracy (mean ± sd, %). */
-export function rmRoutingTable(rows: RmRoutingRow[]): string {
-  const strategies = Object.keys(rows[0]?.results ?? {});
-  const pct = (s: Stat) => `${(100 * s.mean).toFixed(2)} ± ${(100 * s.sd).toFixed(2)}`;
-  const header = ['human budget', 'pool pairs to humans', ...strategies.flatMap((s) => [`${s} agreement %`, `${s} RM accuracy %`])];
-  const lines = rows.map((r) => [`${Math.round(r.budget * 100)}%`, String(r.humanCount), ...strategies.flatMap((s) => [pct(r.results[s]!.agreement), pct(r.results[s]!.rmAccuracy)])]);
-  return [header, header.map(() => '---'), ...lines].map((l) => `| ${l.join(' | ')} |`).join('\n');
+      const k = key(info.run, info.budget);
+      scores.set(k, [...(scores.get(k) ?? []), trained.get(id)!]);
+    },
+    /** Accuracies of one run at one budget (empty when none was trained). */
+    accuracies(run: string, budget: unknown): number[] {
+      return scores.get(key(run, budget)) ?? [];
+    },
+  };
 }

@@ -18,6 +18,12 @@ export interface PpmModel {
   coef: number[];
   intercept: number;
   ridge: number;
+  /**
+   * Lowest and highest score of the mixes it was fitted on. A linear fit extrapolates freely (the
+   * released-mix PPM once "predicted" 2.96 for a score in [0, 1]): a prediction outside this range
+   * is not a score. Absent in models saved before it was recorded.
+   */
+  targetRange?: [number, number];
 }
 
 /** Expanders per kind: raw shares [p] -> model inputs. */
@@ -79,7 +85,19 @@ export function fitPpm(data: PpmData, partial: Partial<PpmFitOptions> = {}): Ppm
   if (data.n < 2) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `a PPM needs at least 2 mixes, got ${data.n}`, { parameter: 'mixes' });
   const { x, q } = expandRows(options.kind, data.x, data.n, p);
   const { coef, intercept } = ridgeFit(x, data.y, data.n, q, options.ridge);
-  return { kind: options.kind, features: data.features, coef: Array.from(coef), intercept, ridge: options.ridge };
+  const targetRange: [number, number] = [Math.min(...data.y), Math.max(...data.y)];
+  return { kind: options.kind, features: data.features, coef: Array.from(coef), intercept, ridge: options.ridge, targetRange };
+}
+
+/**
+ * How a prediction may be reported: as a score when it lies within the fitted mixes' range (with a
+ * little slack), otherwise as an extrapolation, which says nothing about the score.
+ */
+export function describePrediction(model: PpmModel, predicted: number): string {
+  const [lo, hi] = model.targetRange ?? [0, 1];
+  const slack = 0.1 * Math.max(hi - lo, 1e-9);
+  if (predicted >= lo - slack && predicted <= hi + slack) return `predicted score ${predicted.toFixed(4)} (fitted mixes scored ${lo.toFixed(4)}..${hi.toFixed(4)})`;
+  return `no predicted score: the PPM's output ${predicted.toFixed(4)} lies outside the ${lo.toFixed(4)}..${hi.toFixed(4)} its mixes scored, an extrapolation`;
 }
 
 /** Predicted score for one mix given its feature shares [p]. */

@@ -3,14 +3,14 @@
 
 import { fail } from '../../errors.js';
 import type { FeatureTable } from '../features/extract.js';
-import { predict, type PpmModel } from '../ppm/model.js';
+import type { PpmModel } from '../ppm/model.js';
 import type { Rng } from '../rng.js';
-import { instanceGains, rankByGain, sharesOf } from './gain.js';
+import { instanceGains, predictMix, rankByGain } from './gain.js';
 import { featureInstances, runKnapsack } from './knapsack.js';
 
 export interface SelectionContext {
   table: FeatureTable;
-  /** Human budget as a count (already resolved from a fraction). */
+  /** Human budget as a count (already resolved from a fraction); the optimal_* strategies read it as a cap. */
   budget: number;
   model?: PpmModel;
   rng: Rng;
@@ -31,8 +31,11 @@ export interface Selection {
 
 type Strategy = {
   needsModel: boolean;
-  /** Whether the strategy reads the budget (optimal_* pick their own size, as in the paper's code). */
-  usesBudget: boolean;
+  /**
+   * Whether a budget must be given. optimal_* pick their own size, as in the paper's code, but never
+   * more than a budget when one is given (the paper's code may send the whole pool to humans).
+   */
+  budgetRequired: boolean;
   select(ctx: SelectionContext & { model: PpmModel }): Selection;
 };
 
@@ -42,19 +45,19 @@ function requireModel(name: string, ctx: SelectionContext): PpmModel {
 }
 
 function withPrediction(ctx: SelectionContext, human: number[], gains?: Float64Array): Selection {
-  return { human, gains, predicted: ctx.model ? predict(ctx.model, sharesOf(ctx.table, human)) : undefined };
+  return { human, gains, predicted: ctx.model ? predictMix(ctx.model, ctx.table, human) : undefined };
 }
 
 function thresholdSelect(ctx: SelectionContext & { model: PpmModel }, threshold: number): Selection {
   const gains = instanceGains(ctx.model, ctx.table);
-  return withPrediction(ctx, rankByGain(gains).filter((i) => gains[i] > threshold), gains);
+  return withPrediction(ctx, rankByGain(gains).filter((i) => gains[i] > threshold).slice(0, ctx.budget), gains);
 }
 
 export const STRATEGIES: Record<string, Strategy> = {
   /** The b instances with the highest gain (sample_best_subset.py topk_sampling). */
   topk: {
     needsModel: true,
-    usesBudget: true,
+    budgetRequired: true,
     select: (ctx) => {
       const gains = instanceGains(ctx.model, ctx.table);
       return withPrediction(ctx, rankByGain(gains).slice(0, ctx.budget), gains);
@@ -63,33 +66,33 @@ export const STRATEGIES: Record<string, Strategy> = {
   /** Many random knapsack subsets of size b; keep the one the PPM predicts best (simulated_sampling). */
   simulated: {
     needsModel: true,
-    usesBudget: true,
+    budgetRequired: true,
     select: (ctx) => {
       const items = featureInstances(ctx.table);
       let best: Selection = { human: [], predicted: -Infinity };
       for (let s = 0; s < ctx.simulations; s++) {
         const human = runKnapsack(ctx.budget, items, ctx.rng);
-        const predicted = predict(ctx.model, sharesOf(ctx.table, human));
+        const predicted = predictMix(ctx.model, ctx.table, human);
         if (predicted > best.predicted!) best = { human, predicted };
       }
       return best;
     },
   },
   /** Every instance with a positive gain (get_optimal_subset method="optimal_pos"). */
-  optimal_pos: { needsModel: true, usesBudget: false, select: (ctx) => thresholdSelect(ctx, 0) },
+  optimal_pos: { needsModel: true, budgetRequired: false, select: (ctx) => thresholdSelect(ctx, 0) },
   /**
    * get_optimal_subset method="optimal_grad": walk instances by descending gain, keep one while it
    * raises the cumulative gain by more than epsilon; that test reduces to gain > epsilon.
    */
   optimal_grad: {
     needsModel: true,
-    usesBudget: false,
+    budgetRequired: false,
     select: (ctx) => thresholdSelect(ctx, ctx.epsilon ?? (ctx.model.kind === 'linear' ? 1e-4 : 1e-5)),
   },
   /** b instances uniformly at random: the baseline. */
   random: {
     needsModel: false,
-    usesBudget: true,
+    budgetRequired: true,
     select: (ctx) => {
       const idx = Array.from(ctx.table.ids.keys());
       for (let i = 0; i < ctx.budget; i++) {
@@ -110,6 +113,6 @@ export function selectForHumans(name: string, ctx: SelectionContext): Selection 
   return strategy.select(ctx as SelectionContext & { model: PpmModel });
 }
 
-export function strategyUsesBudget(name: string): boolean {
-  return STRATEGIES[name]?.usesBudget ?? true;
+export function strategyNeedsBudget(name: string): boolean {
+  return STRATEGIES[name]?.budgetRequired ?? true;
 }

@@ -1,2 +1,3 @@
 export * from './label-store.js';
 export * from './migrations.js';
+export * from './verdicts.js';

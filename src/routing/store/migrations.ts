@@ -3,6 +3,7 @@
 // migrations in one transaction each. Append new migrations; never edit a released one.
 
 import type Database from 'better-sqlite3';
+import { VERDICTS_MIGRATION } from './verdicts.js';
 
 export type Migration = { description: string; up(db: Database.Database): void };
 
@@ -70,4 +71,5 @@ export const MIGRATIONS: Migration[] = [
       `);
     },
   },
+  VERDICTS_MIGRATION,
 ];

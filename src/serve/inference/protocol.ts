@@ -16,13 +16,34 @@ export interface ModelInfo {
   maxLength: number;
 }
 
+/** The RewardModel fields that describe a model, read from the ModelInfo its worker reported. */
+export abstract class ReportedModel {
+  constructor(readonly info: ModelInfo) {}
+
+  get name(): string {
+    return this.info.name;
+  }
+
+  get heads(): string[] {
+    return this.info.heads;
+  }
+
+  get maxLength(): number {
+    return this.info.maxLength;
+  }
+}
+
 export interface SerializedError {
   code: string;
   message: string;
   details: Record<string, unknown>;
 }
 
-export type ToWorker = { type: 'score'; id: number; items: ScoreItem[]; truncate: boolean } | { type: 'close' };
+/**
+ * `close` ends the worker in order; `crash` makes it exit with `code` after its current run, as a
+ * crash would (drills and tests of the restart path).
+ */
+export type ToWorker = { type: 'score'; id: number; items: ScoreItem[]; truncate: boolean } | { type: 'close' } | { type: 'crash'; code: number };
 
 export type FromWorker =
   | { type: 'ready'; info: ModelInfo }

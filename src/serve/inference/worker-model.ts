@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AlignkitError, ERROR_CATALOG, fail, type ErrorCode } from '../../errors.js';
 import type { RewardModel, ScoreItem, ScoreOptions } from '../../rewards/index.js';
-import type { FromWorker, ModelInfo, SerializedError, ToWorker, WorkerInit } from './protocol.js';
+import { ReportedModel, type FromWorker, type ModelInfo, type SerializedError, type ToWorker, type WorkerInit } from './protocol.js';
 
 function revive(e: SerializedError): AlignkitError {
   const code = (e.code in ERROR_CATALOG ? e.code : 'ALIGNKIT_ERR_SESSION') as ErrorCode;
@@ -25,18 +25,22 @@ function workerEntry(): { url: URL; execArgv: string[] } {
   return { url: new URL('./worker.ts', import.meta.url), execArgv: ['--import', `data:text/javascript,${encodeURIComponent(register)}`] };
 }
 
-export class WorkerRewardModel implements RewardModel {
+export class WorkerRewardModel extends ReportedModel implements RewardModel {
   /** Session runs so far (one per `score` call that reached the worker). */
   runs = 0;
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (s: Float32Array[]) => void; reject: (e: Error) => void }>();
   private exited: AlignkitError | undefined;
+  private markExited!: (e: AlignkitError) => void;
+  /** Settles (never rejects) with the reason once the thread has ended, by `close()` or otherwise. */
+  readonly exit: Promise<AlignkitError> = new Promise((resolve) => (this.markExited = resolve));
 
   private constructor(
     private readonly worker: Worker,
-    readonly info: ModelInfo,
+    info: ModelInfo,
     readonly dir: string,
   ) {
+    super(info);
     worker.on('message', (m: FromWorker) => this.onMessage(m));
     worker.on('error', (e) => this.onExit(fail('ALIGNKIT_ERR_SESSION', `inference worker of ${info.name} crashed: ${e.message}`, { model: info.name }, e)));
     worker.on('exit', (code) => this.onExit(fail('ALIGNKIT_ERR_SESSION', `inference worker of ${info.name} exited (code ${code})`, { model: info.name })));
@@ -61,18 +65,6 @@ export class WorkerRewardModel implements RewardModel {
     return new WorkerRewardModel(worker, info, init.dir);
   }
 
-  get name(): string {
-    return this.info.name;
-  }
-
-  get heads(): string[] {
-    return this.info.heads;
-  }
-
-  get maxLength(): number {
-    return this.info.maxLength;
-  }
-
   get healthy(): boolean {
     return this.exited === undefined;
   }
@@ -86,6 +78,19 @@ export class WorkerRewardModel implements RewardModel {
       const message: ToWorker = { type: 'score', id, items, truncate: opts.truncate ?? false };
       this.worker.postMessage(message);
     });
+  }
+
+  /**
+   * Makes the thread exit with an error code after its current run, as a crash would: pending calls
+   * are rejected and the model cannot score afterwards. For drills and tests of the restart path;
+   * `close()` is the orderly stop. (Not `Worker.terminate()`: interrupting a thread inside a native
+   * onnxruntime run aborts the whole process.)
+   */
+  async crash(): Promise<void> {
+    if (this.exited) return;
+    const message: ToWorker = { type: 'crash', code: 1 };
+    this.worker.postMessage(message);
+    await this.exit;
   }
 
   /**
@@ -114,6 +119,7 @@ export class WorkerRewardModel implements RewardModel {
 
   private onExit(e: AlignkitError): void {
     this.exited ??= e;
+    this.markExited(this.exited);
     for (const p of this.pending.values()) p.reject(this.exited);
     this.pending.clear();
   }

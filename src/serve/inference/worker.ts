@@ -25,13 +25,26 @@ async function main(): Promise<void> {
     return;
   }
   post({ type: 'ready', info: { name: model.name, heads: model.heads, maxLength: model.maxLength } });
-  port.on('message', async (m: ToWorker) => {
+  // Messages are handled one after another: a run awaits the session, and a `close` or `crash`
+  // arriving meanwhile must not release the session under it.
+  let queue = Promise.resolve();
+  port.on('message', (m: ToWorker) => {
+    queue = queue.then(() => handle(m));
+  });
+
+  async function handle(m: ToWorker): Promise<void> {
     if (m.type === 'close') {
       // Release the session and let the thread end by itself: terminating a thread that holds an
       // onnxruntime session aborts the whole process (a Napi::Error thrown during env teardown).
       await model.release();
       port.close();
       return;
+    }
+    if (m.type === 'crash') {
+      // The thread dies with an error code (the parent sees an unexpected exit), between two runs
+      // and without a live session, so the drill cannot take the whole process down.
+      await model.release();
+      process.exit(m.code);
     }
     try {
       const scores = await model.score(m.items, { truncate: m.truncate });
@@ -42,7 +55,7 @@ async function main(): Promise<void> {
     } catch (e) {
       post({ type: 'error', id: m.id, error: serialize(e) });
     }
-  });
+  }
 }
 
 void main();

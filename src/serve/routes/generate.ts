@@ -5,33 +5,13 @@
 
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { fail } from '../../errors.js';
-import { bestOfN, type GenerationConfig, type GenerationResult, type Generator } from '../../generate/index.js';
+import { bestOfN, type GenerationResult, type Generator } from '../../generate/index.js';
 import type { Text } from '../../models/index.js';
 import { checkClientBatch, scoreRequest, type ScoringBody } from '../request-options.js';
-import { errorResponses, scoringOptionsSchema, textSchema } from '../schemas.js';
+import { errorResponses, scoringOptionsSchema } from '../schemas.js';
+import { checkScoreScale, configFrom, DEFAULT_GENERATE_LIMITS, generationWindow, samplingSchema, type GenerateLimits, type SamplingBody } from './sampling.js';
 
-export interface GenerateLimits {
-  /** Largest `max_tokens` a request may ask for. */
-  maxNewTokens: number;
-  /** Largest `n` of best-of-n. */
-  maxN: number;
-}
-
-export const DEFAULT_GENERATE_LIMITS: GenerateLimits = { maxNewTokens: 256, maxN: 16 };
-
-interface SamplingBody {
-  prompt: Text;
-  max_tokens?: number;
-  temperature?: number;
-  top_k?: number;
-  top_p?: number;
-  repetition_penalty?: number;
-  stop?: string[];
-  seed?: number;
-  greedy?: boolean;
-  /** Per-request GenARM weights by ARM name. */
-  alphas?: Record<string, number>;
-}
+export { DEFAULT_GENERATE_LIMITS, type GenerateLimits } from './sampling.js';
 
 interface GenerateBody extends SamplingBody {
   stream?: boolean;
@@ -39,32 +19,6 @@ interface GenerateBody extends SamplingBody {
 
 interface BestOfNBody extends SamplingBody, ScoringBody {
   n: number;
-}
-
-function samplingSchema(limits: GenerateLimits, maxInputChars: number) {
-  return {
-    prompt: textSchema({ maxInputChars } as never, 1),
-    max_tokens: { type: 'integer', minimum: 1, maximum: limits.maxNewTokens, description: `New tokens at most (default 64, limit ${limits.maxNewTokens}).` },
-    temperature: { type: 'number', exclusiveMinimum: 0, maximum: 100, description: 'Divides the (guided) scores: GenARM\'s T.' },
-    top_k: { type: 'integer', minimum: 1 },
-    top_p: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
-    repetition_penalty: { type: 'number', exclusiveMinimum: 0 },
-    stop: { type: 'array', maxItems: 8, items: { type: 'string', minLength: 1, maxLength: 256 } },
-    seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
-    greedy: { type: 'boolean' },
-    alphas: { type: 'object', additionalProperties: { type: 'number' }, description: 'GenARM weight alpha_i per ARM name; default: the weights the server was started with.' },
-  } as const;
-}
-
-function configFrom(body: SamplingBody): Partial<GenerationConfig> {
-  const cfg: Partial<GenerationConfig> = { sampler: body.greedy ? 'greedy' : 'sample', maxNewTokens: body.max_tokens ?? 64 };
-  if (body.temperature !== undefined) cfg.temperature = body.temperature;
-  if (body.top_k !== undefined) cfg.topK = body.top_k;
-  if (body.top_p !== undefined) cfg.topP = body.top_p;
-  if (body.repetition_penalty !== undefined) cfg.repetitionPenalty = body.repetition_penalty;
-  if (body.stop !== undefined) cfg.stop = body.stop;
-  if (body.seed !== undefined) cfg.seed = body.seed;
-  return cfg;
 }
 
 /** Aborts when the client goes away before the response is complete. */
@@ -90,13 +44,22 @@ function resultJson(r: GenerationResult, armNames: string[]) {
 
 export function generateRoutes(gen: Generator, limits: GenerateLimits = DEFAULT_GENERATE_LIMITS): FastifyPluginAsync {
   const armNames = gen.arms.map((a) => a.name);
+  const window = generationWindow(gen);
 
-  /** The prompt's ids must leave room for the requested new tokens within the model's length. */
+  /** The prompt's ids must leave room for the requested new tokens within the models' window. */
   function checkPromptLength(prompt: Text, maxTokens: number): void {
     const promptTokens = gen.encodePrompt(prompt).length;
-    const limit = gen.base.maxLength - maxTokens;
+    const limit = window - maxTokens;
     if (promptTokens > limit)
-      throw fail('ALIGNKIT_ERR_TOO_LONG', `prompt has ${promptTokens} tokens; with max_tokens ${maxTokens} the model's ${gen.base.maxLength}-token window leaves room for ${Math.max(limit, 0)}`, { field: 'prompt', tokens: promptTokens, limit });
+      throw fail('ALIGNKIT_ERR_TOO_LONG', `prompt has ${promptTokens} tokens; with max_tokens ${maxTokens} the model's ${window}-token window leaves room for ${Math.max(limit, 0)}`, { field: 'prompt', tokens: promptTokens, limit });
+  }
+
+  /** Everything about a request that can be refused before any work: sampling, ARMs, lengths. */
+  function prepare(body: SamplingBody) {
+    const cfg = configFrom(body, gen, limits);
+    checkScoreScale(body, gen); // also refuses unknown ARM names before any work or streamed byte
+    checkPromptLength(body.prompt, cfg.maxNewTokens!);
+    return cfg;
   }
 
   return async (app) => {
@@ -116,15 +79,13 @@ export function generateRoutes(gen: Generator, limits: GenerateLimits = DEFAULT_
         summary: 'Generate from the base model, guided by the loaded ARMs (GenARM); "stream": true answers with Server-Sent Events',
         body: {
           type: 'object', required: ['prompt'], additionalProperties: false,
-          properties: { ...samplingSchema(limits, app.serveConfig.maxInputChars), stream: { type: 'boolean' } },
+          properties: { ...samplingSchema(gen, limits, app.serveConfig.maxInputChars), stream: { type: 'boolean' } },
         },
         response: { 200: resultSchema, ...errorResponses },
       },
     }, async (request, reply) => {
       const body = request.body;
-      const cfg = configFrom(body);
-      checkPromptLength(body.prompt, cfg.maxNewTokens!);
-      gen.guides(body.alphas); // validates ARM names before any work or any streamed byte
+      const cfg = prepare(body);
       const signal = disconnectSignal(request);
       if (!body.stream) {
         const [r] = await gen.generate([body.prompt], cfg, body.alphas, signal);
@@ -132,7 +93,8 @@ export function generateRoutes(gen: Generator, limits: GenerateLimits = DEFAULT_
       }
       reply.hijack();
       const res = reply.raw;
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': request.id });
+      // x-accel-buffering: nginx passes each event on at once instead of buffering the stream.
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: app.draining ? 'close' : 'keep-alive', 'x-accel-buffering': 'no', 'x-request-id': request.id });
       const it = gen.stream([body.prompt], cfg, body.alphas, signal);
       try {
         for (let step = await it.next(); ; step = await it.next()) {
@@ -157,7 +119,7 @@ export function generateRoutes(gen: Generator, limits: GenerateLimits = DEFAULT_
         summary: 'Sample n responses and rerank them with the served reward models (mean, worst-case or uncertainty-weighted ensemble)',
         body: {
           type: 'object', required: ['prompt', 'n'], additionalProperties: false,
-          properties: { ...samplingSchema(limits, app.serveConfig.maxInputChars), n: { type: 'integer', minimum: 1, maximum: limits.maxN }, ...scoringOptionsSchema(app.serveConfig) },
+          properties: { ...samplingSchema(gen, limits, app.serveConfig.maxInputChars), n: { type: 'integer', minimum: 1, maximum: limits.maxN }, ...scoringOptionsSchema(app.serveConfig) },
         },
         response: {
           200: {
@@ -173,8 +135,7 @@ export function generateRoutes(gen: Generator, limits: GenerateLimits = DEFAULT_
     }, async (request) => {
       const body = request.body;
       checkClientBatch(body.n, 'n', app.serveConfig);
-      const cfg = configFrom(body);
-      checkPromptLength(body.prompt, cfg.maxNewTokens!);
+      const cfg = prepare(body);
       const results = await gen.generate(Array(body.n).fill(body.prompt), cfg, body.alphas, disconnectSignal(request));
       const req = scoreRequest(body, app.serveConfig);
       const ranked = await bestOfN(body.prompt, results.map((r) => r.text), async (items) => (await app.scoring.score(items, req, 'candidates')).rewards);

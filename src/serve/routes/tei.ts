@@ -7,11 +7,11 @@
 //   answer: [{score, label}] for one input, [[{score, label}], ...] for a batch, each list sorted
 //   by score, highest first.
 // TEI serves one model; here /predict answers for the first served model, its heads being the labels.
-// A single text is scored as a response with an empty prompt; a pair as (prompt, response).
+// A single text is tokenized whole as TEI does (`wholeText`); a pair as (prompt, response).
 
 import type { FastifyPluginAsync } from 'fastify';
 import { sigmoid, type ScoreItem } from '../../rewards/index.js';
-import { checkClientBatch } from '../request-options.js';
+import { checkClientBatch, wholeText } from '../request-options.js';
 import { errorResponses } from '../schemas.js';
 
 type Sequence = string[];
@@ -30,7 +30,7 @@ function sequences(inputs: PredictBody['inputs']): { batch: boolean; seqs: Seque
 }
 
 function toItem(seq: Sequence): ScoreItem {
-  return seq.length === 2 ? { prompt: seq[0], response: seq[1] } : { prompt: '', response: seq[0] };
+  return seq.length === 2 ? { prompt: seq[0], response: seq[1] } : wholeText(seq[0]);
 }
 
 /** TEI's post-processing when raw_scores is false (a max-shifted softmax, or sigmoid for one label). */

@@ -83,7 +83,7 @@ export const v1Routes: FastifyPluginAsync = async (app) => {
         additionalProperties: false,
         properties: {
           prompt: textSchema(cfg, 0),
-          responses: { type: 'array', minItems: 2, maxItems: 2, items: textSchema(cfg, 1), description: 'The two responses [a, b].' },
+          responses: { type: 'array', minItems: 2, maxItems: 2, items: textSchema(cfg, 0), description: 'The two responses [a, b] (either may be empty).' },
           ...scoringOptionsSchema(cfg),
         },
       },

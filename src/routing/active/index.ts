@@ -1,0 +1,3 @@
+export * from './protocol.js';
+export * from './fit.js';
+export * from './pilot.js';
