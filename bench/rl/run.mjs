@@ -48,17 +48,6 @@ const flags = ['avx2', 'avx512f'].filter((f) => new RegExp(`\\b${f}\\b`).test(cp
 console.log(`bench/rl  ${new Date().toISOString()}  CPU ${model} [${flags.join(' ')}]  load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}  threads ${values.threads}`);
 console.log(`policy ${path.relative(root, values.policy)}, reward ${path.relative(root, values.reward)}, ${P} prompts x ${N} new tokens, ${rounds} alternating rounds\n`);
 
-// ---------------------------------------------------------------- 1. rollout vs generate
-const dir = await loadModelDir(values.policy);
-if (sections.has('rollout')) {
-const tok = dir.tokenizer;
-const texts = (await readPrompts(values.data, P));
-const ids = texts.map((t) => keepEnd(encodePrompt(tok, t), 64));
-const plain = await CausalLM.load(values.policy, { session });
-const decoding = loadModel(dir.onnxFile);
-// A full-training run feeds every weight: all float initializers of two or more dimensions, and the biases and norms.
-const weights = new Map([...decoding.graph.initializers].filter(([, t]) => t.dtype === 'float32' && t.dims.length >= 1 && t.data.length > 1).map(([n, t]) => [n, Float32Array.from(t.data)]));
-const livePolicy = new LivePolicy(dir, decoding, session);
 /** Wall and CPU (user + system) milliseconds of f: on a shared machine CPU time is the steadier of the two. */
 async function timed(f) {
   const c0 = process.cpuUsage();
@@ -67,6 +56,18 @@ async function timed(f) {
   const c = process.cpuUsage(c0);
   return { value, wall: performance.now() - t0, cpu: (c.user + c.system) / 1000 };
 }
+
+// ---------------------------------------------------------------- 1. rollout vs generate
+const dir = await loadModelDir(values.policy);
+const tok = dir.tokenizer;
+if (sections.has('rollout')) {
+const texts = (await readPrompts(values.data, P));
+const ids = texts.map((t) => keepEnd(encodePrompt(tok, t), 64));
+const plain = await CausalLM.load(values.policy, { session });
+const decoding = loadModel(dir.onnxFile);
+// A full-training run feeds every weight: all float initializers of two or more dimensions, and the biases and norms.
+const weights = new Map([...decoding.graph.initializers].filter(([, t]) => t.dtype === 'float32' && t.dims.length >= 1 && t.data.length > 1).map(([n, t]) => [n, Float32Array.from(t.data)]));
+const livePolicy = new LivePolicy(dir, decoding, session);
 const gen = { wall: [], cpu: [] };
 const rol = { wall: [], cpu: [] };
 let generated = 0;
