@@ -1,9 +1,11 @@
 // A client of OpenRLHF's remote reward protocol (openrlhf/utils/remote_rm_utils.py remote_rm_fn):
-// POST {"query": [full prompt + response texts]} to the server's /get_reward, read "rewards". Any
-// OpenRLHF reward server answers it, and so does `alignkit serve` (src/serve/routes/openrlhf.ts),
-// so rollouts can be scored on another machine. Queries go in batches of at most `batchSize`
-// (halved when the server answers 413: its client batch cap, alignkit's --max-client-batch); a
-// failed request is retried a few times as OpenRLHF does, then fails naming the URL and the answer.
+// POST {"query": [full prompt + response texts], "prompts": [the prompts]} to the server's
+// /get_reward, read "rewards". Any OpenRLHF reward server answers it, and so does `alignkit serve`
+// (src/serve/routes/openrlhf.ts), which splits each query after its prompt and scores it exactly as
+// a local reward model scores {prompt, response}; rollouts can be scored on another machine.
+// Queries go in batches of at most `batchSize` (halved when the server answers 413: its client
+// batch cap, alignkit's --max-client-batch); a failed request is retried a few times as OpenRLHF
+// does, then fails naming the URL and the answer.
 
 import { fail } from '../../errors.js';
 
@@ -15,8 +17,16 @@ export interface RemoteRewardOptions {
   timeoutMs?: number;
 }
 
-async function post(url: string, query: string[], timeoutMs: number): Promise<number[]> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }), signal: AbortSignal.timeout(timeoutMs) });
+/** One text to score: the full prompt + response, and its prompt (newer OpenRLHF sends both). */
+export interface RemoteQuery {
+  query: string;
+  prompt: string;
+}
+
+async function post(url: string, chunk: RemoteQuery[], timeoutMs: number): Promise<number[]> {
+  const query = chunk.map((c) => c.query);
+  const payload = JSON.stringify({ query, prompts: chunk.map((c) => c.prompt) });
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload, signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
   if (!res.ok) throw fail('ALIGNKIT_ERR_JUDGE', `reward server ${url} answered ${res.status}: ${text.slice(0, 300)}`, { url, status: res.status });
   let body: unknown;
@@ -38,11 +48,11 @@ const statusOf = (e: unknown) => (e as { details?: { status?: number } }).detail
  * takes per request: alignkit serve's --max-client-batch, TEI's cap) halves the batch and tries
  * again, and the smaller size is kept; another 4xx fails at once (the same request would fail again).
  */
-export function remoteReward(url: string, opts: RemoteRewardOptions = {}): (queries: string[]) => Promise<number[]> {
+export function remoteReward(url: string, opts: RemoteRewardOptions = {}): (queries: RemoteQuery[]) => Promise<number[]> {
   let batch = opts.batchSize ?? 32;
   const attempts = opts.attempts ?? 3;
   const timeout = opts.timeoutMs ?? 120_000;
-  const send = async (chunk: string[]): Promise<number[]> => {
+  const send = async (chunk: RemoteQuery[]): Promise<number[]> => {
     for (let attempt = 1; ; attempt++) {
       try {
         return await post(url, chunk, timeout);

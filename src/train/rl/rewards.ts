@@ -2,7 +2,7 @@
 // RewardModel (the contract src/rewards, the server and best-of-n share), so that several specs
 // form a RewardEnsemble combined by mean, min (WCO) or uncertainty (UWO) like any other ensemble
 // (Coste et al., "Reward Model Ensembles Help Mitigate Overoptimization").
-//   http(s)://HOST/get_reward   OpenRLHF's remote protocol (remote-reward.ts): prompt + response as one text
+//   http(s)://HOST/get_reward   OpenRLHF's remote protocol (remote-reward.ts): prompt + response, and the prompt
 //   js:FILE                     a module whose default export maps [{prompt, response}] to numbers (rule-based rewards)
 //   anything else               a reward model as `alignkit eval rm` loads it: DIR, or KIND:ARG (flr:DIR, ...)
 
@@ -53,7 +53,10 @@ export const REWARD_SPEC_KINDS: Record<string, RewardSpecKind> = {
     matches: (s) => /^https?:\/\//.test(s),
     load: async (url, ctx) => {
       const score = remoteReward(url);
-      return unboundedModel(url, (items) => score(items.map((it) => `${ctx.render(it.prompt)}${typeof it.response === 'string' ? it.response : ctx.render(it.response)}`)));
+      return unboundedModel(url, (items) => score(items.map((it) => {
+        const prompt = ctx.render(it.prompt);
+        return { query: `${prompt}${typeof it.response === 'string' ? it.response : ctx.render(it.response)}`, prompt };
+      })));
     },
   },
   js: { matches: (s) => s.startsWith('js:'), load: (s) => functionModule(s) },

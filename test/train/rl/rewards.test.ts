@@ -17,6 +17,7 @@ import { onlineConfig, PROMPTS } from './helpers.js';
 const render = (p: unknown) => String(p);
 
 describe('remote reward (OpenRLHF /get_reward) against a real alignkit serve', () => {
+  // The local reward models score the same rollouts the same way: the remote path changes where, not what.
   let app: FastifyInstance;
   let url: string;
   beforeAll(async () => {
@@ -26,22 +27,25 @@ describe('remote reward (OpenRLHF /get_reward) against a real alignkit serve', (
   });
   afterAll(() => app?.close());
 
-  it('scores each query as the served model scores the whole text, in batches under the client cap', async () => {
-    const queries = ['Human: hi\nAssistant: hello there', 'Human: 2+2?\nAssistant: 4', 'a', 'b c d', 'Human: name a prime\nAssistant: seven'];
-    const got = await remoteReward(url, { batchSize: 4 })(queries);
-    const local = await OnnxRewardModel.load(FIXTURE_MODEL.dir);
-    const want = await local.score(queries.map((q) => ({ prompt: '', response: q })));
+  const pairs = [
+    { prompt: '\n\nHuman: hi\n\nAssistant:', response: ' hello there' }, { prompt: '\n\nHuman: 2+2?\n\nAssistant:', response: ' 4' },
+    { prompt: 'a', response: ' b' }, { prompt: 'b c', response: ' d' }, { prompt: '\n\nHuman: name a prime\n\nAssistant:', response: ' seven' },
+  ];
+  const queries = (ps: typeof pairs) => ps.map((p) => ({ query: p.prompt + p.response, prompt: p.prompt }));
+
+  it('sends each query with its prompt, so the server scores it as a local reward model scores {prompt, response}', async () => {
+    const got = await remoteReward(url, { batchSize: 4 })(queries(pairs));
+    const want = await (await OnnxRewardModel.load(FIXTURE_MODEL.dir)).score(pairs);
     got.forEach((g, i) => expect(g).toBeCloseTo(want[i]![0]!, 4));
   });
 
   it("halves its batches on the server's 413 (client batch cap); another 4xx fails naming the URL and the answer", async () => {
-    const queries = Array.from({ length: 9 }, (_, i) => `text ${i}`);
-    const got = await remoteReward(url, { batchSize: 32 })(queries);
-    const local = await OnnxRewardModel.load(FIXTURE_MODEL.dir);
-    const want = await local.score(queries.map((q) => ({ prompt: '', response: q })));
+    const many = Array.from({ length: 9 }, (_, i) => ({ prompt: `question ${i}?`, response: ` answer ${i}` }));
+    const got = await remoteReward(url, { batchSize: 32 })(queries(many));
+    const want = await (await OnnxRewardModel.load(FIXTURE_MODEL.dir)).score(many);
     got.forEach((g, i) => expect(g).toBeCloseTo(want[i]![0]!, 4));
-    await expect(remoteReward(url)([''])).rejects.toThrow(/reward server .*get_reward answered 400/);
-    await expect(remoteReward(url.replace('/get_reward', '/nope'))(['x'])).rejects.toThrow(/answered 404/);
+    await expect(remoteReward(url)([{ query: '', prompt: '' }])).rejects.toThrow(/reward server .*get_reward answered 400/);
+    await expect(remoteReward(url.replace('/get_reward', '/nope'))(queries(pairs.slice(0, 1)))).rejects.toThrow(/answered 404/);
   });
 
   it('grpo trains on rewards from the server', async () => {
