@@ -17,8 +17,9 @@ RUN npm ci --omit=dev --ignore-scripts && npm rebuild better-sqlite3
 FROM deps AS build
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/copy-assets.mjs ./scripts/
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json
+RUN npm run build
 
 FROM node:20-slim
 WORKDIR /app

@@ -173,6 +173,14 @@ function lengthBaseline(items) {
 }
 
 // ---------------------------------------------------------------- alignkit-rm
+// The card shows two held-out accuracies; this says which is which (issue #12: a reader met both unexplained).
+const WHICH_HELD_OUT = (count) =>
+  `**Which held-out figure to read.** The "Held-out evaluation (end of run)" table above is the training run's own check: ` +
+  `the pairs of the training file (rows 1-${TRAIN_PAIRS}) that the run's split set aside (eval fraction 0.05, by id hash), ` +
+  `scored by the training graph after the last step; its \`eval/rewards/accuracies\` comes from those few (the Data line gives their number), ` +
+  `so its standard error is near 5 points. The accuracy in this section comes from the ${count} pairs after row ${TRAIN_PAIRS}, ` +
+  'which the run never read, with the same strict rule (a tie counts as wrong): it is the figure to quote, and the one the README quotes.';
+
 async function buildRm() {
   const base = path.join(MODELS, 'alignkit-base');
   const init = path.join(work, 'rm-init');
@@ -200,7 +208,8 @@ async function buildRm() {
   appendCard(out, ['## Held-out pairwise accuracy', '', dataLine, '',
     '| scorer | accuracy |', '| --- | --- |',
     `| alignkit-rm | ${pct(o.accuracy[0])} |`, `| length only (longer wins) | ${pct(o.lengthAccuracy)} |`, `| majority (always the first shown) | ${pct(o.majorityAccuracy)} |`,
-    '', `${o.count} held-out pairs, measured by \`alignkit eval rm --model data/models/alignkit-rm --data <held pairs>\` (inputs longer than the model's limit cut at the prompt's start).`, '']);
+    '', `${o.count} held-out pairs, measured by \`alignkit eval rm --model data/models/alignkit-rm --data <held pairs>\` (inputs longer than the model's limit cut at the prompt's start).`, '',
+    WHICH_HELD_OUT(o.count), '']);
   log(`alignkit-rm: held-out accuracy ${pct(o.accuracy[0])} (length ${pct(o.lengthAccuracy)}, majority ${pct(o.majorityAccuracy)}) in ${r.seconds.toFixed(0)} s`);
 }
 

@@ -48,6 +48,10 @@ export const ERROR_CATALOG = {
   ALIGNKIT_ERR_STORE: { status: 500, summary: 'the label store file is unusable (e.g. its schema is newer than this code)' },
   // server availability
   ALIGNKIT_ERR_UNAVAILABLE: { status: 503, summary: 'the server cannot take this request now (a model worker is restarting or the server is shutting down); retry' },
+  // label store
+  ALIGNKIT_ERR_CONFLICT: { status: 409, summary: 'the label store holds something the request collides with (a duplicate id, a pair whose label quota is full or that is routed to the AI judge)' },
+  // command line
+  ALIGNKIT_ERR_USAGE: { status: 400, summary: 'a command line names an unknown flag or subcommand, lacks a flag\'s value or has a stray argument' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

@@ -1,84 +1,184 @@
-// A count progress bar for the commands' long loops (prompts decoded, rows scored). Drawn by
-// cli-progress on a terminal only: off a TTY (CI logs, redirected stderr) a redrawn bar would
-// just fill the log, and each command prints its own summary line at the end.
+// Progress for the commands' long loops (prompts decoded, rows scored, pairs sampled, training
+// steps). On a terminal, a cli-progress bar redrawn in place. Off a terminal (CI logs, redirected
+// stderr, a job runner) a redrawn bar would fill the log and silence says nothing, so it writes one
+// plain line at most every `intervalMs` (done/total, rate, ETA and any fields such as the loss),
+// and a closing line if it wrote any: a run that finishes within the interval stays quiet.
 
 import cliProgress from 'cli-progress';
 
-export interface CountBar {
-  update(done: number): void;
-  stop(): void;
-}
+export type ProgressStream = NodeJS.WritableStream & { isTTY?: boolean };
 
-export function countBar(total: number, unit: string, stream: NodeJS.WriteStream = process.stderr): CountBar {
-  if (!stream.isTTY) return { update: () => undefined, stop: () => undefined };
-  const bar = new cliProgress.SingleBar({ format: `{value}/{total} ${unit} |{bar}| ETA {eta_formatted}`, stream, hideCursor: true }, cliProgress.Presets.shades_classic);
-  bar.start(total, 0);
-  return { update: (done) => bar.update(done), stop: () => bar.stop() };
-}
-
-export interface LineProgressOptions {
-  /** Default process.stderr. */
-  stream?: NodeJS.WritableStream;
-  /** Least time between two lines (tqdm's mininterval for files is much the same idea). */
+export interface ProgressOptions {
+  /** Items expected; unknown (a stream of rows) gives a count and a rate without ETA. */
+  total?: number;
+  /** What is counted: 'prompts', 'rows', 'steps'. */
+  unit: string;
+  /** Line prefix off a terminal, e.g. 'alignkit generate'. */
+  label?: string;
+  /** Default process.stderr, as cli-progress and tqdm use. */
+  stream?: ProgressStream;
+  /** Off a terminal: at most one line per this many ms (default: ALIGNKIT_PROGRESS_INTERVAL seconds, else 10 s). */
   intervalMs?: number;
+  /** False draws nothing at all (`--no-progress`). */
+  enabled?: boolean;
+  /** The count already done when starting (a resumed run); the rate counts from here. */
+  start?: number;
   /** Clock in ms (injectable for tests). */
   now?: () => number;
-  /** Units already done when the progress starts (a resumed run): the rate counts from here. */
-  start?: number;
 }
 
-export interface LineProgress {
-  /** Progress at `done` of `total`, with extra `name value` fields for the line (loss, lr, ...). */
-  update(done: number, fields?: Record<string, string>): void;
-  /** Print the last state once more (if it was not the last line printed). */
+export type ProgressFields = Record<string, string | number>;
+
+export interface Progress {
+  /** Sets the count done so far, with optional fields shown after it (`{loss: '0.6931'}`). */
+  update(done: number, fields?: ProgressFields): void;
+  /** Adds to the count. */
+  increment(by?: number, fields?: ProgressFields): void;
+  /** Sets the total once it is known (after reading the input, say). */
+  setTotal(total: number): void;
   stop(): void;
+  /** 'bar' on a terminal, 'lines' off one, 'off' when disabled. */
+  readonly mode: 'bar' | 'lines' | 'off';
 }
 
-/** 75 -> "1m15s", 4000 -> "1h06m40s". */
+const DEFAULT_INTERVAL_MS = 10_000;
+
+function defaultInterval(): number {
+  const env = Number(process.env.ALIGNKIT_PROGRESS_INTERVAL);
+  return Number.isFinite(env) && env >= 0 && process.env.ALIGNKIT_PROGRESS_INTERVAL !== '' ? env * 1000 : DEFAULT_INTERVAL_MS;
+}
+
+/** 95 s -> '1m35s', 3725 s -> '1h02m', 4.2 s -> '4s'. */
 export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '-';
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
   const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = String(s % 60).padStart(2, '0');
-  if (h > 0) return `${h}h${String(m).padStart(2, '0')}m${sec}s`;
-  return m > 0 ? `${m}m${sec}s` : `${s % 60}s`;
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-/**
- * Progress off a terminal (CI logs, `> file`, pipes), where a redrawn bar would fill the log:
- * one self-contained line at the first update, then at most one every `intervalMs`, and a last
- * one at stop: `<unit> done/total (pct%) | fields | rate/s | ETA`. The rate counts only the units
- * done since the progress was created (from `start`: a resumed run starts mid-way).
- */
-export function lineProgress(total: number, unit: string, opts: LineProgressOptions = {}): LineProgress {
+function formatRate(rate: number): string {
+  return rate >= 100 ? rate.toFixed(0) : rate >= 1 ? rate.toFixed(1) : rate.toPrecision(2);
+}
+
+const fieldText = (fields: ProgressFields): string =>
+  Object.entries(fields)
+    .map(([k, v]) => ` | ${k} ${v}`)
+    .join('');
+
+/** The periodic-line progress used off a terminal. */
+class LineProgress implements Progress {
+  readonly mode = 'lines' as const;
+  private readonly now: () => number;
+  private total: number | undefined;
+  private readonly started: number;
+  private readonly first: number;
+  private lastLine: number;
+  private done: number;
+  private fields: ProgressFields = {};
+  private wrote = false;
+  private stopped = false;
+
+  constructor(
+    private readonly opts: ProgressOptions,
+    private readonly stream: ProgressStream,
+    private readonly interval: number,
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.total = opts.total;
+    this.started = this.lastLine = this.now();
+    this.first = this.done = opts.start ?? 0;
+  }
+
+  private line(final: boolean): string {
+    const elapsed = (this.now() - this.started) / 1000;
+    const rate = elapsed > 0 ? (this.done - this.first) / elapsed : 0;
+    const { unit, label } = this.opts;
+    const total = this.total;
+    const count = total === undefined ? `${this.done} ${unit}` : `${this.done}/${total} ${unit} (${total > 0 ? ((100 * this.done) / total).toFixed(1) : '100.0'}%)`;
+    const tail = final
+      ? ` | ${formatRate(rate)} ${unit}/s | done in ${formatDuration(elapsed)}`
+      : ` | ${formatRate(rate)} ${unit}/s${total !== undefined && rate > 0 ? ` | ETA ${formatDuration((total - this.done) / rate)}` : ''}`;
+    return `${label ? `${label}: ` : ''}${count}${fieldText(this.fields)}${tail}\n`;
+  }
+
+  update(done: number, fields?: ProgressFields): void {
+    this.done = done;
+    if (fields) this.fields = fields;
+    const t = this.now();
+    if (t - this.lastLine >= this.interval) {
+      this.lastLine = t;
+      this.wrote = true;
+      this.stream.write(this.line(false));
+    }
+  }
+
+  increment(by = 1, fields?: ProgressFields): void {
+    this.update(this.done + by, fields);
+  }
+
+  setTotal(total: number): void {
+    this.total = total;
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.wrote) this.stream.write(this.line(true));
+  }
+}
+
+/** The cli-progress bar drawn on a terminal. */
+class BarProgress implements Progress {
+  readonly mode = 'bar' as const;
+  private readonly bar: cliProgress.SingleBar;
+  private done: number;
+
+  constructor(opts: ProgressOptions, stream: ProgressStream) {
+    const fields = '{fields}';
+    const format = opts.total === undefined ? `{value} ${opts.unit}${fields}` : `{value}/{total} ${opts.unit} |{bar}|${fields} | ETA {eta_formatted}`;
+    this.bar = new cliProgress.SingleBar({ format, stream: stream as NodeJS.WriteStream, hideCursor: true, etaBuffer: 50 }, cliProgress.Presets.shades_classic);
+    this.done = opts.start ?? 0;
+    this.bar.start(opts.total ?? 0, this.done, { fields: '' });
+  }
+
+  update(done: number, fields?: ProgressFields): void {
+    this.done = done;
+    this.bar.update(done, fields ? { fields: fieldText(fields) } : undefined);
+  }
+
+  increment(by = 1, fields?: ProgressFields): void {
+    this.update(this.done + by, fields);
+  }
+
+  setTotal(total: number): void {
+    this.bar.setTotal(total);
+  }
+
+  stop(): void {
+    this.bar.stop();
+  }
+}
+
+const OFF: Progress = { mode: 'off', update: () => undefined, increment: () => undefined, setTotal: () => undefined, stop: () => undefined };
+
+export function progress(opts: ProgressOptions): Progress {
+  if (opts.enabled === false) return OFF;
   const stream = opts.stream ?? process.stderr;
-  const interval = opts.intervalMs ?? 10_000;
-  const now = opts.now ?? Date.now;
-  const first = { at: now(), done: opts.start ?? 0 };
-  let lastPrinted = -Infinity;
-  let last: { done: number; fields: Record<string, string> } | undefined;
-  let printedLast = false;
-  const print = () => {
-    const { done, fields } = last!;
-    const seconds = (now() - first.at) / 1000;
-    const rate = seconds > 0 ? (done - first.done) / seconds : NaN;
-    const eta = rate > 0 ? (total - done) / rate : NaN;
-    const parts = [`${unit} ${done}/${total} (${Math.floor((100 * done) / Math.max(total, 1))}%)`, ...Object.entries(fields).map(([k, v]) => `${k} ${v}`)];
-    if (Number.isFinite(rate)) parts.push(`${rate >= 10 ? rate.toFixed(0) : rate.toPrecision(2)} ${unit}/s`);
-    parts.push(`ETA ${done >= total ? '0s' : formatDuration(eta)}`);
-    stream.write(`${parts.join(' | ')}\n`);
-    lastPrinted = now();
-    printedLast = true;
-  };
-  return {
-    update(done, fields = {}) {
-      last = { done, fields };
-      printedLast = false;
-      if (now() - lastPrinted >= interval || done >= total) print();
-    },
-    stop() {
-      if (last && !printedLast) print();
-    },
-  };
+  return stream.isTTY ? new BarProgress(opts, stream) : new LineProgress(opts, stream, opts.intervalMs ?? defaultInterval());
+}
+
+/** Runs `work` with a progress display that is stopped however the work ends. */
+export async function withProgress<T>(opts: ProgressOptions, work: (p: Progress) => Promise<T>): Promise<T> {
+  const p = progress(opts);
+  try {
+    return await work(p);
+  } finally {
+    p.stop();
+  }
+}
+
+/** A count of `total` items (the older two-argument form). */
+export function countBar(total: number, unit: string, stream: ProgressStream = process.stderr, label?: string): Progress {
+  return progress({ total, unit, stream, label });
 }

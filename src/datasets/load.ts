@@ -6,7 +6,7 @@ import { fail, isAlignkitError } from '../errors.js';
 import { CONVENTIONS, conventionByName, detectConvention, type Convention } from './conventions/index.js';
 import type { FormatName } from './formats/index.js';
 import { readRows } from './rows.js';
-import type { ExampleOfKind, PairedExample, PreferenceKind, RowProblem } from './types.js';
+import type { ExampleOfKind, PairedExample, PreferenceKind, Row, RowProblem } from './types.js';
 
 export interface LoadOptions<K extends PreferenceKind = PreferenceKind> {
   /** Restrict detection to one kind ('auto' = any, the default). */
@@ -26,7 +26,7 @@ export interface LoadOptions<K extends PreferenceKind = PreferenceKind> {
 const LOAD_DEFAULTS = { kind: 'auto', onBadRow: 'error', limit: Infinity, dropTies: false } as const;
 
 /** A streamed dataset: iterate it once for the examples; `skipped` and `ties` fill in as it goes. */
-export interface PreferenceStream<K extends PreferenceKind = PreferenceKind> extends AsyncIterable<ExampleOfKind[K]> {
+export interface PreferenceStream<K extends PreferenceKind = PreferenceKind, T = ExampleOfKind[K]> extends AsyncIterable<T> {
   file: string;
   kind: K;
   convention: string;
@@ -55,11 +55,16 @@ function validated<K extends PreferenceKind>(options: LoadOptions<K>): Required<
   return merged as Required<Pick<LoadOptions<K>, 'onBadRow' | 'limit' | 'dropTies'>> & { kind: K | 'auto' };
 }
 
-/**
- * Opens a dataset for streaming. Resolves once the first row has been read and the convention is
- * known (so schema errors surface here, up front); the examples are produced as they are iterated.
- */
-export async function openPreferenceStream<K extends PreferenceKind = PreferenceKind>(file: string, options: LoadOptions<K> = {}): Promise<PreferenceStream<K>> {
+/** A validated record: the normalized example, the raw row it came from and its 0-based position in the file. */
+export interface ValidatedRecord<K extends PreferenceKind = PreferenceKind> {
+  example: ExampleOfKind[K];
+  row: Row;
+  index: number;
+}
+type Validated<K extends PreferenceKind> = ValidatedRecord<K>;
+
+/** The one loop behind openPreferenceStream and openValidatedRows: detect, normalize, skip or stop. */
+async function openValidated<K extends PreferenceKind, T>(file: string, options: LoadOptions<K>, pick: (v: Validated<K>) => T): Promise<PreferenceStream<K, T>> {
   const config = validated(options);
   const skipped: RowProblem[] = [];
   const skip = config.onBadRow === 'skip';
@@ -79,7 +84,7 @@ export async function openPreferenceStream<K extends PreferenceKind = Preference
     throw e;
   }
   let consumed = false;
-  const stream: PreferenceStream<K> = {
+  const stream: PreferenceStream<K, T> = {
     file,
     kind: convention.kind as K,
     convention: convention.name,
@@ -109,7 +114,7 @@ export async function openPreferenceStream<K extends PreferenceKind = Preference
             if (config.dropTies) continue;
           }
           produced++;
-          yield example;
+          yield pick({ example, row, index });
         }
       } finally {
         // Also on an early `break` by the consumer: closes the reader's file handle.
@@ -118,6 +123,27 @@ export async function openPreferenceStream<K extends PreferenceKind = Preference
     },
   };
   return stream;
+}
+
+/**
+ * Opens a dataset for streaming. Resolves once the first row has been read and the convention is
+ * known (so schema errors surface here, up front); the examples are produced as they are iterated.
+ */
+export function openPreferenceStream<K extends PreferenceKind = PreferenceKind>(file: string, options: LoadOptions<K> = {}): Promise<PreferenceStream<K>> {
+  return openValidated(file, options, (v) => v.example);
+}
+
+/**
+ * The raw rows of a preference dataset that pass validation (as `openPreferenceStream` checks
+ * them), unchanged: what `data convert` copies when it is not asked to normalize.
+ */
+export function openValidatedRows<K extends PreferenceKind = PreferenceKind>(file: string, options: LoadOptions<K> = {}): Promise<PreferenceStream<K, Row>> {
+  return openValidated(file, options, (v) => v.row);
+}
+
+/** Both at once: each valid row's example, raw row and position (for outputs that keep the input's columns). */
+export function openPreferenceRecords<K extends PreferenceKind = PreferenceKind>(file: string, options: LoadOptions<K> = {}): Promise<PreferenceStream<K, ValidatedRecord<K>>> {
+  return openValidated(file, options, (v) => v);
 }
 
 /** Loads a whole dataset into memory; see `openPreferenceStream` for files larger than memory. */

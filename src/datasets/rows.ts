@@ -1,7 +1,9 @@
 // Format-independent row streaming: `readRows` and `writeRows` pick the format from the table in
 // ./formats by extension (or by explicit name) and fill in defaults in one place.
 
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { fail } from '../errors.js';
 import { formatFor, type FormatName, type IndexedRow } from './formats/index.js';
 import type { Row, RowProblem } from './types.js';
@@ -42,15 +44,41 @@ export async function* readRows(file: string, options: ReadRowsOptions = {}): As
   yield* format.read(file, { chunkSize, onMalformed: options.onMalformed });
 }
 
-/** Writes rows (an array, generator or async stream) to a jsonl/json/arrow/parquet file; resolves to the count. */
+/**
+ * A temporary path beside `file` (same directory, so the final rename stays on one file system and
+ * is atomic), hidden and named after the output so a leftover from a killed process is recognisable.
+ */
+export function temporaryPathFor(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/** Flushes a complete temporary file to disk and renames it over `file` (atomic on one file system). */
+export function commitFile(temporary: string, file: string): void {
+  const fd = fs.openSync(temporary, 'r+');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(temporary, file);
+}
+
+/**
+ * Writes rows (an array, generator or async stream) to a jsonl/json/arrow/parquet file; resolves to
+ * the count. The rows go to a temporary file in the same directory, flushed to disk and renamed over
+ * `file` only when complete: a failure, or a process killed mid-write, leaves whatever was at `file`
+ * before untouched, never a half-written file that reads as a shorter dataset.
+ */
 export async function writeRows(file: string, rows: AsyncIterable<Row> | Iterable<Row>, options: WriteRowsOptions = {}): Promise<number> {
   const format = formatFor(file, options.format);
   const batchSize = positiveInteger(options.batchSize ?? ROW_IO_DEFAULTS.batchSize, 'batchSize');
+  const temporary = temporaryPathFor(file);
   try {
-    return await format.write(file, rows, { batchSize });
+    const count = await format.write(temporary, rows, { batchSize });
+    commitFile(temporary, file);
+    return count;
   } catch (e) {
-    // A half-written file would read as a shorter (or corrupt) dataset later: remove it.
-    fs.rmSync(file, { force: true });
+    fs.rmSync(temporary, { force: true });
     throw e;
   }
 }

@@ -13,6 +13,8 @@ export interface EvalRmOptions extends ScorePairsOptions {
   skipBadRows?: boolean;
   /** Seed of the majority baseline's A/B order. */
   seed?: number;
+  /** Progress: pairs scored so far over all models, and the total (pairs x models). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface EvalRmResult {
@@ -33,7 +35,11 @@ export async function evaluateRewardModels(models: readonly RewardModel[], files
     data.push({ file, convention: loaded.convention, pairs: loaded.examples.length, tiesDropped: loaded.ties, skipped: loaded.skipped.length });
   }
   const perModel: ScoredPair[][] = [];
-  for (const rm of models) perModel.push(await scorePairs(rm, examples, sources, opts));
+  const total = examples.length * models.length;
+  for (const [m, rm] of models.entries()) {
+    const before = m * examples.length;
+    perModel.push(await scorePairs(rm, examples, sources, { ...opts, onBatch: (scored) => opts.onProgress?.(before + scored, total) }));
+  }
   const pairs: PairScores[] = examples.map((e, i) => {
     const first = perModel[0]![i]!;
     return { id: e.id, source: sources[i]!, chosenLength: first.chosenLength, rejectedLength: first.rejectedLength, rewards: perModel.map((m) => [m[i]!.chosen, m[i]!.rejected] as [number, number]) };

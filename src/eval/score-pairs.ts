@@ -13,6 +13,8 @@ export interface ScorePairsOptions {
   truncate?: boolean;
   /** Head weights for multi-head models (default: the first head alone). */
   headWeights?: Record<string, number>;
+  /** Called after each batch with the pairs this call has scored so far. */
+  onBatch?: (scored: number) => void;
 }
 
 export interface ScoredPair {
@@ -59,6 +61,7 @@ export async function scorePairs(rm: RewardModel, examples: readonly PairedExamp
         rejected: weightedReward(scores[2 * i + 1]!, weights),
       });
     });
+    opts.onBatch?.(out.length);
   }
   return out;
 }

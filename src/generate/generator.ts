@@ -41,6 +41,18 @@ export function encodePrompt(tok: Tokenizer, prompt: Text): number[] {
   return tok.encode(tok.applyChatTemplate(prompt, { addGenerationPrompt: true }), { addSpecialTokens: false });
 }
 
+/**
+ * A sequence classifier's graph also has a `logits` output (one score per label, not one per vocabulary
+ * entry): decoding from it gives empty texts without any error, so it is refused by its architecture.
+ */
+export function assertCausalLM(model: CausalLM, role: string, field: string): void {
+  const classifier = model.dir.arch.architectures.find((a) => /For(Sequence|Token)Classification$/.test(a));
+  if (classifier)
+    throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT',
+      `the ${role} ${model.dir.dir} is a ${classifier}: it scores texts and cannot generate them; give a causal LM (a *ForCausalLM or *LMHeadModel directory)`,
+      { field, architecture: classifier });
+}
+
 export class Generator {
   private constructor(
     readonly base: CausalLM,
@@ -49,10 +61,12 @@ export class Generator {
 
   static async load(baseDir: string, arms: ArmSpec[] = [], session: SessionOptions = {}): Promise<Generator> {
     const base = await CausalLM.load(baseDir, { session });
+    assertCausalLM(base, 'base model', 'base');
     const loaded: LoadedArm[] = [];
     for (const [i, spec] of arms.entries()) {
       const model = await CausalLM.load(spec.dir, { session });
       const name = spec.name ?? model.dir.name ?? `arm${i}`;
+      assertCausalLM(model, `ARM ${name}`, 'arm');
       assertSameTokenizer(base.tokenizer, model.tokenizer, name);
       loaded.push({ name, model, alpha: spec.alpha });
     }

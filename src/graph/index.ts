@@ -1,4 +1,5 @@
-// Public names of alignkit/graph: the ONNX IR, its file I/O, the builder and the runtime wrapper.
+// Public names of alignkit/graph: the ONNX IR, its file I/O, the builder, the runtime wrapper, the
+// autodiff and the graph rewrites (trainable selection, LoRA, log-prob and KL heads, KV-cache stripping).
 export * from './dtypes.js';
 export * from './ir.js';
 export { decodeModel, encodeModel, loadModel, saveModel, type SaveOptions } from './onnx-io.js';
@@ -6,3 +7,4 @@ export { GraphBuilder, irVersionFor, dtypeOfArray, type Value, type AttrInput, t
 export { Session, toOrt, fromOrt, CUDA_INSTALL_HINT, type Provider, type SessionOptions, type Feed } from './runtime.js';
 export { encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors, type SafetensorsFile } from './safetensors.js';
 export * from './autodiff/index.js';
+export * from './rewrites/index.js';

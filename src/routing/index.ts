@@ -1,5 +1,5 @@
 // alignkit/routing: hybrid human/AI annotation routing ("Hybrid Preferences", Miranda et al. 2024,
-// as allenai/hybrid-preferences implements it), the SQLite label store and the annotator server.
+// as allenai/hybrid-preferences implements it), the label store (SQLite or PostgreSQL) and the annotator server.
 
 export type { RoutingPair, Preference, Route } from './types.js';
 export { createRng, type Rng } from './rng.js';
@@ -33,7 +33,9 @@ export { devTestSplit } from './eval/split.js';
 export { readPairFile, readGoldFile, collectRows, DEFAULT_PAIR_COLUMNS, type PairFile, type PairColumns, type GoldLabels } from './pair-file.js';
 export { DEFAULT_RM_MIX, trainOnMix, rmMixEvaluator, rmAccuracyTracker, pairwiseAccuracy, orientedRow, type RmMixOptions, type RmMixInput, type RmMixResult } from './eval/rm-mix.js';
 export { routeTable, rewardScorerJudge, type AiJudge, type RouteOptions, type RouteDecision } from './pipeline.js';
-export { LabelStore, openLabelStore, hashApiKey, type LabelStoreConfig, type HumanLabel, type AiLabel, type ExportRow } from './store/label-store.js';
-export { MIGRATIONS, type Migration } from './store/migrations.js';
+export {
+  LabelStore, openLabelStore, hashApiKey, STORE_BACKENDS, DEFAULT_LABEL_STORE_CONFIG, DEFAULT_ANNOTATION_POLICY, MIGRATIONS, MAX_EXTRA_DEPTH,
+  type LabelStoreConfig, type AnnotationPolicy, type HumanLabel, type AiLabel, type RoutingRun, type ExportRow, type Migration,
+} from './store/index.js';
 export { addVerdicts, listVerdicts, VERDICTS_MIGRATION, type StoredVerdict } from './store/verdicts.js';
 export { routingPlugin, type RoutingPluginOptions } from './server.js';

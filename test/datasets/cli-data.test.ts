@@ -81,7 +81,7 @@ describe('alignkit data', () => {
 
   it('an unknown subcommand lists the known ones', async () => {
     const { code, err } = await run('data', 'explode');
-    expect(code).toBe(1);
-    expect(err).toContain('known: inspect, convert');
+    expect(code).toBe(2);
+    expect(err).toContain('subcommands: inspect, convert');
   });
 });

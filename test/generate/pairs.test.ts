@@ -75,6 +75,6 @@ describe('alignkit pairs', () => {
   it('names the missing flag', async () => {
     const r = await runCli('pairs', '--base', LM, '--prompts', 'x.jsonl', '--out', 'y.jsonl');
     expect(r.code).not.toBe(0);
-    expect(r.err).toMatch(/--judge is required/);
+    expect(r.err).toMatch(/missing --judge/);
   });
 });

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vites
 import { routeCommand } from '../../src/cli/commands/route.js';
 import { readRows } from '../../src/datasets/index.js';
 import { loadPandaLM, pandalmFiles } from '../../src/routing/eval/pandalm.js';
-import { openLabelStore } from '../../src/routing/store/label-store.js';
+import { openLabelStore } from '../../src/routing/store/index.js';
 import { listVerdicts } from '../../src/routing/store/verdicts.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alignkit-route-cli-'));

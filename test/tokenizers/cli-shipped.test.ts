@@ -37,7 +37,7 @@ describe('alignkit tokenizer train', () => {
 
   it('rejects a missing --out and an unknown subcommand', async () => {
     expect((await run('tokenizer', 'train', '--corpus', 'x.txt')).err).toContain('needs --out DIR');
-    expect((await run('tokenizer', 'fit')).err).toContain("tokenizer subcommand must be one of train, got 'fit'");
+    expect((await run('tokenizer', 'fit')).err).toContain("unknown subcommand 'fit' (subcommands: train)");
   });
 });
 

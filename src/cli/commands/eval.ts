@@ -1,28 +1,36 @@
 // `alignkit eval rm`: pairwise accuracy of one or more reward models on preference files, overall
 // and per subset, next to the length-only and majority baselines (a RewardBench-style table).
 
-import { parseArgs } from 'node:util';
 import { fail } from '../../errors.js';
 import { REWARD_MODEL_KINDS, evaluateRewardModels, formatPairwiseReport, loadRewardModelSpec } from '../../eval/index.js';
-import type { Command } from '../registry.js';
-import { evalPolicy } from './eval-policy.js';
+import type { RewardModel } from '../../rewards/index.js';
+import { runSubcommand, type Command, type FlagTable } from '../registry.js';
+import { parseFlags, usageText } from '../options.js';
+import { withProgress } from '../progress.js';
+import { evalPolicyCommand } from './eval-policy.js';
 
 const KIND_LINES = Object.entries(REWARD_MODEL_KINDS)
-  .map(([kind, k]) => `                    ${kind}:${k.argument}`)
+  .map(([kind, k]) => `  ${kind}:${k.argument}`)
   .join('\n');
 
-const USAGE = `usage: alignkit eval rm --model SPEC [--model SPEC ...] --data FILE [--data FILE ...]
-                       [--limit N] [--batch-size N] [--no-truncate] [--seed S] [--skip-bad-rows] [--json]
+const RM_FLAGS: FlagTable = {
+  model: { type: 'string', multiple: true, value: 'SPEC', help: 'a reward model; repeatable, one accuracy column each (SPEC: see below)' },
+  data: { type: 'string', multiple: true, value: 'FILE', help: 'paired preference data in any format alignkit reads; repeatable' },
+  limit: { type: 'string', value: 'N', help: 'at most N pairs per file' },
+  'batch-size': { type: 'string', value: 'N', shownDefault: 16, help: 'pairs per scoring call' },
+  'no-truncate': { type: 'boolean', help: "fail on inputs longer than a model takes (default: cut the prompt's start)" },
+  seed: { type: 'string', value: 'S', shownDefault: 0, help: "seed of the majority baseline's A/B order" },
+  'skip-bad-rows': { type: 'boolean', help: 'skip rows that fail validation (counted) instead of stopping' },
+  json: { type: 'boolean', help: 'print the report as JSON' },
+  'no-progress': { type: 'boolean', help: 'no progress on standard error' },
+};
 
-  --model SPEC      a reward model; repeatable, one accuracy column each. SPEC is a directory
-                    (sequence classifier) or KIND:ARG with KIND one of
-${KIND_LINES}
-  --data FILE       paired preference data in any format alignkit reads; repeatable. Pairs are grouped
-                    by their source field, else by file name; ties are dropped.
-  --limit N         at most N pairs per file
-  --no-truncate     fail on inputs longer than a model takes (default: cut the prompt's start)
-  --seed S          seed of the majority baseline's A/B order (default 0)
-  --json            print the report as JSON`;
+const RM_USAGE = usageText({
+  synopsis: 'alignkit eval rm --model SPEC [--model SPEC ...] --data FILE [--data FILE ...] [flags]',
+  description: 'Pairwise accuracy (RewardBench rule: correct only when r(chosen) > r(rejected)) per subset and overall,\nnext to the length-only and position-majority baselines. Pairs are grouped by their source field, else\nby file name; ties are dropped.',
+  flags: RM_FLAGS,
+  notes: `SPEC is a directory (sequence classifier) or KIND:ARG with KIND one of\n${KIND_LINES}`,
+});
 
 function intOption(value: string | undefined, flag: string, min: number): number | undefined {
   if (value === undefined) return undefined;
@@ -32,31 +40,28 @@ function intOption(value: string | undefined, flag: string, min: number): number
 }
 
 async function evalRm(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      model: { type: 'string', multiple: true },
-      data: { type: 'string', multiple: true },
-      limit: { type: 'string' },
-      'batch-size': { type: 'string' },
-      'no-truncate': { type: 'boolean', default: false },
-      seed: { type: 'string' },
-      'skip-bad-rows': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    },
-  });
-  if (!values.model?.length) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `eval rm needs at least one --model\n\n${USAGE}`, { parameter: 'model' });
-  if (!values.data?.length) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `eval rm needs at least one --data FILE\n\n${USAGE}`, { parameter: 'data' });
-  const models = [];
-  for (const spec of values.model) models.push(await loadRewardModelSpec(spec));
-  const result = await evaluateRewardModels(models, values.data, {
-    limit: intOption(values.limit, 'limit', 1),
-    batchSize: intOption(values['batch-size'], 'batch-size', 1),
-    truncate: !values['no-truncate'],
-    seed: intOption(values.seed, 'seed', 0),
-    skipBadRows: values['skip-bad-rows'],
-  });
-  if (values.json) {
+  const { values: v } = parseFlags('eval rm', RM_FLAGS, argv);
+  const modelSpecs = v.model as string[] | undefined;
+  const files = v.data as string[] | undefined;
+  if (!modelSpecs?.length) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'eval rm needs at least one --model (alignkit eval rm --help)', { parameter: 'model' });
+  if (!files?.length) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'eval rm needs at least one --data FILE (alignkit eval rm --help)', { parameter: 'data' });
+  const models: RewardModel[] = [];
+  for (const spec of modelSpecs) models.push(await loadRewardModelSpec(spec));
+  const result = await withProgress({ unit: 'pairs', label: 'alignkit eval rm', enabled: !v['no-progress'] }, (bar) =>
+    evaluateRewardModels(models, files, {
+      limit: intOption(v.limit as string | undefined, 'limit', 1),
+      batchSize: intOption(v['batch-size'] as string | undefined, 'batch-size', 1),
+      truncate: !v['no-truncate'],
+      seed: intOption(v.seed as string | undefined, 'seed', 0),
+      skipBadRows: v['skip-bad-rows'] as boolean | undefined,
+      // The total (pairs x models) is known once the files are read.
+      onProgress: (done, total) => {
+        bar.setTotal(total);
+        bar.update(done);
+      },
+    }),
+  );
+  if (v.json) {
     console.log(JSON.stringify(result, null, 2));
     return 0;
   }
@@ -66,16 +71,22 @@ async function evalRm(argv: string[]): Promise<number> {
   return 0;
 }
 
-const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = { rm: evalRm, policy: evalPolicy };
+const SUBCOMMANDS: Record<string, Command> = {
+  rm: { name: 'rm', summary: 'pairwise accuracy of reward models per subset, with length and majority baselines', usage: RM_USAGE, flags: RM_FLAGS, run: evalRm },
+  policy: evalPolicyCommand,
+};
+
+const USAGE = `usage: alignkit eval <subcommand> [flags]
+
+${Object.values(SUBCOMMANDS).map((c) => `  ${c.name.padEnd(7)} ${c.summary}`).join('\n')}
+
+alignkit eval rm --help and alignkit eval policy --help list their flags.`;
 
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'evaluate reward models: pairwise accuracy per subset with length and majority baselines',
   usage: USAGE,
-  async run(argv) {
-    const [sub, ...rest] = argv;
-    const handler = sub === undefined ? undefined : SUBCOMMANDS[sub];
-    if (!handler) throw fail('ALIGNKIT_ERR_UNKNOWN_NAME', `eval subcommand must be one of ${Object.keys(SUBCOMMANDS).join(', ')}, got '${sub ?? ''}'\n\n${USAGE}`, { parameter: 'subcommand' });
-    return handler(rest);
-  },
+  subcommands: SUBCOMMANDS,
+  fieldFlags: { batchSize: 'batch-size', skipBadRows: 'skip-bad-rows' },
+  run: runSubcommand('eval', SUBCOMMANDS),
 };

@@ -2,24 +2,47 @@
 // prompt with the text, token counts and per-token log-probs under the base and each ARM.
 
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
-import { readPrompts } from '../../datasets/index.js';
+import { streamPrompts, type PromptRow } from '../../datasets/index.js';
 import { fail } from '../../errors.js';
-import { Generator, type ArmSpec, type GenerationConfig } from '../../generate/index.js';
-import type { Text } from '../../models/index.js';
-import type { Command } from '../registry.js';
-import { numberFlag } from '../options.js';
+import { DEFAULT_GENERATION, Generator, type ArmSpec, type GenerationConfig } from '../../generate/index.js';
+import type { Command, FlagTable } from '../registry.js';
+import { numberFlag, parseFlags, usageText } from '../options.js';
+import { progress } from '../progress.js';
+import { checkLongPromptPolicy, generateRow, promptTokenLimit, skippedSummary, type GenerateRowsSettings } from '../work/generate.js';
 
-const USAGE = `usage: alignkit generate --base DIR [--arm DIR:ALPHA ...] (--prompt TEXT ... | --prompts FILE)
-                        [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R]
-                        [--max-tokens N] [--greedy] [--seed S] [--stop STRING ...] [--limit N] [--out FILE]
+/** Sampling flags shared with the commands that decode (pairs, jobs submit generate). */
+export const SAMPLING_FLAGS: FlagTable = {
+  temperature: { type: 'string', value: 'T', shownDefault: DEFAULT_GENERATION.temperature, help: "sampling temperature; with ARMs, GenARM's T" },
+  'top-k': { type: 'string', value: 'K', help: 'keep the K most likely tokens' },
+  'top-p': { type: 'string', value: 'P', help: 'keep the smallest set of tokens with probability mass P' },
+  'repetition-penalty': { type: 'string', value: 'R', help: 'divide the scores of tokens already in the text by R' },
+  'max-tokens': { type: 'string', value: 'N', shownDefault: DEFAULT_GENERATION.maxNewTokens, help: 'new tokens at most per prompt' },
+  greedy: { type: 'boolean', help: 'take the most likely token instead of sampling' },
+  seed: { type: 'string', value: 'S', shownDefault: DEFAULT_GENERATION.seed, help: 'row i samples with a seed derived from (S, i): rows differ, a rerun repeats them' },
+  stop: { type: 'string', multiple: true, value: 'STRING', help: 'stop a row when its text contains STRING (cut off)' },
+};
 
-  --base DIR        causal LM directory (Hugging Face layout with onnx/model.onnx)
-  --arm DIR:ALPHA   autoregressive reward model guiding the base with weight ALPHA (GenARM); repeatable
-  --prompt TEXT     a prompt; repeatable
-  --prompts FILE    prompts from a dataset file (a 'prompt' column, or the prompts of a preference dataset)
-  --temperature T   GenARM's T (default 1); --greedy takes the argmax instead of sampling
-  --out FILE        JSONL output (default: standard output)`;
+export const FLAGS: FlagTable = {
+  base: { type: 'string', value: 'DIR', help: 'causal LM directory (Hugging Face layout with onnx/model.onnx)' },
+  arm: { type: 'string', multiple: true, value: 'DIR:ALPHA', help: 'autoregressive reward model guiding the base with weight ALPHA (GenARM); repeatable' },
+  prompt: { type: 'string', multiple: true, value: 'TEXT', help: 'a prompt; repeatable' },
+  prompts: { type: 'string', value: 'FILE', help: "prompts from a dataset file (a 'prompt' column, or the prompts of a preference dataset)" },
+  ...SAMPLING_FLAGS,
+  'max-prompt-tokens': { type: 'string', value: 'N', help: "longest prompt in tokens (default and upper bound: the model's positions less --max-tokens)" },
+  'on-long-prompt': { type: 'string', value: 'fail|skip|truncate', default: 'fail', help: 'a longer prompt stops the run naming its row, is skipped (listed at the end), or keeps its last N tokens' },
+  limit: { type: 'string', value: 'N', help: 'read at most N prompts from --prompts' },
+  out: { type: 'string', value: 'FILE', help: 'JSONL output (default: standard output)' },
+  'no-progress': { type: 'boolean', help: 'no progress bar / progress lines on standard error' },
+};
+
+/** Library names that errors may mention, as the flags that set them. */
+export const GENERATION_FIELD_FLAGS = { maxNewTokens: 'max-tokens', maxPromptTokens: 'max-prompt-tokens', onLongPrompt: 'on-long-prompt', topK: 'top-k', topP: 'top-p', repetitionPenalty: 'repetition-penalty' };
+
+const USAGE = usageText({
+  synopsis: 'alignkit generate --base DIR [--arm DIR:ALPHA ...] (--prompt TEXT ... | --prompts FILE) [flags]',
+  description: 'Decodes each prompt alone and writes one JSONL line per prompt: {row, prompt, text, numTokens, tokens,\nfinishReason, baseLogprobs, armLogprobs}.',
+  flags: FLAGS,
+});
 
 /** `DIR:ALPHA`, split at the last colon so directory names may contain colons. */
 export function parseArm(spec: string): ArmSpec {
@@ -29,52 +52,78 @@ export function parseArm(spec: string): ArmSpec {
   return { dir: spec.slice(0, at), alpha };
 }
 
+type Values = Record<string, string | boolean | string[] | undefined>;
+const str = (v: Values, k: string) => v[k] as string | undefined;
+
+/** The GenerationConfig the sampling flags describe (absent flags left to the library defaults). */
+export function samplingConfig(v: Values): Partial<GenerationConfig> {
+  const cfg: Partial<GenerationConfig> = {
+    sampler: v.greedy ? 'greedy' : 'sample',
+    temperature: numberFlag(str(v, 'temperature'), 'temperature'),
+    topK: numberFlag(str(v, 'top-k'), 'top-k'),
+    topP: numberFlag(str(v, 'top-p'), 'top-p'),
+    repetitionPenalty: numberFlag(str(v, 'repetition-penalty'), 'repetition-penalty'),
+    maxNewTokens: numberFlag(str(v, 'max-tokens'), 'max-tokens'),
+    seed: numberFlag(str(v, 'seed'), 'seed'),
+    stop: v.stop as string[] | undefined,
+  };
+  for (const k of Object.keys(cfg) as (keyof GenerationConfig)[]) if (cfg[k] === undefined) delete cfg[k];
+  return cfg;
+}
+
+/** The decoding settings of `generate` (and `jobs submit generate`) from its flags. */
+export function generateSettings(v: Values): Omit<GenerateRowsSettings, 'source'> {
+  return {
+    config: samplingConfig(v),
+    maxPromptTokens: numberFlag(str(v, 'max-prompt-tokens'), 'max-prompt-tokens'),
+    onLongPrompt: checkLongPromptPolicy(str(v, 'on-long-prompt') ?? 'fail'),
+  };
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { values } = parseFlags('generate', FLAGS, argv);
+  const v = values;
+  if (!v.base) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'missing --base DIR (alignkit generate --help)', { parameter: 'base' });
+  const given = v.prompt as string[] | undefined;
+  if (!given?.length && !v.prompts) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'give --prompt TEXT or --prompts FILE (alignkit generate --help)', { parameter: 'prompt' });
+  if (given?.length && v.prompts) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'give --prompt TEXT or --prompts FILE, not both', { parameter: 'prompts' });
+  const limit = numberFlag(str(v, 'limit'), 'limit') ?? Infinity;
+  const settings: GenerateRowsSettings = { ...generateSettings(v), source: (v.prompts as string | undefined) ?? '--prompt' };
+  const prompts: PromptRow[] = [];
+  if (given?.length) given.forEach((prompt, row) => prompts.push({ prompt, row }));
+  else for await (const p of streamPrompts(v.prompts as string, { to: limit })) prompts.push(p);
+  const gen = await Generator.load(v.base as string, ((v.arm as string[] | undefined) ?? []).map(parseArm));
+  const tokenLimit = promptTokenLimit(gen, settings.config.maxNewTokens ?? DEFAULT_GENERATION.maxNewTokens, settings.maxPromptTokens);
+  const out = v.out ? fs.createWriteStream(v.out as string) : process.stdout;
+  const bar = progress({ total: prompts.length, unit: 'prompts', label: 'alignkit generate', enabled: !v['no-progress'] });
+  const skipped: { row: number; reason: string }[] = [];
+  let written = 0;
+  try {
+    for (const [i, item] of prompts.entries()) {
+      const outcome = await generateRow(gen, item, settings, tokenLimit);
+      if ('skipped' in outcome) skipped.push(outcome.skipped);
+      else {
+        out.write(`${JSON.stringify(outcome.record)}\n`);
+        written++;
+      }
+      bar.update(i + 1);
+    }
+  } finally {
+    bar.stop();
+    if (v.out) await new Promise<void>((resolve) => (out as fs.WriteStream).end(resolve));
+  }
+  const summary = skippedSummary(skipped);
+  // With the records on standard output, the summary goes to standard error so the JSONL stays clean.
+  if (v.out) console.log(`${written} generations written to ${v.out}${summary ? `; ${summary}` : ''}`);
+  else if (summary) console.error(`alignkit generate: ${summary}`);
+  return 0;
+}
+
 export const generateCommand: Command = {
   name: 'generate',
   summary: 'decode from a causal LM, optionally guided by autoregressive reward models (GenARM)',
   usage: USAGE,
-  async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        base: { type: 'string' }, arm: { type: 'string', multiple: true }, prompt: { type: 'string', multiple: true }, prompts: { type: 'string' },
-        temperature: { type: 'string' }, 'top-k': { type: 'string' }, 'top-p': { type: 'string' }, 'repetition-penalty': { type: 'string' },
-        'max-tokens': { type: 'string' }, greedy: { type: 'boolean' }, seed: { type: 'string' }, stop: { type: 'string', multiple: true },
-        limit: { type: 'string' }, out: { type: 'string' },
-      },
-    });
-    if (!values.base) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--base DIR is required\n${USAGE}`, { parameter: 'base' });
-    if (!values.prompt?.length && !values.prompts) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `give --prompt TEXT or --prompts FILE\n${USAGE}`, { parameter: 'prompt' });
-    const limit = numberFlag(values.limit, 'limit') ?? Infinity;
-    const prompts: Text[] = values.prompt?.length ? values.prompt : await readPrompts(values.prompts!, limit);
-    const gen = await Generator.load(values.base, (values.arm ?? []).map(parseArm));
-    const cfg: Partial<GenerationConfig> = {
-      sampler: values.greedy ? 'greedy' : 'sample',
-      temperature: numberFlag(values.temperature, 'temperature'),
-      topK: numberFlag(values['top-k'], 'top-k'),
-      topP: numberFlag(values['top-p'], 'top-p'),
-      repetitionPenalty: numberFlag(values['repetition-penalty'], 'repetition-penalty'),
-      maxNewTokens: numberFlag(values['max-tokens'], 'max-tokens'),
-      seed: numberFlag(values.seed, 'seed'),
-      stop: values.stop,
-    };
-    for (const k of Object.keys(cfg) as (keyof GenerationConfig)[]) if (cfg[k] === undefined) delete cfg[k];
-    const out = values.out ? fs.createWriteStream(values.out) : process.stdout;
-    // One prompt at a time keeps each line's output independent of its batch-mates' lengths.
-    for (const prompt of prompts) {
-      const [r] = await gen.generate([prompt], cfg);
-      const line = {
-        prompt,
-        text: r!.text,
-        numTokens: r!.tokens.length,
-        tokens: r!.tokens,
-        finishReason: r!.finishReason,
-        baseLogprobs: r!.baseLogprobs,
-        armLogprobs: Object.fromEntries(gen.arms.map((a, i) => [a.name, r!.armLogprobs[i]])),
-      };
-      out.write(`${JSON.stringify(line)}\n`);
-    }
-    if (values.out) await new Promise<void>((resolve) => (out as fs.WriteStream).end(resolve));
-    return 0;
-  },
+  flags: FLAGS,
+  fieldFlags: GENERATION_FIELD_FLAGS,
+  run,
 };

@@ -3,19 +3,34 @@
 // its backward) and prints loss, metrics, next state and gradients as JSON.
 
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
 import { fail } from '../../errors.js';
 import { LOSSES, createLoss, evaluateLoss, runLoss, type LossArrays } from '../../losses/index.js';
-import type { Command } from '../registry.js';
+import { runSubcommand, type Command, type FlagTable } from '../registry.js';
+import { parseFlags, usageText } from '../options.js';
 
-const USAGE = `usage: alignkit loss <subcommand> [options]
+const HP_FLAG: FlagTable = { hp: { type: 'string', value: 'JSON', help: "hyperparameters as a JSON object, e.g. '{\"beta\": 0.1}' (default: the loss's defaults)" } };
+const EVAL_FLAGS: FlagTable = {
+  ...HP_FLAG,
+  arrays: { type: 'string', value: 'FILE.json', help: 'input names to numbers or (nested) arrays, e.g. {"policy_chosen_logps": [[-0.5, -1.0]], ...}' },
+  'no-grad': { type: 'boolean', help: 'loss, metrics and state only, no gradients' },
+};
+
+const LIST_USAGE = usageText({ synopsis: 'alignkit loss list', description: 'Every registered loss with its default hyperparameters.' });
+const INPUTS_USAGE = usageText({ synopsis: 'alignkit loss inputs NAME [--hp JSON]', description: 'The inputs a configured loss reads: name, dims, side, meaning.', flags: HP_FLAG });
+const EVAL_USAGE = usageText({
+  synopsis: 'alignkit loss eval NAME --arrays FILE.json [--hp JSON] [--no-grad]',
+  description: 'Runs a loss standalone (the graph program the training step splices, plus its backward) and prints\nloss, metrics, state and the gradient of every policy-side input as JSON.',
+  flags: EVAL_FLAGS,
+  notes: "example: alignkit loss eval dpo --hp '{\"beta\": 0.1}' --arrays batch.json",
+});
+
+const USAGE = `usage: alignkit loss <subcommand> [flags]
 
   list                           every registered loss with its default hyperparameters
-  inputs <name> [--hp JSON]      the inputs a configured loss reads: name, dims, side, meaning
-  eval <name> --arrays FILE.json [--hp JSON] [--no-grad]
+  inputs NAME [--hp JSON]        the inputs a configured loss reads: name, dims, side, meaning
+  eval NAME --arrays FILE.json [--hp JSON] [--no-grad]
                                  loss, metrics, state and (unless --no-grad) the gradient of every
-                                 policy-side input, as JSON. FILE.json maps input names to numbers
-                                 or (nested) arrays, e.g. {"policy_chosen_logps": [[-0.5, -1.0]], ...}
+                                 policy-side input, as JSON
 
 example: alignkit loss eval dpo --hp '{"beta": 0.1}' --arrays batch.json`;
 
@@ -61,34 +76,49 @@ function readArrays(file: string): LossArrays {
   return Object.fromEntries(Object.entries(json).map(([k, v]) => [k, toArray(k, v)]));
 }
 
-async function run(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { hp: { type: 'string' }, arrays: { type: 'string' }, 'no-grad': { type: 'boolean', default: false } } });
-  if (sub === 'list') {
-    for (const def of Object.values(LOSSES)) console.log(`${def.name.padEnd(16)} ${JSON.stringify(def.defaults)}\n${''.padEnd(17)}${def.summary}`);
-    return 0;
-  }
-  const name = positionals[0];
-  if ((sub === 'inputs' || sub === 'eval') && !name) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `missing loss name\n\n${USAGE}`, { parameter: 'name' });
-  if (sub === 'inputs') {
-    for (const s of createLoss(name!, parseHp(values.hp)).inputs) console.log(`${s.name.padEnd(28)} [${s.dims.join(', ')}]`.padEnd(42) + ` ${s.side.padEnd(9)} ${s.doc}`);
-    return 0;
-  }
-  if (sub === 'eval') {
-    if (!values.arrays) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `missing --arrays\n\n${USAGE}`, { parameter: 'arrays' });
-    const arrays = readArrays(values.arrays);
-    const hp = parseHp(values.hp);
-    if (values['no-grad']) {
-      console.log(JSON.stringify(await evaluateLoss(name!, hp, arrays), null, 2));
-      return 0;
-    }
-    const r = await runLoss(name!, hp, arrays);
-    const gradients = Object.fromEntries(Object.entries(r.gradients).map(([k, g]) => [k, Array.from(g)]));
-    console.log(JSON.stringify({ loss: r.loss, metrics: r.metrics, state: r.state, gradients }, null, 2));
-    return 0;
-  }
-  console.error(USAGE);
-  return 2;
+async function list(): Promise<number> {
+  for (const def of Object.values(LOSSES)) console.log(`${def.name.padEnd(16)} ${JSON.stringify(def.defaults)}\n${''.padEnd(17)}${def.summary}`);
+  return 0;
 }
 
-export const lossCommand: Command = { name: 'loss', summary: 'list, inspect and evaluate the DPO-family and reward-model losses', usage: USAGE, run };
+function lossName(positionals: string[], sub: string): string {
+  if (!positionals[0]) throw fail('ALIGNKIT_ERR_USAGE', `loss ${sub} needs a loss NAME (alignkit loss list shows them)`, { parameter: 'name' });
+  return positionals[0];
+}
+
+async function inputs(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags('loss inputs', HP_FLAG, argv, ['NAME']);
+  for (const s of createLoss(lossName(positionals, 'inputs'), parseHp(values.hp as string | undefined)).inputs)
+    console.log(`${s.name.padEnd(28)} [${s.dims.join(', ')}]`.padEnd(42) + ` ${s.side.padEnd(9)} ${s.doc}`);
+  return 0;
+}
+
+async function evalLoss(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags('loss eval', EVAL_FLAGS, argv, ['NAME']);
+  const name = lossName(positionals, 'eval');
+  if (!values.arrays) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'missing --arrays (alignkit loss eval --help)', { parameter: 'arrays' });
+  const arrays = readArrays(values.arrays as string);
+  const hp = parseHp(values.hp as string | undefined);
+  if (values['no-grad']) {
+    console.log(JSON.stringify(await evaluateLoss(name, hp, arrays), null, 2));
+    return 0;
+  }
+  const r = await runLoss(name, hp, arrays);
+  const gradients = Object.fromEntries(Object.entries(r.gradients).map(([k, g]) => [k, Array.from(g)]));
+  console.log(JSON.stringify({ loss: r.loss, metrics: r.metrics, state: r.state, gradients }, null, 2));
+  return 0;
+}
+
+const SUBCOMMANDS: Record<string, Command> = {
+  list: { name: 'list', summary: 'every registered loss with its default hyperparameters', usage: LIST_USAGE, flags: {}, run: list },
+  inputs: { name: 'inputs', summary: 'the inputs a configured loss reads', usage: INPUTS_USAGE, flags: HP_FLAG, positionals: ['NAME'], run: inputs },
+  eval: { name: 'eval', summary: 'run a loss standalone over arrays in a JSON file', usage: EVAL_USAGE, flags: EVAL_FLAGS, positionals: ['NAME'], run: evalLoss },
+};
+
+export const lossCommand: Command = {
+  name: 'loss',
+  summary: 'list, inspect and evaluate the DPO-family and reward-model losses',
+  usage: USAGE,
+  subcommands: SUBCOMMANDS,
+  run: runSubcommand('loss', SUBCOMMANDS),
+};

@@ -15,9 +15,11 @@ import {
   devTestSplit, DEFAULT_FEATURE_SET, FEATURE_NAMES, FEATURE_SETS, featureRows, featureSet, fitPpm, loadMixTable, loadPandaLM, openLabelStore, pandalmFiles, parseBudget,
   parsePreference, readGoldFile, readMixTable, readPairFile, resolveBudget, routeTable, simulateMixes, agreementEvaluator, tableFromRows, verdictStats,
   verdictStatsTable, VALIDATION_SET_FILE, budgetedEvalSvg, budgetedEvalTable, budgetedEvaluation, rmAccuracyTracker, DEFAULT_RM_MIX, stat,
-  subsetTable, type ActiveOptions, type Budget, type FeatureRow, type FeatureTable, type PpmModel, type Preference, type RoutingPool,
+  subsetTable, type ActiveOptions, type Budget, type FeatureRow, type FeatureTable, type PpmModel, type Preference, type RoutingPool, type Tagger,
 } from '../../routing/index.js';
 import { numberFlag } from '../options.js';
+import { withProgress } from '../progress.js';
+import { TAG_CHUNK, taggedInChunks } from '../work/features.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -40,6 +42,19 @@ function need(values: Values, flag: string): string {
 }
 
 const num = (values: Values, flag: string, fallback: number): number => numberFlag(str(values, flag), flag) ?? fallback;
+
+/**
+ * The released mix table is absent from the npm package (allenai/hybrid-preferences, where it comes
+ * from, states no license): say so instead of "not found". Returns the file otherwise.
+ */
+function mixesFile(file: string): string {
+  if (file === VALIDATION_SET_FILE && !fs.existsSync(file))
+    throw fail('ALIGNKIT_ERR_FILE_NOT_FOUND',
+      `the released mix table ${file} is not in the npm package (allenai/hybrid-preferences, where it comes from, states no license; see data/routing/LICENSE.md): ` +
+        'pass --mixes FILE, e.g. the mixes `alignkit route simulate` writes, or run from a git checkout of alignkit',
+      { file, parameter: 'mixes' });
+  return file;
+}
 
 function readModel(file: string): PpmModel {
   if (!fs.existsSync(file)) throw fail('ALIGNKIT_ERR_FILE_NOT_FOUND', `PPM model file not found: ${file}`, { file });
@@ -85,15 +100,42 @@ function activeOptions(values: Values, seed: number): ActiveOptions {
   };
 }
 
-async function poolFromFlags(values: Values, file: string): Promise<{ pool: RoutingPool; pairs: Awaited<ReturnType<typeof readPairFile>> }> {
-  const pairs = await readPairFile(file, { id: str(values, 'id-col'), prompt: str(values, 'prompt-col'), a: str(values, 'a-col'), b: str(values, 'b-col') });
+/** The pair file's columns as the pair flags name them. */
+export const pairColumnsOf = (values: Values) => ({ id: str(values, 'id-col'), prompt: str(values, 'prompt-col'), a: str(values, 'a-col'), b: str(values, 'b-col') });
+
+/** The tagger the tagger flags describe. */
+export function taggerFromFlags(values: Values): Tagger {
   const tagger = str(values, 'tagger')!;
-  const taggerConfig = tagger === 'http' ? { baseUrl: need(values, 'tagger-url'), model: need(values, 'tagger-model') } : {};
+  return createTagger(tagger, tagger === 'http' ? { baseUrl: need(values, 'tagger-url'), model: need(values, 'tagger-model') } : {});
+}
+
+/**
+ * The routing pool of a pair file from the pool flags. `progress` labels progress lines over the
+ * pairs tagged (the slow part with an LM tagger); `tagger` replaces the flags' tagger (a `jobs`
+ * run hands in the tags its chunk jobs computed).
+ */
+async function poolFromFlags(values: Values, file: string, progress?: string, tagger?: Tagger): Promise<{ pool: RoutingPool; pairs: Awaited<ReturnType<typeof readPairFile>> }> {
+  const pairs = await readPairFile(file, pairColumnsOf(values));
   const rouge = str(values, 'rouge');
   if (rouge !== 'rouge1' && rouge !== 'rougeL') throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--rouge must be rouge1 or rougeL, got '${rouge}'`, { parameter: 'rouge' });
   const rewardModels = await Promise.all(((values['reward-model'] as string[] | undefined) ?? []).map((spec) => loadRewardModelSpec(spec)));
-  const pool = await buildPool(pairs, { tagger: createTagger(tagger, taggerConfig), lexical: { rouge }, aggregate: str(values, 'aggregate')!, rewardModels, extraFeatures: list(values, 'extra-features'), file });
+  const pool = await withProgress({ total: pairs.pairs.length, unit: 'pairs', label: progress, enabled: progress !== undefined }, (bar) =>
+    buildPool(pairs, {
+      tagger: tagger ?? taggedInChunks(taggerFromFlags(values), TAG_CHUNK, (done) => bar.update(done)),
+      lexical: { rouge },
+      aggregate: str(values, 'aggregate')!,
+      rewardModels,
+      extraFeatures: list(values, 'extra-features'),
+      file,
+    }),
+  );
   return { pool, pairs };
+}
+
+/** What `route features` writes for a pair file (and a `jobs` features run assembles). */
+export async function featureFileRows(values: Values, file: string, progress?: string, tagger?: Tagger): Promise<{ rows: FeatureRow[]; table: FeatureTable }> {
+  const { pool } = await poolFromFlags(values, file, progress, tagger);
+  return { rows: featureRows(pool.table, pool.ai), table: pool.table };
 }
 
 // ---- subcommands
@@ -107,10 +149,10 @@ const features: Subcommand = {
       the reward margin signals; with --extra-features, those numeric columns of the pair file.`,
   options: { input: { type: 'string' }, output: { type: 'string' }, ...POOL_FLAGS },
   async run(values) {
-    const { pool } = await poolFromFlags(values, need(values, 'input'));
-    const n = await writeRows(need(values, 'output'), featureRows(pool.table, pool.ai) as unknown as Record<string, unknown>[]);
-    const extra = pool.table.names.length - FEATURE_NAMES.length;
-    console.log(`wrote ${n} feature rows (${FEATURE_NAMES.length} paper features${extra ? ` + ${extra} from ${(pool.table.numeric ?? []).map((c) => c.name).join(', ')}` : ''}) to ${values.output}`);
+    const { rows, table } = await featureFileRows(values, need(values, 'input'), 'alignkit route features');
+    const n = await writeRows(need(values, 'output'), rows as unknown as Record<string, unknown>[]);
+    const extra = table.names.length - FEATURE_NAMES.length;
+    console.log(`wrote ${n} feature rows (${FEATURE_NAMES.length} paper features${extra ? ` + ${extra} from ${(table.numeric ?? []).map((c) => c.name).join(', ')}` : ''}) to ${values.output}`);
     return 0;
   },
 };
@@ -119,6 +161,7 @@ const verdicts: Subcommand = {
   summary: 'agreement statistics of the AI judges; their verdicts into a label store',
   usage: `verdicts  --pairs pairs.jsonl [--aggregate majority|confidence|judge:NAME] [--gold gold.jsonl]
             [--output labels.jsonl] [--store labels.sqlite]
+            [--id-col id] [--prompt-col prompt] [--a-col response_a] [--b-col response_b]
       Agreement statistics of the judges and of the aggregate (with gold labels when given); the AI
       labels as {id, ai_label} rows; the pairs and verdicts into a label store.`,
   options: { pairs: { type: 'string' }, aggregate: { type: 'string', default: 'majority' }, gold: { type: 'string' }, output: { type: 'string' }, store: { type: 'string' }, ...PAIR_FLAGS },
@@ -154,7 +197,7 @@ const fit: Subcommand = {
   },
   async run(values) {
     const file = str(values, 'mixes')!;
-    const mixes = await loadMixTable(file, str(values, 'target'));
+    const mixes = await loadMixTable(mixesFile(file), str(values, 'target'));
     const fitOptions = { kind: str(values, 'kind') as 'linear' | 'quadratic', ridge: num(values, 'ridge', 0) };
     const report = crossValidate(mixes.data, fitOptions, { folds: num(values, 'folds', 5), seed: num(values, 'seed', 42) });
     const model = fitPpm(mixes.data, fitOptions);
@@ -310,7 +353,7 @@ const evaluate: Subcommand = {
     const budgets = list(values, 'budgets').map((b) => parseBudget(b, 'budgets'));
     const featureSets = list(values, 'feature-sets');
     const strategies = list(values, 'strategies');
-    const released = strategies.includes('released:topk') ? fitPpm(readMixTable(VALIDATION_SET_FILE).data, { kind: 'linear', ridge: 0 }) : undefined;
+    const released = strategies.includes('released:topk') ? fitPpm(readMixTable(mixesFile(VALIDATION_SET_FILE)).data, { kind: 'linear', ridge: 0 }) : undefined;
     const active = activeOptions(values, seed);
 
     // With --rm-eval a held-out part never enters the routed pool; the reward models are scored on it.
@@ -401,6 +444,7 @@ function subcommand(name: string, sub: Subcommand): Command {
     name,
     summary: sub.summary,
     usage,
+    flags: sub.options,
     async run(argv) {
       if (argv.includes('--help') || argv.includes('-h')) {
         console.log(usage);
@@ -424,6 +468,7 @@ export const routeCommand: Command = {
   name: 'route',
   summary: 'hybrid human/AI annotation routing: features, verdicts, PPM fit, selection (budgeted active protocol), simulation, evaluation on gold labels',
   usage: USAGE,
+  subcommands: ROUTE_SUBCOMMANDS,
   async run(argv) {
     const [name, ...rest] = argv;
     if (name === '--help' || name === '-h' || name === 'help') {

@@ -9,7 +9,7 @@ import { Generator } from '../../generate/index.js';
 import { COMBINE_METHODS, type CombineMethod } from '../../rewards/index.js';
 import { buildServer, DEFAULT_MODEL, DEFAULT_SERVE_CONFIG, drain, type ModelSpec, type ServeConfig } from '../../serve/index.js';
 import { DEFAULT_GENERATE_LIMITS, generateRoutes } from '../../serve/routes/generate.js';
-import type { Command } from '../registry.js';
+import type { Command, FlagTable } from '../registry.js';
 import { parseArm } from './generate.js';
 import { numberFlag } from '../options.js';
 
@@ -139,10 +139,19 @@ export async function startServer(argv: string[], log: (line: string) => void = 
   return { app, url: address };
 }
 
+/** ServeConfig fields (named by config validation errors) as the flags that set them. */
+const SERVE_FIELD_FLAGS: Record<string, string> = {
+  maxBatch: 'max-batch', batchWindowMs: 'batch-window', maxClientBatch: 'max-client-batch', maxConcurrent: 'max-concurrent',
+  bodyLimit: 'payload-limit', maxInputChars: 'max-input-chars', autoTruncate: 'auto-truncate', intraOpThreads: 'threads', maxNewTokens: 'max-new-tokens', maxN: 'max-n',
+  drainDelayMs: 'drain-delay', shutdownTimeoutMs: 'shutdown-timeout',
+};
+
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'serve reward models over HTTP (native, TEI /predict and OpenRLHF /get_reward APIs)',
   usage,
+  flags: OPTIONS as unknown as FlagTable,
+  fieldFlags: SERVE_FIELD_FLAGS,
   async run(argv) {
     const { app } = await startServer(argv);
     const cfg = app.serveConfig;

@@ -2,21 +2,25 @@
 // Hugging Face tokenizer directory (tokenizer.json, tokenizer_config.json, vocab.json, merges.txt).
 
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { fail } from '../../errors.js';
 import { BPE_TRAIN_DEFAULTS, trainTokenizerFiles } from '../../tokenizers/index.js';
-import type { Command } from '../registry.js';
+import { runSubcommand, type Command, type FlagTable } from '../registry.js';
+import { parseFlags, usageText } from '../options.js';
 
-const USAGE = `usage: alignkit tokenizer train --corpus FILE [--corpus FILE ...] --out DIR
-                                [--vocab-size N] [--special-token TOKEN ...] [--max-length N] [--json]
+const TRAIN_FLAGS: FlagTable = {
+  corpus: { type: 'string', multiple: true, value: 'FILE', help: 'training text; repeatable. A .jsonl file is one document per line (its "text" field); any other file is read whole, documents separated by special tokens' },
+  out: { type: 'string', value: 'DIR', help: 'output directory (created)' },
+  'vocab-size': { type: 'string', value: 'N', shownDefault: BPE_TRAIN_DEFAULTS.vocabSize, help: 'final vocabulary size, 256 bytes and special tokens included' },
+  'special-token': { type: 'string', multiple: true, value: 'TOKEN', shownDefault: BPE_TRAIN_DEFAULTS.specialTokens.join(' '), help: 'special token, repeatable, ids 0.. in order; the first is bos/eos, one named like <|pad|> is the pad token' },
+  'max-length': { type: 'string', value: 'N', shownDefault: 1024, help: 'model_max_length written to tokenizer_config.json' },
+  json: { type: 'boolean', help: 'print the summary as JSON' },
+};
 
-  --corpus FILE        training text; repeatable. A .jsonl file is one document per line (its "text"
-                       field); any other file is read whole, documents separated by special tokens.
-  --vocab-size N       final vocabulary size, 256 bytes and special tokens included (default ${BPE_TRAIN_DEFAULTS.vocabSize})
-  --special-token T    special token, repeatable, ids 0.. in order; the first is bos/eos, one named
-                       like <|pad|> is the pad token (default ${BPE_TRAIN_DEFAULTS.specialTokens.join(' ')})
-  --max-length N       model_max_length written to tokenizer_config.json (default 1024)
-  --out DIR            output directory (created)`;
+const TRAIN_USAGE = usageText({
+  synopsis: 'alignkit tokenizer train --corpus FILE [--corpus FILE ...] --out DIR [flags]',
+  description: 'Trains a GPT-2-style byte-level BPE and writes a Hugging Face tokenizer directory\n(tokenizer.json, tokenizer_config.json, vocab.json, merges.txt).',
+  flags: TRAIN_FLAGS,
+});
 
 function positiveInt(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
@@ -26,19 +30,10 @@ function positiveInt(value: string | undefined, flag: string): number | undefine
 }
 
 async function train(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      corpus: { type: 'string', multiple: true },
-      'vocab-size': { type: 'string' },
-      'special-token': { type: 'string', multiple: true },
-      'max-length': { type: 'string' },
-      out: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-  });
-  if (!values.corpus?.length) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `tokenizer train needs at least one --corpus FILE\n\n${USAGE}`, { parameter: 'corpus' });
-  if (!values.out) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `tokenizer train needs --out DIR\n\n${USAGE}`, { parameter: 'out' });
+  const { values: v } = parseFlags('tokenizer train', TRAIN_FLAGS, argv);
+  const values = v as Record<string, string | undefined> & { corpus?: string[]; 'special-token'?: string[] };
+  if (!values.corpus?.length) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'tokenizer train needs at least one --corpus FILE (alignkit tokenizer train --help)', { parameter: 'corpus' });
+  if (!values.out) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'tokenizer train needs --out DIR (alignkit tokenizer train --help)', { parameter: 'out' });
   const result = trainTokenizerFiles({
     corpus: values.corpus,
     out: values.out,
@@ -61,16 +56,14 @@ async function train(argv: string[]): Promise<number> {
   return 0;
 }
 
-const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = { train };
+const SUBCOMMANDS: Record<string, Command> = {
+  train: { name: 'train', summary: 'train a byte-level BPE tokenizer on text files', usage: TRAIN_USAGE, flags: TRAIN_FLAGS, run: train },
+};
 
 export const tokenizerCommand: Command = {
   name: 'tokenizer',
   summary: 'train a byte-level BPE tokenizer on text files (Hugging Face tokenizer.json)',
-  usage: USAGE,
-  async run(argv) {
-    const [sub, ...rest] = argv;
-    const handler = sub === undefined ? undefined : SUBCOMMANDS[sub];
-    if (!handler) throw fail('ALIGNKIT_ERR_UNKNOWN_NAME', `tokenizer subcommand must be one of ${Object.keys(SUBCOMMANDS).join(', ')}, got '${sub ?? ''}'\n\n${USAGE}`, { parameter: 'subcommand' });
-    return handler(rest);
-  },
+  usage: `usage: alignkit tokenizer train [flags]\n\n  train  train a byte-level BPE tokenizer on text files\n\nalignkit tokenizer train --help lists its flags.`,
+  subcommands: SUBCOMMANDS,
+  run: runSubcommand('tokenizer', SUBCOMMANDS),
 };

@@ -2,16 +2,16 @@
 // overridden by flags (one table maps each flag to its RunConfig field and parser, another the
 // online kinds' flags to their `rl` settings), then one training run.
 
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fail } from '../../errors.js';
 import {
   isOnline, KINDS, lossesForKind, readRunConfigFile, resolveRunConfig, RUN_DEFAULTS, runApo, runTraining, TRAIN_KINDS, type RunConfig, type RunResult, type TrainKind,
 } from '../../train/run/index.js';
 import type { RlSettings } from '../../train/rl/index.js';
 import type { StepProgress } from '../../train/report/index.js';
-import type { Command } from '../registry.js';
+import type { Command, FlagTable } from '../registry.js';
 import { numberFlag } from '../options.js';
-import { lineProgress, type LineProgress } from '../progress.js';
+import { progress, type Progress, type ProgressStream } from '../progress.js';
 
 type Parse = (raw: string, flag: string) => unknown;
 
@@ -99,7 +99,7 @@ ${Object.entries(RL_FLAGS).map(([flag, f]) => `  --${flag.padEnd(22)} ${f.help}`
   --skip-bad-rows          skip rows that fail validation (counted) instead of stopping
   --no-reference-cache     recompute reference log-probs instead of caching them in the cache directory
   --no-progress            no progress bar
-  --progress-interval S    off a terminal, one progress line every S seconds (10)
+  --progress-interval S    off a terminal, one progress line every S seconds (default $ALIGNKIT_PROGRESS_INTERVAL, else 10)
   --no-eos                 do not end responses with EOS (the kind's default appends it for causal LMs)`;
 
 function loraOverride(values: Record<string, string | undefined>, base: RunConfig['lora']): RunConfig['lora'] | undefined {
@@ -124,25 +124,30 @@ function rlOverride(values: Record<string, string | string[] | undefined>, file:
   return { ...file, ...json, ...fromFlags } as RlSettings;
 }
 
+/** Every flag of `train KIND`, for the central --help and unknown-flag checks (main.ts). */
+const TRAIN_FLAGS: FlagTable = {
+  ...Object.fromEntries(Object.keys(VALUE_FLAGS).map((f) => [f, { type: 'string' as const }])),
+  config: { type: 'string' },
+  resume: { type: 'boolean' },
+  'skip-bad-rows': { type: 'boolean' },
+  'no-reference-cache': { type: 'boolean' },
+  'no-progress': { type: 'boolean' },
+  'no-eos': { type: 'boolean' },
+  'progress-interval': { type: 'string' },
+  prompts: { type: 'string' },
+  rl: { type: 'string' },
+  ...Object.fromEntries(Object.entries(RL_FLAGS).map(([f, d]) => [f, d.multiple ? { type: 'string' as const, multiple: true } : { type: 'string' as const }])),
+};
+
+/** RunConfig fields (named by config validation errors) as the flags that set them. */
+const TRAIN_FIELD_FLAGS: Record<string, string> = {
+  ...Object.fromEntries(Object.entries(VALUE_FLAGS).filter(([flag]) => !flag.startsWith('lora-')).map(([flag, f]) => [f.field, flag])),
+  onBadRow: 'skip-bad-rows', referenceCache: 'no-reference-cache', progress: 'no-progress', appendEos: 'no-eos',
+};
+
 /** Flags to a partial RunConfig (booleans only when given, so the file's values survive). */
 export function flagsToConfig(kind: TrainKind, argv: string[], fileConfig: Partial<RunConfig>): Partial<RunConfig> {
-  const options = Object.fromEntries(Object.keys(VALUE_FLAGS).map((f) => [f, { type: 'string' as const }]));
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...options,
-      config: { type: 'string' },
-      resume: { type: 'boolean' },
-      'skip-bad-rows': { type: 'boolean' },
-      'no-reference-cache': { type: 'boolean' },
-      'no-progress': { type: 'boolean' },
-      'no-eos': { type: 'boolean' },
-      'progress-interval': { type: 'string' },
-      prompts: { type: 'string' },
-      rl: { type: 'string' },
-      ...Object.fromEntries(Object.entries(RL_FLAGS).map(([f, d]) => [f, d.multiple ? { type: 'string' as const, multiple: true as const } : { type: 'string' as const }])),
-    },
-  });
+  const values = parseArgs({ args: argv, options: TRAIN_FLAGS as ParseArgsConfig['options'] }).values as Record<string, string | string[] | boolean | undefined>;
   const out: Partial<RunConfig> = { kind };
   const raw = values as Record<string, string | undefined>;
   if (raw.prompts !== undefined) out.data = raw.prompts;
@@ -158,20 +163,21 @@ export function flagsToConfig(kind: TrainKind, argv: string[], fileConfig: Parti
 }
 
 /**
- * The run's progress off a terminal (CI logs, `> log 2>&1`): a line with step, loss, lr, tokens/s,
- * steps/s and ETA at the first step, every `intervalS` seconds and at the end (src/cli/progress.ts).
- * On a terminal, undefined: the run draws its own bar.
+ * The run's progress off a terminal (CI logs, `> log 2>&1`): src/cli/progress.ts's periodic line
+ * (step, loss, lr, tokens/s, steps/s, ETA) every `intervalS` seconds (default
+ * ALIGNKIT_PROGRESS_INTERVAL, else 10) and a closing line. On a terminal, undefined: the run draws
+ * its own bar (src/train/report/progress.ts).
  */
-export function trainingLines(stream: NodeJS.WriteStream = process.stderr, intervalS = 10): ((totalSteps: number) => StepProgress) | undefined {
+export function trainingLines(stream: ProgressStream = process.stderr, intervalS?: number): ((totalSteps: number) => StepProgress) | undefined {
   if (stream.isTTY) return undefined;
   return (totalSteps) => {
-    let lines: LineProgress | undefined;
+    let lines: Progress | undefined;
     let tokens = 0;
     let started = 0;
     return {
       start(first = 0) {
         started = Date.now();
-        lines = lineProgress(totalSteps, 'step', { stream, intervalMs: intervalS * 1000, start: first });
+        lines = progress({ total: totalSteps, unit: 'steps', label: 'alignkit train', stream, intervalMs: intervalS === undefined ? undefined : intervalS * 1000, start: first });
       },
       update(u) {
         tokens += u.tokens ?? 0;
@@ -189,8 +195,12 @@ export function trainingLines(stream: NodeJS.WriteStream = process.stderr, inter
 
 export const trainCommand: Command = {
   name: 'train',
-  summary: 'fine-tune a model: SFT, reward model, DPO family, KTO/BCO, GenARM reward model',
+  summary: 'fine-tune a model: SFT, reward model, DPO family, KTO/BCO, GenARM reward model, online RL (PPO, RTO, GRPO, RLOO)',
   usage: USAGE,
+  subcommands: Object.fromEntries(
+    TRAIN_KINDS.map((k): [string, Command] => [k, { name: k, summary: KINDS[k].summary, usage: USAGE, flags: TRAIN_FLAGS, run: (argv) => trainCommand.run([k, ...argv]) }]),
+  ),
+  fieldFlags: TRAIN_FIELD_FLAGS,
   async run(argv) {
     const [kind, ...rest] = argv;
     if (!kind || !(TRAIN_KINDS as string[]).includes(kind))
@@ -213,9 +223,9 @@ export const trainCommand: Command = {
 };
 
 /** `--progress-interval S` (a presentation flag, not part of the run config). */
-function progressInterval(argv: string[]): number {
+function progressInterval(argv: string[]): number | undefined {
   const i = argv.indexOf('--progress-interval');
-  if (i < 0) return 10;
+  if (i < 0) return undefined;
   const v = numberFlag(argv[i + 1], 'progress-interval');
   if (v === undefined || !(v >= 0)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--progress-interval must be a number of seconds >= 0, got '${argv[i + 1] ?? ''}'`, { parameter: 'progress-interval' });
   return v;

@@ -22,6 +22,7 @@ import {
 } from 'apache-arrow';
 import type { Row } from '../types.js';
 import { checkRowAgainstColumns, inferColumns, toPlain, type ColumnSpec, type ColumnType } from './columns.js';
+import { checkArrowFraming, namingFile } from './magic.js';
 import type { FileFormat, IndexedRow, WriteOptions } from './types.js';
 
 // Nested values other than message lists are stored as UTF-8 JSON text tagged with Arrow's canonical
@@ -56,7 +57,12 @@ function toRecordBatch(rows: readonly Row[], columns: readonly ColumnSpec[], sch
   return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: rows.length, nullCount: 0, children }));
 }
 
-async function* readArrow(file: string): AsyncGenerator<IndexedRow> {
+function readArrow(file: string): AsyncGenerator<IndexedRow> {
+  checkArrowFraming(file);
+  return namingFile(file, 'Arrow IPC', readArrowBatches(file));
+}
+
+async function* readArrowBatches(file: string): AsyncGenerator<IndexedRow> {
   const handle = await fs.promises.open(file, 'r');
   try {
     const reader = await RecordBatchReader.from(handle);

@@ -6,6 +6,7 @@ import { fileWriter, parquetWriteRows, type BasicType } from 'hyparquet-writer';
 import { fail } from '../../errors.js';
 import type { Row } from '../types.js';
 import { checkRowAgainstColumns, inferColumns, toPlain, type ColumnSpec, type ColumnType } from './columns.js';
+import { checkParquetFraming, namingFile } from './magic.js';
 import type { FileFormat, IndexedRow, WriteOptions } from './types.js';
 
 /**
@@ -76,6 +77,9 @@ async function writeParquet(file: string, rows: AsyncIterable<Row> | Iterable<Ro
 export const PARQUET_FORMAT: FileFormat = {
   name: 'parquet',
   extensions: ['.parquet'],
-  read: (file) => readParquet(file),
+  read: (file) => {
+    checkParquetFraming(file);
+    return namingFile(file, 'Parquet', readParquet(file));
+  },
   write: writeParquet,
 };

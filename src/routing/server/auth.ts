@@ -1,4 +1,6 @@
 // API-key authentication for the routing routes: `Authorization: Bearer <key>` or `x-api-key`.
+// Keys travel in headers only, never in the URL, where browser history and access logs keep them
+// (the annotator page sends the key typed into its key field as `x-api-key`).
 
 import type { FastifyRequest } from 'fastify';
 import { fail } from '../../errors.js';
@@ -15,10 +17,10 @@ export function apiKeyOf(request: FastifyRequest): string | undefined {
 const MISSING = 'missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>"';
 
 /** The annotator a request's key belongs to; 401 when missing or unknown. */
-export function requireAnnotator(store: LabelStore, request: FastifyRequest): { id: string; name: string } {
+export async function requireAnnotator(store: LabelStore, request: FastifyRequest): Promise<{ id: string; name: string }> {
   const key = apiKeyOf(request);
   if (!key) throw fail('ALIGNKIT_ERR_UNAUTHORIZED', MISSING);
-  const annotator = store.annotatorByKey(key);
+  const annotator = await store.annotatorByKey(key);
   if (!annotator) throw fail('ALIGNKIT_ERR_UNAUTHORIZED', 'unknown API key: it matches no annotator');
   return annotator;
 }

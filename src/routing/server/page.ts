@@ -1,11 +1,23 @@
 // The annotator page: one self-contained HTML document (inline CSS and JS, no network assets). It
 // calls the plugin's API with relative URLs, so it works under whatever prefix the plugin has.
+// The API key is typed into the page's key field, kept in this tab's sessionStorage and sent as
+// the `x-api-key` header; it never appears in a URL.
 // Keys: 1 A clearly better, 2 A slightly better, 3 tie, 4 B slightly better, 5 B clearly better;
 // q / w / e set confidence low / medium / high before choosing.
 
 export const CONFIDENCE_LEVELS = { low: 0.34, medium: 0.67, high: 1 } as const;
 
-export const ANNOTATOR_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'";
+// frame-ancestors 'none': no other site may frame the page and trick an annotator into clicking.
+export const ANNOTATOR_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/** The page's response headers: the CSP, the same framing ban for older browsers, no referrer, no caching. */
+export const ANNOTATOR_PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'content-security-policy': ANNOTATOR_PAGE_CSP,
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+} as const;
 
 export function annotatorPage(title = 'alignkit annotation'): string {
   return `<!doctype html>
@@ -65,7 +77,7 @@ export function annotatorPage(title = 'alignkit annotation'): string {
 <script>
 (() => {
   const $ = (id) => document.getElementById(id);
-  const state = { key: new URLSearchParams(location.search).get('key') || sessionStorage.getItem('alignkit-key') || '', pair: null, busy: false };
+  const state = { key: sessionStorage.getItem('alignkit-key') || '', pair: null, busy: false };
   $('key').value = state.key;
   const headers = () => ({ 'content-type': 'application/json', 'x-api-key': state.key });
   const say = (text, isError) => { $('status').textContent = text; $('status').className = isError ? 'error' : ''; };
@@ -73,7 +85,7 @@ export function annotatorPage(title = 'alignkit annotation'): string {
   async function api(path, init) {
     const res = await fetch(path, { ...init, headers: headers() });
     const body = await res.json().catch(() => ({}));
-    if (!res.ok) throw new Error((body.error && body.error.message) || ('HTTP ' + res.status));
+    if (!res.ok) throw Object.assign(new Error(body.error || ('HTTP ' + res.status)), { status: res.status });
     return body;
   }
 
@@ -104,6 +116,8 @@ export function annotatorPage(title = 'alignkit annotation'): string {
       await loadNext();
     } catch (e) {
       say(e.message, true);
+      // 403/409: the pair is no longer this annotator's to label (lease expired, quota filled, re-routed).
+      if (e.status === 403 || e.status === 409) await loadNext().catch((e2) => say(e2.message, true));
     } finally {
       state.busy = false;
     }
@@ -118,6 +132,7 @@ export function annotatorPage(title = 'alignkit annotation'): string {
 
   document.querySelectorAll('.choices button').forEach((b) => b.addEventListener('click', () => choose(Number(b.dataset.scale))));
   $('start').addEventListener('click', start);
+  $('key').addEventListener('keydown', (ev) => { if (ev.key === 'Enter') start(); });
   const keyScale = { '1': -2, '2': -1, '3': 0, '4': 1, '5': 2 };
   const keyConfidence = { q: ${CONFIDENCE_LEVELS.low}, w: ${CONFIDENCE_LEVELS.medium}, e: ${CONFIDENCE_LEVELS.high} };
   document.addEventListener('keydown', (ev) => {

@@ -1,22 +1,28 @@
-// The routing routes as one Fastify plugin: submit a pool of pairs, route it, fetch the next pair
-// for an annotator, record human labels, get AI labels from the configured judge, export the
+// The routing routes as one Fastify plugin: submit a pool of pairs, route it, hand the next pair
+// to an annotator, record human labels, get AI labels from the configured judge, export the
 // labelled dataset, and serve the annotator page. Register it under a prefix, e.g.
 // `app.register(routingPlugin({store}), {prefix: '/routing'})`.
+//
+// The plugin sets the scoring server's strict validation (no type coercion) and error envelope on
+// its own scope, so it answers the same way on `buildServer({plugins})` and on a bare `Fastify()`.
 
-import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { isAlignkitError } from '../../errors.js';
-import { extractFeatures } from '../features/extract.js';
-import { DEFAULT_LEXICAL_CONFIG, type LexicalConfig } from '../features/lexical.js';
-import { routeTable, type AiJudge } from '../pipeline.js';
+import type { FastifyPluginAsync } from 'fastify';
+import { fail } from '../../errors.js';
+import { errorHandler } from '../../serve/errors.js';
+import { useStrictValidation } from '../../serve/validation.js';
+import type { LexicalConfig } from '../features/lexical.js';
+import type { AiJudge } from '../pipeline.js';
 import type { PpmModel } from '../ppm/model.js';
 import type { LabelStore } from '../store/label-store.js';
-import { createRulesTagger } from '../taggers/rules.js';
+import { annotationPolicy, type AnnotationPolicy } from '../store/records.js';
 import type { Tagger } from '../taggers/types.js';
-import { fail } from '../../errors.js';
+import { labelWithJudge, routePool } from './actions.js';
 import { requireAdmin, requireAnnotator } from './auth.js';
-import { ANNOTATOR_PAGE_CSP, annotatorPage } from './page.js';
-import { EXPORT_FORMATS, exportBytes, type ExportFormat } from './export.js';
-import { aiLabelsSchema, createAnnotatorSchema, exportSchema, nextPairSchema, routeSchema, submitLabelSchema, submitPairsSchema, updateLabelSchema } from './schemas.js';
+import { EXPORT_FORMATS, type ExportFormat } from './export.js';
+import { ANNOTATOR_PAGE_HEADERS, annotatorPage } from './page.js';
+import {
+  aiLabelsSchema, createAnnotatorSchema, deletePairSchema, exportSchema, nextPairSchema, overrideLabelSchema, routeSchema, submitLabelSchema, submitPairsSchema, updateLabelSchema,
+} from './schemas.js';
 
 export interface RoutingPluginOptions {
   store: LabelStore;
@@ -29,112 +35,103 @@ export interface RoutingPluginOptions {
   judge?: AiJudge;
   /** When set, admin routes require this key; otherwise they are open (put them behind your own auth). */
   adminKey?: string;
-  /** Human labels wanted per human-routed pair before it stops being handed out. */
+  /** Human labels wanted per human-routed pair; no pair is handed out or labelled beyond it. */
   labelsPerPair?: number;
+  /** How long a pair handed out by GET /next stays reserved for its annotator (default 30 minutes). */
+  leaseMs?: number;
 }
 
 type Body<T> = { Body: T };
 
-function errorReply(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (isAlignkitError(error)) {
-      return reply.status(error.status).send({ error: { code: error.code, message: error.message, details: error.details } });
-    }
-    if (error.validation) {
-      return reply.status(400).send({ error: { code: 'ALIGNKIT_ERR_BAD_REQUEST', message: error.message } });
-    }
-    if (typeof error.statusCode === 'number' && error.statusCode < 500) {
-      return reply.status(error.statusCode).send({ error: { code: error.code ?? 'ALIGNKIT_ERR_BAD_REQUEST', message: error.message } });
-    }
-    request.log.error({ err: error }, 'routing route failed');
-    return reply.status(500).send({ error: { code: 'ALIGNKIT_ERR_INTERNAL', message: `internal error (request id ${request.id})` } });
-  });
-}
+/** The HTTP API's names for a pair's fields, for error messages. */
+const PAIR_FIELDS = { id: 'id', prompt: 'prompt', responseA: 'response_a', responseB: 'response_b', extra: 'extra' };
 
 export function routingPlugin(options: RoutingPluginOptions): FastifyPluginAsync {
   const { store } = options;
-  const tagger = options.tagger ?? createRulesTagger();
-  const lexical = options.lexical ?? DEFAULT_LEXICAL_CONFIG;
-  const labelsPerPair = options.labelsPerPair ?? 1;
+  const policy: AnnotationPolicy = annotationPolicy({ labelsPerPair: options.labelsPerPair, leaseMs: options.leaseMs });
 
   return async (app) => {
-    errorReply(app);
+    useStrictValidation(app);
+    app.setErrorHandler(errorHandler());
+    // Unknown paths under the plugin's prefix get the same envelope. Fastify allows one not-found
+    // handler per prefix, so without a prefix the host's own handler answers.
+    if (app.prefix) {
+      app.setNotFoundHandler(async (request) => {
+        throw fail('ALIGNKIT_ERR_NOT_FOUND', `no route ${request.method} ${request.url}`);
+      });
+    }
 
     app.post<Body<{ pairs: { id: string; prompt: string; response_a: string; response_b: string; extra?: Record<string, unknown> }[] }>>(
       '/pairs',
       { schema: submitPairsSchema },
       async (request) => {
         requireAdmin(options.adminKey, request);
-        return store.addPairs(request.body.pairs.map((p) => ({ id: p.id, prompt: p.prompt, responseA: p.response_a, responseB: p.response_b, extra: p.extra })));
+        const pairs = request.body.pairs.map((p) => ({ id: p.id, prompt: p.prompt, responseA: p.response_a, responseB: p.response_b, extra: p.extra }));
+        return store.addPairs(pairs, PAIR_FIELDS);
       },
     );
 
+    app.delete<{ Params: { id: string } }>('/pairs/:id', { schema: deletePairSchema }, async (request) => {
+      requireAdmin(options.adminKey, request);
+      const { id } = request.params;
+      if (!(await store.deletePair(id))) throw fail('ALIGNKIT_ERR_UNKNOWN_PAIR', `no pair with id '${id}' in the label store`, { field: 'params.id', pairId: id });
+      return { id, deleted: true };
+    });
+
     app.post<Body<{ strategy: string; budget?: number; seed?: number; simulations?: number; epsilon?: number }>>('/route', { schema: routeSchema }, async (request) => {
       requireAdmin(options.adminKey, request);
-      const haveFeatures = store.pairIdsWithFeatures();
-      const missing = store.listPairs().filter((p) => !haveFeatures.has(p.id));
-      if (missing.length > 0) store.saveFeatures(await extractFeatures(missing, { tagger, lexical }));
-      const table = store.loadFeatureTable();
-      if (table.ids.length === 0) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'the label store holds no pairs to route; POST /pairs first', { parameter: 'pairs' });
-      const { body } = request;
-      const { selection, decisions } = routeTable(table, { strategy: body.strategy, budget: body.budget, model: options.model, seed: body.seed, simulations: body.simulations, epsilon: body.epsilon });
-      const runId = store.recordRouting({ strategy: body.strategy, budget: body.budget ?? null, params: { seed: body.seed, simulations: body.simulations, epsilon: body.epsilon }, predicted: selection.predicted ?? null }, decisions);
-      const human = decisions.filter((d) => d.route === 'human').length;
-      return { runId, human, ai: decisions.length - human, predicted: selection.predicted ?? null, featuresComputed: missing.length };
+      return routePool(store, { ...request.body, model: options.model, tagger: options.tagger, lexical: options.lexical });
     });
 
     app.post<Body<{ pairIds?: string[]; all?: boolean }>>('/ai-labels', { schema: aiLabelsSchema }, async (request) => {
       requireAdmin(options.adminKey, request);
       if (!options.judge) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'no AI judge is configured for this server (routingPlugin({judge}))', { parameter: 'judge' });
-      const run = store.latestRun();
-      let ids = request.body?.pairIds;
-      if (!ids) {
-        const aiRouted = run && !request.body?.all ? new Set(store.decisions(run.id).filter((d) => d.route === 'ai').map((d) => d.pairId)) : undefined;
-        ids = store.listPairs().map((p) => p.id).filter((id) => !aiRouted || aiRouted.has(id));
-      }
-      const pairs = ids.map((id) => {
-        const pair = store.getPair(id);
-        if (!pair) throw fail('ALIGNKIT_ERR_UNKNOWN_PAIR', `no pair with id '${id}' in the label store`, { field: 'pairIds', pairId: id });
-        return pair;
-      });
-      const verdicts = await options.judge.judge(pairs);
-      store.addAiLabels(pairs.map((p, i) => ({ pairId: p.id, judge: options.judge!.name, ...verdicts[i] })));
-      return { judge: options.judge.name, labelled: pairs.length };
+      return labelWithJudge(store, options.judge, { pairIds: request.body?.pairIds, all: request.body?.all });
     });
 
     app.post<Body<{ name: string; id?: string }>>('/annotators', { schema: createAnnotatorSchema }, async (request, reply) => {
       requireAdmin(options.adminKey, request);
-      return reply.status(201).send(store.createAnnotator(request.body.name, request.body.id));
+      return reply.status(201).send(await store.createAnnotator(request.body.name, request.body.id));
     });
 
     app.get('/next', { schema: nextPairSchema }, async (request) => {
-      const annotator = requireAnnotator(store, request);
-      return { annotator, pair: store.nextPairFor(annotator.id, labelsPerPair) ?? null };
+      const annotator = await requireAnnotator(store, request);
+      return { annotator, pair: (await store.nextPairFor(annotator.id, policy)) ?? null };
     });
 
     app.post<Body<{ pairId: string; scale: number; confidence: number }>>('/labels', { schema: submitLabelSchema }, async (request, reply) => {
-      const annotator = requireAnnotator(store, request);
-      const result = store.submitHumanLabel({ pairId: request.body.pairId, annotatorId: annotator.id, scale: request.body.scale, confidence: request.body.confidence });
+      const annotator = await requireAnnotator(store, request);
+      const result = await store.submitHumanLabel({ pairId: request.body.pairId, annotatorId: annotator.id, scale: request.body.scale, confidence: request.body.confidence }, policy);
       return reply.status(result.created ? 201 : 200).send(result);
     });
 
-    app.put<{ Params: { id: number }; Body: { scale: number; confidence: number } }>('/labels/:id', { schema: updateLabelSchema }, async (request) => {
-      const annotator = requireAnnotator(store, request);
-      return { label: store.updateHumanLabel(request.params.id, annotator.id, request.body) };
+    // An admin's explicit decision: a label for the named annotator, past the routing decision,
+    // the hand-out and the quota. The label is marked `override`.
+    app.post<Body<{ pairId: string; annotatorId: string; scale: number; confidence: number }>>('/labels/override', { schema: overrideLabelSchema }, async (request, reply) => {
+      requireAdmin(options.adminKey, request);
+      const result = await store.submitHumanLabel({ ...request.body, override: true }, policy);
+      return reply.status(result.created ? 201 : 200).send(result);
+    });
+
+    app.put<{ Params: { id: string }; Body: { scale: number; confidence: number } }>('/labels/:id', { schema: updateLabelSchema }, async (request) => {
+      const annotator = await requireAnnotator(store, request);
+      return { label: await store.updateHumanLabel(Number(request.params.id), annotator.id, request.body, policy) };
     });
 
     app.get<{ Querystring: { format: ExportFormat; judge?: string } }>('/export', { schema: exportSchema }, async (request, reply) => {
       requireAdmin(options.adminKey, request);
-      const rows = store.exportLabelled(request.query.judge);
       const format = EXPORT_FORMATS[request.query.format];
       return reply
         .header('content-type', format.contentType)
         .header('content-disposition', `attachment; filename="labelled.${format.extension}"`)
-        .send(await exportBytes(rows, request.query.format));
+        .send(await format.stream(store.exportLabelled(request.query.judge)));
     });
 
-    app.get('/annotate', async (_request, reply) => {
-      return reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', ANNOTATOR_PAGE_CSP).send(annotatorPage());
+    app.get<{ Querystring: Record<string, string> }>('/annotate', async (request, reply) => {
+      if ('key' in request.query) {
+        throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'querystring.key: an API key in the URL ends up in browser history and server logs; open the page without it and type the key into its key field', { field: 'querystring.key' });
+      }
+      return reply.headers(ANNOTATOR_PAGE_HEADERS).send(annotatorPage());
     });
   };
 }

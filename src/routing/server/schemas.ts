@@ -62,6 +62,7 @@ const labelOut = {
     scale: { type: 'integer' },
     preference: { type: 'string' },
     confidence: { type: 'number' },
+    override: { type: 'boolean' },
     createdAt: { type: 'string' },
     updatedAt: { type: 'string' },
   },
@@ -80,8 +81,24 @@ export const submitLabelSchema = {
   },
 } as const;
 
+export const overrideLabelSchema = {
+  body: {
+    type: 'object',
+    required: ['pairId', 'annotatorId', 'scale'],
+    properties: { pairId: { type: 'string', minLength: 1 }, annotatorId: { type: 'string', minLength: 1 }, ...labelBody },
+    additionalProperties: false,
+  },
+  response: submitLabelSchema.response,
+} as const;
+
+export const deletePairSchema = {
+  params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1 } } },
+  response: { 200: { type: 'object', properties: { id: { type: 'string' }, deleted: { type: 'boolean' } } } },
+} as const;
+
 export const updateLabelSchema = {
-  params: { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } },
+  // Path parameters are text and validation does not coerce: a positive integer, as digits.
+  params: { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,14}$', description: 'a label id (a positive integer)' } } },
   body: { type: 'object', required: ['scale'], properties: labelBody, additionalProperties: false },
   response: { 200: { type: 'object', properties: { label: labelOut } } },
 } as const;

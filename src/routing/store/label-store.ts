@@ -1,222 +1,200 @@
-// The embedded label store (better-sqlite3, WAL journal): pairs, their features, routing
-// decisions, AI labels with their judge, and human labels with annotator, time and confidence.
-// Every write is one transaction that has reached the disk when the call returns
-// (synchronous=FULL), so a label the server acknowledged survives a kill -9.
+// The label store: pairs, their features, routing decisions, AI labels with their judge, annotators,
+// the pairs handed to each annotator, and human labels with annotator, time and confidence. One
+// implementation over a SQL driver (./driver.ts): SQLite for one server, PostgreSQL for several
+// servers sharing the store. Every write is one transaction that is durable when the call
+// resolves, so a label the server acknowledged survives a kill -9.
+//
+// Who may label what is enforced here, inside the transaction that writes, so it holds however
+// many servers write at once: an annotator labels only a pair routed to humans in the latest run
+// that `nextPairFor` handed to them, and no pair gets more than `labelsPerPair` human labels.
+// An admin may record a label past those checks (`override`), and the label says so.
 
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import { fail } from '../../errors.js';
 import { buildFeatureTable, type FeatureTable } from '../features/extract.js';
 import { LEXICAL_SCORES, type TagRecord } from '../features/catalog.js';
 import type { LexicalScores } from '../features/lexical.js';
-import { preferenceFromScale } from '../labels.js';
+import { PREFERENCES, preferenceFromScale } from '../labels.js';
 import type { Preference, Route, RoutingPair } from '../types.js';
-import { MIGRATIONS } from './migrations.js';
-
-export interface LabelStoreConfig {
-  /** SQLite file; ':memory:' for a throwaway store. */
-  path: string;
-  /** FULL (default) fsyncs the WAL on every commit: durable acknowledgements. NORMAL trades that for speed. */
-  synchronous: 'FULL' | 'NORMAL' | 'EXTRA';
-  busyTimeoutMs: number;
-}
-
-export const DEFAULT_LABEL_STORE_CONFIG: Omit<LabelStoreConfig, 'path'> = { synchronous: 'FULL', busyTimeoutMs: 5000 };
-
-export interface HumanLabel {
-  id: number;
-  pairId: string;
-  annotatorId: string;
-  /** -2 A clearly better, -1 A slightly, 0 tie, 1 B slightly, 2 B clearly. */
-  scale: number;
-  preference: Preference;
-  confidence: number;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface AiLabel {
-  pairId: string;
-  judge: string;
-  preference: Preference | null;
-  scoreA: number | null;
-  scoreB: number | null;
-  createdAt: string;
-}
-
-export interface RoutingRun {
-  id: number;
-  strategy: string;
-  budget: number | null;
-  params: Record<string, unknown>;
-  predicted: number | null;
-  createdAt: string;
-}
-
-export interface ExportRow {
-  id: string;
-  prompt: string;
-  response_a: string;
-  response_b: string;
-  preference: Preference | null;
-  chosen: string | null;
-  rejected: string | null;
-  label_source: 'human' | 'ai' | 'none';
-  route: Route | null;
-  judge: string | null;
-  /** Comma-separated annotator ids (a flat string so Arrow/Parquet exports stay flat). */
-  annotators: string;
-  n_human_labels: number;
-  confidence: number | null;
-}
+import type { SqlDriver, SqlExecutor, SqlRow, SqlValue } from './driver.js';
+import { migrate, schemaVersion } from './migrate.js';
+import {
+  annotationPolicy, exportRow, latestAiLabel, toAiLabel, toHumanLabel, toPair, toRoutingRun,
+  type AiLabel, type AnnotationPolicy, type ExportRow, type HumanLabel, type RoutingRun,
+} from './records.js';
+import { checkId, checkPair, checkScale, checkText, storable, type PairFieldNames } from './validate.js';
 
 const now = () => new Date().toISOString();
+const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+const finiteOrNull = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 /** API keys are stored as SHA-256 hashes; the key itself is shown once, at creation. */
 export function hashApiKey(key: string): string {
   return crypto.createHash('sha256').update(key).digest('hex');
 }
 
-function validateScale(scale: number, confidence: number): void {
-  if (!Number.isInteger(scale) || scale < -2 || scale > 2) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `label scale must be an integer in -2..2, got ${scale}`, { field: 'scale' });
-  if (!(confidence >= 0 && confidence <= 1)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `label confidence must be in [0, 1], got ${confidence}`, { field: 'confidence' });
+export function newApiKey(): string {
+  return `ak_${crypto.randomBytes(24).toString('base64url')}`;
 }
 
-type Row = Record<string, unknown>;
+/** Pairs per page when the export streams the store. */
+const EXPORT_PAGE = 500;
 
-function toHumanLabel(r: Row): HumanLabel {
-  return {
-    id: Number(r.id),
-    pairId: String(r.pair_id),
-    annotatorId: String(r.annotator_id),
-    scale: Number(r.scale),
-    preference: r.preference as Preference,
-    confidence: Number(r.confidence),
-    createdAt: String(r.created_at),
-    updatedAt: String(r.updated_at),
-  };
+/** Rows per multi-row statement: few round trips, well under SQLite's 32,766 parameters. */
+const BATCH = 500;
+
+function chunks<T>(items: T[], size = BATCH): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
-function toPair(r: Row): RoutingPair {
-  return { id: String(r.id), prompt: String(r.prompt), responseA: String(r.response_a), responseB: String(r.response_b), extra: JSON.parse(String(r.extra)) };
+/** Runs `INSERT ... VALUES (...), (...) <suffix>` over the rows in batches; resolves to rows changed. */
+async function insertRows(tx: SqlExecutor, head: string, rows: SqlValue[][], suffix = ''): Promise<number> {
+  let changed = 0;
+  for (const batch of chunks(rows)) {
+    const values = batch.map((r) => `(${placeholders(r.length)})`).join(', ');
+    changed += await tx.run(`${head} VALUES ${values} ${suffix}`, batch.flat());
+  }
+  return changed;
 }
+
+/**
+ * Slots of pair `p` taken by someone other than annotator ?: its human labels, plus live leases
+ * (expiring after ?) of other annotators who have not labelled it yet. Parameters: annotator, now.
+ */
+const SLOTS_TAKEN = `(SELECT COUNT(*) FROM human_labels h WHERE h.pair_id = p.id)
+  + (SELECT COUNT(*) FROM assignments a WHERE a.pair_id = p.id AND a.annotator_id <> ? AND a.expires_at > ?
+       AND NOT EXISTS (SELECT 1 FROM human_labels h2 WHERE h2.pair_id = a.pair_id AND h2.annotator_id = a.annotator_id))`;
 
 export class LabelStore {
-  readonly db: Database.Database;
-  readonly config: LabelStoreConfig;
+  constructor(readonly driver: SqlDriver) {}
 
-  constructor(config: LabelStoreConfig) {
-    this.config = config;
-    if (config.path !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(config.path)), { recursive: true });
-    this.db = new Database(config.path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${config.synchronous}`);
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma(`busy_timeout = ${config.busyTimeoutMs}`);
-    this.migrate();
+  /** Runs the missing migrations; `openLabelStore` does this. */
+  async migrate(): Promise<number> {
+    return migrate(this.driver);
   }
 
-  /** Schema version this file is at (0 = empty file). */
-  schemaVersion(): number {
-    const row = this.db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
-    return row?.version ?? 0;
+  /** Where the store lives (a file, or a PostgreSQL URL with the password masked). */
+  get location(): string {
+    return this.driver.location;
   }
 
-  private migrate(): void {
-    this.db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
-    const current = this.schemaVersion();
-    if (current > MIGRATIONS.length) {
-      throw fail('ALIGNKIT_ERR_STORE', `label store ${this.config.path} has schema version ${current}, newer than this alignkit (${MIGRATIONS.length})`, { file: this.config.path });
-    }
-    for (let v = current; v < MIGRATIONS.length; v++) {
-      this.db.transaction(() => {
-        MIGRATIONS[v].up(this.db);
-        this.db.prepare('DELETE FROM schema_version').run();
-        this.db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(v + 1);
-      })();
-    }
+  /** Schema version the store is at (0 = empty). */
+  schemaVersion(): Promise<number> {
+    return schemaVersion(this.driver);
   }
 
-  close(): void {
-    this.db.close();
+  close(): Promise<void> {
+    return this.driver.close();
+  }
+
+  private get order(): string {
+    return this.driver.sql.pairOrder;
   }
 
   // ---- pairs and features
 
-  addPairs(pairs: RoutingPair[]): { inserted: number; existing: number } {
-    const insert = this.db.prepare('INSERT OR IGNORE INTO pairs (id, prompt, response_a, response_b, extra, created_at) VALUES (?, ?, ?, ?, ?, ?)');
-    let inserted = 0;
-    this.db.transaction(() => {
-      const t = now();
-      for (const p of pairs) inserted += insert.run(p.id, p.prompt, p.responseA, p.responseB, JSON.stringify(p.extra ?? {}), t).changes;
-    })();
+  /** Adds pairs; ids already in the store are left as they are. `names` words the errors. */
+  async addPairs(pairs: RoutingPair[], names?: PairFieldNames): Promise<{ inserted: number; existing: number }> {
+    pairs.forEach((p, i) => checkPair(p, `pairs[${i}]`, names));
+    const t = now();
+    const rows = pairs.map((p) => [p.id, p.prompt, p.responseA, p.responseB, JSON.stringify(p.extra ?? {}), t]);
+    const inserted = await this.driver.transaction((tx) => insertRows(tx, 'INSERT INTO pairs (id, prompt, response_a, response_b, extra, created_at)', rows, 'ON CONFLICT (id) DO NOTHING'));
     return { inserted, existing: pairs.length - inserted };
   }
 
-  getPair(id: string): RoutingPair | undefined {
-    const r = this.db.prepare('SELECT * FROM pairs WHERE id = ?').get(id) as Row | undefined;
+  /** Deletes a pair with its features, routing decisions, leases and labels; false when absent. */
+  async deletePair(id: string): Promise<boolean> {
+    if (!storable(id)) return false;
+    return (await this.driver.transaction((tx) => tx.run('DELETE FROM pairs WHERE id = ?', [id]))) > 0;
+  }
+
+  async getPair(id: string, ex: SqlExecutor = this.driver): Promise<RoutingPair | undefined> {
+    if (!storable(id)) return undefined;
+    const r = await ex.get('SELECT id, prompt, response_a, response_b, extra FROM pairs WHERE id = ?', [id]);
     return r ? toPair(r) : undefined;
   }
 
-  listPairs(): RoutingPair[] {
-    return (this.db.prepare('SELECT * FROM pairs ORDER BY rowid').all() as Row[]).map(toPair);
+  async listPairs(): Promise<RoutingPair[]> {
+    return (await this.driver.all(`SELECT p.id, p.prompt, p.response_a, p.response_b, p.extra FROM pairs p ORDER BY ${this.order}`)).map(toPair);
   }
 
-  countPairs(): number {
-    return Number((this.db.prepare('SELECT COUNT(*) AS n FROM pairs').get() as Row).n);
+  async countPairs(): Promise<number> {
+    return Number((await this.driver.get('SELECT COUNT(*) AS n FROM pairs'))!.n);
   }
 
-  saveFeatures(table: FeatureTable): void {
-    const upsert = this.db.prepare('INSERT OR REPLACE INTO features (pair_id, active, scores, tags) VALUES (?, ?, ?, ?)');
+  /**
+   * The ids among `ids` that name stored pairs, read inside a write transaction (PostgreSQL keeps
+   * them from being deleted before it commits), so rows that refer to them never break a foreign key.
+   */
+  private async existingPairs(tx: SqlExecutor, ids: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (const batch of chunks(ids.filter(storable))) {
+      for (const r of await tx.all(`SELECT id FROM pairs WHERE id IN (${placeholders(batch.length)})${this.driver.sql.lockShared}`, batch)) found.add(String(r.id));
+    }
+    return found;
+  }
+
+  /** Stores features; rows of pairs deleted meanwhile are skipped. */
+  async saveFeatures(table: FeatureTable): Promise<void> {
     const f = table.names.length;
-    this.db.transaction(() => {
-      table.ids.forEach((id, i) => {
+    await this.driver.transaction(async (tx) => {
+      const existing = await this.existingPairs(tx, table.ids);
+      const rows = table.ids.flatMap((id, i) => {
+        if (!existing.has(id)) return [];
         const active = table.names.filter((_, j) => table.active[i * f + j]);
         const scores = Object.fromEntries(LEXICAL_SCORES.map((s) => [s, table.scores[s][i]]));
-        upsert.run(id, JSON.stringify(active), JSON.stringify(scores), JSON.stringify(table.tags[i]));
+        return [[id, JSON.stringify(active), JSON.stringify(scores), JSON.stringify(table.tags[i])]];
       });
-    })();
+      await insertRows(tx, 'INSERT INTO features (pair_id, active, scores, tags)', rows, 'ON CONFLICT (pair_id) DO UPDATE SET active = excluded.active, scores = excluded.scores, tags = excluded.tags');
+    });
   }
 
-  pairIdsWithFeatures(): Set<string> {
-    return new Set((this.db.prepare('SELECT pair_id FROM features').all() as Row[]).map((r) => String(r.pair_id)));
+  async pairIdsWithFeatures(): Promise<Set<string>> {
+    return new Set((await this.driver.all('SELECT pair_id FROM features')).map((r) => String(r.pair_id)));
   }
 
   /**
    * The feature table of the given pairs (all pairs with features by default), rebuilt from raw
    * scores so percentile ranks are computed within this pool.
    */
-  loadFeatureTable(ids?: string[]): FeatureTable {
-    const rows = (this.db.prepare('SELECT f.* FROM features f JOIN pairs p ON p.id = f.pair_id ORDER BY p.rowid').all() as Row[]).filter((r) => !ids || ids.includes(String(r.pair_id)));
-    const scores = Object.fromEntries(LEXICAL_SCORES.map((s) => [s, Float64Array.from(rows, (r) => Number(JSON.parse(String(r.scores))[s]))])) as LexicalScores;
+  async loadFeatureTable(ids?: string[]): Promise<FeatureTable> {
+    const wanted = ids && new Set(ids);
+    const rows = (await this.driver.all(`SELECT f.pair_id, f.scores, f.tags FROM features f JOIN pairs p ON p.id = f.pair_id ORDER BY ${this.order}`)).filter(
+      (r) => !wanted || wanted.has(String(r.pair_id)),
+    );
+    const parsed = rows.map((r) => JSON.parse(String(r.scores)) as Record<string, number>);
+    const scores = Object.fromEntries(LEXICAL_SCORES.map((s) => [s, Float64Array.from(parsed, (p) => Number(p[s]))])) as LexicalScores;
     return buildFeatureTable(rows.map((r) => String(r.pair_id)), scores, rows.map((r) => JSON.parse(String(r.tags)) as TagRecord));
   }
 
   // ---- routing
 
-  recordRouting(run: { strategy: string; budget: number | null; params?: Record<string, unknown>; predicted?: number | null }, decisions: { pairId: string; route: Route; gain?: number | null }[]): number {
-    return this.db.transaction(() => {
-      const info = this.db
-        .prepare('INSERT INTO routing_runs (strategy, budget, params, predicted, created_at) VALUES (?, ?, ?, ?, ?)')
-        .run(run.strategy, run.budget, JSON.stringify(run.params ?? {}), run.predicted ?? null, now());
-      const runId = Number(info.lastInsertRowid);
-      const insert = this.db.prepare('INSERT INTO routing_decisions (run_id, pair_id, route, gain) VALUES (?, ?, ?, ?)');
-      for (const d of decisions) insert.run(runId, d.pairId, d.route, d.gain ?? null);
+  /** Records a routing run; decisions on pairs deleted meanwhile are skipped. */
+  async recordRouting(run: { strategy: string; budget: number | null; params?: Record<string, unknown>; predicted?: number | null }, decisions: { pairId: string; route: Route; gain?: number | null }[]): Promise<number> {
+    return this.driver.transaction(async (tx) => {
+      const row = await tx.get('INSERT INTO routing_runs (strategy, budget, params, predicted, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id', [
+        run.strategy, finiteOrNull(run.budget), JSON.stringify(run.params ?? {}), finiteOrNull(run.predicted), now(),
+      ]);
+      const runId = Number(row!.id);
+      const existing = await this.existingPairs(tx, decisions.map((d) => d.pairId));
+      // The hand-out order: highest gain first (no gain counts as 0), ties in the order given.
+      const ranked = decisions.filter((d) => existing.has(d.pairId)).map((d, i) => ({ d, i, g: finiteOrNull(d.gain) ?? 0 }));
+      ranked.sort((a, b) => b.g - a.g || a.i - b.i);
+      const rows = ranked.map(({ d }, rank) => [runId, d.pairId, d.route, finiteOrNull(d.gain), rank]);
+      await insertRows(tx, 'INSERT INTO routing_decisions (run_id, pair_id, route, gain, rank)', rows);
       return runId;
-    })();
+    });
   }
 
-  latestRun(): RoutingRun | undefined {
-    const r = this.db.prepare('SELECT * FROM routing_runs ORDER BY id DESC LIMIT 1').get() as Row | undefined;
-    return r
-      ? { id: Number(r.id), strategy: String(r.strategy), budget: r.budget === null ? null : Number(r.budget), params: JSON.parse(String(r.params)), predicted: r.predicted === null ? null : Number(r.predicted), createdAt: String(r.created_at) }
-      : undefined;
+  async latestRun(ex: SqlExecutor = this.driver): Promise<RoutingRun | undefined> {
+    const r = await ex.get('SELECT * FROM routing_runs ORDER BY id DESC LIMIT 1');
+    return r ? toRoutingRun(r) : undefined;
   }
 
-  decisions(runId: number): { pairId: string; route: Route; gain: number | null }[] {
-    return (this.db.prepare('SELECT pair_id, route, gain FROM routing_decisions WHERE run_id = ?').all(runId) as Row[]).map((r) => ({
+  async decisions(runId: number): Promise<{ pairId: string; route: Route; gain: number | null }[]> {
+    return (await this.driver.all('SELECT pair_id, route, gain FROM routing_decisions WHERE run_id = ?', [runId])).map((r) => ({
       pairId: String(r.pair_id),
       route: r.route as Route,
       gain: r.gain === null ? null : Number(r.gain),
@@ -225,155 +203,250 @@ export class LabelStore {
 
   // ---- AI labels
 
-  addAiLabels(labels: { pairId: string; judge: string; preference: Preference | null; scoreA?: number | null; scoreB?: number | null }[]): void {
-    const upsert = this.db.prepare('INSERT OR REPLACE INTO ai_labels (pair_id, judge, preference, score_a, score_b, created_at) VALUES (?, ?, ?, ?, ?, ?)');
-    this.db.transaction(() => {
+  /** Stores (or replaces) each judge's label of a pair; resolves to how many pairs still existed. */
+  async addAiLabels(labels: { pairId: string; judge: string; preference: Preference | null; scoreA?: number | null; scoreB?: number | null }[]): Promise<number> {
+    for (const l of labels) {
+      checkText(l.judge, 'judge');
+      if (l.preference !== null && !PREFERENCES.includes(l.preference)) {
+        throw fail('ALIGNKIT_ERR_JUDGE', `judge '${l.judge}' answered ${JSON.stringify(l.preference)} for pair '${l.pairId}'; a preference is A, B, tie or null`, { judge: l.judge, pairId: l.pairId });
+      }
+    }
+    // One row per (pair, judge), the last given: a multi-row upsert may not touch a row twice.
+    const latest = new Map(labels.map((l) => [JSON.stringify([l.pairId, l.judge]), l]));
+    return this.driver.transaction(async (tx) => {
       const t = now();
-      for (const l of labels) upsert.run(l.pairId, l.judge, l.preference, l.scoreA ?? null, l.scoreB ?? null, t);
-    })();
+      const existing = await this.existingPairs(tx, [...latest.values()].map((l) => l.pairId));
+      const rows = [...latest.values()].filter((l) => existing.has(l.pairId)).map((l) => [l.pairId, l.judge, l.preference, finiteOrNull(l.scoreA), finiteOrNull(l.scoreB), t]);
+      await insertRows(
+        tx,
+        'INSERT INTO ai_labels (pair_id, judge, preference, score_a, score_b, created_at)',
+        rows,
+        'ON CONFLICT (pair_id, judge) DO UPDATE SET preference = excluded.preference, score_a = excluded.score_a, score_b = excluded.score_b, created_at = excluded.created_at',
+      );
+      return rows.length;
+    });
   }
 
-  aiLabels(pairId?: string): AiLabel[] {
-    const rows = (pairId ? this.db.prepare('SELECT * FROM ai_labels WHERE pair_id = ?').all(pairId) : this.db.prepare('SELECT * FROM ai_labels').all()) as Row[];
-    return rows.map((r) => ({
-      pairId: String(r.pair_id),
-      judge: String(r.judge),
-      preference: (r.preference as Preference | null) ?? null,
-      scoreA: r.score_a === null ? null : Number(r.score_a),
-      scoreB: r.score_b === null ? null : Number(r.score_b),
-      createdAt: String(r.created_at),
-    }));
+  async aiLabels(pairId?: string): Promise<AiLabel[]> {
+    if (pairId !== undefined && !storable(pairId)) return [];
+    const rows = pairId ? await this.driver.all('SELECT * FROM ai_labels WHERE pair_id = ?', [pairId]) : await this.driver.all('SELECT * FROM ai_labels');
+    return rows.map(toAiLabel);
   }
 
   // ---- annotators
 
-  /** Creates an annotator and returns its API key (only its hash is stored). */
-  createAnnotator(name: string, id: string = crypto.randomUUID()): { id: string; name: string; apiKey: string } {
-    const apiKey = `ak_${crypto.randomBytes(24).toString('base64url')}`;
-    this.db.prepare('INSERT INTO annotators (id, name, key_hash, created_at) VALUES (?, ?, ?, ?)').run(id, name, hashApiKey(apiKey), now());
+  /** Creates an annotator and returns its API key (only its hash is stored); 409 for a taken id. */
+  async createAnnotator(name: string, id: string = crypto.randomUUID()): Promise<{ id: string; name: string; apiKey: string }> {
+    checkText(name, 'name');
+    checkId(id, 'id');
+    const apiKey = newApiKey();
+    const inserted = await this.driver.transaction((tx) =>
+      tx.run('INSERT INTO annotators (id, name, key_hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING', [id, name, hashApiKey(apiKey), now()]),
+    );
+    if (inserted === 0) throw fail('ALIGNKIT_ERR_CONFLICT', `an annotator with id '${id}' already exists; choose another id or leave it out for a generated one`, { field: 'id', id });
     return { id, name, apiKey };
   }
 
-  annotatorByKey(apiKey: string): { id: string; name: string } | undefined {
-    const r = this.db.prepare('SELECT id, name FROM annotators WHERE key_hash = ?').get(hashApiKey(apiKey)) as Row | undefined;
+  /** Creates the annotator or gives it this name and key (a key file kept by the operator). */
+  async putAnnotator(annotator: { id: string; name: string; apiKey: string }): Promise<void> {
+    checkText(annotator.name, 'name');
+    checkId(annotator.id, 'id');
+    await this.driver.transaction((tx) =>
+      tx.run('INSERT INTO annotators (id, name, key_hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, key_hash = excluded.key_hash', [
+        annotator.id, annotator.name, hashApiKey(annotator.apiKey), now(),
+      ]),
+    );
+  }
+
+  async annotatorByKey(apiKey: string): Promise<{ id: string; name: string } | undefined> {
+    const r = await this.driver.get('SELECT id, name FROM annotators WHERE key_hash = ?', [hashApiKey(apiKey)]);
     return r ? { id: String(r.id), name: String(r.name) } : undefined;
+  }
+
+  // ---- handing pairs out
+
+  /**
+   * The next pair for an annotator, reserved for them for `leaseMs`: the pair they hold a live
+   * lease on if any (a reload does not take a second slot), else the human-routed pair of the
+   * latest run with the highest gain that they have not labelled and whose human labels plus
+   * other annotators' live leases are under `labelsPerPair`.
+   */
+  async nextPairFor(annotatorId: string, policy: Partial<AnnotationPolicy> = {}): Promise<RoutingPair | undefined> {
+    const { labelsPerPair, leaseMs } = annotationPolicy(policy);
+    return this.driver.transaction(async (tx) => {
+      const run = await this.latestRun(tx);
+      if (!run) return undefined;
+      const t = now();
+      const expires = new Date(Date.now() + leaseMs).toISOString();
+      const held = await tx.get(
+        `SELECT p.id FROM assignments me JOIN pairs p ON p.id = me.pair_id
+           JOIN routing_decisions d ON d.pair_id = me.pair_id AND d.run_id = ? AND d.route = 'human'
+         WHERE me.annotator_id = ? AND me.expires_at > ?
+           AND NOT EXISTS (SELECT 1 FROM human_labels h WHERE h.pair_id = p.id AND h.annotator_id = me.annotator_id)
+           AND ${SLOTS_TAKEN} < ?
+         ORDER BY me.assigned_at, ${this.order} LIMIT 1`,
+        [run.id, annotatorId, t, annotatorId, t, labelsPerPair],
+      );
+      if (held) {
+        await tx.run('UPDATE assignments SET expires_at = ? WHERE pair_id = ? AND annotator_id = ?', [expires, String(held.id), annotatorId]);
+        return this.getPair(String(held.id), tx);
+      }
+      // A candidate locked by this query can have lost its last slot to a server whose snapshot
+      // was newer: it is counted again under the lock and passed over if full.
+      const passed: string[] = [];
+      for (;;) {
+        const candidate = await tx.get(
+          `SELECT p.id FROM routing_decisions d JOIN pairs p ON p.id = d.pair_id
+           WHERE d.run_id = ? AND d.route = 'human'
+             AND NOT EXISTS (SELECT 1 FROM human_labels h WHERE h.pair_id = p.id AND h.annotator_id = ?)
+             AND ${SLOTS_TAKEN} < ?
+             ${passed.length ? `AND p.id NOT IN (${placeholders(passed.length)})` : ''}
+           ORDER BY d.rank LIMIT 1${this.driver.sql.lockCandidate}`,
+          [run.id, annotatorId, annotatorId, t, labelsPerPair, ...passed],
+        );
+        if (!candidate) return undefined;
+        const pairId = String(candidate.id);
+        if ((await this.slotsTaken(tx, pairId, annotatorId, t)) >= labelsPerPair) {
+          passed.push(pairId);
+          continue;
+        }
+        await tx.run(
+          `INSERT INTO assignments (pair_id, annotator_id, assigned_at, expires_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (pair_id, annotator_id) DO UPDATE SET assigned_at = excluded.assigned_at, expires_at = excluded.expires_at`,
+          [pairId, annotatorId, t, expires],
+        );
+        return this.getPair(pairId, tx);
+      }
+    });
+  }
+
+  private async slotsTaken(tx: SqlExecutor, pairId: string, annotatorId: string, t: string): Promise<number> {
+    return Number((await tx.get(`SELECT ${SLOTS_TAKEN} AS taken FROM pairs p WHERE p.id = ?`, [annotatorId, t, pairId]))!.taken);
   }
 
   // ---- human labels
 
   /**
    * Records an annotator's label for a pair. Idempotent per (annotator, pair): the same label again
-   * changes nothing; a different one from the same annotator replaces it.
+   * changes nothing; a different one from the same annotator replaces it. Unless `override` (an
+   * admin's explicit decision), the pair must be routed to humans in the latest run, and a new
+   * label needs the pair to have been handed to this annotator and a free slot under the quota.
    */
-  submitHumanLabel(input: { pairId: string; annotatorId: string; scale: number; confidence: number }): { label: HumanLabel; created: boolean; changed: boolean } {
-    validateScale(input.scale, input.confidence);
-    return this.db.transaction(() => {
-      if (!this.getPair(input.pairId)) throw fail('ALIGNKIT_ERR_UNKNOWN_PAIR', `no pair with id '${input.pairId}' in the label store`, { field: 'pairId', pairId: input.pairId });
-      const existing = this.db.prepare('SELECT * FROM human_labels WHERE pair_id = ? AND annotator_id = ?').get(input.pairId, input.annotatorId) as Row | undefined;
-      const t = now();
-      if (!existing) {
-        const info = this.db
-          .prepare('INSERT INTO human_labels (pair_id, annotator_id, scale, preference, confidence, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-          .run(input.pairId, input.annotatorId, input.scale, preferenceFromScale(input.scale), input.confidence, t, t);
-        return { label: this.labelById(Number(info.lastInsertRowid))!, created: true, changed: true };
+  async submitHumanLabel(
+    input: { pairId: string; annotatorId: string; scale: number; confidence: number; override?: boolean },
+    policy: Partial<AnnotationPolicy> = {},
+  ): Promise<{ label: HumanLabel; created: boolean; changed: boolean }> {
+    checkScale(input.scale, input.confidence);
+    checkId(input.pairId, 'pairId');
+    checkId(input.annotatorId, 'annotatorId');
+    const { labelsPerPair } = annotationPolicy(policy);
+    const { pairId, annotatorId } = input;
+    const override = input.override === true;
+    return this.driver.transaction(async (tx) => {
+      await this.driver.lockPair(tx, pairId);
+      if (!(await tx.get('SELECT 1 AS x FROM pairs WHERE id = ?', [pairId]))) throw fail('ALIGNKIT_ERR_UNKNOWN_PAIR', `no pair with id '${pairId}' in the label store`, { field: 'pairId', pairId });
+      if (!(await tx.get('SELECT 1 AS x FROM annotators WHERE id = ?', [annotatorId]))) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `no annotator with id '${annotatorId}' in the label store`, { field: 'annotatorId', annotatorId });
+      const existing = await tx.get('SELECT * FROM human_labels WHERE pair_id = ? AND annotator_id = ?', [pairId, annotatorId]);
+      if (!override) {
+        await this.requireHumanRoute(tx, pairId);
+        if (!existing) await this.requireSlot(tx, pairId, annotatorId, labelsPerPair);
       }
-      if (Number(existing.scale) === input.scale && Number(existing.confidence) === input.confidence) {
+      const t = now();
+      const values: SqlValue[] = [input.scale, preferenceFromScale(input.scale), input.confidence];
+      if (!existing) {
+        const row = await tx.get(
+          'INSERT INTO human_labels (pair_id, annotator_id, scale, preference, confidence, override, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *',
+          [pairId, annotatorId, ...values, override ? 1 : 0, t, t],
+        );
+        await tx.run('DELETE FROM assignments WHERE pair_id = ? AND annotator_id = ?', [pairId, annotatorId]);
+        return { label: toHumanLabel(row!), created: true, changed: true };
+      }
+      if (Number(existing.scale) === input.scale && Number(existing.confidence) === input.confidence && (Number(existing.override) === 1) === override) {
         return { label: toHumanLabel(existing), created: false, changed: false };
       }
-      this.db.prepare('UPDATE human_labels SET scale = ?, preference = ?, confidence = ?, updated_at = ? WHERE id = ?').run(input.scale, preferenceFromScale(input.scale), input.confidence, t, existing.id);
-      return { label: this.labelById(Number(existing.id))!, created: false, changed: true };
-    })();
+      const row = await tx.get('UPDATE human_labels SET scale = ?, preference = ?, confidence = ?, override = ?, updated_at = ? WHERE id = ? RETURNING *', [...values, override ? 1 : 0, t, existing.id as SqlValue]);
+      return { label: toHumanLabel(row!), created: false, changed: true };
+    });
   }
 
-  labelById(id: number): HumanLabel | undefined {
-    const r = this.db.prepare('SELECT * FROM human_labels WHERE id = ?').get(id) as Row | undefined;
+  /** 409 unless the latest routing run sends the pair to human annotators. */
+  private async requireHumanRoute(tx: SqlExecutor, pairId: string): Promise<void> {
+    const run = await this.latestRun(tx);
+    if (!run) throw fail('ALIGNKIT_ERR_CONFLICT', `pair '${pairId}' is not routed yet: route the pool (POST /route) before collecting human labels`, { field: 'pairId', pairId });
+    const decision = await tx.get('SELECT route FROM routing_decisions WHERE run_id = ? AND pair_id = ?', [run.id, pairId]);
+    if (decision?.route !== 'human') {
+      const where = decision ? 'to the AI judge' : 'nowhere (it joined the pool after the run)';
+      throw fail('ALIGNKIT_ERR_CONFLICT', `pair '${pairId}' is routed ${where} in routing run ${run.id}; only an admin override records a human label for it`, { field: 'pairId', pairId, runId: run.id });
+    }
+  }
+
+  /** 403 unless the pair was handed to the annotator; 409 when its label quota is full. */
+  private async requireSlot(tx: SqlExecutor, pairId: string, annotatorId: string, labelsPerPair: number): Promise<void> {
+    const lease = await tx.get('SELECT expires_at FROM assignments WHERE pair_id = ? AND annotator_id = ?', [pairId, annotatorId]);
+    if (!lease) throw fail('ALIGNKIT_ERR_FORBIDDEN', `pair '${pairId}' was not handed to annotator '${annotatorId}'; label the pairs GET /next hands out`, { field: 'pairId', pairId });
+    const taken = await this.slotsTaken(tx, pairId, annotatorId, now());
+    if (taken >= labelsPerPair) {
+      throw fail('ALIGNKIT_ERR_CONFLICT', `pair '${pairId}' already has the ${labelsPerPair} human label${labelsPerPair === 1 ? '' : 's'} it needs (your lease on it had expired); ask GET /next for another`, { field: 'pairId', pairId, labelsPerPair });
+    }
+  }
+
+  async labelById(id: number): Promise<HumanLabel | undefined> {
+    const r = await this.driver.get('SELECT * FROM human_labels WHERE id = ?', [id]);
     return r ? toHumanLabel(r) : undefined;
   }
 
   /** Changes a label by id; only the annotator who gave it may (403 otherwise). */
-  updateHumanLabel(id: number, annotatorId: string, change: { scale: number; confidence: number }): HumanLabel {
-    validateScale(change.scale, change.confidence);
-    const label = this.labelById(id);
+  async updateHumanLabel(id: number, annotatorId: string, change: { scale: number; confidence: number }, policy: Partial<AnnotationPolicy> = {}): Promise<HumanLabel> {
+    checkScale(change.scale, change.confidence);
+    const label = await this.labelById(id);
     if (!label) throw fail('ALIGNKIT_ERR_UNKNOWN_PAIR', `no human label with id ${id}`, { field: 'id', id });
     if (label.annotatorId !== annotatorId) throw fail('ALIGNKIT_ERR_FORBIDDEN', `label ${id} belongs to another annotator; only its own annotator can change it`, { id });
-    return this.submitHumanLabel({ pairId: label.pairId, annotatorId, ...change }).label;
+    return (await this.submitHumanLabel({ pairId: label.pairId, annotatorId, ...change }, policy)).label;
   }
 
-  humanLabels(pairId?: string): HumanLabel[] {
-    const rows = (pairId ? this.db.prepare('SELECT * FROM human_labels WHERE pair_id = ? ORDER BY id').all(pairId) : this.db.prepare('SELECT * FROM human_labels ORDER BY id').all()) as Row[];
+  async humanLabels(pairId?: string): Promise<HumanLabel[]> {
+    if (pairId !== undefined && !storable(pairId)) return [];
+    const rows = pairId ? await this.driver.all('SELECT * FROM human_labels WHERE pair_id = ? ORDER BY id', [pairId]) : await this.driver.all('SELECT * FROM human_labels ORDER BY id');
     return rows.map(toHumanLabel);
   }
 
-  /**
-   * The next pair for an annotator: routed to humans in the latest routing run, not yet labelled by
-   * this annotator, with fewer than `labelsPerPair` human labels; highest gain first.
-   */
-  nextPairFor(annotatorId: string, labelsPerPair = 1): RoutingPair | undefined {
-    const run = this.latestRun();
-    if (!run) return undefined;
-    const r = this.db
-      .prepare(
-        `SELECT p.* FROM routing_decisions d JOIN pairs p ON p.id = d.pair_id
-         WHERE d.run_id = ? AND d.route = 'human'
-           AND NOT EXISTS (SELECT 1 FROM human_labels h WHERE h.pair_id = p.id AND h.annotator_id = ?)
-           AND (SELECT COUNT(*) FROM human_labels h WHERE h.pair_id = p.id) < ?
-         ORDER BY COALESCE(d.gain, 0) DESC, p.rowid LIMIT 1`,
-      )
-      .get(run.id, annotatorId, labelsPerPair) as Row | undefined;
-    return r ? toPair(r) : undefined;
-  }
+  // ---- export
 
   /**
-   * The labelled dataset: the human label where there is one (several are combined by the sign of
-   * their mean scale), the AI label elsewhere (the named judge, or the latest from any judge),
-   * with provenance columns.
+   * The labelled dataset, streamed from the store a page of pairs at a time: the human label where
+   * there is one, the AI label elsewhere (the named judge, or the latest from any judge), with
+   * provenance columns.
    */
-  exportLabelled(judge?: string): ExportRow[] {
-    const run = this.latestRun();
-    const routes = new Map(run ? this.decisions(run.id).map((d) => [d.pairId, d.route]) : []);
-    const humans = new Map<string, HumanLabel[]>();
-    for (const l of this.humanLabels()) humans.set(l.pairId, [...(humans.get(l.pairId) ?? []), l]);
-    const ais = new Map<string, AiLabel>();
-    for (const l of this.aiLabels().sort((a, b) => a.createdAt.localeCompare(b.createdAt))) {
-      if (!judge || l.judge === judge) ais.set(l.pairId, l);
-    }
-    return this.listPairs().map((p) => {
-      const hs = humans.get(p.id) ?? [];
-      const ai = ais.get(p.id);
-      let preference: Preference | null = null;
-      let source: ExportRow['label_source'] = 'none';
-      let confidence: number | null = null;
-      if (hs.length > 0) {
-        preference = preferenceFromScale(hs.reduce((s, l) => s + l.scale, 0) / hs.length);
-        confidence = hs.reduce((s, l) => s + l.confidence, 0) / hs.length;
-        source = 'human';
-      } else if (ai && ai.preference) {
-        preference = ai.preference;
-        source = 'ai';
+  async *exportLabelled(judge?: string): AsyncGenerator<ExportRow> {
+    if (judge !== undefined) checkText(judge, 'judge');
+    const run = await this.latestRun();
+    let after: number | undefined;
+    for (;;) {
+      const page: SqlRow[] = await this.driver.all(
+        `SELECT ${this.order} AS k, p.id, p.prompt, p.response_a, p.response_b, p.extra FROM pairs p
+         ${after === undefined ? '' : `WHERE ${this.order} > ?`} ORDER BY ${this.order} LIMIT ?`,
+        after === undefined ? [EXPORT_PAGE] : [after, EXPORT_PAGE],
+      );
+      if (page.length === 0) return;
+      const ids = page.map((r) => String(r.id));
+      const inIds = `pair_id IN (${placeholders(ids.length)})`;
+      const humans = groupBy((await this.driver.all(`SELECT * FROM human_labels WHERE ${inIds} ORDER BY id`, ids)).map(toHumanLabel));
+      const judged = judge === undefined ? await this.driver.all(`SELECT * FROM ai_labels WHERE ${inIds}`, ids) : await this.driver.all(`SELECT * FROM ai_labels WHERE ${inIds} AND judge = ?`, [...ids, judge]);
+      const ais = groupBy(judged.map(toAiLabel));
+      const routes = new Map(
+        run ? (await this.driver.all(`SELECT pair_id, route FROM routing_decisions WHERE run_id = ? AND ${inIds}`, [run.id, ...ids])).map((r) => [String(r.pair_id), r.route as Route]) : [],
+      );
+      for (const r of page) {
+        const pair = toPair(r);
+        yield exportRow(pair, humans.get(pair.id) ?? [], latestAiLabel(ais.get(pair.id) ?? []), routes.get(pair.id) ?? null);
       }
-      const chosen = preference === 'A' ? p.responseA : preference === 'B' ? p.responseB : null;
-      const rejected = preference === 'A' ? p.responseB : preference === 'B' ? p.responseA : null;
-      return {
-        id: p.id,
-        prompt: p.prompt,
-        response_a: p.responseA,
-        response_b: p.responseB,
-        preference,
-        chosen,
-        rejected,
-        label_source: source,
-        route: routes.get(p.id) ?? null,
-        judge: source === 'ai' ? ai!.judge : null,
-        annotators: hs.map((l) => l.annotatorId).join(','),
-        n_human_labels: hs.length,
-        confidence,
-      };
-    });
+      after = Number(page[page.length - 1].k);
+    }
   }
 }
 
-export function openLabelStore(config: Partial<LabelStoreConfig> & Pick<LabelStoreConfig, 'path'>): LabelStore {
-  const full = { ...DEFAULT_LABEL_STORE_CONFIG, ...config };
-  if (!['FULL', 'NORMAL', 'EXTRA'].includes(full.synchronous)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `synchronous must be FULL, NORMAL or EXTRA, got '${full.synchronous}'`, { parameter: 'synchronous' });
-  return new LabelStore(full);
+function groupBy<T extends { pairId: string }>(items: T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) out.set(item.pairId, [...(out.get(item.pairId) ?? []), item]);
+  return out;
 }

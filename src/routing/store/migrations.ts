@@ -1,75 +1,21 @@
 // The label store's schema as an ordered list of migrations: migration i takes the schema from
-// version i to i + 1. A store records its version in `schema_version`; opening runs the missing
-// migrations in one transaction each. Append new migrations; never edit a released one.
+// version i to i + 1, on SQLite and on PostgreSQL alike (each migration gives both dialects' SQL, so
+// a store's version means the same tables on either). A store records its version in
+// `schema_version`; opening runs the missing migrations in one transaction each. Append new
+// migrations (one file each in ./schema, giving `sqlite` and `postgres` steps; DDL both dialects
+// accept can be one string used twice); never edit a released one. The shared store suite
+// (test/routing/store.test.ts) runs every migration on both backends.
 
-import type Database from 'better-sqlite3';
+import type { Backend, SqlExecutor } from './driver.js';
+import { initialSchema } from './schema/001-initial.js';
+import { annotationGuards } from './schema/003-annotation-guards.js';
 import { VERDICTS_MIGRATION } from './verdicts.js';
 
-export type Migration = { description: string; up(db: Database.Database): void };
+/** DDL to run as is, or a function for steps that read data (repairs). */
+export type MigrationStep = string | ((tx: SqlExecutor) => Promise<void>);
 
-export const MIGRATIONS: Migration[] = [
-  {
-    description: 'pairs, features, routing runs and decisions, AI labels, annotators, human labels',
-    up(db) {
-      db.exec(`
-        CREATE TABLE pairs (
-          id TEXT PRIMARY KEY,
-          prompt TEXT NOT NULL,
-          response_a TEXT NOT NULL,
-          response_b TEXT NOT NULL,
-          extra TEXT NOT NULL DEFAULT '{}',
-          created_at TEXT NOT NULL
-        );
-        CREATE TABLE features (
-          pair_id TEXT PRIMARY KEY REFERENCES pairs(id) ON DELETE CASCADE,
-          active TEXT NOT NULL,
-          scores TEXT NOT NULL,
-          tags TEXT NOT NULL
-        );
-        CREATE TABLE routing_runs (
-          id INTEGER PRIMARY KEY AUTOINCREMENT,
-          strategy TEXT NOT NULL,
-          budget REAL,
-          params TEXT NOT NULL DEFAULT '{}',
-          predicted REAL,
-          created_at TEXT NOT NULL
-        );
-        CREATE TABLE routing_decisions (
-          run_id INTEGER NOT NULL REFERENCES routing_runs(id) ON DELETE CASCADE,
-          pair_id TEXT NOT NULL REFERENCES pairs(id) ON DELETE CASCADE,
-          route TEXT NOT NULL CHECK (route IN ('human', 'ai')),
-          gain REAL,
-          PRIMARY KEY (run_id, pair_id)
-        );
-        CREATE TABLE ai_labels (
-          pair_id TEXT NOT NULL REFERENCES pairs(id) ON DELETE CASCADE,
-          judge TEXT NOT NULL,
-          preference TEXT CHECK (preference IN ('A', 'B', 'tie')),
-          score_a REAL,
-          score_b REAL,
-          created_at TEXT NOT NULL,
-          PRIMARY KEY (pair_id, judge)
-        );
-        CREATE TABLE annotators (
-          id TEXT PRIMARY KEY,
-          name TEXT NOT NULL,
-          key_hash TEXT NOT NULL UNIQUE,
-          created_at TEXT NOT NULL
-        );
-        CREATE TABLE human_labels (
-          id INTEGER PRIMARY KEY AUTOINCREMENT,
-          pair_id TEXT NOT NULL REFERENCES pairs(id) ON DELETE CASCADE,
-          annotator_id TEXT NOT NULL REFERENCES annotators(id),
-          scale INTEGER NOT NULL CHECK (scale BETWEEN -2 AND 2),
-          preference TEXT NOT NULL CHECK (preference IN ('A', 'B', 'tie')),
-          confidence REAL NOT NULL CHECK (confidence BETWEEN 0 AND 1),
-          created_at TEXT NOT NULL,
-          updated_at TEXT NOT NULL,
-          UNIQUE (pair_id, annotator_id)
-        );
-        CREATE INDEX human_labels_pair ON human_labels(pair_id);
-      `);
-    },
-  },
-  VERDICTS_MIGRATION,
-];
+export type Migration = { description: string } & Record<Backend, MigrationStep>;
+
+// Version 2 (judge verdicts) was released before version 3 (annotation guards): stores at 2 must
+// not run it again.
+export const MIGRATIONS: Migration[] = [initialSchema, VERDICTS_MIGRATION, annotationGuards];

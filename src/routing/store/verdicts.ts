@@ -7,6 +7,7 @@ import { fail } from '../../errors.js';
 import type { Preference } from '../types.js';
 import type { JudgeOrder, Verdict } from '../verdicts/verdict.js';
 import type { LabelStore } from './label-store.js';
+import type { Migration } from './migrations.js';
 
 const JUDGE_VERDICTS_DDL = `
   CREATE TABLE judge_verdicts (
@@ -23,46 +24,14 @@ const JUDGE_VERDICTS_DDL = `
 `;
 
 /**
- * The migration: the same DDL for either backend (`sqlite` / `postgres`, as per-dialect migrations
- * name it) and as `up(db)` for a store that runs migrations on a better-sqlite3 handle.
+ * The migration, for either backend. PostgreSQL's REAL is 4 bytes (a confidence of 0.9 would read
+ * back as 0.899999976), so its columns are DOUBLE PRECISION there, like SQLite's 8-byte REAL.
  */
-export const VERDICTS_MIGRATION = {
+export const VERDICTS_MIGRATION: Migration = {
   description: 'judge verdicts: several judges per pair, both response orders, confidence and scores',
   sqlite: JUDGE_VERDICTS_DDL,
-  postgres: JUDGE_VERDICTS_DDL,
-  up(db: { exec(sql: string): unknown }): void {
-    db.exec(JUDGE_VERDICTS_DDL);
-  },
+  postgres: JUDGE_VERDICTS_DDL.replaceAll(' REAL', ' DOUBLE PRECISION'),
 };
-
-type Row = Record<string, unknown>;
-
-/** The three queries the verdicts need: a read, and writes in one transaction. */
-interface VerdictSql {
-  all(sql: string, params: unknown[]): Promise<Row[]>;
-  write(statements: [string, unknown[]][]): Promise<void>;
-}
-
-/**
- * The store's SQL, whether it is the embedded store (a better-sqlite3 handle `db`) or one over an
- * async driver (`driver`, SQLite or PostgreSQL): the calls below are the same either way.
- */
-function sqlOf(store: LabelStore): VerdictSql {
-  const async = (store as unknown as { driver?: { all(s: string, p: unknown[]): Promise<Row[]>; transaction<T>(fn: (tx: { run(s: string, p: unknown[]): Promise<number> }) => Promise<T>): Promise<T> } }).driver;
-  if (async)
-    return {
-      all: (s, p) => async.all(s, p),
-      write: (st) =>
-        async.transaction(async (tx) => {
-          for (const [s, p] of st) await tx.run(s, p);
-        }),
-    };
-  const db = (store as unknown as { db: { prepare(s: string): { all(...p: unknown[]): Row[]; run(...p: unknown[]): unknown }; transaction(fn: () => void): () => void } }).db;
-  return {
-    all: async (s, p) => db.prepare(s).all(...p),
-    write: async (st) => db.transaction(() => st.forEach(([s, p]) => db.prepare(s).run(...p)))(),
-  };
-}
 
 export interface StoredVerdict extends Verdict {
   pairId: string;
@@ -75,7 +44,7 @@ const UPSERT = `INSERT INTO judge_verdicts (pair_id, judge, response_order, pref
 
 /** Adds (or replaces, per pair, judge and order) verdicts in one transaction; unknown pairs are refused. */
 export async function addVerdicts(store: LabelStore, verdicts: readonly (Verdict & { pairId: string })[]): Promise<number> {
-  const sql = sqlOf(store);
+  const sql = store.driver;
   const ids = [...new Set(verdicts.map((v) => v.pairId))];
   const known = new Set<string>();
   for (let k = 0; k < ids.length; k += 500) {
@@ -85,14 +54,16 @@ export async function addVerdicts(store: LabelStore, verdicts: readonly (Verdict
   const unknown = ids.find((id) => !known.has(id));
   if (unknown !== undefined) throw fail('ALIGNKIT_ERR_UNKNOWN_PAIR', `no pair with id '${unknown}' in the label store (add the pairs before their verdicts)`, { field: 'pairId', pairId: unknown });
   const t = new Date().toISOString();
-  await sql.write(verdicts.map((v) => [UPSERT, [v.pairId, v.judge, v.order, v.preference, v.confidence ?? null, v.scoreA ?? null, v.scoreB ?? null, t]]));
+  await sql.transaction(async (tx) => {
+    for (const v of verdicts) await tx.run(UPSERT, [v.pairId, v.judge, v.order, v.preference, v.confidence ?? null, v.scoreA ?? null, v.scoreB ?? null, t]);
+  });
   return verdicts.length;
 }
 
 /** Verdicts of one pair, or of every pair, by pair id, judge and order. */
 export async function listVerdicts(store: LabelStore, pairId?: string): Promise<StoredVerdict[]> {
   const where = pairId === undefined ? '' : 'WHERE pair_id = ?';
-  const rows = await sqlOf(store).all(`SELECT * FROM judge_verdicts ${where} ORDER BY pair_id, judge, response_order`, pairId === undefined ? [] : [pairId]);
+  const rows = await store.driver.all(`SELECT * FROM judge_verdicts ${where} ORDER BY pair_id, judge, response_order`, pairId === undefined ? [] : [pairId]);
   const num = (x: unknown) => (x === null ? null : Number(x));
   return rows.map((r) => ({
     pairId: String(r.pair_id),
