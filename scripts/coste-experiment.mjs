@@ -418,6 +418,9 @@ async function stagePpo() {
   for (const r of ppoRuns()) if (noises.has(r.noise)) await runOnce(rlConfig('ppo', r.out, r.reward, r.combine, r.seed));
 }
 
+/** A run that ended (runOnce's marker: the exported model card); a report leaves unfinished runs out. */
+const finished = (out) => fs.existsSync(path.join(out, 'README.md'));
+
 /** Held-out eval points of a run: [{kl, gold, proxy}] from its metrics (step 0 is the starting policy). */
 function evalCurve(out) {
   return readMetrics(path.join(out, 'metrics.jsonl')).filter((m) => 'eval/gold/reward' in m).map((m) => ({ step: m.step, kl: m['eval/kl'], gold: m['eval/gold/reward'], proxy: m['eval/reward/mean'], length: m['eval/lengths/response'] }));
@@ -427,7 +430,7 @@ function ppoCurves() {
   const curves = {};
   for (const noise of ['clean', 'noisy'])
     for (const objective of objectives) {
-      const runs = ppoRuns().filter((r) => r.noise === noise && r.objective === objective && fs.existsSync(path.join(r.out, 'metrics.jsonl'))).map((r) => evalCurve(r.out));
+      const runs = ppoRuns().filter((r) => r.noise === noise && r.objective === objective && finished(r.out)).map((r) => evalCurve(r.out));
       if (runs.length === 0) continue;
       curves[`${noise}/${objective}`] = runs[0].map((p, j) => ({
         step: p.step,
@@ -470,6 +473,9 @@ async function stageCompare() {
 }
 
 // ---------------------------------------------------------------- report
+/** Sample standard deviation (n - 1), from meanStdErr's standard error. */
+const sampleSd = (xs) => meanStdErr(xs).stdErr * Math.sqrt(xs.length);
+
 /** Linear interpolation of y at x on a curve of increasing x (undefined outside it). */
 function atKl(points, kl, y = (p) => p.gold) {
   const xs = points.map((p) => (typeof p.kl === 'number' ? p.kl : p.kl.mean));
@@ -492,7 +498,7 @@ async function stageReport() {
   const bon = bonCurves();
   const ppo = ppoCurves();
   const measures = fs.existsSync(w('compare-measures.json')) ? readJson(w('compare-measures.json')) : {};
-  const compareCurves = Object.fromEntries(Object.keys(COMPARE).filter((k) => fs.existsSync(w('compare', k, 'metrics.jsonl'))).map((k) => [k, evalCurve(w('compare', k))]));
+  const compareCurves = Object.fromEntries(Object.keys(COMPARE).filter((k) => finished(w('compare', k))).map((k) => [k, evalCurve(w('compare', k))]));
   const goldAcc = readJson(w('gold-accuracy.json'));
   const proxyAcc = readJson(w('proxy-accuracy.json'));
   const m = (v) => (typeof v === 'number' ? v : v.mean);
@@ -544,6 +550,23 @@ async function stageReport() {
   curveRow('best-of-n (clean mean ensemble), n = 64', bon['clean/mean'], (p) => p.kl, (p) => p.gold.mean);
   if (ppo['clean/mean']) curveRow('PPO (clean mean ensemble)', ppo['clean/mean'], (p) => p.kl.mean, (p) => p.gold.mean);
   for (const [k, c] of Object.entries(compareCurves)) curveRow(`${k.toUpperCase()} (clean mean ensemble)`, c, (p) => p.kl, (p) => p.gold);
+  lines.push('');
+  // Did each online method raise the gold reward over the policy it started from? Each run's eval
+  // is one sampled response per held-out prompt, so a mean over E prompts and R runs has a standard
+  // error of about sd/sqrt(E R), sd the per-response gold spread of alignkit-base (its best-of-n
+  // samples); the change from step 0 is compared with sqrt(2) of that (two such means).
+  const goldSd = sampleSd(readJson(w('bon-samples.json')).scores.gold);
+  lines.push(`## Gain over the starting policy (gold reward, ${RL.evalPrompts} held-out prompts per eval; per-response gold sd ${f(goldSd)})`, '',
+    '| method | runs | start (step 0) | end | end - start | in standard errors | best (KL there) | KL at end |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
+  const gainRow = (name, pts, runs) => {
+    const start = m(pts[0].gold);
+    const end = m(pts.at(-1).gold);
+    const best = pts.reduce((a, p) => (m(p.gold) > m(a.gold) ? p : a), pts[0]);
+    const seDiff = Math.SQRT2 * goldSd / Math.sqrt(RL.evalPrompts * runs);
+    lines.push(`| ${name} | ${runs} | ${f(start)} | ${f(end)} | ${f(end - start)} | ${f((end - start) / seDiff, 1)} | ${f(m(best.gold))} (${f(m(best.kl), 2)}) | ${f(m(pts.at(-1).kl), 2)} |`);
+  };
+  for (const o of objectives) if (ppo[`clean/${o}`]) gainRow(`PPO, clean ${label[o]}`, ppo[`clean/${o}`], ppo[`clean/${o}`].at(-1).gold.n);
+  for (const [k, c] of Object.entries(compareCurves)) gainRow(`${k.toUpperCase()}, clean mean${k === 'rto' ? ' (from alignkit-base-dpo)' : ''}`, c, 1);
   lines.push('');
   fs.writeFileSync(path.join(outDir, 'results.md'), `${lines.join('\n')}\n`);
   log(`report: ${path.relative(root, outDir)}/results.md`);
