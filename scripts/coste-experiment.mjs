@@ -44,6 +44,7 @@ const { CausalLM } = await lib('src/models/index.ts');
 const { Generator, generate, encodePrompt, keepEnd, bestOfNKl, meanStdErr, sampledLogprobRecorder } = await lib('src/generate/index.ts');
 const { RewardEnsemble, COMBINERS } = await lib('src/rewards/index.ts');
 const { mulberry32, shuffle } = await lib('src/random.ts');
+const { readCorpus } = await lib('src/tokenizers/corpus.ts');
 
 const { values: args } = parseArgs({ options: {
   work: { type: 'string', default: path.join(os.tmpdir(), 'coste') },
@@ -158,12 +159,9 @@ async function pretrainGoldBackbone(lmDir) {
   const started = performance.now();
   const tok = await Tokenizer.load(TOKENIZER);
   const ids = [];
-  for (const file of CORPUS) {
-    const docs = file.endsWith('.jsonl') ? fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).text) : [fs.readFileSync(file, 'utf8')];
-    for (const d of docs) {
-      for (const id of tok.encode(d, { addSpecialTokens: false })) ids.push(id);
-      ids.push(0);
-    }
+  for (const d of readCorpus(CORPUS)) {
+    for (const id of tok.encode(d, { addSpecialTokens: false })) ids.push(id);
+    ids.push(0);
   }
   const model = buildGpt2(GOLD_SHAPE, { kind: 'lm' }, SEED);
   const prep = prepareCausalLmTraining(model, { loss: 'next-token' });

@@ -163,7 +163,11 @@ export const rewardStage: RunStage = {
         const scores = exp.rows.map((r) => r.score!);
         Object.assign(exp.metrics, { 'reward/mean': mean(scores), 'reward/std': std(scores) });
         if (scored.members.length > 1) exp.metrics['reward/variance'] = mean(scored.variance);
-        if (gold) exp.metrics['gold/reward'] = mean((await gold.scoreDetailed(items(exp), { truncate: true })).rewards);
+        if (gold) {
+          // The spread too: a held-out evaluation's standard error is gold/std / sqrt(prompts).
+          const golds = (await gold.scoreDetailed(items(exp), { truncate: true })).rewards;
+          Object.assign(exp.metrics, { 'gold/reward': mean(golds), 'gold/std': std(golds) });
+        }
       },
     };
   },

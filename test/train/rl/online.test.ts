@@ -33,8 +33,9 @@ describe('alignkit train: every online kind', () => {
       for (const m of metrics) for (const k of EXPECTED[kind]!) expect(Number.isFinite(m[k]), `${k} at step ${m.step}`).toBe(true);
       // The gold model here is the reward model itself: gold and proxy agree on the same rollouts.
       for (const m of metrics) expect(m['gold/reward']).toBeCloseTo(m['reward/mean'] as number, 4);
+      for (const m of metrics) expect(m['gold/std']).toBeCloseTo(m['reward/std'] as number, 4);
       const last = metrics.at(-1)!;
-      for (const k of ['eval/reward/mean', 'eval/kl', 'eval/gold/reward', 'eval/entropy']) expect(Number.isFinite(last[k]), k).toBe(true);
+      for (const k of ['eval/reward/mean', 'eval/kl', 'eval/gold/reward', 'eval/gold/std', 'eval/entropy']) expect(Number.isFinite(last[k]), k).toBe(true);
       // The iteration's update moved the policy away from the reference: KL at step 1 is 0, later not.
       expect(Math.abs(metrics[0]!.kl as number)).toBeLessThan(1e-4);
       expect(Math.abs(metrics[2]!.kl as number)).toBeGreaterThan(1e-3);
