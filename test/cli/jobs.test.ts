@@ -10,7 +10,8 @@ import { connectionFor, readRunSummary, runChunk, startWorker } from '../../src/
 import { chunkDone, chunkOutput, readManifest } from '../../src/cli/jobs/layout.js';
 import { loadPandaLM } from '../../src/routing/eval/pandalm.js';
 import { runCli } from '../helpers/cli.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { redisInstalled, startRedis, type TestRedis } from '../helpers/redis.js';
+import { serviceSkipReason } from '../helpers/services.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ak-jobs-'));
 const f = (name: string) => path.join(dir, name);
@@ -18,8 +19,10 @@ const GPT2_RM = path.resolve('data/models/tiny-gpt2-rm');
 const HH = path.join(dir, 'hh64.jsonl');
 let redis: TestRedis;
 let worker: Worker;
+const SKIP_REASON = serviceSkipReason('redis-server', redisInstalled());
 
 beforeAll(async () => {
+  if (SKIP_REASON) return;
   redis = await startRedis();
   worker = startWorker(connectionFor(redis.url), { concurrency: 2, lockMs: 30_000 });
   await worker.waitUntilReady();
@@ -45,7 +48,7 @@ async function both(submit: string[], local: string[]): Promise<void> {
 }
 
 // Each test runs a command twice across processes' worth of work: generous limits for a loaded machine.
-describe('jobs on BullMQ give the single-process output, byte for byte', { timeout: 120_000 }, () => {
+describe.skipIf(SKIP_REASON !== '')(`jobs on BullMQ give the single-process output, byte for byte${SKIP_REASON}`, { timeout: 120_000 }, () => {
   it('score: preference pairs, chunks of 24 rows in batches of 8', async () => {
     await both(
       ['score', '--data', HH, '--output', f('score-run'), '--chunk', '24', '--batch-size', '8', '--model', GPT2_RM, '--format', 'parquet'],
@@ -82,7 +85,7 @@ describe('jobs on BullMQ give the single-process output, byte for byte', { timeo
   });
 });
 
-describe('chunks', { timeout: 120_000 }, () => {
+describe.skipIf(SKIP_REASON !== '')(`chunks${SKIP_REASON}`, { timeout: 120_000 }, () => {
   it('a chunk run again (a re-delivered job) keeps its output', async () => {
     const run = f('score-run');
     const before = fs.readFileSync(chunkOutput(run, 2));

@@ -54,6 +54,16 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Whether the binaries the cluster needs are here (and, as root, the user to run them as). */
+export function postgresInstalled(): boolean {
+  try {
+    runAs();
+    return fs.existsSync(path.join(binDir(), 'initdb'));
+  } catch {
+    return false;
+  }
+}
+
 export async function startPostgres(): Promise<PgCluster> {
   const bin = binDir();
   const user = runAs();

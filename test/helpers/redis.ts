@@ -35,8 +35,12 @@ function ping(port: number): Promise<void> {
   });
 }
 
+export function redisInstalled(): boolean {
+  return spawnSync('redis-server', ['--version']).status === 0;
+}
+
 export async function startRedis(): Promise<TestRedis> {
-  if (spawnSync('redis-server', ['--version']).status !== 0) throw new Error('redis-server is not installed: apt-get install -y redis-server (.ci/run installs it)');
+  if (!redisInstalled()) throw new Error('redis-server is not installed: apt-get install -y redis-server (.ci/run installs it)');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ak-redis-'));
   const port = await freePort();
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });

@@ -1,14 +1,18 @@
 // The label-store backends the store tests run against: a SQLite file in a temporary directory,
 // and a database on a throwaway PostgreSQL cluster (test/helpers/postgres.ts; a test using it fails
-// when the cluster cannot start). Each `location()` is a fresh, empty store.
+// when the cluster cannot start, and is skipped with the reason where the package is absent). Each
+// `location()` is a fresh, empty store.
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startPostgres, type PgCluster } from '../helpers/postgres.js';
+import { postgresInstalled, startPostgres, type PgCluster } from '../helpers/postgres.js';
+import { serviceSkipReason } from '../helpers/services.js';
 
 export interface BackendUnderTest {
   name: 'sqlite' | 'postgres';
+  /** '' or why the suite is skipped on this machine (test/helpers/services.ts). */
+  skipReason: string;
   start(): Promise<void>;
   location(): Promise<string>;
   stop(): Promise<void>;
@@ -19,6 +23,7 @@ function sqlite(): BackendUnderTest {
   let n = 0;
   return {
     name: 'sqlite',
+    skipReason: '',
     async start() {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alignkit-store-'));
     },
@@ -35,6 +40,7 @@ function postgres(): BackendUnderTest {
   let cluster: PgCluster | undefined;
   return {
     name: 'postgres',
+    skipReason: serviceSkipReason('postgresql', postgresInstalled()),
     async start() {
       cluster = await startPostgres();
     },

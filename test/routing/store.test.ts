@@ -27,7 +27,7 @@ const collect = async <T>(rows: AsyncIterable<T>): Promise<T[]> => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.each(backendsUnderTest())('label store on $name', (backend) => {
+for (const backend of backendsUnderTest()) describe.skipIf(backend.skipReason !== '')(`label store on ${backend.name}${backend.skipReason}`, () => {
   const open: LabelStore[] = [];
   const fresh = async () => {
     const location = await backend.location();
