@@ -30,6 +30,9 @@ COPY package.json ./
 COPY data ./data
 # The model directory is mounted here (read-only is enough for serving).
 VOLUME ["/models"]
+# Where compose.yaml mounts the annotators' key file and the job workers' run directories: created
+# here so that the volumes start owned by the user the services run as.
+RUN mkdir -p /var/lib/alignkit/keys /var/lib/alignkit/runs && chown -R node:node /var/lib/alignkit
 USER node
 EXPOSE 8080
 ENTRYPOINT ["node", "dist/cli/main.js", "serve", "--host", "0.0.0.0", "--port", "8080"]

@@ -52,6 +52,8 @@ export const ERROR_CATALOG = {
   ALIGNKIT_ERR_CONFLICT: { status: 409, summary: 'the label store holds something the request collides with (a duplicate id, a pair whose label quota is full or that is routed to the AI judge)' },
   // command line
   ALIGNKIT_ERR_USAGE: { status: 400, summary: 'a command line names an unknown flag or subcommand, lacks a flag\'s value or has a stray argument' },
+  // devices
+  ALIGNKIT_ERR_NO_DEVICE: { status: 500, summary: 'no usable GPU device: no Vulkan loader or driver, no WebGPU adapter, or only a software adapter that was not asked for' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

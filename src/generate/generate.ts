@@ -136,48 +136,52 @@ export async function* generateStream(
   const done = prompts.map(() => false);
   const sequences = prompts.map((p) => [...p]);
 
-  let logits = await Promise.all(decoders.map((d) => d.prefill(prompts, pad)));
-  for (let step = 0; step < cfg.maxNewTokens; step++) {
-    const next: number[] = [];
-    for (let r = 0; r < prompts.length; r++) {
-      if (done[r]) {
-        next.push(pad);
-        continue;
+  try {
+    let logits = await Promise.all(decoders.map((d) => d.prefill(prompts, pad)));
+    for (let step = 0; step < cfg.maxNewTokens; step++) {
+      const next: number[] = [];
+      for (let r = 0; r < prompts.length; r++) {
+        if (done[r]) {
+          next.push(pad);
+          continue;
+        }
+        const baseRow = logits[0]![r]!;
+        const guided = guides.length
+          ? genarmScores(baseRow, guides.map((g, i) => ({ logits: logits[i + 1]![r]!, alpha: g.alpha })), cfg.temperature)
+          : applyTemperature(baseRow, cfg.temperature);
+        applyProcessors(processors, sequences[r]!, guided);
+        for (const p of asyncProcessors) await p(r, sequences[r]!, rows[r]!.tokens, guided);
+        const token = sampler(guided, random);
+        next.push(token);
+        const row = rows[r]!;
+        const before = row.text;
+        row.tokens.push(token);
+        row.baseLogprobs.push(logProbOf(baseRow, token));
+        guides.forEach((_, i) => row.armLogprobs[i]!.push(logProbOf(logits[i + 1]![r]!, token)));
+        sequences[r]!.push(token);
+        row.text = tokenizer.decode(row.tokens, { skipSpecialTokens: true });
+        const stopAt = firstStop(row.text, cfg.stop, before.length);
+        if (stopAt >= 0) {
+          row.text = row.text.slice(0, stopAt);
+          row.finishReason = 'stop';
+          done[r] = true;
+        } else if (cfg.stopAtEos && token === tokenizer.eosTokenId) {
+          row.finishReason = 'eos';
+          done[r] = true;
+        }
+        yield { row: r, token, delta: row.text.slice(before.length), baseLogprob: row.baseLogprobs.at(-1)!, armLogprobs: row.armLogprobs.map((a) => a.at(-1)!) };
       }
-      const baseRow = logits[0]![r]!;
-      const guided = guides.length
-        ? genarmScores(baseRow, guides.map((g, i) => ({ logits: logits[i + 1]![r]!, alpha: g.alpha })), cfg.temperature)
-        : applyTemperature(baseRow, cfg.temperature);
-      applyProcessors(processors, sequences[r]!, guided);
-      for (const p of asyncProcessors) await p(r, sequences[r]!, rows[r]!.tokens, guided);
-      const token = sampler(guided, random);
-      next.push(token);
-      const row = rows[r]!;
-      const before = row.text;
-      row.tokens.push(token);
-      row.baseLogprobs.push(logProbOf(baseRow, token));
-      guides.forEach((_, i) => row.armLogprobs[i]!.push(logProbOf(logits[i + 1]![r]!, token)));
-      sequences[r]!.push(token);
-      row.text = tokenizer.decode(row.tokens, { skipSpecialTokens: true });
-      const stopAt = firstStop(row.text, cfg.stop, before.length);
-      if (stopAt >= 0) {
-        row.text = row.text.slice(0, stopAt);
-        row.finishReason = 'stop';
-        done[r] = true;
-      } else if (cfg.stopAtEos && token === tokenizer.eosTokenId) {
-        row.finishReason = 'eos';
-        done[r] = true;
+      if (signal?.aborted) {
+        rows.forEach((row, r) => !done[r] && (row.finishReason = 'cancelled'));
+        break;
       }
-      yield { row: r, token, delta: row.text.slice(before.length), baseLogprob: row.baseLogprobs.at(-1)!, armLogprobs: row.armLogprobs.map((a) => a.at(-1)!) };
+      if (done.every(Boolean) || step === cfg.maxNewTokens - 1) break;
+      logits = await Promise.all(decoders.map((d) => d.step(next, pad)));
     }
-    if (signal?.aborted) {
-      rows.forEach((row, r) => !done[r] && (row.finishReason = 'cancelled'));
-      break;
-    }
-    if (done.every(Boolean) || step === cfg.maxNewTokens - 1) break;
-    logits = await Promise.all(decoders.map((d) => d.step(next, pad)));
+    return rows;
+  } finally {
+    for (const d of decoders) d.release();
   }
-  return rows;
 }
 
 function applyTemperature(row: Float32Array, t: number): Float32Array {

@@ -4,7 +4,7 @@
 // so that every row's next token sits in the last column.
 
 import { fail } from '../errors.js';
-import type { Tensor } from '../graph/index.js';
+import { releaseResident, type Feed } from '../graph/index.js';
 import type { StepInputs, StepOutput } from '../models/index.js';
 
 /** What decoding needs from a loaded causal LM (CausalLM provides it). */
@@ -16,7 +16,7 @@ export interface DecoderModel {
 }
 
 export class KvDecoder {
-  private past: Record<string, Tensor> | undefined;
+  private past: Record<string, Feed> | undefined;
   private mask: number[][] = [];
   /** Sequences so far per row, without padding (the no-cache path recomputes from them). */
   private tokens: number[][] = [];
@@ -47,6 +47,12 @@ export class KvDecoder {
     return this.run({ ids: next.map((t) => [t]), attentionMask: this.mask, past: this.past });
   }
 
+  /** Free the cache (on a GPU its buffers); the decoder is done. */
+  release(): void {
+    releaseResident(this.past);
+    this.past = undefined;
+  }
+
   /** Full left-padded forward from an empty past. */
   private forward(padTokenId: number): Promise<Float32Array[]> {
     const width = Math.max(...this.tokens.map((s) => s.length));
@@ -57,6 +63,7 @@ export class KvDecoder {
 
   private async run(inputs: StepInputs): Promise<Float32Array[]> {
     const out = await this.model.step(inputs);
+    releaseResident(this.past);
     this.past = out.past;
     const [batch, len, vocab] = out.logits.dims as [number, number, number];
     const data = out.logits.data as Float32Array;

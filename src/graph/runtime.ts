@@ -9,8 +9,11 @@ import { fail } from '../errors.js';
 import { numel, type DType, type TypedArray } from './dtypes.js';
 import type { Model, Tensor } from './ir.js';
 import { encodeModel } from './onnx-io.js';
+import type { DeviceInfo } from './webgpu/adapter.js';
 
-export type Provider = 'cpu' | 'cuda';
+/** `webgpu`: onnxruntime-web's WebGPU provider over Dawn (src/graph/webgpu), installed from npm. */
+export const PROVIDERS = ['cpu', 'cuda', 'webgpu'] as const;
+export type Provider = (typeof PROVIDERS)[number];
 
 export interface SessionOptions {
   /** Execution provider; `cuda` needs onnxruntime-node installed with its CUDA binaries. */
@@ -26,6 +29,13 @@ export interface SessionOptions {
   graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** CUDA device id. */
   deviceId?: number;
+  /** WebGPU adapter: 'auto' (default: a GPU, never a software renderer), an index or a name (src/graph/webgpu/adapter.ts). */
+  adapter?: string;
+  /**
+   * Outputs that `runKeeping` leaves on the device (webgpu: GPU buffers) to be fed to the next run:
+   * KV caches between decoding steps, parameters and optimizer state between training steps.
+   */
+  residentOutputs?: readonly string[];
 }
 
 export const CUDA_INSTALL_HINT =
@@ -69,12 +79,14 @@ export function fromOrt(t: ort.Tensor): Tensor {
 export type Feed = Tensor | ort.Tensor;
 
 export class Session {
-  private constructor(
+  protected constructor(
     readonly ort: ort.InferenceSession,
     readonly source: string,
+    protected readonly options: SessionOptions = {},
   ) {}
 
   static async create(src: string | Uint8Array | Model, opts: SessionOptions = {}): Promise<Session> {
+    if (opts.provider === 'webgpu') return (await import('./webgpu/session.js')).WebGpuSession.open(src, opts);
     if (opts.provider === 'cuda' && !cudaAvailable())
       throw fail('ALIGNKIT_ERR_PROVIDER_MISSING', `the CUDA execution provider is not installed: ${CUDA_INSTALL_HINT}`);
     const source = typeof src === 'string' ? src : src instanceof Uint8Array ? '<bytes>' : `<model ${src.graph.name}>`;
@@ -83,7 +95,7 @@ export class Session {
       const s = typeof payload === 'string'
         ? await ort.InferenceSession.create(payload, toOrtOptions(opts))
         : await ort.InferenceSession.create(payload, toOrtOptions(opts));
-      return new Session(s, source);
+      return new Session(s, source, opts);
     } catch (e) {
       const msg = (e as Error).message;
       if (opts.provider === 'cuda' && /cuda/i.test(msg))
@@ -113,6 +125,24 @@ export class Session {
     const result: Record<string, Tensor> = {};
     for (const [k, v] of Object.entries(out)) result[k] = fromOrt(v);
     return result;
+  }
+
+  /**
+   * `run`, with the outputs named in `residentOutputs` returned apart, as feeds for a later run that
+   * stay on the device (on the CPU they are ordinary tensors). Release them with releaseResident.
+   */
+  async runKeeping(feeds: Record<string, Feed>, fetches?: readonly string[]): Promise<{ outputs: Record<string, Tensor>; resident: Record<string, Feed> }> {
+    const all = await this.run(feeds, fetches);
+    const keep = new Set(this.options.residentOutputs ?? []);
+    const outputs: Record<string, Tensor> = {};
+    const resident: Record<string, Feed> = {};
+    for (const [k, v] of Object.entries(all)) (keep.has(k) ? resident : outputs)[k] = v;
+    return { outputs, resident };
+  }
+
+  /** The provider (and for webgpu the adapter) this session runs on. */
+  get device(): DeviceInfo {
+    return { provider: this.options.provider ?? 'cpu' };
   }
 
   async release(): Promise<void> {

@@ -3,7 +3,7 @@
 // with-past and merged decoders) get zero-length pasts, so one graph serves scoring and decoding.
 
 import { fail } from '../errors.js';
-import { Session, type SessionOptions, type Tensor } from '../graph/index.js';
+import { Session, type Feed, type SessionOptions, type Tensor } from '../graph/index.js';
 import { padRight, positionsFromMask } from './batch.js';
 import { encodeForCausalLM } from './encode.js';
 import { emptyPast, feedsFor, type KvLayout } from './feeds.js';
@@ -33,13 +33,16 @@ export interface StepInputs {
   /** [B, T]; default transformers' rule, cumsum(attention_mask) - 1 over the new positions. */
   positionIds?: number[][];
   /** past_key_values.* feeds from the previous step; default a zero-length past. */
-  past?: Record<string, Tensor>;
+  past?: Record<string, Feed>;
 }
 
 export interface StepOutput {
   logits: Tensor; // [B, T, V]
-  /** The present.* outputs renamed past_key_values.*, ready to feed to the next step. */
-  past: Record<string, Tensor>;
+  /**
+   * The present.* outputs renamed past_key_values.*, ready to feed to the next step. On a GPU they
+   * stay there (releaseResident frees them); on the CPU they are tensors.
+   */
+  past: Record<string, Feed>;
 }
 
 export interface ResponseLogProbs {
@@ -82,7 +85,9 @@ export class CausalLM {
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<CausalLM> {
     const model = await loadModelDir(dir);
-    return new CausalLM(model, await Session.create(model.onnxFile, opts.session));
+    // The KV cache stays on the session's device between decoding steps.
+    const present = Array.from({ length: model.arch.numLayers ?? 0 }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat();
+    return new CausalLM(model, await Session.create(model.onnxFile, { ...opts.session, residentOutputs: present }));
   }
 
   /** A causal LM over a session the caller built (e.g. one whose weights are fed at run time: src/generate/live-policy.ts). */
@@ -125,13 +130,13 @@ export class CausalLM {
     const positions = inputs.positionIds ?? inputs.attentionMask.map((m) => positionsFromMask(m).slice(S - T));
     const i64 = (rows: number[][], width: number): Tensor => ({ dtype: 'int64', dims: [rows.length, width], data: BigInt64Array.from(rows.flat(), (v) => BigInt(v)) });
     const past = inputs.past ?? this.emptyPast(B);
-    const feeds: Record<string, Tensor> = { input_ids: i64(inputs.ids, T), attention_mask: i64(inputs.attentionMask, S), ...past };
+    const feeds: Record<string, Feed> = { input_ids: i64(inputs.ids, T), attention_mask: i64(inputs.attentionMask, S), ...past };
     if (this.session.inputNames.includes('position_ids')) feeds.position_ids = i64(positions, T);
     if (this.session.inputNames.includes('use_cache_branch')) feeds.use_cache_branch = { dtype: 'bool', dims: [1], data: new Uint8Array([S > T ? 1 : 0]) };
-    const out = await this.session.run(feeds);
-    const next: Record<string, Tensor> = {};
-    for (const [name, t] of Object.entries(out)) if (name.startsWith('present.')) next[`past_key_values.${name.slice('present.'.length)}`] = t;
-    return { logits: out.logits!, past: next };
+    const { outputs, resident } = await this.session.runKeeping(feeds);
+    const next: Record<string, Feed> = {};
+    for (const [name, t] of Object.entries({ ...outputs, ...resident })) if (name.startsWith('present.')) next[`past_key_values.${name.slice('present.'.length)}`] = t;
+    return { logits: outputs.logits!, past: next };
   }
 
   /** Per-token log-probs of each response given its prompt, all items in one session run. */

@@ -25,7 +25,7 @@ export { hutchinsonDiag, gaussNewtonBartlett, type GradFn, type HutchinsonOption
 export { scaleBySoap, soap, SOAP_DEFAULTS, type SoapHyper } from './soap.js';
 export { scaleByOneBitAdam, compressSign, onebitAdam, ONEBIT_ADAM_DEFAULTS, type OneBitAdamHyper } from './onebit-adam.js';
 export { ChainOptimizer, NO_DECAY_ON_NORMS_AND_BIASES } from './optimizer.js';
-export type { Optimizer, OptimizerOptions, ParamGroupSpec, StepAux, Grads, HessianProvider } from './optimizer.js';
+export type { Optimizer, OptimizerOptions, ParamGroupSpec, StepAux, Grads, HessianProvider, GroupLayout } from './optimizer.js';
 export { OPTIMIZERS, createOptimizer, type OptimizerEntry } from './registry.js';
 export { saveOptimizerState, loadOptimizerState } from './state-io.js';
 export { WasmArena, ParamArena, MAX_ARENA_BYTES, ARENA_RESERVED_BYTES } from './arena.js';

@@ -57,6 +57,14 @@ export interface Optimizer {
   kernelNames(): string[];
 }
 
+/** One parameter group as ChainOptimizer.layout() shows it. */
+export interface GroupLayout {
+  transform: GradientTransformation;
+  hyper: Record<string, unknown>;
+  params: Param[];
+  state: TransformState;
+}
+
 /** How a registry entry turns merged hyperparameters into a chain. */
 export type ChainFactory = (hyper: Record<string, unknown>, schedule: Schedule) => GradientTransformation;
 
@@ -139,12 +147,27 @@ export class ChainOptimizer implements Optimizer {
     return this.factory(this.baseHyper, this.schedule).needsHessian?.(t) ?? false;
   }
 
-  step(params: Param[], grads: Grads, aux: StepAux = {}): void {
+  private ensureGroups(params: Param[]): Group[] {
     if (!this.groups) {
       this.groups = this.init(params);
       if (this.pending) this.applyState(this.pending);
       this.pending = undefined;
     }
+    return this.groups;
+  }
+
+  /**
+   * The groups over `params` (formed as the first step forms them): each group's chain, merged
+   * hyperparameters, parameters and live state. For an update that runs elsewhere (src/train/device:
+   * the same chain as nodes of a WebGPU training graph), which advances the counts and fills the
+   * state arrays before state() so that checkpoints keep one format.
+   */
+  layout(params: Param[]): readonly GroupLayout[] {
+    return this.ensureGroups(params).map((g) => ({ transform: g.transform, hyper: g.hyper, params: g.params, state: g.state }));
+  }
+
+  step(params: Param[], grads: Grads, aux: StepAux = {}): void {
+    this.groups = this.ensureGroups(params);
     const t = this.stepCount + 1;
     let hessianDiag = aux.hessianDiag;
     if (!hessianDiag && this.groups.some((g) => g.transform.needsHessian?.(t))) {

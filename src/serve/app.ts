@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import type { RewardModel } from '../rewards/index.js';
 import { serveConfig, type ServeConfig } from './config.js';
-import { errorEnvelope, errorHandler } from './errors.js';
+import { errorEnvelope, errorHandler, sendError } from './errors.js';
 import { ConcurrencyLimiter, installLimiter } from './limiter.js';
 import { createMetricsRegistry, httpMetrics, type MetricsRegistry } from './metrics.js';
 import { registerDocs } from './routes/docs.js';
@@ -57,6 +57,14 @@ export function buildServer(opts: BuildServerOptions = {}): FastifyInstance {
     // Requests arriving on an open keep-alive connection while the server closes are answered
     // (with Connection: close), not refused with fastify's 503: see shutdown.ts.
     return503OnClosing: false,
+    // A URL that does not percent-decode (or a route parameter over the router's length limit) is
+    // refused before any route or error handler: without this, fastify answers with a body of its
+    // own, outside the envelope and without the request id.
+    frameworkErrors: (err, _request, reply) => sendError(reply, err, config.bodyLimit),
+    // Path parameters carry ids clients chose (a routing pair id, percent-encoded): the router's
+    // default of 100 characters made a pair with a longer id impossible to delete. Node's 16 KiB
+    // header limit bounds the URL anyway.
+    routerOptions: { maxParamLength: 8192 },
   });
   const metrics = createMetricsRegistry();
   const limiter = new ConcurrencyLimiter(config.maxConcurrent);

@@ -7,6 +7,7 @@ import { fail, isAlignkitError } from '../errors.js';
 import { RewardEnsemble, headWeights, type CombineConfig, type EnsembleScores, type RewardModel, type ScoreItem } from '../rewards/index.js';
 import { MicroBatcher } from './batcher.js';
 import type { ServeConfig } from './config.js';
+import type { DeviceInfo } from '../graph/index.js';
 import { SupervisedWorker } from './inference/supervisor.js';
 import { scoringMetrics, type MetricsRegistry, type ScoringMetrics } from './metrics.js';
 
@@ -17,6 +18,8 @@ export interface ServedModel {
   fixture: boolean;
   /** The (supervised, restarted when it dies) worker behind the batcher, when the model runs in one. */
   worker?: SupervisedWorker;
+  /** Where its session runs, when the server knows (its worker reports it). */
+  device?: DeviceInfo;
 }
 
 export interface ScoreRequest {
@@ -85,7 +88,7 @@ export class ScoringService {
         this.metrics.batchSeconds.observe(labels, ms / 1000);
       },
     });
-    this.byName.set(model.name, { name: model.name, batcher, headWeights: weights, fixture, worker });
+    this.byName.set(model.name, { name: model.name, batcher, headWeights: weights, fixture, worker, device: worker?.info.device });
   }
 
   get models(): ServedModel[] {

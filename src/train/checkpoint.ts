@@ -7,7 +7,15 @@
 import fs from 'node:fs';
 import { fail } from '../errors.js';
 import { loadSafetensors, saveSafetensors, type Tensor } from '../graph/index.js';
-import type { Trainer } from './trainer.js';
+import type { StepOptimizer, TrainParam } from './trainer.js';
+
+/** What a checkpoint reads and restores (the CPU Trainer and src/train/device's DeviceTrainer after sync()). */
+export interface CheckpointTarget {
+  readonly params: TrainParam[];
+  readonly optimizer: StepOptimizer;
+  stepCount: number;
+  setParams(values: Map<string, Float32Array>): void;
+}
 
 const FORMAT = 'alignkit-checkpoint-v1';
 const PARAM = 'param/';
@@ -16,7 +24,7 @@ const OPTIM = 'optim/';
 /** JSON-serialisable state owned by the caller (data sampler position, RNG state, ...). */
 export type ResumeState = Record<string, unknown>;
 
-export function saveCheckpoint(file: string, trainer: Trainer, resume: ResumeState = {}): void {
+export function saveCheckpoint(file: string, trainer: CheckpointTarget, resume: ResumeState = {}): void {
   const tensors = new Map<string, Tensor>();
   for (const p of trainer.params) tensors.set(PARAM + p.name, { dtype: 'float32', dims: p.dims, data: p.data });
   for (const [k, t] of trainer.optimizer.state()) tensors.set(OPTIM + k, t);
@@ -33,7 +41,7 @@ export function hasCheckpoint(file: string): boolean {
 }
 
 /** Restore a trainer from `file`; returns the caller's resume state. */
-export function loadCheckpoint(file: string, trainer: Trainer): ResumeState {
+export function loadCheckpoint(file: string, trainer: CheckpointTarget): ResumeState {
   const { tensors, metadata } = loadSafetensors(file);
   if (metadata.format !== FORMAT) throw fail('ALIGNKIT_ERR_STATE', `${file} is not an alignkit checkpoint (format ${metadata.format ?? 'missing'})`, { file });
   const params = new Map<string, Float32Array>();

@@ -55,3 +55,13 @@ export function tokenFeeds(model: Model, batch: TokenBatch): Record<string, Tens
   if (names.has('position_ids')) feeds.position_ids = { dtype: 'int64', dims: [B, T], data: positionIds(mask, [B, T]) };
   return feeds;
 }
+
+/**
+ * `feeds` with position_ids derived from attention_mask (as transformers does) when the model reads
+ * them and the batch does not give them (optimum's decoders take position_ids).
+ */
+export function withPositionIds<F>(feeds: Record<string, F | Tensor>, readsPositionIds: boolean): Record<string, F | Tensor> {
+  if (!readsPositionIds || feeds.position_ids || !feeds.attention_mask) return feeds;
+  const mask = feeds.attention_mask as Tensor;
+  return { ...feeds, position_ids: { dtype: 'int64', dims: mask.dims, data: positionIds(mask.data as BigInt64Array, mask.dims as [number, number]) } };
+}

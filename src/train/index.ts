@@ -12,6 +12,8 @@ export {
   sequenceLogProbGradients, classifierScoreGradients, SequenceLogProbGradientSession, ClassifierScoreGradientSession,
   type GradientOptions, type WeightedBatch, type LogProbGradients, type ScoreGradients,
 } from './logprob-gradients.js';
+// Training on the WebGPU device: the optimizer update folded into the training graph.
+export { DeviceTrainer, deviceOptimizers, runSession, type DeviceTrainerSpec } from './device/index.js';
 // The run behind `alignkit train` / `alignkit eval policy`, and its reports (metrics, plots, progress).
 export * from './run/index.js';
 export * from './rl/index.js';

@@ -63,6 +63,20 @@ export interface StepResult {
 
 const HEAP: ParamAllocator = { f32: (n) => new Float32Array(n) };
 
+/**
+ * The scalar outputs a trainer reports per step besides the loss: `metrics` if given (each checked
+ * to be an output), else every scalar output that is neither the loss nor a gradient.
+ */
+export function metricOutputs(training: TrainingGraphLike, metrics?: readonly string[]): string[] {
+  const { model, gradients, lossOutput } = training;
+  const outputs = new Map(model.graph.outputs.map((o) => [o.name, o]));
+  if (!outputs.has(lossOutput)) throw fail('ALIGNKIT_ERR_ONNX_MODEL', `training graph has no loss output ${lossOutput}`, { field: lossOutput });
+  const gradOutputs = new Set(gradients.values());
+  const names = metrics ?? [...outputs.values()].filter((o) => o.name !== lossOutput && !gradOutputs.has(o.name) && o.dims?.length === 0).map((o) => o.name);
+  for (const m of names) if (!outputs.has(m)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `metric ${m} is not an output of the training graph`, { field: 'metrics', value: m });
+  return [...names];
+}
+
 export class Trainer {
   /** Optimizer parameters (one per initializer, or one per tied group). */
   readonly params: TrainParam[];
@@ -101,14 +115,9 @@ export class Trainer {
   }
 
   static async create(spec: TrainerSpec): Promise<Trainer> {
-    const { model, gradients, lossOutput } = spec.training;
-    const outputs = new Map(model.graph.outputs.map((o) => [o.name, o]));
-    if (!outputs.has(lossOutput)) throw fail('ALIGNKIT_ERR_ONNX_MODEL', `training graph has no loss output ${lossOutput}`, { field: lossOutput });
-    const gradOutputs = new Set(gradients.values());
-    const metrics = spec.metrics ?? [...outputs.values()].filter((o) => o.name !== lossOutput && !gradOutputs.has(o.name) && o.dims?.length === 0).map((o) => o.name);
-    for (const m of metrics) if (!outputs.has(m)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `metric ${m} is not an output of the training graph`, { field: 'metrics', value: m });
+    const metrics = metricOutputs(spec.training, spec.metrics);
     // Several sessions may share the process (reference model, evaluation): no spinning threads.
-    const session = await Session.create(model, { allowSpinning: false, ...spec.session });
+    const session = await Session.create(spec.training.model, { allowSpinning: false, ...spec.session });
     return new Trainer(spec, session, metrics);
   }
 

@@ -89,6 +89,26 @@ describe('optimizer contract', () => {
     fs.rmSync(dir, { recursive: true });
   });
 
+  // Regression (#12 §3): a state loaded before the first step (sized then) read back as the step
+  // count alone, so `train --resume` of a finished run, which saves without stepping, wrote a
+  // checkpoint without its optimizer state and the next `--resume` failed on "group0/#count".
+  it.each(names)('%s: a state loaded and saved again before any step keeps every tensor', (name) => {
+    const hessian = () => hutchinsonDiag(quadGrad, { seed: 3 });
+    const a = makeParams(5);
+    const optA = createOptimizer(name, {}, { hessian: hessian() });
+    for (let t = 1; t <= 3; t++) optA.step(a, grads(a, t));
+    const optB = createOptimizer(name, {}, { hessian: hessian() });
+    // state() hands out the live arrays: copy them, as a checkpoint file would.
+    optB.loadState(new Map([...optA.state()].map(([k, t]) => [k, { ...t, data: t.data.slice() }])));
+    const optC = createOptimizer(name, {}, { hessian: hessian() });
+    optC.loadState(optB.state());
+    expect([...optB.state().keys()].sort()).toEqual([...optA.state().keys()].sort());
+    const c = a.map((p) => ({ ...p, data: p.data.slice() }));
+    optA.step(a, grads(a, 4));
+    optC.step(c, grads(c, 4));
+    for (const [i, p] of a.entries()) expect(Array.from(c[i]!.data)).toEqual(Array.from(p.data));
+  });
+
   it.each(names)('%s: reports its state bytes per parameter', (name) => {
     const params = [makeParams(3)[0]!];
     const opt = createOptimizer(name, {}, { hessian: hutchinsonDiag(quadGrad) });

@@ -276,4 +276,24 @@ describe('routing plugin inside the scoring server', () => {
     const notAnId = await server.inject({ method: 'PUT', url: '/routing/labels/1e3', payload: { scale: 1 } });
     expect(notAnId.json()).toMatchObject({ statusCode: 400, field: 'params.id' });
   });
+
+  // Regression: fastify's router refuses a path parameter over 100 characters with a 414, so a pair
+  // stored with a longer id (POST /pairs takes any length) could never be deleted.
+  it('admins delete a pair whose id is longer than fastify\'s default 100-character path parameter', async () => {
+    const store = await openLabelStore(':memory:');
+    const app = buildServer({ rewardModels: [await LinearRewardModel.create('len', ['score'], [[1], [2], [-1]], 200)], plugins: [async (a) => a.register(routingPlugin({ store, adminKey: ADMIN }), { prefix: '/routing' })] });
+    try {
+      const ids = ['x'.repeat(150), 'é'.repeat(300)];
+      const added = await app.inject({ method: 'POST', url: '/routing/pairs', headers: admin, payload: { pairs: ids.map((id) => ({ id, prompt: 'p', response_a: 'a', response_b: 'b' })) } });
+      expect(added.json()).toMatchObject({ inserted: 2 });
+      for (const id of ids) {
+        const del = await app.inject({ method: 'DELETE', url: `/routing/pairs/${encodeURIComponent(id)}`, headers: admin });
+        expect(del.statusCode).toBe(200);
+        expect(del.json()).toEqual({ id, deleted: true });
+      }
+    } finally {
+      await app.close();
+      await store.close();
+    }
+  });
 });

@@ -51,6 +51,21 @@ describe('paths outside the docs root', () => {
   });
 });
 
+// A URL that does not percent-decode (`%c0%ae` is an overlong UTF-8 dot, `%ff` no UTF-8 at all)
+// never reaches a route or the error handler: fastify answered it with its own body
+// (`{"error":"Bad Request","code":"FST_ERR_BAD_URL",...}`), outside the envelope, with no request id.
+describe('URLs that do not decode', () => {
+  const urls = ['/docs/static/%c0%ae%c0%ae/package.json', '/v1/score/%ff', '/%', '/docs/static/%'];
+  it.each(urls)('%s is a 400 in the error envelope, with the request id', async (url) => {
+    const r = await rawGet(url);
+    expect(r.status).toBe(400);
+    const body = JSON.parse(r.body);
+    expect(body).toMatchObject({ statusCode: 400, error_type: 'validation', code: 'ALIGNKIT_ERR_BAD_REQUEST', field: 'url' });
+    expect(body.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(body.error).toContain('not a valid url component');
+  });
+});
+
 describe('the exported error envelope', () => {
   let host: FastifyInstance;
   beforeAll(async () => {

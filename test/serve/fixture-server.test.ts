@@ -40,8 +40,8 @@ describe('fixture models behind worker threads', () => {
   it('lists the default fixture and the multi-head model', async () => {
     const { models } = (await app.inject('/v1/models')).json();
     expect(models).toEqual([
-      { name: 'tiny-gpt2-rm', heads: ['LABEL_0'], headWeights: { LABEL_0: 1 }, maxLength: 128, fixture: true },
-      { name: 'multi', heads: ['helpfulness', 'correctness', 'coherence'], headWeights: weights, maxLength: 128, fixture: false },
+      { name: 'tiny-gpt2-rm', heads: ['LABEL_0'], headWeights: { LABEL_0: 1 }, maxLength: 128, fixture: true, device: { provider: 'cpu' } },
+      { name: 'multi', heads: ['helpfulness', 'correctness', 'coherence'], headWeights: weights, maxLength: 128, fixture: false, device: { provider: 'cpu' } },
     ]);
   });
 

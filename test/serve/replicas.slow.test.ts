@@ -1,15 +1,15 @@
-// #18 §3: two `alignkit serve` processes behind Debian's nginx, configured with the upstream block
-// the README gives, and a load run through nginx during which each replica in turn is stopped with
-// SIGTERM (it drains) and started again: not one request may fail through the balancer. nginx is
-// started here on a free local port with its configuration in a temporary directory (never the
-// system service); without the binary (`apt-get install -y nginx`) the test fails, saying so.
+// #18 §3: two `alignkit serve` processes behind Debian's nginx, configured with deploy/nginx.conf
+// (the file compose.yaml mounts and the README shows), and a load run through nginx during which
+// each replica in turn is stopped with SIGTERM (it drains) and started again: not one request may
+// fail through the balancer. nginx is started here on a free local port with its configuration in
+// a temporary directory (never the system service); without the binary (`apt-get install -y nginx`) the test fails, saying so.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { freePort } from '../helpers/ports.js';
 import { load } from './support/load.js';
 import { sleep } from './support/sockets.js';
 
@@ -17,22 +17,20 @@ const REGISTER = path.join(REPO_ROOT, 'src/dev/register-ts.mjs');
 const MAIN = path.join(REPO_ROOT, 'src/cli/main.ts');
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
+/**
+ * deploy/nginx.conf (the file compose.yaml mounts and the README shows), listening on `listen`, its
+ * scoring upstream pointed at the local replicas and its annotate upstream at `unused`: every
+ * compose service name it holds must be replaced, or nginx would refuse to start.
+ */
+function recipe(listen: number, a: number, b: number, unused: number): string {
+  const conf = fs.readFileSync(path.join(REPO_ROOT, 'deploy/nginx.conf'), 'utf8');
+  const local: Record<string, number> = { 'scoring-1:8080': a, 'scoring-2:8080': b, 'annotate-1:8090': unused, 'annotate-2:8090': unused };
+  const out = conf.replace(/^(\s*server )([\w.-]+:\d+)/gm, (all, lead: string, host: string) => {
+    if (!(host in local)) throw new Error(`deploy/nginx.conf names upstream server ${host}, which this test does not know`);
+    return `${lead}127.0.0.1:${local[host]}`;
   });
-}
-
-/** The ```nginx block of the README's "Replicas behind nginx", pointed at the given ports. */
-function recipe(listen: number, a: number, b: number): string {
-  const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
-  const block = readme.match(/```nginx\n([\s\S]*?)```/)?.[1];
-  if (!block) throw new Error('README.md has no ```nginx block (the replicas recipe)');
-  return block.replace('127.0.0.1:8081', `127.0.0.1:${a}`).replace('127.0.0.1:8082', `127.0.0.1:${b}`).replace(/listen 8080;/, `listen 127.0.0.1:${listen};`);
+  if (!/^\s*listen 8080;$/m.test(out)) throw new Error('deploy/nginx.conf has no "listen 8080;"');
+  return out.replace(/listen 8080;/, `listen 127.0.0.1:${listen};`);
 }
 
 interface Replica {
@@ -69,7 +67,7 @@ let url: string;
 beforeAll(async () => {
   if (!NGINX) throw new Error('nginx is not installed: the replicas test needs Debian\'s nginx (apt-get install -y nginx)');
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alignkit-nginx-'));
-  const [listen, a, b] = [await freePort(), await freePort(), await freePort()];
+  const [listen, a, b, unused] = [await freePort(), await freePort(), await freePort(), await freePort()];
   replicas = await Promise.all([startReplica(a), startReplica(b)]);
   const temp = (name: string) => `${name}_temp_path ${path.join(dir, name)};`;
   fs.writeFileSync(path.join(dir, 'nginx.conf'), `worker_processes 1;
@@ -79,7 +77,7 @@ events { worker_connections 1024; }
 http {
   access_log off;
   ${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(temp).join('\n  ')}
-${recipe(listen, a, b)}
+${recipe(listen, a, b, unused)}
 }
 `);
   const check = spawnSync(NGINX, ['-t', '-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], { encoding: 'utf8' });

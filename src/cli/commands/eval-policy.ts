@@ -5,6 +5,7 @@ import { fail } from '../../errors.js';
 import { evaluatePolicy } from '../../train/run/index.js';
 import type { Command, FlagTable } from '../registry.js';
 import { numberFlag, parseFlags, usageText } from '../options.js';
+import { DEVICE_FLAGS, deviceSession } from '../device.js';
 
 const FLAGS: FlagTable = {
   model: { type: 'string', value: 'DIR', help: 'the trained policy (Hugging Face layout)' },
@@ -18,6 +19,7 @@ const FLAGS: FlagTable = {
   limit: { type: 'string', value: 'N', help: 'read at most N pairs' },
   'skip-bad-rows': { type: 'boolean', help: 'skip rows that fail validation (counted) instead of stopping' },
   json: { type: 'boolean', help: 'print the result as JSON' },
+  ...DEVICE_FLAGS,
 };
 
 export const EVAL_POLICY_USAGE = usageText({
@@ -42,6 +44,7 @@ export async function evalPolicy(argv: string[]): Promise<number> {
     maxPromptLength: numberFlag(str('max-prompt-length'), 'max-prompt-length'),
     limit: numberFlag(str('limit'), 'limit'),
     onBadRow: values['skip-bad-rows'] ? 'skip' : 'error',
+    session: deviceSession(values),
   });
   if (values.json) console.log(JSON.stringify(r, null, 2));
   else

@@ -6,6 +6,7 @@ import { REWARD_MODEL_KINDS, evaluateRewardModels, formatPairwiseReport, loadRew
 import type { RewardModel } from '../../rewards/index.js';
 import { runSubcommand, type Command, type FlagTable } from '../registry.js';
 import { parseFlags, usageText } from '../options.js';
+import { DEVICE_FLAGS, deviceSession } from '../device.js';
 import { withProgress } from '../progress.js';
 import { evalPolicyCommand } from './eval-policy.js';
 
@@ -23,6 +24,7 @@ const RM_FLAGS: FlagTable = {
   'skip-bad-rows': { type: 'boolean', help: 'skip rows that fail validation (counted) instead of stopping' },
   json: { type: 'boolean', help: 'print the report as JSON' },
   'no-progress': { type: 'boolean', help: 'no progress on standard error' },
+  ...DEVICE_FLAGS,
 };
 
 const RM_USAGE = usageText({
@@ -46,7 +48,8 @@ async function evalRm(argv: string[]): Promise<number> {
   if (!modelSpecs?.length) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'eval rm needs at least one --model (alignkit eval rm --help)', { parameter: 'model' });
   if (!files?.length) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'eval rm needs at least one --data FILE (alignkit eval rm --help)', { parameter: 'data' });
   const models: RewardModel[] = [];
-  for (const spec of modelSpecs) models.push(await loadRewardModelSpec(spec));
+  const session = deviceSession(v);
+  for (const spec of modelSpecs) models.push(await loadRewardModelSpec(spec, session));
   const result = await withProgress({ unit: 'pairs', label: 'alignkit eval rm', enabled: !v['no-progress'] }, (bar) =>
     evaluateRewardModels(models, files, {
       limit: intOption(v.limit as string | undefined, 'limit', 1),

@@ -7,6 +7,7 @@ import { fail } from '../../errors.js';
 import { DEFAULT_GENERATION, Generator, type ArmSpec, type GenerationConfig } from '../../generate/index.js';
 import type { Command, FlagTable } from '../registry.js';
 import { numberFlag, parseFlags, usageText } from '../options.js';
+import { DEVICE_FLAGS, deviceSession, formatDevice } from '../device.js';
 import { progress } from '../progress.js';
 import { checkLongPromptPolicy, generateRow, promptTokenLimit, skippedSummary, type GenerateRowsSettings } from '../work/generate.js';
 
@@ -32,6 +33,7 @@ export const FLAGS: FlagTable = {
   'on-long-prompt': { type: 'string', value: 'fail|skip|truncate', default: 'fail', help: 'a longer prompt stops the run naming its row, is skipped (listed at the end), or keeps its last N tokens' },
   limit: { type: 'string', value: 'N', help: 'read at most N prompts from --prompts' },
   out: { type: 'string', value: 'FILE', help: 'JSONL output (default: standard output)' },
+  ...DEVICE_FLAGS,
   'no-progress': { type: 'boolean', help: 'no progress bar / progress lines on standard error' },
 };
 
@@ -92,7 +94,9 @@ async function run(argv: string[]): Promise<number> {
   const prompts: PromptRow[] = [];
   if (given?.length) given.forEach((prompt, row) => prompts.push({ prompt, row }));
   else for await (const p of streamPrompts(v.prompts as string, { to: limit })) prompts.push(p);
-  const gen = await Generator.load(v.base as string, ((v.arm as string[] | undefined) ?? []).map(parseArm));
+  const session = deviceSession(v);
+  const gen = await Generator.load(v.base as string, ((v.arm as string[] | undefined) ?? []).map(parseArm), session);
+  if (session.provider) console.error(`alignkit generate: ${formatDevice(gen.base.session.device)}`);
   const tokenLimit = promptTokenLimit(gen, settings.config.maxNewTokens ?? DEFAULT_GENERATION.maxNewTokens, settings.maxPromptTokens);
   const out = v.out ? fs.createWriteStream(v.out as string) : process.stdout;
   const bar = progress({ total: prompts.length, unit: 'prompts', label: 'alignkit generate', enabled: !v['no-progress'] });

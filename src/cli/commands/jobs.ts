@@ -9,7 +9,7 @@ import { runSubcommand, type Command, type FlagTable } from '../registry.js';
 import { numberFlag, parseFlags, usageText } from '../options.js';
 import { progress } from '../progress.js';
 import { JOB_KINDS, type JobKind } from '../jobs/kinds.js';
-import { connectionFor, JOB_DEFAULTS, queueCounts, runStatus, startWorker, submitRun } from '../jobs/queue.js';
+import { connectionFor, JOB_DEFAULTS, queueCounts, reachRedis, runStatus, startWorker, submitRun } from '../jobs/queue.js';
 
 const REDIS_FLAG: FlagTable = { redis: { type: 'string', value: 'URL', help: 'the Redis BullMQ runs on, redis://HOST:PORT' } };
 
@@ -84,7 +84,9 @@ function submitCommand(kind: JobKind): Command {
       const dir = required(v, 'output', label);
       const format = v.format as string;
       if (!OUTPUT_FORMATS.includes(format)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--format must be one of ${OUTPUT_FORMATS.join(', ')}, got '${format}'`, { parameter: 'format' });
-      const m = await submitRun(connectionFor(redis), {
+      const connection = connectionFor(redis);
+      await reachRedis(redis);
+      const m = await submitRun(connection, {
         kind: kind.name,
         data: required(v, 'data', label),
         dir,
@@ -126,7 +128,9 @@ const worker: Command = {
   async run(argv) {
     const { values: v } = parseFlags('jobs worker', WORKER_FLAGS, argv);
     const redis = required(v, 'redis', 'jobs worker');
-    const w = startWorker(connectionFor(redis), {
+    const connection = connectionFor(redis);
+    await reachRedis(redis);
+    const w = startWorker(connection, {
       concurrency: numberFlag(v.concurrency as string | undefined, 'concurrency') ?? JOB_DEFAULTS.concurrency,
       lockMs: numberFlag(v['lock-ms'] as string | undefined, 'lock-ms') ?? JOB_DEFAULTS.lockMs,
       threads: numberFlag(v.threads as string | undefined, 'threads'),
@@ -154,7 +158,9 @@ const status: Command = {
   flags: STATUS_FLAGS,
   async run(argv) {
     const { values: v } = parseFlags('jobs status', STATUS_FLAGS, argv);
-    const connection = connectionFor(required(v, 'redis', 'jobs status'));
+    const redis = required(v, 'redis', 'jobs status');
+    const connection = connectionFor(redis);
+    await reachRedis(redis);
     if (v.output) {
       const s = await runStatus(connection, v.output as string);
       const m = s.manifest;

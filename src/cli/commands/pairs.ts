@@ -9,6 +9,7 @@ import { loadRewardModelSpec } from '../../eval/index.js';
 import { Generator, sampleRankedPairs, type GenerationConfig } from '../../generate/index.js';
 import type { Command, FlagTable } from '../registry.js';
 import { numberFlag, parseFlags, usageText } from '../options.js';
+import { DEVICE_FLAGS, deviceSession } from '../device.js';
 import { withProgress } from '../progress.js';
 import { GENERATION_FIELD_FLAGS, parseArm } from './generate.js';
 
@@ -28,6 +29,7 @@ const FLAGS: FlagTable = {
   batch: { type: 'string', value: 'B', shownDefault: 16, help: 'prompts decoded together' },
   limit: { type: 'string', value: 'N', help: 'read at most N prompts' },
   'no-progress': { type: 'boolean', help: 'no progress on standard error' },
+  ...DEVICE_FLAGS,
 };
 
 const USAGE = usageText({
@@ -53,8 +55,9 @@ export const pairsCommand: Command = {
     if (maxPromptTokens !== undefined && (!Number.isInteger(maxPromptTokens) || maxPromptTokens < 1))
       throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--max-prompt-tokens must be a positive integer, got ${values['max-prompt-tokens']}`, { parameter: 'max-prompt-tokens' });
     const prompts = await readPrompts(values.prompts!, numberFlag(values.limit, 'limit') ?? Infinity);
-    const gen = await Generator.load(values.base!, (values.arm ?? []).map(parseArm));
-    const judge = await loadRewardModelSpec(values.judge!);
+    const session = deviceSession(values);
+    const gen = await Generator.load(values.base!, (values.arm ?? []).map(parseArm), session);
+    const judge = await loadRewardModelSpec(values.judge!, session);
     const config: Partial<GenerationConfig> = {
       temperature: numberFlag(values.temperature, 'temperature') ?? 1,
       topK: numberFlag(values['top-k'], 'top-k'),

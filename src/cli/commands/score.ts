@@ -8,6 +8,7 @@ import { REWARD_MODEL_KINDS } from '../../eval/index.js';
 import { COMBINE_METHODS, DEFAULT_COMBINE, combineConfig, type CombineMethod } from '../../rewards/index.js';
 import type { Command, FlagTable } from '../registry.js';
 import { numberFlag, parseFlags, usageText } from '../options.js';
+import { DEVICE_FLAGS, deviceSession } from '../device.js';
 import { withProgress } from '../progress.js';
 import { detectScoreInput, loadScoringEnsemble, scoreRows, SCORE_DEFAULTS, type ScoreSettings } from '../work/score.js';
 
@@ -26,6 +27,7 @@ export const SCORING_FLAGS: FlagTable = {
 const FLAGS: FlagTable = {
   ...SCORING_FLAGS,
   threads: { type: 'string', value: 'N', help: 'onnxruntime intra-op threads per model (default: onnxruntime\'s, all cores)' },
+  ...DEVICE_FLAGS,
   data: { type: 'string', value: 'FILE', help: 'input rows (JSONL, JSON, Arrow, Parquet)' },
   output: { type: 'string', value: 'FILE', help: 'output rows, format by extension; written to a temporary file and renamed when complete' },
   'no-progress': { type: 'boolean', help: 'no progress on standard error' },
@@ -70,7 +72,7 @@ async function run(argv: string[]): Promise<number> {
   const output = v.output as string;
   const settings = await scoreSettings(v, data);
   const threads = numberFlag(v.threads as string | undefined, 'threads');
-  const ensemble = await loadScoringEnsemble(settings.models, settings.combine, threads === undefined ? undefined : { intraOpThreads: threads });
+  const ensemble = await loadScoringEnsemble(settings.models, settings.combine, { ...(threads !== undefined && { intraOpThreads: threads }), ...deviceSession(v) });
   const skipped: RowProblem[] = [];
   const written = await withProgress({ total: await countRows(data), unit: 'rows', label: 'alignkit score', enabled: !v['no-progress'] }, (bar) =>
     writeRows(output, scoreRows(ensemble, data, settings, { skipped, onProgress: (n) => bar.update(n) })),

@@ -12,6 +12,7 @@ import { DEFAULT_GENERATE_LIMITS, generateRoutes } from '../../serve/routes/gene
 import type { Command, FlagTable } from '../registry.js';
 import { parseArm } from './generate.js';
 import { numberFlag } from '../options.js';
+import { DEVICE_FLAGS, deviceSession, formatDevice } from '../device.js';
 
 const d = DEFAULT_SERVE_CONFIG;
 
@@ -40,6 +41,9 @@ readiness turns false, in-flight requests are answered, then it exits.
   --drain-delay MS         on SIGTERM, keep accepting this long after readiness turns false, for a
                            load balancer polling /readyz to notice (default ${d.drainDelayMs})
   --shutdown-timeout MS    on SIGTERM, longest wait for in-flight requests (default ${d.shutdownTimeoutMs})
+  --device D               cpu (default) | webgpu (a GPU through WebGPU; README "GPU") | cuda
+  --adapter A              with --device webgpu: adapter index or name (default: the high-performance
+                           GPU; a software adapter such as lavapipe only when named)
 
 Generation (adds POST /v1/generate and POST /v1/best-of-n):
   --generate DIR           causal LM directory to generate from
@@ -68,6 +72,7 @@ const OPTIONS = {
   arm: { type: 'string', multiple: true },
   'max-new-tokens': { type: 'string' },
   'max-n': { type: 'string' },
+  ...DEVICE_FLAGS,
 } as const;
 
 /** `DIR` or `NAME=DIR` (a name tells apart two seeds of one model). */
@@ -94,7 +99,7 @@ export function parseServeArgs(argv: string[]): Partial<ServeConfig> {
     maxInputChars: numberFlag(v['max-input-chars'], 'max-input-chars'),
     autoTruncate: v['auto-truncate'],
     combine: { method: combine as CombineMethod, lambda: numberFlag(v.lambda, 'lambda') ?? d.combine.lambda },
-    session: v.threads === undefined ? {} : { intraOpThreads: numberFlag(v.threads, 'threads') },
+    session: { ...(v.threads === undefined ? {} : { intraOpThreads: numberFlag(v.threads, 'threads') }), ...deviceSession(v) },
     docs: v['no-docs'] ? false : undefined,
     drainDelayMs: numberFlag(v['drain-delay'], 'drain-delay'),
     shutdownTimeoutMs: numberFlag(v['shutdown-timeout'], 'shutdown-timeout'),
@@ -114,12 +119,12 @@ async function generationPlugins(argv: string[], log: (line: string) => void): P
     const arm = parseArm(eq > 0 ? spec.slice(eq + 1) : spec);
     return eq > 0 ? { ...arm, name: spec.slice(0, eq) } : arm;
   });
-  const generator = await Generator.load(path.resolve(v.generate), arms.map((a) => ({ ...a, dir: path.resolve(a.dir) })));
+  const generator = await Generator.load(path.resolve(v.generate), arms.map((a) => ({ ...a, dir: path.resolve(a.dir) })), deviceSession(v));
   const limits = {
     maxNewTokens: numberFlag(v['max-new-tokens'], 'max-new-tokens') ?? DEFAULT_GENERATE_LIMITS.maxNewTokens,
     maxN: numberFlag(v['max-n'], 'max-n') ?? DEFAULT_GENERATE_LIMITS.maxN,
   };
-  log(`alignkit serve: generating from ${generator.base.dir.name}${generator.arms.map((a) => `, guided by ${a.name} (alpha ${a.alpha})`).join('')}`);
+  log(`alignkit serve: generating from ${generator.base.dir.name}${generator.arms.map((a) => `, guided by ${a.name} (alpha ${a.alpha})`).join('')}${generator.base.session.device.provider === 'cpu' ? '' : ` on ${formatDevice(generator.base.session.device)}`}`);
   return [generateRoutes(generator, limits)];
 }
 
@@ -132,7 +137,7 @@ export async function startServer(argv: string[], log: (line: string) => void = 
   const address = await app.listen({ port: cfg.port, host: cfg.host });
   if (!config.models) log(`alignkit serve: no --model given, serving the shipped default reward model ${path.basename(DEFAULT_MODEL.dir)} (${DEFAULT_MODEL.dir}; see its README.md for what it was trained on and how well it does)`);
   for (const m of app.scoring.models) {
-    log(`alignkit serve: model ${m.name} (heads: ${m.batcher.heads.join(', ')}; max length ${m.batcher.maxLength})`);
+    log(`alignkit serve: model ${m.name} (heads: ${m.batcher.heads.join(', ')}; max length ${m.batcher.maxLength}${m.device && m.device.provider !== 'cpu' ? `; ${formatDevice(m.device)}` : ''})`);
     if (m.fixture) log(`alignkit serve: NOTE ${m.name} is an untrained fixture classifier: its scores are for testing only`);
   }
   log(`alignkit serve: listening on ${address}${cfg.docs ? ` (docs: ${address}/docs)` : ''}`);

@@ -58,6 +58,8 @@ const VALUE_FLAGS: Record<string, { field: keyof RunConfig; parse: Parse; help: 
   'spike-factor': { field: 'spikeFactor', parse: num, help: 'gradient-norm spike threshold (x running mean)' },
   threads: { field: 'threads', parse: num, help: 'onnxruntime intra-op threads' },
   'cache-dir': { field: 'cacheDir', parse: str, help: 'cache directory for reference log-probs (default: $ALIGNKIT_CACHE_DIR, else $XDG_CACHE_HOME/alignkit or ~/.cache/alignkit)' },
+  device: { field: 'device', parse: str, help: 'cpu | webgpu (GPU from npm: README "GPU") | cuda' },
+  adapter: { field: 'adapter', parse: str, help: 'webgpu adapter: index or name (default: a GPU, never a software one)' },
   'revision-template': { field: 'revisionTemplate', parse: str, help: 'SRPO revision prompt around the draft, with {draft} once' },
   rounds: { field: 'rounds', parse: num, help: 'APO rounds (train dpo): iterative DPO, reference = previous round' },
   momentum: { field: 'momentum', parse: num, help: 'APO Nesterov momentum alpha between rounds' },

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FlowProducer, Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
 import { writeRows, type Row } from '../../datasets/index.js';
 import type { SessionOptions } from '../../graph/index.js';
 import { fail } from '../../errors.js';
@@ -32,6 +33,27 @@ export const JOB_DEFAULTS = {
 export function connectionFor(url: string): ConnectionOptions {
   if (!/^rediss?:\/\//.test(url)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--redis must be a redis://HOST:PORT URL, got '${url}'`, { parameter: 'redis' });
   return { url, maxRetriesPerRequest: null };
+}
+
+/**
+ * Fails fast, naming --redis, when no Redis answers at `url`. The commands' BullMQ connections wait
+ * through reconnects (right for a worker riding out a Redis restart), so without this check a
+ * mistyped URL or a Redis not started yet meant waiting forever with a stack trace a second.
+ */
+export async function reachRedis(url: string, timeoutMs = 5000): Promise<void> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  // The socket's error says why (ECONNREFUSED, ENOTFOUND); connect() then rejects with "Connection is closed".
+  let cause: Error | undefined;
+  client.on('error', (e: Error) => void (cause ??= e));
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (e) {
+    cause ??= e as Error;
+    throw fail('ALIGNKIT_ERR_UNAVAILABLE', `--redis ${url}: cannot reach Redis (${cause.message}); start one (redis-server --port PORT) or give the URL of a running one`, { parameter: 'redis' }, cause);
+  } finally {
+    client.disconnect();
+  }
 }
 
 export function jobKind(name: string): JobKind {

@@ -1,7 +1,7 @@
 // Messages between the server's main thread and an inference worker. One worker owns one reward
 // model; scores travel back as one flat Float32Array [items * heads] whose buffer is transferred.
 
-import type { SessionOptions } from '../../graph/index.js';
+import type { DeviceInfo, SessionOptions } from '../../graph/index.js';
 import type { ScoreItem } from '../../rewards/index.js';
 
 export interface WorkerInit {
@@ -14,6 +14,8 @@ export interface ModelInfo {
   name: string;
   heads: string[];
   maxLength: number;
+  /** Where the model's session runs (provider, and the WebGPU adapter). */
+  device?: DeviceInfo;
 }
 
 /** The RewardModel fields that describe a model, read from the ModelInfo its worker reported. */

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     post({ type: 'failed', error: serialize(e) });
     return;
   }
-  post({ type: 'ready', info: { name: model.name, heads: model.heads, maxLength: model.maxLength } });
+  post({ type: 'ready', info: { name: model.name, heads: model.heads, maxLength: model.maxLength, device: model.classifier.session.device } });
   // Messages are handled one after another: a run awaits the session, and a `close` or `crash`
   // arriving meanwhile must not release the session under it.
   let queue = Promise.resolve();

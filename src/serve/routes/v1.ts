@@ -137,6 +137,20 @@ export const v1Routes: FastifyPluginAsync = async (app) => {
                   headWeights: { type: 'object', additionalProperties: { type: 'number' } },
                   maxLength: { type: 'integer' },
                   fixture: { type: 'boolean' },
+                  device: {
+                    type: 'object',
+                    description: 'Where the model runs: the provider (cpu, cuda, webgpu) and, for webgpu, the adapter.',
+                    properties: {
+                      provider: { type: 'string' },
+                      adapter: {
+                        type: 'object',
+                        properties: {
+                          name: { type: 'string' }, backend: { type: 'string' }, vendor: { type: 'string' }, architecture: { type: 'string' },
+                          description: { type: 'string' }, software: { type: 'boolean' },
+                        },
+                      },
+                    },
+                  },
                 },
               },
             },
@@ -153,6 +167,7 @@ export const v1Routes: FastifyPluginAsync = async (app) => {
       headWeights: Object.keys(m.headWeights).length ? m.headWeights : { [m.batcher.heads[0]]: 1 },
       maxLength: m.batcher.maxLength,
       fixture: m.fixture,
+      ...(m.device && { device: m.device }),
     })),
     combine: cfg.combine,
     limits: {

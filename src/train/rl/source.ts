@@ -15,7 +15,8 @@ import type { CausalLM } from '../../models/index.js';
 import { encodePrompt, keepEnd, LivePolicy, rollout } from '../../generate/index.js';
 import { hashString, mulberry32, shuffle } from '../../random.js';
 import { mergedValues } from '../export.js';
-import type { Trainer } from '../trainer.js';
+import { Trainer } from '../trainer.js';
+import type { RunTrainer } from '../device/run-trainer.js';
 import type { BatchContext } from '../run/batches.js';
 import { tokenizeSettings, type RunData } from '../run/data.js';
 import { exportedValues, type RunGraph } from '../run/graph.js';
@@ -94,8 +95,11 @@ class OnlineSource implements UpdateSource {
   /** The starting policy's held-out reward, gold reward and KL (0) are the first point of every curve. */
   readonly evaluatesAtStart = true;
 
-  async bind(trainer: Trainer, graph: RunGraph): Promise<void> {
+  async bind(trainer: RunTrainer, graph: RunGraph): Promise<void> {
     const { ctx } = this;
+    // The policy decodes from the trainer's host weights every rollout batch: the CPU Trainer's.
+    if (!(trainer instanceof Trainer))
+      throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `train ${ctx.config.kind} runs on the CPU: its rollouts decode from the weights on the host every batch; drop --device ${ctx.config.device}`, { field: 'device', value: ctx.config.device });
     this.trainer = trainer;
     this.graph = graph;
     this.decoding = loadModel(ctx.dir.onnxFile);

@@ -3,6 +3,7 @@
 
 import fs from 'node:fs';
 import { fail } from '../../errors.js';
+import { PROVIDERS, type Provider } from '../../graph/index.js';
 import { OPTIMIZERS } from '../../optim/index.js';
 import { SCHEDULE_TYPES } from '../../optim/schedules.js';
 import { isOnline, kindSpec, lossesForKind, TRAIN_KINDS, type TrainKind } from './kinds.js';
@@ -85,6 +86,10 @@ export interface RunConfig {
   progress: boolean;
   /** onnxruntime intra-op threads. */
   threads: number;
+  /** Where sessions run (reference pass, training, embeddings): cpu, cuda or webgpu (src/graph/webgpu). */
+  device: Provider;
+  /** The WebGPU adapter (index or name; default: the high-performance GPU, never a software one). */
+  adapter?: string;
   /** APO rounds (train dpo): each round's reference is the previous round's policy (1: plain DPO). */
   rounds: number;
   /** APO's Nesterov extrapolation coefficient between rounds. */
@@ -135,6 +140,7 @@ export const RUN_DEFAULTS: Omit<RunConfig, 'kind' | 'model' | 'data' | 'output' 
   spikeFactor: 5,
   progress: true,
   threads: 2,
+  device: 'cpu',
   rounds: 1,
   momentum: 0,
   udm: UDM_DEFAULTS,
@@ -220,6 +226,8 @@ const FIELD_CHECKS: Record<keyof RunConfig, (field: string, v: unknown) => void>
   spikeFactor: positive,
   progress: bool,
   threads: positiveInt,
+  device: oneOf(PROVIDERS),
+  adapter: optional(nonEmptyString),
   rounds: positiveInt,
   momentum: (f, v) => {
     if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw bad(f, 'must be a number in [0, 1)', v);

@@ -8,6 +8,7 @@
 
 import { fail } from '../../errors.js';
 import { loadPreferenceData, splitTrainEval, type PairedExample } from '../../datasets/index.js';
+import type { SessionOptions } from '../../graph/index.js';
 import { loadModelDir } from '../../models/index.js';
 import { tokenizeItems, tokenizeSettings } from './data.js';
 import { KINDS } from './kinds.js';
@@ -28,6 +29,8 @@ export interface PolicyEvalOptions {
   limit?: number;
   onBadRow?: 'error' | 'skip';
   threads?: number;
+  /** Provider and adapter of the two log-prob passes (default: the CPU). */
+  session?: SessionOptions;
 }
 
 export interface PolicyEvalResult {
@@ -54,7 +57,7 @@ export async function evaluatePolicy(opts: PolicyEvalOptions): Promise<PolicyEva
   const settings = tokenizeSettings({ maxLength: opts.maxLength ?? 128, maxPromptLength: opts.maxPromptLength ?? 64, maxCompletionLength: undefined }, policy.tokenizer, KINDS.dpo);
   const { items } = tokenizeItems(examples, policy.tokenizer, settings);
   const groups = rowGroupsFor(createLoss('dpo'), 'causal-lm');
-  const session = { intraOpThreads: opts.threads ?? 2 };
+  const session = { intraOpThreads: opts.threads ?? 2, ...opts.session };
   const pad = policy.tokenizer.padTokenId;
   const [pw, pl] = await sequenceSums(policy.onnxFile, items, groups, pad, { session });
   const [rw, rl] = await sequenceSums(reference.onnxFile, items, groups, pad, { session });

@@ -31,12 +31,16 @@ export class GradNormProbe implements StepOptimizer {
   step(params: TrainParam[], grads: Map<string, Float32Array>): void {
     let sq = 0;
     for (const g of grads.values()) for (let i = 0; i < g.length; i++) sq += g[i]! * g[i]!;
-    const norm = Math.sqrt(sq);
+    this.observe(Math.sqrt(sq));
+    this.inner.step(params, grads);
+  }
+
+  /** Record one step's gradient norm (a device trainer computes it in its graph and reports it here). */
+  observe(norm: number): void {
     if (this.seen >= WARMUP && norm > this.factor * this.mean) this.spikes++;
     this.mean = this.seen === 0 ? norm : EMA * this.mean + (1 - EMA) * norm;
     this.seen++;
     this.lastNorm = norm;
-    this.inner.step(params, grads);
   }
 
   get stepCount(): number {

@@ -3,7 +3,7 @@
 // `batchSize` training examples (sampler.ts order), cut into micro-batches (batches.ts).
 // Evaluation runs the held-out split through the training graph without updating.
 
-import type { Trainer } from '../trainer.js';
+import type { RunTrainer } from '../device/run-trainer.js';
 import { buildBatch, type BatchContext } from './batches.js';
 import { loadRunData } from './data.js';
 import type { RunGraph } from './graph.js';
@@ -14,7 +14,7 @@ import { KIND_STAGES, kindStage, type RunContext, type RunStage, type UpdateSour
  * The eval split through the training graph without updating: metrics averaged over micro-batches.
  * The graph's batch size is fixed, so the last micro-batch wraps around to the split's start.
  */
-async function evaluateSplit(trainer: Trainer, ctx: BatchContext, metricOutputs: Record<string, string>, indices: readonly number[], rows: number, state: Readonly<Record<string, number>>): Promise<Record<string, number>> {
+async function evaluateSplit(trainer: RunTrainer, ctx: BatchContext, metricOutputs: Record<string, string>, indices: readonly number[], rows: number, state: Readonly<Record<string, number>>): Promise<Record<string, number>> {
   const sums: Record<string, number> = { 'eval/loss': 0 };
   let n = 0;
   for (let start = 0; start < indices.length; start += rows) {
@@ -46,7 +46,7 @@ class DatasetSource implements UpdateSource {
     return { train: this.ctx.data.train.length, eval: this.ctx.data.eval.length };
   }
 
-  async bind(_trainer: Trainer, graph: RunGraph): Promise<void> {
+  async bind(_trainer: RunTrainer, graph: RunGraph): Promise<void> {
     const { ctx } = this;
     this.batch = { forward: graph.forward, items: ctx.data.items, groups: ctx.groups, loss: ctx.loss, fed: graph.fedInputs, reference: ctx.reference.values, padId: ctx.dir.tokenizer.padTokenId };
     this.metricOutputs = graph.metricOutputs;
@@ -66,7 +66,7 @@ class DatasetSource implements UpdateSource {
     };
   }
 
-  evaluate(trainer: Trainer, state: Readonly<Record<string, number>>) {
+  evaluate(trainer: RunTrainer, state: Readonly<Record<string, number>>) {
     const split = this.ctx.data.eval;
     return Promise.resolve(split.length > 0 ? evaluateSplit(trainer, this.batch!, this.metricOutputs, split, this.ctx.config.microBatchSize, state) : undefined);
   }

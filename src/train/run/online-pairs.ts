@@ -10,6 +10,7 @@ import { readPrompts } from '../../datasets/index.js';
 import { fail } from '../../errors.js';
 import { loadRewardModelSpec } from '../../eval/model-specs.js';
 import { Generator, sampleRankedPairs, type RankedPairsResult, type TextScorer } from '../../generate/index.js';
+import { runSession } from '../device/run-trainer.js';
 import type { RunConfig } from './config.js';
 
 export interface RegenerateSettings {
@@ -42,8 +43,8 @@ export function checkRegenerateSettings(field: string, v: unknown): void {
 export async function regeneratePairs(policyDir: string, config: RunConfig, round: number, file: string): Promise<RankedPairsResult> {
   const s = config.regenerate!;
   const prompts = await readPrompts(config.data, config.limit);
-  const gen = await Generator.load(policyDir, [], { intraOpThreads: config.threads });
-  const judge = await loadRewardModelSpec(s.judge);
+  const gen = await Generator.load(policyDir, [], runSession(config));
+  const judge = await loadRewardModelSpec(s.judge, runSession(config));
   const scorer: TextScorer = async (items) => (await judge.score(items, { truncate: true })).map((x) => x[0]!);
   // Prompts keep their last maxPromptLength tokens, as the run's tokenization cuts them for training.
   const result = await sampleRankedPairs(gen, prompts, scorer, {

@@ -16,7 +16,8 @@ import { createOptimizer } from '../../optim/index.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint.js';
 import { exportHfDirectory } from '../export.js';
 import { JsonlMetricsLogger, readMetrics, formatSummaryTable, summarizeMetrics, trainingCurves, writeSvgPlot, TrainingProgress, type MetricsRecord, type StepProgress } from '../report/index.js';
-import { Trainer, type StepResult } from '../trainer.js';
+import type { StepResult } from '../trainer.js';
+import { createRunTrainer, deviceLine, runSession, syncTrainer } from '../device/run-trainer.js';
 import { modelCard } from './card.js';
 import type { RunConfig } from './config.js';
 import type { RunData } from './data.js';
@@ -105,7 +106,7 @@ async function prepareRun(config: RunConfig): Promise<{ ctx: RunContext; stages:
   const groups = rowGroupsFor(loss, spec.model);
   const stages = stagesFor({ spec, loss, groups, config });
   const ctx: RunContext = {
-    config, spec, dir, loss, groups, session: { intraOpThreads: config.threads }, data: undefined as unknown as RunData,
+    config, spec, dir, loss, groups, session: runSession(config), data: undefined as unknown as RunData,
     reference: { values: new Map(), computed: false }, referenceKey: {}, startMetrics: {}, notes: [], extras: {}, stages,
   };
   for (const s of stages) await s.prepare?.(ctx);
@@ -136,7 +137,9 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
     config.spikeFactor,
   );
   const metricNames = [...Object.values(graph.metricOutputs), ...Object.values(graph.stateOutputs)];
-  const trainer = await Trainer.create({ training: graph.training, source: graph.forward, optimizer: probe, metrics: metricNames, session: ctx.session });
+  const trainer = await createRunTrainer({ training: graph.training, source: graph.forward, probe, metrics: metricNames, session: ctx.session });
+  const onDevice = deviceLine(trainer, config.optimizer);
+  if (onDevice) (hooks.stream ?? process.stderr).write(`alignkit train: ${onDevice}\n`);
   await updates.bind?.(trainer, graph);
   let state = startState(loss);
   let iteration = 0;
@@ -172,7 +175,10 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   const startEval = iteration === 0 && config.evalEvery > 0 && updates.evaluatesAtStart ? await updates.evaluate(trainer, state) : undefined;
   if (iteration === 0 && Object.keys({ ...ctx.startMetrics, ...startEval }).length > 0) logger.log({ step: 0, ...ctx.startMetrics, ...startEval });
   if (config.progress) for (const note of ctx.notes) (hooks.stream ?? process.stderr).write(note);
-  const save = () => saveCheckpoint(ckpt, trainer, { source: updates.position(), state, probe: probe.snapshot(), iteration } satisfies ResumeExtra as never);
+  const save = async () => {
+    await syncTrainer(trainer);
+    saveCheckpoint(ckpt, trainer, { source: updates.position(), state, probe: probe.snapshot(), iteration } satisfies ResumeExtra as never);
+  };
 
   let interrupted = false;
   const onSigint = () => {
@@ -200,7 +206,7 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
         } catch (e) {
           if (!isAlignkitError(e) || e.code !== 'ALIGNKIT_ERR_NON_FINITE') throw e;
           // Trainer.step throws before the optimizer update: the parameters are the last good ones.
-          save();
+          await save();
           const step = iteration + 1;
           throw fail('ALIGNKIT_ERR_NON_FINITE', `loss became non-finite at step ${step} (batch of examples ${planned.ids.join(', ')}); the last good state is saved in ${ckpt}`, { step, batch: planned.ids, file: ckpt }, e);
         }
@@ -235,11 +241,11 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
       if (Object.keys(record).length > 1) logger.log(record);
       progress?.update({ step: iteration, loss: mean.loss, lr: probe.lr(), tokens });
       hooks.onStep?.(iteration, mean.loss);
-      if (config.checkpointEvery > 0 && iteration % config.checkpointEvery === 0) save();
+      if (config.checkpointEvery > 0 && iteration % config.checkpointEvery === 0) await save();
       if (interrupted || hooks.shouldStop?.()) {
         interrupted = iteration < totalSteps;
         if (interrupted) {
-          save();
+          await save();
           break;
         }
       }
@@ -249,7 +255,7 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
     progress?.stop();
     logger.close();
   }
-  if (!interrupted) save();
+  if (!interrupted) await save();
   const values = trainer.values();
   const seconds = (performance.now() - started) / 1000;
   const records = readMetrics(metricsFile);

@@ -26,7 +26,7 @@ import type { ReferenceResult } from './reference-cache.js';
 import type { RowGroup } from './segments.js';
 import type { GraphBuilder, Value } from '../../graph/index.js';
 import type { UdmResult } from './udm-weights.js';
-import type { Trainer } from '../trainer.js';
+import type { RunTrainer } from '../device/run-trainer.js';
 import type { RunGraph } from './graph.js';
 import type { ExperienceStep, LiveRun } from '../rl/experience.js';
 
@@ -109,14 +109,14 @@ export interface UpdateSource {
   readonly stepsPerIteration: number;
   readonly counts: SourceCounts;
   /** Called after the trainer exists (an online source decodes with the trainer's live parameters). */
-  bind?(trainer: Trainer, graph: RunGraph): Promise<void>;
+  bind?(trainer: RunTrainer, graph: RunGraph): Promise<void>;
   next(iteration: number): Promise<IterationPlan>;
   /** After the iteration's steps, with their step-averaged metrics (PPO's adaptive KL reads the measured KL). */
   after?(iteration: number, metrics: Record<string, number>): void;
   /** Whether evaluation also runs before the first step (logged at step 0) when the run evaluates periodically. */
   readonly evaluatesAtStart?: boolean;
   /** Held-out metrics (names prefixed `eval/`), or undefined when there is no held-out split. */
-  evaluate(trainer: Trainer, state: Readonly<Record<string, number>>): Promise<Record<string, number> | undefined>;
+  evaluate(trainer: RunTrainer, state: Readonly<Record<string, number>>): Promise<Record<string, number> | undefined>;
   /** Fractional epochs done. */
   epochs(): number;
   /** JSON-serialisable position: a resumed run continues exactly where the checkpoint was taken. */
