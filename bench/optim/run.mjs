@@ -1,121 +1,163 @@
-// Optimizer throughput bench: parameters updated per second at 10M and 100M parameters for every
-// registered optimizer, state bytes per parameter, and the ratio to (a) a fused C AdamW loop built
-// here with gcc -O3 -march=native -fno-math-errno and (b) torch.optim.AdamW when python3 can import torch. The
-// headline kernels (adamw, lion, adamw8bit) alternate with C and torch in rounds and report medians
-// (this machine's bandwidth drifts); the others are measured once after.
-//   npm run build && node --expose-gc bench/optim/run.mjs [--sizes 10000000,100000000] [--rounds 3]
-import { execFileSync, spawnSync } from 'node:child_process';
+// Optimizer throughput bench: parameters updated per second for every registered optimizer at 10M
+// and 100M parameters (parameters, gradients and state in one WasmArena, so each runs its fused
+// kernel), against (a) a fused C AdamW loop (bench/optim/adamw_ref.c, gcc -O3 -march=native
+// -fno-math-errno, one thread) and (b) torch 1.13: torch.optim's SGD/Adam/AdamW in their default
+// (single-tensor) and foreach forms, and with --official DIR the official implementation of each
+// optimizer that has one runnable on CPU (bench/optim/torch_peer.py imports it from DIR). Each
+// optimizer alternates with the C loop and its torch peers in rounds; medians are reported (SOAP:
+// the mean over its 10-step refresh period). The torch peers run with 2 threads,
+// OMP_WAIT_POLICY=PASSIVE and OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset in their own environment.
+//   npm run build && node --expose-gc bench/optim/run.mjs [--sizes 10000000,100000000] [--rounds 3] [--official DIR] [--only adamw,soap]
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createOptimizer, OPTIMIZERS, WasmArena } from '../../dist/optim/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-// --headline-only measures just the fused kernels against C and torch (a minute instead of several).
-const { values } = parseArgs({ options: { sizes: { type: 'string', default: '10000000,100000000' }, rounds: { type: 'string', default: '3' }, 'headline-only': { type: 'boolean' } } });
+const { values } = parseArgs({ options: { sizes: { type: 'string', default: '10000000,100000000' }, rounds: { type: 'string', default: '3' }, official: { type: 'string' }, only: { type: 'string' } } });
 const SIZES = values.sizes.split(',').map(Number);
+if (SIZES.some((n) => n % 200 || n % 64)) throw new Error(`--sizes must be multiples of 200 and 64 (matrix shapes [n/200, 200] and SOAP's [n/64, 64]), got ${values.sizes}`);
 const ROUNDS = Number(values.rounds);
-const HEADLINE = ['adamw', 'lion', 'adamw8bit'];
+const NAMES = values.only ? values.only.split(',') : Object.keys(OPTIMIZERS);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const gc = () => globalThis.gc?.();
+const loads = [os.loadavg()];
 
-// The C baseline.
+// ---------------------------------------------------------------- the C baseline
 const cBin = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'optim-bench-')), 'adamw_ref');
 // -fno-math-errno lets gcc vectorize sqrtf (without it the loop stays scalar, ~2.5x slower here).
 execFileSync('gcc', ['-O3', '-march=native', '-fno-math-errno', '-o', cBin, path.join(here, 'adamw_ref.c'), '-lm']);
-const cSecPerStep = (n, steps) => Number(execFileSync(cBin, [String(n), String(steps)]).toString().split(' ')[0]);
-
-// The torch peer, if any python3 on PATH (or Debian's) imports torch.
-const python = ['python3', '/usr/bin/python3'].find((py) => spawnSync(py, ['-c', 'import torch']).status === 0);
-const torchSecPerStep = (n, steps) => {
-  const out = execFileSync(python, [path.join(here, 'torch_adamw.py'), String(n), String(steps)], { env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } });
-  return Number(out.toString().split(' ')[0]);
+/** Median wall-clock and CPU seconds per step of the C loop. */
+const cSecPerStep = (n) => {
+  const [wall, , cpu] = execFileSync(cBin, [String(n), String(n >= 50e6 ? 5 : 9)]).toString().trim().split(' ').map(Number);
+  return { wall, cpu };
 };
 
-/** Hyperparameters that make each optimizer's steady-state step the one measured. */
-// SOAP rotates only a 64-wide side (the long side is over maxPrecondDim); its float64 matmuls in
-// TypeScript cost ~4 x 64 flops per parameter, so it is measured at 10M only.
-const HYPER = { 'onebit-adam': { freezeStep: 0 }, soap: { maxPrecondDim: 1024 } };
-const SKIP = { soap: (n) => n > 20e6 };
+// ---------------------------------------------------------------- torch peers
+const python = ['/usr/bin/python3', 'python3'].find((py) => spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+const peerEnv = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' };
+delete peerEnv.OPENBLAS_CORETYPE;
+delete peerEnv.OPENBLAS_L2_SIZE;
+const OFFICIAL_PEERS = { exadam: 'AhmedMostafa16/EXAdam', spam: 'TianjinYellow/SPAM-Optimizer', 'stable-spam': 'TianjinYellow/StableSPAM', adabelief: 'adabelief-pytorch 0.2.1', adamp: 'clovaai/AdamP', sgdp: 'clovaai/AdamP', 'sgd-sai': 'SGD_SaI 1.0.3', soap: 'nikhilvyas/SOAP' };
+const TORCH_OPTIM = { sgd: 'SGD', adam: 'Adam', adamw: 'AdamW' };
+
+function peersOf(name) {
+  if (!python) return [];
+  if (TORCH_OPTIM[name]) return [{ label: `torch.optim.${TORCH_OPTIM[name]}`, impl: name, foreach: false }, { label: `torch.optim.${TORCH_OPTIM[name]} foreach`, impl: name, foreach: true }];
+  if (OFFICIAL_PEERS[name] && values.official) return [{ label: `official ${OFFICIAL_PEERS[name]}`, impl: name, foreach: false }];
+  return [];
+}
+
+function startPeer(peer, n, rows) {
+  const args = [path.join(here, 'torch_peer.py'), peer.impl, String(n), String(rows), ...(peer.foreach ? ['--foreach'] : []), ...(values.official ? ['--official', values.official] : [])];
+  const child = spawn(python, args, { env: peerEnv, stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  return {
+    async steps(k) {
+      child.stdin.write(`${k}\n`);
+      const { value } = await lines.next();
+      return JSON.parse(value).sec;
+    },
+    close: () => new Promise((resolve) => {
+      child.on('exit', resolve);
+      child.stdin.end('\n');
+    }),
+  };
+}
+
+// ---------------------------------------------------------------- ours
+// SOAP rotates the 64-wide side (the long one is over maxPrecondDim) with its bases refreshed every 10 steps;
+// 1-bit Adam compresses from the first step; the others run their defaults on a [n/200, 200] matrix.
+const HYPER = { 'onebit-adam': { freezeStep: 0 }, soap: { maxPrecondDim: 1024, precondFrequency: 10 } };
+const rowsOf = (name, n) => (name === 'soap' ? n / 64 : n / 200);
 
 function setup(name, n) {
   process.stderr.write(`${name} @ ${n}\n`);
-  // A matrix, so AdamP projects and SOAP rotates its short side.
-  const dims = name === 'soap' ? [n / 64, 64] : [n / 256, 256];
-  const kernelCapable = HEADLINE.includes(name) || name === 'adam' || name === 'adam8bit';
-  const arena = kernelCapable ? new WasmArena(n * 4 * 5 + (8 << 20)) : undefined;
-  const alloc = (k) => (arena ? arena.f32(k) : new Float32Array(k));
-  const data = alloc(n);
-  for (let i = 0; i < n; i += 1) data[i] = ((i % 1000) - 500) * 1e-3;
-  const grad = alloc(n);
-  for (let i = 0; i < n; i += 1) grad[i] = ((i % 777) - 388) * 1e-4;
-  const params = [{ name: 'w', dims, data }];
-  const grads = { w: grad };
+  const arena = new WasmArena(n * 4 * 8 + (64 << 20));
+  const data = arena.f32(n);
+  const grad = arena.f32(n);
+  for (let i = 0; i < n; i++) {
+    data[i] = ((i % 1000) - 500) * 1e-3;
+    grad[i] = ((i % 777) - 388) * 1e-4;
+  }
+  const params = [{ name: 'w', dims: [rowsOf(name, n), n / rowsOf(name, n)], data }];
   // Sophia and AdaHessian read a Hessian diagonal the training loop supplies; its cost is not the optimizer's.
-  const aux = name === 'sophia' || name === 'adahessian' ? { hessianDiag: { w: new Float32Array(n).fill(1) } } : {};
+  const aux = name === 'sophia' || name === 'adahessian' ? { hessianDiag: { w: arena.f32(n).fill(1) } } : {};
   const opt = createOptimizer(name, HYPER[name] ?? {}, { arena });
-  opt.step(params, grads, aux);
-  return { opt, params, grads, aux };
+  opt.step(params, { w: grad }, aux);
+  return { opt, params, grads: { w: grad }, aux };
 }
 
-function timeSteps(s, steps) {
-  const times = [];
-  for (let k = 0; k < steps; k++) {
+/** Wall-clock and CPU seconds of k steps (both single-threaded, like the C loop). */
+function ourSteps(s, k) {
+  const wall = [];
+  const cpu = [];
+  for (let j = 0; j < k; j++) {
     const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
     s.opt.step(s.params, s.grads, s.aux);
-    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    const c = process.cpuUsage(c0);
+    wall.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    cpu.push((c.user + c.system) / 1e6);
   }
-  return median(times);
+  return { wall, cpu };
 }
 
+// ---------------------------------------------------------------- rounds
 const rows = [];
-const baseline = {};
 for (const n of SIZES) {
-  const big = n >= 50e6;
-  const c = [];
-  const torch = [];
-  const ours = Object.fromEntries(HEADLINE.map((k) => [k, []]));
-  const live = Object.fromEntries(HEADLINE.map((k) => [k, setup(k, n)]));
-  for (let r = 0; r < ROUNDS; r++) {
-    c.push(cSecPerStep(n, big ? 5 : 9));
-    if (python) torch.push(torchSecPerStep(n, big ? 3 : 5));
-    for (const k of HEADLINE) ours[k].push(timeSteps(live[k], big ? 3 : 7));
-  }
-  baseline[n] = { c: median(c), torch: python ? median(torch) : undefined };
-  for (const k of HEADLINE) rows.push({ name: k, n, sec: median(ours[k]), bytes: live[k].opt.stateBytesPerParam(), kernel: live[k].opt.kernelNames()[0] });
-  for (const k of HEADLINE) delete live[k];
-  gc();
-  for (const name of Object.keys(OPTIMIZERS).filter((k) => !HEADLINE.includes(k) && !values['headline-only'])) {
-    if (SKIP[name]?.(n)) {
-      rows.push({ name, n, sec: NaN, bytes: NaN, kernel: '' });
-      continue;
+  for (const name of NAMES) {
+    const big = n >= 50e6;
+    const k = name === 'soap' ? 10 : big ? 3 : 7;
+    const summary = name === 'soap' ? mean : median;
+    const ours = setup(name, n);
+    const peers = peersOf(name).map((p) => ({ ...p, run: startPeer(p, n, rowsOf(name, n)), secs: [] }));
+    const c = [];
+    const cCpu = [];
+    const mine = [];
+    const mineCpu = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const cr = cSecPerStep(n);
+      c.push(cr.wall);
+      cCpu.push(cr.cpu);
+      const o = ourSteps(ours, k);
+      mine.push(summary(o.wall));
+      mineCpu.push(summary(o.cpu));
+      for (const p of peers) p.secs.push(summary(await p.run.steps(k)));
     }
-    const s = setup(name, n);
-    rows.push({ name, n, sec: timeSteps(s, big ? 1 : 3), bytes: s.opt.stateBytesPerParam(), kernel: s.opt.kernelNames()[0] });
+    for (const p of peers) await p.run.close();
+    rows.push({ name, n, sec: median(mine), c: median(c), cpu: median(mineCpu), cCpu: median(cCpu), bytes: ours.opt.stateBytesPerParam(), kernel: ours.opt.kernelNames()[0], peers: peers.map((p) => ({ label: p.label, sec: median(p.secs) })) });
     gc();
   }
 }
+loads.push(os.loadavg());
 
+// ---------------------------------------------------------------- report
+const cpu = os.cpus()[0].model;
+const flags = (fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '').split(' ');
+const isa = ['avx2', 'avx512f'].filter((f) => flags.includes(f)).join(', ') || 'no avx2';
 const mps = (n, sec) => n / sec / 1e6;
-const lines = [];
-lines.push(`Optimizer bench: ${os.cpus()[0].model}, ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at the end; node ${process.version}; torch: ${python ?? 'not available'}`);
-for (const n of SIZES) {
-  const b = baseline[n];
-  lines.push(`baseline at ${n / 1e6}M: fused C AdamW (gcc -O3 -march=native -fno-math-errno, 1 thread) ${mps(n, b.c).toFixed(0)} M params/s; torch.optim.AdamW ${b.torch ? mps(n, b.torch).toFixed(0) + ' M params/s' : 'n/a'}`);
-}
-lines.push('');
-lines.push('| optimizer | path | ' + SIZES.map((n) => `M params/s @${n / 1e6}M`).join(' | ') + ' | state B/param | ' + SIZES.map((n) => `vs C @${n / 1e6}M`).join(' | ') + ' | ' + SIZES.map((n) => `vs torch AdamW @${n / 1e6}M`).join(' | ') + ' |');
-lines.push('|' + ' --- |'.repeat(2 + 3 * SIZES.length + 1));
-for (const name of Object.keys(OPTIMIZERS).filter((k) => rows.some((r) => r.name === k))) {
+const fmt = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+const out = [];
+out.push(`Optimizer bench: ${cpu} (${isa}), ${os.cpus().length} cores; load average ${loads[0].map((x) => x.toFixed(1)).join(' ')} at the start, ${loads[1].map((x) => x.toFixed(1)).join(' ')} at the end; node ${process.version}; torch: ${python ?? 'not available'} (2 threads, OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset)`);
+out.push('');
+out.push('| optimizer | path | ' + SIZES.map((n) => `M params/s @${n / 1e6}M`).join(' | ') + ' | state B/param | ' + SIZES.map((n) => `vs C AdamW @${n / 1e6}M (wall / CPU)`).join(' | ') + ' | torch peer | ' + SIZES.map((n) => `peer M params/s @${n / 1e6}M`).join(' | ') + ' | ' + SIZES.map((n) => `vs peer @${n / 1e6}M`).join(' | ') + ' |');
+out.push('|' + ' --- |'.repeat(4 + 4 * SIZES.length));
+for (const name of NAMES) {
   const rs = SIZES.map((n) => rows.find((r) => r.name === name && r.n === n));
-  const cells = [name, rs[0].kernel ? `wasm ${rs[0].kernel}` : 'TypeScript'];
-  const cell = (r, f) => (Number.isNaN(r.sec) ? 'not run' : f(r));
-  cells.push(...rs.map((r) => cell(r, () => mps(r.n, r.sec).toFixed(r.n / r.sec < 10e6 ? 1 : 0))));
-  cells.push(rs.find((r) => !Number.isNaN(r.bytes)).bytes.toFixed(2));
-  cells.push(...rs.map((r) => cell(r, () => (baseline[r.n].c / r.sec).toFixed(2))));
-  cells.push(...rs.map((r) => cell(r, () => (baseline[r.n].torch ? (baseline[r.n].torch / r.sec).toFixed(2) + 'x' : 'n/a'))));
-  lines.push('| ' + cells.join(' | ') + ' |');
+  const labels = rs[0].peers.length ? rs[0].peers.map((p) => p.label) : ['—'];
+  labels.forEach((label, li) => {
+    const cells = li === 0 ? [name, rs[0].kernel ? `wasm ${rs[0].kernel}` : 'TypeScript', ...rs.map((r) => fmt(mps(r.n, r.sec))), rs[0].bytes.toFixed(2), ...rs.map((r) => `${(r.c / r.sec).toFixed(2)} / ${(r.cCpu / r.cpu).toFixed(2)}`)] : ['', '', ...rs.map(() => ''), '', ...rs.map(() => '')];
+    const peer = (r) => r.peers[li];
+    cells.push(label, ...rs.map((r) => (peer(r) ? fmt(mps(r.n, peer(r).sec)) : '—')), ...rs.map((r) => (peer(r) ? `${(peer(r).sec / r.sec).toFixed(1)}×` : '—')));
+    out.push('| ' + cells.join(' | ') + ' |');
+  });
 }
-console.log(lines.join('\n'));
+out.push('');
+for (const n of SIZES) out.push(`C AdamW at ${n / 1e6}M: median over the rounds of every row ${fmt(mps(n, median(rows.filter((r) => r.n === n).map((r) => r.c))))} M params/s (${fmt(mps(n, median(rows.filter((r) => r.n === n).map((r) => r.cCpu))))} per CPU second)`);
+console.log(out.join('\n'));

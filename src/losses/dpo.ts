@@ -82,7 +82,7 @@ export const hinge = pairedLoss<PairedHp>({
 });
 
 /**
- * LN-DPO ("The Hitchhiker's Guide to Human Alignment with *PO", Saeidi et al. 2024): DPO on
+ * LN-DPO ("The Hitchhiker's Guide to Human Alignment with *PO", Ahrabian et al. 2024, arXiv 2407.15229): DPO on
  * length-normalised log-ratios h/|y|. With both responses of length L this is DPO with beta/L.
  */
 export const lnDpo = pairedLoss<PairedHp>({

@@ -184,12 +184,44 @@ export const sparsePo: LossDefinition<SparsePoHp> = {
   },
 };
 
+/** x rounded through float16, as the official mask's `torch.Tensor(...).type(torch.float16)` does to std, min and max. */
+function viaFloat16(g: GraphBuilder, x: Value): Value {
+  return g.cast(g.cast(x, 'float16'), 'float32');
+}
+
 /**
- * SparsePO's reference-activation mask as a graph helper: activations [B,T,H] of the frozen
- * reference (e.g. an MLP layer output) -> per-token mean of their positive part, divided by each
- * response's maximum over its tokens, so weights lie in [0,1] and the most active token gets 1.
+ * SparsePO's `zn_rescale` of one hooked activation (huawei-noah/HEBO SparsePO, MAPOTrainer
+ * apply_activation_mapping): the token's mean over the hidden units ([B,T,H] -> [B,T]), z-normalised
+ * with the mean and unbiased std over the response's tokens, then min-max rescaled over those
+ * tokens to [0,1]; masked tokens get 0. std, min, max and max - min pass through float16 as in the code. A
+ * response whose tokens all get the same z (one token) gets weight 1 everywhere, where the code
+ * would divide 0 by 0.
  */
-export function activationTokenWeights(g: GraphBuilder, activations: Value, mask: Value): Value {
-  const level = g.mul(g.reduceMean(g.relu(activations), [2], false), mask); // [B,T]
-  return g.div(level, g.max(g.reduceMax(level, [1], true), g.scalar(1e-12)));
+export function znRescale(g: GraphBuilder, activations: Value, mask: Value): Value {
+  const r = g.reduceMean(g.stopGradient(activations), [2], false); // [B,T]
+  const n = g.reduceSum(mask, [1], true); // [B,1]
+  const mean = g.div(g.reduceSum(g.mul(r, mask), [1], true), g.max(n, g.scalar(1)));
+  const dev = g.sub(r, mean);
+  const variance = g.div(g.reduceSum(g.mul(g.mul(dev, dev), mask), [1], true), g.max(g.sub(n, g.scalar(1)), g.scalar(1)));
+  const z = g.div(dev, g.add(viaFloat16(g, g.sqrt(variance)), g.scalar(1e-12)));
+  const on = g.greater(mask, g.scalar(0));
+  const far = g.scalar(3e38);
+  const max = viaFloat16(g, g.reduceMax(g.where(on, z, g.neg(far)), [1], true));
+  const min = viaFloat16(g, g.neg(g.reduceMax(g.where(on, g.neg(z), g.neg(far)), [1], true)));
+  const range = viaFloat16(g, g.sub(max, min)); // float16 - float16 stays float16 in torch
+  const spread = g.greater(range, g.scalar(0));
+  return g.mul(g.where(spread, g.div(g.sub(z, min), g.where(spread, range, g.scalar(1))), g.scalar(1)), mask);
+}
+
+/**
+ * SparsePO's reference-activation mask as a graph helper, as MAPOTrainer computes it with
+ * activation_mapping "zn_rescale": each hooked activation [B,T,H] of the frozen reference is
+ * `znRescale`d, the hooks of one type (e.g. every layer's MLP activation) are averaged, and the
+ * types (mlp, attn, resid, logits under activation_hook "all") are averaged. `hooks` is one
+ * activation, the hooks of one type, or a list of types each with its hooks.
+ */
+export function activationTokenWeights(g: GraphBuilder, hooks: Value | readonly Value[] | readonly (readonly Value[])[], mask: Value): Value {
+  const types: (readonly Value[])[] = typeof hooks === 'string' ? [[hooks]] : typeof hooks[0] === 'string' ? [hooks as readonly Value[]] : (hooks as (readonly Value[])[]);
+  const mean = (xs: Value[]) => (xs.length === 1 ? xs[0]! : g.div(xs.reduce((a, b) => g.add(a, b)), g.scalar(xs.length)));
+  return mean(types.map((hs) => mean(hs.map((h) => znRescale(g, h, mask)))));
 }

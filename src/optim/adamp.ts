@@ -3,7 +3,7 @@
 // |cosine| between gradient and weight, channel-wise (rows of [dims0, rest]) and then layer-wise,
 // is below delta / sqrt(view width), the weight is taken as scale-invariant: the radial component
 // (along each row of p) is removed from the step and weight decay is scaled by wdRatio.
-//   AdamP = chain(scaleByAdam, projectRadial, addDecayedWeights(wd, ratio), lr)
+//   AdamP = chain(scaleByAdam (nesterov: numerator b1 m + (1-b1) g, the code's option), projectRadial, addDecayedWeights(wd, ratio), lr)
 //   SGDP  = chain(trace (zero-initialised buffer as the code), projectRadial, addDecayedWeights(wd / (1 - momentum), ratio), lr)
 // The 1/(1 - momentum) on SGDP's weight decay is the official code's.
 
@@ -19,6 +19,7 @@ export interface AdamPHyper {
   weightDecay: number;
   delta: number;
   wdRatio: number;
+  nesterov: boolean;
 }
 
 export interface SgdPHyper {
@@ -32,7 +33,7 @@ export interface SgdPHyper {
   wdRatio: number;
 }
 
-export const ADAMP_DEFAULTS: AdamPHyper = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, delta: 0.1, wdRatio: 0.1 };
+export const ADAMP_DEFAULTS: AdamPHyper = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, delta: 0.1, wdRatio: 0.1, nesterov: false };
 export const SGDP_DEFAULTS: SgdPHyper = { lr: 0.1, momentum: 0.9, dampening: 0, nesterov: false, eps: 1e-8, weightDecay: 0, delta: 0.1, wdRatio: 0.1 };
 
 /** Row views of a tensor: channel-wise [dims0, rest] then layer-wise [1, n]. */
@@ -88,7 +89,7 @@ export function projectRadial(delta: number, eps: number, wdRatio: number): Grad
 }
 
 export function adamp(h: AdamPHyper, schedule: Schedule): GradientTransformation {
-  return chain(scaleByAdam(h.betas[0], h.betas[1], h.eps), projectRadial(h.delta, h.eps, h.wdRatio), addDecayedWeights(h.weightDecay, 'projectRadial'), scaleByLearningRate(h.lr, schedule));
+  return chain(scaleByAdam(h.betas[0], h.betas[1], h.eps, { nesterov: h.nesterov }), projectRadial(h.delta, h.eps, h.wdRatio), addDecayedWeights(h.weightDecay, 'projectRadial'), scaleByLearningRate(h.lr, schedule));
 }
 
 export function sgdp(h: SgdPHyper, schedule: Schedule): GradientTransformation {

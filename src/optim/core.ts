@@ -5,6 +5,8 @@
 // The final updates are ADDED to the parameters (optax's `apply_updates`), so
 // `scaleByLearningRate` multiplies by -lr.
 
+import type { MatrixOps } from './matrix-ops.js';
+
 /** A named float32 parameter, updated in place. */
 export interface Param {
   name: string;
@@ -48,12 +50,19 @@ export type DiagEstimate = Float32Array[];
 
 export interface UpdateContext {
   params: Param[];
+  /**
+   * The optimizer's 1-based step. A transform normally counts its own steps; one inside a reset
+   * wrapper (whose count restarts) reads this for schedules of the whole run (Stable-SPAM's cosine).
+   */
+  step?: number;
   /** The raw gradients of this step, read-only (AdamP's projection needs them after Adam has rewritten the updates). */
   grads: Float32Array[];
   /** Diagonal Hessian estimates for this step, when the optimizer asked for them (`needsHessian`). */
   hessianDiag?: DiagEstimate;
   /** Per-worker gradients for data-parallel compression (1-bit Adam); `grads` is their mean. */
   workerGrads?: Float32Array[][];
+  /** Dense float32 operations (SOAP's rotations): the wasm kernels' on the arena path, else TypeScript's. */
+  matrixOps?: MatrixOps;
   /** The state of a sibling transformation in the same chain, by name (spike clipping reads Adam's v). */
   stateOf(name: string): TransformState | undefined;
 }

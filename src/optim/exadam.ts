@@ -2,8 +2,10 @@
 // d1 = 1 + v/(v+eps) b2^t, d2 = 1 + m^2/(m^2+eps) b1^t; m~ = m/(1-b1^t) d1; v~ = v/(1-b2^t) d2;
 // g~ = g/(1-b1^t) d1 (gradient acceleration); u = (m~ + g~) / (sqrt(v~) + eps).
 // The official code applies weight decay decoupled (p -= lr wd p) though it calls it L2: we follow
-// the code. The growing step size lr ln(sqrt(2 (t+1))) of the paper's first version was dropped by
-// the current code and paper; `growingStepSize: true` adds it back as its own transform.
+// the code. The growing step size lr ln(sqrt(2) sqrt(t+1)) of the paper's first version (the
+// repository's first exadam.py, commit 9ff8463) was dropped by the current code and paper;
+// `growingStepSize: true` adds it back as its own transform, scaling only the Adam step: that code
+// decays with the plain lr, so the chain applies weight decay after the growth factor.
 
 import { chain, emptyState, transform, type GradientTransformation } from './core.js';
 import type { Schedule } from './schedules.js';
@@ -62,7 +64,6 @@ export function scaleByLogGrowth(): GradientTransformation {
 }
 
 export function exadam(h: ExAdamHyper, schedule: Schedule): GradientTransformation {
-  const parts = [scaleByExAdam(h.betas[0], h.betas[1], h.eps), addDecayedWeights(h.weightDecay)];
-  if (h.growingStepSize) parts.push(scaleByLogGrowth());
-  return chain(...parts, scaleByLearningRate(h.lr, schedule));
+  const growth = h.growingStepSize ? [scaleByLogGrowth()] : [];
+  return chain(scaleByExAdam(h.betas[0], h.betas[1], h.eps), ...growth, addDecayedWeights(h.weightDecay), scaleByLearningRate(h.lr, schedule));
 }

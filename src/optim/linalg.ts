@@ -67,11 +67,13 @@ export function orthonormalize(m: Float64Array, n: number): Float64Array {
       let norm0 = 0;
       for (let r = 0; r < n; r++) norm0 += x[r]! ** 2;
       norm0 = Math.sqrt(norm0);
-      for (let prev = 0; prev < c; prev++) {
-        let dot = 0;
-        for (let r = 0; r < n; r++) dot += q[r * n + prev]! * x[r]!;
-        for (let r = 0; r < n; r++) x[r]! -= dot * q[r * n + prev]!;
-      }
+      // Two Gram-Schmidt passes ("twice is enough"): one loses orthogonality when M Q is ill-conditioned.
+      for (let pass = 0; pass < 2; pass++)
+        for (let prev = 0; prev < c; prev++) {
+          let dot = 0;
+          for (let r = 0; r < n; r++) dot += q[r * n + prev]! * x[r]!;
+          for (let r = 0; r < n; r++) x[r]! -= dot * q[r * n + prev]!;
+        }
       let norm = 0;
       for (let r = 0; r < n; r++) norm += x[r]! ** 2;
       norm = Math.sqrt(norm);

@@ -76,6 +76,8 @@ interface Group {
   state: TransformState;
   /** Workspace for the TypeScript path (and for kernels given gradients outside the arena), allocated on first use. */
   updates: Float32Array[] | undefined;
+  /** Arena copies of Hessian diagonals given outside it (kernel path), allocated on first use. */
+  hessianCopies: Float32Array[] | undefined;
   kernel: FusedKernel | undefined;
 }
 
@@ -132,11 +134,14 @@ export class ChainOptimizer implements Optimizer {
       const transform = this.factory(hyper, this.schedule);
       const ps = buckets.get(key)!;
       const state = transform.init(ps, this.alloc);
-      groups.push({ spec, hyper, transform, params: ps, state, updates: undefined, kernel: undefined });
+      groups.push({ spec, hyper, transform, params: ps, state, updates: undefined, hessianCopies: undefined, kernel: undefined });
     }
     for (const g of groups) {
-      const inArena = g.params.every((p) => this.alloc.addressable(p.data)) && stateArrays(g.state).every((a) => this.alloc.addressable(a));
-      if (this.opts.arena && this.opts.kernels !== false && inArena) g.kernel = findKernel(g.transform, this.opts.arena);
+      // Elementwise state comes from the arena allocator; per-tensor scalars (running norms, ratios) stay in
+      // JS arrays that kernels read in JS. Kernels need the parameters and that elementwise state in the arena.
+      const elementwise = (a: StateArray) => g.params.some((p) => a.length === p.data.length);
+      const inArena = g.params.every((p) => this.alloc.addressable(p.data)) && stateArrays(g.state).filter(elementwise).every((a) => this.alloc.addressable(a));
+      if (this.opts.arena && this.opts.kernels !== false && inArena) g.kernel = findKernel(g.transform, this.opts.arena, g.params);
     }
     return groups;
   }
@@ -187,6 +192,14 @@ export class ChainOptimizer implements Optimizer {
     });
   }
 
+  /** x itself when kernels can address it, else a copy in the arena buffer `target` gives. */
+  private inArena(x: Float32Array, target: () => Float32Array): Float32Array {
+    if (this.alloc.addressable(x)) return x;
+    const copy = target();
+    copy.set(x);
+    return copy;
+  }
+
   private workspace(g: Group): Float32Array[] {
     g.updates ??= g.params.map((p) => this.alloc.f32(p.data.length));
     return g.updates;
@@ -205,23 +218,21 @@ export class ChainOptimizer implements Optimizer {
     } else {
       raw = this.gradsOf(g, grads, 'grads');
     }
-    if (g.kernel && !workers) {
-      // Kernels read gradients from the arena: copy the ones that live elsewhere into the workspace.
-      const inArena = raw.map((x, i) => {
-        if (this.alloc.addressable(x)) return x;
-        const u = this.workspace(g)[i]!;
-        u.set(x);
-        return u;
-      });
-      g.kernel.run(g.params, inArena, g.state, g.transform);
+    const hessianDiag = hessian && g.transform.needsHessian?.(t) ? this.gradsOf(g, hessian, 'hessianDiag') : undefined;
+    if (g.kernel) {
+      // Kernels read gradients and Hessian diagonals from the arena: copy the ones that live elsewhere.
+      const inArena = raw.map((x, i) => this.inArena(x, () => this.workspace(g)[i]!));
+      const diag = hessianDiag?.map((x, i) => this.inArena(x, () => (g.hessianCopies ??= g.params.map((p) => this.alloc.f32(p.data.length)))[i]!));
+      g.kernel.run(g.params, inArena, g.state, g.transform, { step: t, hessianDiag: diag, workerGrads: workers });
       return;
     }
     const updates = this.workspace(g);
     for (let i = 0; i < raw.length; i++) if (raw[i] !== updates[i]) updates[i]!.set(raw[i]!);
     const ctx: UpdateContext = {
       params: g.params,
+      step: t,
       grads: raw,
-      hessianDiag: hessian && g.transform.needsHessian?.(t) ? this.gradsOf(g, hessian, 'hessianDiag') : undefined,
+      hessianDiag,
       workerGrads: workers,
       stateOf: () => undefined,
     };

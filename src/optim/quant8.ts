@@ -64,6 +64,22 @@ export function quantize(x: number, map: Float32Array, lut: Uint8Array): number 
   return j;
 }
 
+/**
+ * A signed-map code that keeps x's sign, as bitsandbytes' 8-bit optimizer kernels store the first
+ * moment (kOptimizerStatic8bit2StateBlockwise: "make sure state1 term has still the same sign after
+ * quantization"): when the nearest code's sign bit differs from x's (a tiny value rounding to the
+ * code of 0, or -0), step one code towards x's sign. Without it a small negative momentum would
+ * dequantize to 0 and a tiny positive one could never be told from a negative.
+ */
+export function quantizeKeepSign(x: number, map: Float32Array, lut: Uint8Array): number {
+  floatView[0] = x;
+  const negative = bitsView[0]! >>> 31;
+  const j = quantize(x, map, lut);
+  floatView[0] = map[j]!;
+  if (bitsView[0]! >>> 31 === negative) return j;
+  return negative ? j - 1 : j + 1;
+}
+
 /** The same code by binary search, for tests that check the lookup table against it. */
 export function quantizeBinarySearch(x: number, map: Float32Array): number {
   const xf = Math.fround(x);

@@ -1,11 +1,11 @@
 // SGD-SaI ("No More Adam: Learning Rate Scaling at Initialization is All You Need"; official
-// AnonymousAlethiometer/SGD_SaI v1.0.4): at the first step each parameter tensor gets
-// gsnr = ||g|| / (std(g) + eps) (std with N-1, NaN for one element taken as 0, as torch's std and
-// nan_to_num), then a fixed lr scale gsnr / max gsnr; afterwards SGD with an EMA momentum whose first
-// value is the raw gradient, and decoupled weight decay not scaled by gsnr.
+// AnonymousAlethiometer/SGD_SaI, release 1.0.3, sgd_sai/sgd_sai.py): at the first step each
+// parameter tensor gets gsnr = ||g|| / (std(g) + eps) (std with N-1, NaN for one element taken as
+// 0, as torch's std and nan_to_num), a fixed scale of its learning rate: step_size = lr * gsnr, not
+// normalised; afterwards SGD with an EMA momentum whose first value is the raw gradient, and
+// decoupled weight decay not scaled by gsnr.
 //   chain(trace(momentum, dampening = momentum), scaleBySnr, addDecayedWeights, lr)
-// One state buffer (momentum) plus one number per tensor: half of AdamW's memory. The maximum is
-// taken over the parameters of a group (the official code takes it over all groups).
+// One state buffer (momentum) plus one number per tensor: half of AdamW's memory.
 
 import { chain, emptyState, transform, type GradientTransformation } from './core.js';
 import type { Schedule } from './schedules.js';
@@ -38,18 +38,11 @@ export function scaleBySnr(eps: number): GradientTransformation {
   return transform(
     'scaleBySnr',
     { eps },
-    (params) => ({ ...emptyState(params), scalars: { maxGsnr: 0 }, slots: params.map(() => ({ gsnr: new Float64Array(1) })) }),
+    (params) => ({ ...emptyState(params), slots: params.map(() => ({ gsnr: new Float64Array(1) })) }),
     (updates, state, ctx) => {
-      if (++state.count === 1) {
-        for (let i = 0; i < updates.length; i++) {
-          const snr = gradientSnr(ctx.grads[i]!, eps);
-          (state.slots[i]!.gsnr as Float64Array)[0] = snr;
-          state.scalars.maxGsnr = Math.max(state.scalars.maxGsnr!, snr);
-        }
-      }
+      if (++state.count === 1) for (let i = 0; i < updates.length; i++) (state.slots[i]!.gsnr as Float64Array)[0] = gradientSnr(ctx.grads[i]!, eps);
       for (let i = 0; i < updates.length; i++) {
-        const max = state.scalars.maxGsnr!;
-        const s = max > 0 ? (state.slots[i]!.gsnr as Float64Array)[0]! / max : 0;
+        const s = (state.slots[i]!.gsnr as Float64Array)[0]!;
         const u = updates[i]!;
         for (let j = 0; j < u.length; j++) u[j]! *= s;
       }

@@ -9,6 +9,8 @@ import { chain, emptyState, transform, type GradientTransformation } from './cor
 import type { Schedule } from './schedules.js';
 import { addDecayedWeights, scaleByLearningRate } from './transforms.js';
 
+const f = Math.fround;
+
 export interface SophiaHyper {
   lr: number;
   betas: [number, number];
@@ -33,15 +35,18 @@ export function scaleBySophia(b1: number, b2: number, gamma: number, eps: number
     (updates, state, ctx) => {
       const t = ++state.count;
       const refresh = sophiaNeedsHessian(t, k) ? ctx.hessianDiag : undefined;
+      // Single-precision operations in the kernel's order (f = Math.fround): m / (gamma h) amplifies an ulp of a
+      // cancelling m by up to 1 / eps, so the two paths only follow one trajectory when m is bit-identical.
+      const [b1f, b2f, c1f, c2f, gf, epsf] = [b1, b2, 1 - b1, 1 - b2, gamma, eps].map(f);
       for (let i = 0; i < updates.length; i++) {
         const u = updates[i]!;
         const m = state.slots[i]!.m as Float32Array;
         const h = state.slots[i]!.h as Float32Array;
         const est = refresh?.[i];
-        if (est) for (let j = 0; j < u.length; j++) h[j] = b2 * h[j]! + (1 - b2) * est[j]!;
+        if (est) for (let j = 0; j < u.length; j++) h[j] = f(b2f * h[j]!) + f(c2f * est[j]!);
         for (let j = 0; j < u.length; j++) {
-          m[j] = b1 * m[j]! + (1 - b1) * u[j]!;
-          const r = m[j]! / Math.max(gamma * h[j]!, eps);
+          m[j] = f(b1f * m[j]!) + f(c1f * u[j]!);
+          const r = f(m[j]! / Math.max(f(gf * h[j]!), epsf));
           u[j] = Math.max(-1, Math.min(1, r));
         }
       }

@@ -5,6 +5,7 @@
 // to the subset, which is where the memory saving comes from. Vectors (biases, norms) stay dense.
 
 import { mulberry32 } from '../random.js';
+import { zeroState } from './reset.js';
 import { emptyState, transform, type Allocator, type GradientTransformation, type Param, type TransformState } from './core.js';
 
 interface Workspace {
@@ -49,11 +50,7 @@ export function sparseMoments(inner: GradientTransformation, density: number, pe
         // A fresh draw per redraw step, reproducible from the seed and the step.
         const rnd = mulberry32((state.scalars.seed! * 1000003 + t) >>> 0).next;
         state.slots.forEach((s, i) => drawIndices(ctx.params[i]!.data.length, s.indices!.length, rnd, s.indices as Uint32Array));
-        const zero = (s: TransformState): void => {
-          for (const slots of s.slots) for (const a of Object.values(slots)) a.fill(0);
-          for (const c of s.children ?? []) zero(c);
-        };
-        if (t > 1) zero(state.children![0]!);
+        if (t > 1) zeroState(state.children![0]!);
       }
       for (let i = 0; i < updates.length; i++) {
         const idx = state.slots[i]!.indices as Uint32Array;

@@ -38,6 +38,39 @@ export function addDecayedWeights(weightDecay: number, ratioOf?: string): Gradie
   });
 }
 
+export interface DecayWeightsOptions {
+  /** Multiply the rate by this learning rate and its schedule (omit for a rate not tied to lr: AdaBelief's fixed_decay). */
+  lr?: number;
+  schedule?: Schedule;
+  /** Decay the parameter after the step, p_new = (p + u)(1 - rate), instead of the pre-step p. */
+  afterStep?: boolean;
+}
+
+/**
+ * Multiplicative weight decay placed LAST in a chain (after the learning rate), for official code
+ * that shrinks the parameter directly: u -= rate * p, or with `afterStep` u -= rate * (p + u), so
+ * p_new = (p + u)(1 - rate). rate = weightDecay * lr * schedule(t), or weightDecay alone without lr.
+ * SPAM's and SOAP's code and bitsandbytes' Adam kernels decay after the step (p.add_(p,
+ * alpha=-lr*wd) after p.add_(update); p *= 1 - lr*wd after the update in kOptimizer32bit2State and
+ * kOptimizerStatic8bit2StateBlockwise); AdaBelief's fixed_decay decays the pre-step p by wd alone.
+ * With lr, `afterStep: false` equals addDecayedWeights before the learning rate.
+ */
+export function decayWeights(weightDecay: number, opts: DecayWeightsOptions = {}): GradientTransformation {
+  const { lr, schedule = () => 1, afterStep = false } = opts;
+  return transform('decayWeights', { weightDecay, lr, schedule, afterStep }, (params) => emptyState(params), (updates, state, ctx) => {
+    const t = ++state.count;
+    if (weightDecay === 0) return;
+    // The schedule runs on the optimizer's step (this transform may start late: SOAP skips step 1).
+    const rate = weightDecay * (lr === undefined ? 1 : lr * schedule(ctx.step ?? t));
+    for (let i = 0; i < updates.length; i++) {
+      const u = updates[i]!;
+      const p = ctx.params[i]!.data;
+      if (afterStep) for (let j = 0; j < u.length; j++) u[j]! -= rate * (p[j]! + u[j]!);
+      else for (let j = 0; j < u.length; j++) u[j]! -= rate * p[j]!;
+    }
+  });
+}
+
 /**
  * Momentum as torch.optim.SGD computes it: buf = momentum * buf + (1 - dampening) * u, with the
  * first buffer equal to the raw gradient (or, with firstIsGrad false, starting from zeros as

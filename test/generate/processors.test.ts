@@ -73,18 +73,23 @@ describe('samplers', () => {
     expect(SAMPLERS.greedy(row(0, 3, 1))).toBe(1);
   });
 
-  it('sampling is reproducible from a seed and follows the distribution', () => {
+  it('sampling is reproducible from a seed and follows the distribution (every class within 4 sigma; chi-square)', () => {
+    const p = [0.7, 0.2, 0.1, 0];
     const scores = row(Math.log(0.7), Math.log(0.2), Math.log(0.1), -Infinity);
+    const N = 20000;
     const draw = (seed: number) => {
       const rnd = mulberry32(seed).next;
-      return Array.from({ length: 5000 }, () => SAMPLERS.sample(scores, rnd));
+      return Array.from({ length: N }, () => SAMPLERS.sample(scores, rnd));
     };
     const a = draw(7);
     expect(draw(7)).toEqual(a);
-    const freq = [0, 1, 2, 3].map((k) => a.filter((x) => x === k).length / a.length);
-    expect(freq[0]).toBeCloseTo(0.7, 1);
-    expect(freq[1]).toBeCloseTo(0.2, 1);
-    expect(freq[3]).toBe(0);
+    const counts = p.map((_, k) => a.filter((x) => x === k).length);
+    // Binomial count of each class: mean N p, sd sqrt(N p (1-p)); 4 sd (a false alarm once in ~16,000 classes).
+    p.forEach((pk, k) => expect(Math.abs(counts[k]! - N * pk), `class ${k}`).toBeLessThanOrEqual(4 * Math.sqrt(N * pk * (1 - pk))));
+    expect(counts[3]).toBe(0);
+    // Pearson's chi-square over the three possible classes, 2 degrees of freedom: 13.82 is the 0.999 quantile.
+    const chi2 = p.slice(0, 3).reduce((s, pk, k) => s + (counts[k]! - N * pk) ** 2 / (N * pk), 0);
+    expect(chi2).toBeLessThan(13.82);
   });
 });
 

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, Session } from '../../src/graph/index.js';
-import { activationTokenWeights, computeOveroptimisationIndicators, computeTokenRewards, fitUdmClassifier, udmWeights } from '../../src/losses/index.js';
+import { computeOveroptimisationIndicators, computeTokenRewards, fitUdmClassifier, udmWeights } from '../../src/losses/index.js';
 
 const t = (data: number[], dims: number[]) => ({ dtype: 'float32' as const, dims, data: Float32Array.from(data) });
 
@@ -71,17 +71,3 @@ describe("BCO's UDM classifier", () => {
   });
 });
 
-describe("SparsePO's reference-activation token weights", () => {
-  it('mean positive activation per token, divided by the response maximum over its tokens', async () => {
-    // One response, 3 tokens, 2 hidden units; the third token is padding.
-    // Token means of relu: [(1 + 0)/2, (2 + 2)/2, (9 + 9)/2] = [0.5, 2, 9]; masked max 2 -> [0.25, 1, 0].
-    const g = new GraphBuilder({ opset: 17 });
-    g.input('act', 'float32', [1, 3, 2]);
-    g.input('mask', 'float32', [1, 3]);
-    g.output(activationTokenWeights(g, 'act', 'mask'), 'w');
-    const s = await Session.create(g.toModel());
-    const out = await s.run({ act: t([1, -3, 2, 2, 9, 9], [1, 3, 2]), mask: t([1, 1, 0], [1, 3]) });
-    expect(Array.from(out['w']!.data as Float32Array)).toEqual([0.25, 1, 0]);
-    await s.release();
-  });
-});

@@ -3,6 +3,7 @@
 // lr 0.1 (later steps follow the same recurrences; values to 9 digits from a float64 evaluation).
 
 import { describe, expect, it } from 'vitest';
+import { createOptimizer, type Param } from '../../src/optim/index.js';
 import { closeAll, handRun } from './helpers.js';
 
 describe('Adam (Kingma & Ba, Algorithm 1)', () => {
@@ -17,8 +18,21 @@ describe('Adam (Kingma & Ba, Algorithm 1)', () => {
     // t=1: g' = g + 0.1 p = [0.2, -0.4]: still sign steps, p = [0.9, -1.9]; t=2: g' = [0.39, -0.09] ...
     closeAll(handRun('adam', { lr: 0.1, weightDecay: 0.1 }), [[0.9, -1.9], [0.803214755, -1.81828755], [0.747881393, -1.79257031]]);
   });
-  it('AMSGrad divides by the running maximum of v (equal here: v only grows on these gradients)', () => {
-    closeAll(handRun('adam', { lr: 0.1, amsgrad: true }), [[0.9, -1.9], [0.808221902, -1.8733663], [0.782431523, -1.91909948]]);
+  it('AMSGrad divides by the running maximum of v, on gradients where v shrinks', () => {
+    // betas (0.9, 0.9), gradients [1, -2] then two small ones: v falls after step 1, so AMSGrad keeps dividing by
+    // step 1's v while Adam divides by the smaller current v and steps further. Values from torch.optim.Adam
+    // (amsgrad=True / False) in float64, torch 1.13.
+    const grads = [[1, -2], [0.01, 0.02], [0.01, -0.03]];
+    const run = (amsgrad: boolean) => {
+      const p: Param = { name: 'p', dims: [2], data: Float32Array.of(1, -2) };
+      const opt = createOptimizer('adam', { lr: 0.1, betas: [0.9, 0.9], amsgrad });
+      return grads.map((g) => {
+        opt.step([p], { p: Float32Array.from(g) });
+        return Array.from(p.data);
+      });
+    };
+    closeAll(run(true), [[0.900000001, -1.9], [0.833981663, -1.835432615], [0.7836235, -1.785864145]]);
+    closeAll(run(false), [[0.900000001, -1.9], [0.830414428, -1.831943781], [0.774467476, -1.77687841]]);
   });
 });
 
@@ -36,9 +50,12 @@ describe('EXAdam (cross-moment debiasing, gradient acceleration)', () => {
     //   u = (0.1998 + 1.998) / (0.1378372 + 1e-8) = 15.9449, p = 1 - 1.59449 = -0.594491.
     closeAll(handRun('exadam', { lr: 0.1 }), [[-0.594490942, -0.404940144], [-1.77919412, -0.859779012], [-1.299585, -1.77624537]], 5);
   });
-  it('with decoupled weight decay and the v1 paper\'s growing step size ln(sqrt(2) sqrt(t+1))', () => {
-    // t=1: u = 15.9449 + 0.1*1 = 16.0449, times ln(sqrt(2)*sqrt(2)) = ln 2: p = 1 - 0.1*16.0449*0.693147 = -0.112148.
-    closeAll(handRun('exadam', { lr: 0.1, weightDecay: 0.1, growingStepSize: true }), [[-0.112148373, -0.880525814], [-1.17249523, -1.28011829], [-0.661644987, -2.21967774]], 5);
+  it('regression: v1\'s growing step size ln(sqrt(2) sqrt(t+1)) scales the Adam step only, not weight decay', () => {
+    // lr 0.1, weight decay 0.1, p = [1], g = [0], one step: the official v1 (exadam.py at 9ff8463) decays by the plain lr,
+    // p = 1 - 0.1*0.1*1 = 0.99 (the Adam step is 0 for g = 0); growing the decay too gave 1 - 0.01 ln 2 = 0.993069.
+    const p: Param = { name: 'p', dims: [1], data: Float32Array.of(1) };
+    createOptimizer('exadam', { lr: 0.1, weightDecay: 0.1, growingStepSize: true }).step([p], { p: Float32Array.of(0) });
+    expect(p.data[0]).toBeCloseTo(0.99, 7);
   });
 });
 

@@ -8,7 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/random.js';
-import { createOptimizer, kernelWasmPath, WasmArena, type Param } from '../../src/optim/index.js';
+import { createOptimizer, kernelWasmPath, OPTIMIZERS, TS_MATRIX_OPS, WasmArena, type Param } from '../../src/optim/index.js';
+import { kernelsFor } from '../../src/optim/kernels/module.js';
+import { wasmMatrixOps } from '../../src/optim/kernels/soap.js';
 
 const hasClang = spawnSync('clang', ['--version']).status === 0 && spawnSync('wasm-ld', ['--version']).status === 0;
 
@@ -20,63 +22,155 @@ describe('kernel build', () => {
   });
 });
 
+const hasObjdump = spawnSync('llvm-objdump', ['--version']).status === 0;
+
+describe('kernel code', () => {
+  it.skipIf(!hasObjdump)('every kernel\'s loop runs four lanes at a time (f32x4 instructions in each exported function)', () => {
+    const dis = execFileSync('llvm-objdump', ['-d', kernelWasmPath()]).toString();
+    const fns = dis.split(/\n(?=[0-9a-f]+ <)/).map((chunk) => [/^[0-9a-f]+ <([^>]+)>:/.exec(chunk)?.[1], chunk] as const);
+    const kernels = fns.filter(([name]) => name && /_step$|^onebit_/.test(name));
+    expect(kernels.length).toBeGreaterThanOrEqual(12);
+    for (const [name, body] of kernels) expect(/f32x4\./.test(body), name).toBe(true);
+  });
+});
+
 function arenaParams(arena: WasmArena, seed: number): Param[] {
   const rnd = mulberry32(seed).next;
-  // 5000 elements: quantized by 8-bit Adam, not a multiple of 4 (exercises the scalar tail) nor of 256.
+  // 5000 elements: quantized by 8-bit Adam, not a multiple of 4 (exercises the scalar tail) nor of 256;
+  // a rank-3 tensor whose leading rows AdamP tests one by one; a vector.
   return [
     arena.param('w', [50, 100], Float32Array.from({ length: 5000 }, () => rnd() - 0.5)),
+    arena.param('conv', [6, 5, 7], Float32Array.from({ length: 210 }, () => rnd() - 0.5)),
     arena.param('ln.bias', [37], Float32Array.from({ length: 37 }, () => rnd() - 0.5)),
   ];
 }
 
+/** Every registered optimizer (and the variants with their own kernel code paths) and the kernel it runs. */
 const CASES: [string, Record<string, unknown>, string][] = [
-  ['adamw', { lr: 1e-2, weightDecay: 0.1 }, 'adamw'],
+  ['sgd', { lr: 1e-2, weightDecay: 0.1 }, 'momentum'],
+  ['sgd', { lr: 1e-2, nesterov: true, dampening: 0 }, 'momentum'],
+  ['sgd', { lr: 1e-2, momentum: 0 }, 'momentum'],
+  ['adam', { lr: 1e-2 }, 'adam'],
+  ['adam', { lr: 1e-2, weightDecay: 0.1, amsgrad: true }, 'adam'],
+  ['adamw', { lr: 1e-2, weightDecay: 0.1 }, 'adam'],
   ['lion', { lr: 1e-3, weightDecay: 0.5 }, 'lion'],
+  ['exadam', { lr: 1e-2, weightDecay: 0.1 }, 'exadam'],
+  ['exadam', { lr: 1e-2, weightDecay: 0.1, growingStepSize: true }, 'exadam'],
+  ['spam', { lr: 1e-2, weightDecay: 0.1, resetInterval: 6, warmupSteps: 3, clipWarmupSteps: 2, threshold: 50 }, 'spam'],
+  ['spam', { lr: 1e-2, correctBias: false, resetInterval: 6, warmupSteps: 3, clipWarmupSteps: 2 }, 'spam'],
+  ['stable-spam', { lr: 1e-2, weightDecay: 0.1, resetInterval: 7 }, 'stable-spam'],
+  ['stable-spam', { lr: 1e-2, resetInterval: 7, totalSteps: 20, etaMin: 0.5 }, 'stable-spam'],
+  ['adabelief', { lr: 1e-2, weightDecay: 0.1 }, 'adabelief'],
+  ['adabelief', { lr: 1e-2, weightDecay: 0.1, rectify: true, amsgrad: true }, 'adabelief'],
+  ['adabelief', { lr: 1e-2, weightDecay: 0.1, weightDecouple: false }, 'adabelief'],
+  ['adabelief', { lr: 1e-2, weightDecay: 0.01, fixedDecay: true }, 'adabelief'],
+  ['adamp', { lr: 1e-2, weightDecay: 0.1 }, 'projected'],
+  ['adamp', { lr: 1e-2, weightDecay: 0.1, nesterov: true, delta: 10 }, 'projected'],
+  ['sgdp', { lr: 1e-2, weightDecay: 0.1, delta: 10 }, 'projected'],
+  ['sgd-sai', { lr: 1e-2, weightDecay: 0.1 }, 'momentum'],
   ['adamw8bit', { lr: 1e-2, weightDecay: 0.1 }, 'adam8bit'],
-  ['adamw8bit', { lr: 1e-2, blockSize: 2048 }, 'adam8bit'],
-  // Adam's L2 chain with no decay is the AdamW update: the same kernels take it.
-  ['adam', { lr: 1e-2 }, 'adamw'],
+  ['adamw8bit', { lr: 1e-2, blockSize: 2048, percentileClipping: 5 }, 'adam8bit'],
   ['adam8bit', { lr: 1e-2 }, 'adam8bit'],
+  ['sophia', { lr: 1e-2, hessianInterval: 3 }, 'sophia'],
+  ['adahessian', { lr: 1e-2, weightDecay: 0.1 }, 'adahessian'],
+  ['adahessian', { lr: 1e-2, hessianPower: 0.5, spatialAverageBlockSize: [-1, 10, 7, -1] }, 'adahessian'],
+  ['onebit-adam', { lr: 1e-2, freezeStep: 8, weightDecay: 0.1 }, 'onebit-adam'],
+  ['soap', { lr: 1e-2, precondFrequency: 5, maxPrecondDim: 64 }, 'soap'],
+  ['soap', { lr: 1e-2, precondFrequency: 3, mergeDims: true, maxPrecondDim: 40, normalizeGrads: true, precondition1d: true }, 'soap'],
 ];
 
+function gradsAt(params: Param[], t: number): Float32Array[] {
+  const rnd = mulberry32(t).next;
+  // Mostly noise around the parameters; every 7th step a spike (SPAM, Stable-SPAM), every 4th step gradients
+  // orthogonal to each row of p (AdamP's projection fires).
+  return params.map((p) => {
+    const g = Float32Array.from(p.data, (x) => x + 0.3 * (rnd() - 0.5) + (t % 7 === 0 ? 40 * (rnd() - 0.5) : 0));
+    if (t % 4 === 0 && p.dims.length > 1) {
+      const rows = p.dims[0]!;
+      const w = g.length / rows;
+      for (let r = 0; r < rows; r++) {
+        let pg = 0, pp = 0;
+        for (let j = r * w; j < (r + 1) * w; j++) (pg += p.data[j]! * g[j]!), (pp += p.data[j]! * p.data[j]!);
+        for (let j = r * w; j < (r + 1) * w; j++) g[j]! -= (pg / pp) * p.data[j]!;
+      }
+    }
+    return g;
+  });
+}
+
 describe('kernel and TypeScript paths', () => {
-  it.each(CASES)('%s %j: the kernel %s agrees with the TypeScript chain within float32 rounding', (name, hyper, kernel) => {
+  it('every registered optimizer has a kernel case here', () => {
+    expect(new Set(CASES.map((c) => c[0]))).toEqual(new Set(Object.keys(OPTIMIZERS)));
+  });
+
+  it.each(CASES)('%s %j: the kernel %s follows the TypeScript chain\'s trajectory to float32 rounding', (name, hyper, kernel) => {
     const arena = new WasmArena(4 << 20);
     const pk = arenaParams(arena, 5);
     const pt = arenaParams(arena, 5);
-    const fast = createOptimizer(name, hyper, { arena });
-    const slow = createOptimizer(name, hyper, { arena, kernels: false });
-    const gradBuf = [arena.f32(5000), arena.f32(37)];
-    for (let t = 1; t <= 20; t++) {
-      const rnd = mulberry32(t).next;
-      gradBuf.forEach((g, i) => g.set(Float32Array.from(pk[i]!.data, (x) => x + 0.3 * (rnd() - 0.5))));
-      fast.step(pk, { w: gradBuf[0]!, 'ln.bias': gradBuf[1]! });
+    const hessian = (params: Param[]) => Object.fromEntries(params.map((p) => [p.name, Float32Array.from(p.data, (x, j) => (j % 3) - 1 + x)]));
+    const fast = createOptimizer(name, hyper, { arena, hessian });
+    const slow = createOptimizer(name, hyper, { arena, kernels: false, hessian });
+    const gradBuf = pk.map((p) => arena.f32(p.data.length));
+    const names = pk.map((p) => p.name);
+    let largest = 0;
+    for (let t = 1; t <= 24; t++) {
+      const g = gradsAt(pk, t);
+      gradBuf.forEach((b, i) => b.set(g[i]!));
+      const before = pt.map((p) => p.data.slice());
+      fast.step(pk, Object.fromEntries(names.map((n, i) => [n, gradBuf[i]!])));
       // Gradients from the JS heap: the kernel path copies them into the arena, the TS path reads them.
-      slow.step(pt, { w: gradBuf[0]!.slice(), 'ln.bias': gradBuf[1]!.slice() });
+      slow.step(pt, Object.fromEntries(names.map((n, i) => [n, g[i]!.slice()])));
+      pt.forEach((p, i) => p.data.forEach((x, j) => (largest = Math.max(largest, Math.abs(x - before[i]![j]!)))));
     }
     expect(fast.kernelNames()).toEqual([kernel]);
     expect(slow.kernelNames()).toEqual(['']);
     let worst = 0;
     for (const [i, p] of pk.entries()) for (let j = 0; j < p.data.length; j++) worst = Math.max(worst, Math.abs(p.data[j]! - pt[i]!.data[j]!));
-    // Parameters are below 1 in magnitude, where a float32 ulp is at most 2^-24 * 2 = 1.2e-7 (0.6e-7 under 0.5):
-    // after 20 steps the two paths differ by a few ulps, never by anything of the size of an update (lr).
-    expect(worst).toBeLessThanOrEqual(3 * 1.2e-7);
-    // And the states agree too (the 8-bit codes may differ by one code where rounding ties flip).
+    // Parameters stay below 4 in magnitude (a float32 ulp 2.4e-7 there): after 24 steps the paths differ by a few
+    // ulps, nothing of the size of an update.
+    expect(worst).toBeLessThanOrEqual(Math.max(8 * 2.4e-7, 1e-5 * largest));
+    // The states agree too; 8-bit codes exactly (the TypeScript path rounds in the kernel's single-precision order).
     const sk = fast.state();
     const st = slow.state();
     expect([...sk.keys()]).toEqual([...st.keys()]);
+    const bits = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    for (const [key, tk] of sk) {
+      const tt = st.get(key)!;
+      // SOAP's state (moments in the eigenbasis, factors, bases) depends only on the gradients, through
+      // float32 matrix products both paths compute identically.
+      if (tk.data instanceof Uint8Array || name === 'soap') expect(Buffer.compare(bits(tk.data), bits(tt.data)), key).toBe(0);
+    }
   });
 
   it('no kernel for chains without one, or for parameters outside the arena', () => {
     const arena = new WasmArena(1 << 20);
     const params = arenaParams(arena, 6);
-    const g = { w: new Float32Array(5000).fill(0.1), 'ln.bias': new Float32Array(37).fill(0.1) };
-    const amsgrad = createOptimizer('adamw', { amsgrad: true }, { arena });
-    amsgrad.step(params, g);
-    expect(amsgrad.kernelNames()).toEqual(['']);
+    const g = Object.fromEntries(params.map((p) => [p.name, new Float32Array(p.data.length).fill(0.1)]));
+    for (const [name, hyper] of [['lion', { kappa: 'l2' }], ['spam', { density: 0.5 }], ['adahessian', { hessianPower: 0.7 }], ['adamw8bit', { maxUnorm: 0.1 }]] as const) {
+      const opt = createOptimizer(name, hyper, { arena, hessian: () => g });
+      opt.step(params, g);
+      expect(opt.kernelNames(), name).toEqual(['']);
+    }
     const heap = createOptimizer('adamw');
     heap.step(params.map((p) => ({ ...p, data: p.data.slice() })), g);
     expect(heap.kernelNames()).toEqual(['']);
+  });
+
+  it('SOAP\'s matrix products: the wasm gemm gives the TypeScript gemm\'s bits (float32 sums in k order) for any layout', () => {
+    const arena = new WasmArena(8 << 20);
+    const wasm = wasmMatrixOps(kernelsFor(arena));
+    const rnd = mulberry32(3).next;
+    for (const [m, k, n, sai, sak, accumulate] of [[7, 300, 13, 300, 1, false], [64, 9, 64, 1, 64, true], [5, 3, 9, 3, 1, true], [33, 600, 8, 1, 33, false]] as const) {
+      const fill = (x: Float32Array, shift: number) => x.set(Float32Array.from(x, () => rnd() - shift));
+      const [a, b, c1] = [arena.f32(m * k), arena.f32(k * n), arena.f32(m * n)];
+      fill(a, 0.5);
+      fill(b, 0.5);
+      fill(c1, 0);
+      const c2 = Float32Array.from(c1);
+      wasm.gemm(a, sai, sak, b, n, c1, n, m, k, n, accumulate);
+      TS_MATRIX_OPS.gemm(a, sai, sak, b, n, c2, n, m, k, n, accumulate);
+      expect(Buffer.compare(Buffer.from(c1.buffer, c1.byteOffset, c1.byteLength), Buffer.from(c2.buffer)), `${m}x${k}x${n}`).toBe(0);
+    }
   });
 
   it('the arena hands out 64-byte aligned views and refuses to overflow', () => {

@@ -2,7 +2,7 @@
 // feedback, and convergence of a least-squares problem whose data is split across 4 workers.
 
 import { describe, expect, it } from 'vitest';
-import { compressSign, createOptimizer, type Param } from '../../src/optim/index.js';
+import { compressSign, createOptimizer, WasmArena, type Param } from '../../src/optim/index.js';
 import { closeAll, gaussian } from './helpers.js';
 
 describe('1-bit Adam', () => {
@@ -62,5 +62,27 @@ describe('1-bit Adam', () => {
     const onebit = solve('onebit-adam', { lr: 0.01, freezeStep: 100, workers: 4 }, true);
     expect(full).toBeLessThan(0.05);
     expect(onebit).toBeLessThan(0.1);
+  });
+});
+
+describe('1-bit Adam on the arena', () => {
+  it('the kernel (worker passes, server norm from pass-1 sums) follows the TypeScript path with 3 workers', () => {
+    const rnd = gaussian(9);
+    const arena = new WasmArena(1 << 20);
+    const init = Float32Array.from({ length: 1003 }, () => 0.5 * rnd());
+    const make = () => arena.param('w', [17, 59], init);
+    const [pk, pt] = [make(), make()];
+    const fast = createOptimizer('onebit-adam', { lr: 0.01, freezeStep: 3, workers: 3, weightDecay: 0.1 }, { arena });
+    const slow = createOptimizer('onebit-adam', { lr: 0.01, freezeStep: 3, workers: 3, weightDecay: 0.1 }, { arena, kernels: false });
+    for (let t = 1; t <= 12; t++) {
+      const workerGrads = [0, 1, 2].map(() => ({ w: Float32Array.from(init, () => rnd()) }));
+      fast.step([pk], {}, { workerGrads });
+      slow.step([pt], {}, { workerGrads });
+    }
+    expect(fast.kernelNames()).toEqual(['onebit-adam']);
+    let worst = 0;
+    pk.data.forEach((x, j) => (worst = Math.max(worst, Math.abs(x - pt.data[j]!))));
+    // 9 compressed steps of lr 0.01 move p by ~0.1: the paths agree to a few float32 ulps of p (|p| < 3).
+    expect(worst).toBeLessThan(2e-6);
   });
 });

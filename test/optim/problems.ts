@@ -66,7 +66,7 @@ function textFeatures(t: string): number[] {
  * Logistic regression: each UltraFeedback pair gives x = features(chosen) - features(rejected) with
  * label 1 and -x with label 0 (so no intercept is needed); columns scaled to unit RMS.
  */
-export function preferenceLogistic(): Problem & { examples: number } {
+export function preferenceLogistic(): Problem & { examples: number; optimum(): { loss: number; w: Float64Array; gradNorm: number } } {
   const file = fs.existsSync(UF_FULL) ? UF_FULL : UF_SAMPLE;
   const rows = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { chosen: string; rejected: string });
   const diffs = rows.map((r) => {
@@ -96,9 +96,59 @@ export function preferenceLogistic(): Problem & { examples: number } {
     }
     return z;
   };
+  const lossAt = (w: ArrayLike<number>) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      let z = 0;
+      for (let j = 0; j < d; j++) z += X[i * d + j]! * w[j]!;
+      s += Math.max(z, 0) - z * y[i]! + Math.log1p(Math.exp(-Math.abs(z)));
+    }
+    return s / n;
+  };
   return {
     name: 'logistic regression (UltraFeedback chosen vs rejected)',
     examples: n,
+    /**
+     * The optimum by Newton's method in float64 (the loss is strictly convex: X has full column rank),
+     * w <- w - H^-1 g with H = X^T diag(p (1-p)) X / n, solved by Gaussian elimination with partial
+     * pivoting, until the gradient norm is below 1e-12.
+     */
+    optimum: () => {
+      const w = new Float64Array(d);
+      let gradNorm = Infinity;
+      for (let iter = 0; iter < 50 && gradNorm > 1e-12; iter++) {
+        const g = new Float64Array(d);
+        const H = new Float64Array(d * d);
+        for (let i = 0; i < n; i++) {
+          let z = 0;
+          for (let j = 0; j < d; j++) z += X[i * d + j]! * w[j]!;
+          const p = 1 / (1 + Math.exp(-z));
+          for (let j = 0; j < d; j++) {
+            g[j]! += ((p - y[i]!) * X[i * d + j]!) / n;
+            for (let k = 0; k < d; k++) H[j * d + k]! += (p * (1 - p) * X[i * d + j]! * X[i * d + k]!) / n;
+          }
+        }
+        gradNorm = Math.hypot(...g);
+        // Solve H s = g (augmented [H | g]).
+        const A = Array.from({ length: d }, (_, r) => [...H.subarray(r * d, (r + 1) * d), g[r]!]);
+        for (let c = 0; c < d; c++) {
+          const piv = A.slice(c).reduce((best, row, k) => (Math.abs(row[c]!) > Math.abs(A[best]![c]!) ? c + k : best), c);
+          [A[c], A[piv]] = [A[piv]!, A[c]!];
+          for (let r = c + 1; r < d; r++) {
+            const f = A[r]![c]! / A[c]![c]!;
+            for (let k = c; k <= d; k++) A[r]![k]! -= f * A[c]![k]!;
+          }
+        }
+        const step = new Float64Array(d);
+        for (let r = d - 1; r >= 0; r--) {
+          let s = A[r]![d]!;
+          for (let k = r + 1; k < d; k++) s -= A[r]![k]! * step[k]!;
+          step[r] = s / A[r]![r]!;
+        }
+        for (let j = 0; j < d; j++) w[j]! -= step[j]!;
+      }
+      return { loss: lossAt(w), w, gradNorm };
+    },
     init: () => [{ name: 'w', dims: [d], data: new Float32Array(d) }],
     loss: (p) => logits(p[0]!.data).reduce((s, z, i) => s + (Math.max(z, 0) - z * y[i]! + Math.log1p(Math.exp(-Math.abs(z)))), 0) / n,
     grad: (p) => {

@@ -2,7 +2,7 @@
 // finite-difference Hessian estimators on analytic problems whose gradient is a TS closure.
 
 import { describe, expect, it } from 'vitest';
-import { createOptimizer, gaussNewtonBartlett, hutchinsonDiag, type Param } from '../../src/optim/index.js';
+import { createOptimizer, gaussNewtonBartlett, hutchinsonDiag, mergeDimensions, averagingBlock, type Param } from '../../src/optim/index.js';
 import { closeAll, handRun } from './helpers.js';
 
 describe('Sophia', () => {
@@ -43,6 +43,26 @@ describe('AdaHessian', () => {
     const D = [[2, -3], [1, 4], [0.5, 2]];
     const run = handRun('adahessian', { lr: 0.1 }, {}, (t) => ({ hessianDiag: { p: Float32Array.from(D[t - 1]!) } }));
     closeAll(run, [[0.99500025, -1.99333356], [0.982017141, -1.99214276], [0.977803951, -1.9960358]]);
+  });
+});
+
+describe('AdaHessian spatial averaging (instruction/adahessian.py)', () => {
+  it('regression: a 2-D parameter averages |D| over each row', () => {
+    // 2x2 parameter, D = [1, 4, 9, 16], g = 1, lr 0.1: row means of |D| are [2.5, 2.5, 12.5, 12.5], the first step is
+    // lr g / (mean + eps) = [-0.04, -0.04, -0.008, -0.008] (eps 1e-4: -0.039998, -0.0079999). Averaging only 4-D
+    // kernels gave [-0.1, -0.025, -0.0111, -0.00625].
+    const p: Param = { name: 'w', dims: [2, 2], data: new Float32Array(4) };
+    createOptimizer('adahessian', { lr: 0.1 }).step([p], { w: new Float32Array(4).fill(1) }, { hessianDiag: { w: Float32Array.of(1, 4, 9, 16) } });
+    closeAll([Array.from(p.data)], [[-0.1 / 2.5001, -0.1 / 2.5001, -0.1 / 12.5001, -0.1 / 12.5001]]);
+  });
+  it('averages the last dimension of a 3-D tensor and the last two of a 4-D one; block sizes override', () => {
+    expect(averagingBlock([5], [-1, -1, -1, -1])).toBe(1);
+    expect(averagingBlock([5, 6], [-1, -1, -1, -1])).toBe(6);
+    expect(averagingBlock([4, 4, 3], [-1, -1, -1, -1])).toBe(3);
+    expect(averagingBlock([2, 3, 5, 5], [-1, -1, -1, -1])).toBe(25);
+    expect(averagingBlock([5, 6], [-1, 3, -1, -1])).toBe(3);
+    expect(() => averagingBlock([5, 6], [-1, 4, -1, -1], 'w')).toThrow(/positive divisor of "w"/);
+    expect(() => averagingBlock([1, 1, 1, 1, 2], [-1, -1, -1, -1], 'w5')).toThrow(/rank 5/);
   });
 });
 
@@ -104,12 +124,26 @@ describe('SOAP', () => {
       [0.754745692, 0.37475626, 0.570093866, -1.1069855],
     ], 5);
   });
-  it('leaves a side longer than maxPrecondDim unrotated (no L/QL state for it)', () => {
+  it('leaves a dimension longer than maxPrecondDim unrotated (no factor state for it)', () => {
     const p: Param = { name: 'w', dims: [6, 2], data: new Float32Array(12).fill(0.5) };
     const opt = createOptimizer('soap', { maxPrecondDim: 4 });
     opt.step([p], { w: new Float32Array(12).fill(0.1) });
     const keys = [...opt.state().keys()].filter((k) => k.includes('scaleBySoap/w/'));
-    expect(keys.map((k) => k.split('/').pop()).sort()).toEqual(['QR', 'R', 'm', 'v']);
+    expect(keys.map((k) => k.split('/').pop()).sort()).toEqual(['GG1', 'Q1', 'm', 'v']);
+  });
+  it('regression: a [4, 4, 3] tensor gets one factor per dimension (4x4, 4x4, 3x3), not [4, 12] folded', () => {
+    const p: Param = { name: 'w', dims: [4, 4, 3], data: new Float32Array(48).fill(0.5) };
+    const opt = createOptimizer('soap', { maxPrecondDim: 8 });
+    opt.step([p], { w: Float32Array.from({ length: 48 }, (_, i) => Math.sin(i)) });
+    const st = opt.state();
+    const size = (slot: string) => st.get([...st.keys()].find((k) => k.endsWith(`scaleBySoap/w/${slot}`))!)?.data.length;
+    expect([size('Q0'), size('Q1'), size('Q2')]).toEqual([16, 16, 9]);
+  });
+  it('mergeDims merges consecutive dimensions while the product fits maxPrecondDim (soap.py merge_dims)', () => {
+    expect(mergeDimensions([4, 4, 3], 8)).toEqual([4, 4, 3]);
+    expect(mergeDimensions([4, 4, 3], 12)).toEqual([4, 12]);
+    expect(mergeDimensions([2, 3, 8], 6)).toEqual([6, 8]);
+    expect(mergeDimensions([20, 30], 10)).toEqual([20, 30]);
   });
 });
 

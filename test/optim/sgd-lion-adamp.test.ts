@@ -43,25 +43,27 @@ describe('Lion (sign of interpolated momentum) and Lion-K', () => {
 });
 
 describe('SGD-SaI (lr scale from the gradient SNR at the first step)', () => {
-  it('scales each tensor by its gsnr / max gsnr and keeps it fixed', () => {
+  it('regression: step_size = lr * gsnr, not normalised by the largest gsnr (release 1.0.3; there is no "v1.0.4")', () => {
+    // One tensor, g = [1, 3], lr 0.1, wd 0: gsnr = ||g|| / std(g) = sqrt(10) / sqrt(2) = 2.2360680;
+    // the first buffer is g, so p moves by -0.1 * 2.236068 * [1, 3] = [-0.2236068, -0.6708204].
+    // (Dividing by the largest gsnr made every single-tensor model plain SGD: [-0.1, -0.3].)
+    const p: Param = { name: 'w', dims: [2], data: Float32Array.of(0, 0) };
+    createOptimizer('sgd-sai', { lr: 0.1, weightDecay: 0 }).step([p], { w: Float32Array.of(1, 3) });
+    expect(p.data[0]).toBeCloseTo(-0.2236068, 6);
+    expect(p.data[1]).toBeCloseTo(-0.6708204, 6);
+  });
+  it('keeps each tensor\'s scale from the first step', () => {
     // a = [1, -2], ga1 = [0.1, -0.2]: ||g|| = 0.2236068, std (N-1) = 0.2121320, gsnr_a = 1.0540925.
-    // b = [0.5, 0.5, 0.5], gb1 = [0.3, 0.3, 0.3001]: ||g|| = 0.5196729, std = 5.7735e-5, gsnr_b = 8999.44 (the max).
-    // t=1: buf = g; a0 = 1 * (1 - 0.01*0.1) - 0.1 * (1.0540925/8999.44) * 0.1 = 0.999 - 1.1713e-6 = 0.99899883;
-    //      b0 = 0.5 * 0.999 - 0.1 * 1 * 0.3 = 0.4695.
+    // t=1: buf = g; a = [1, -2] * (1 - 0.1*0.01) - 0.1 * 1.0540925 * [0.1, -0.2] = [0.98845907, -1.97689815].
+    // t=2: buf = 0.9 g1 + 0.1 g2 = [0.12, -0.17]: a = a * 0.999 - 0.10540925 * buf.
     const a: Param = { name: 'a', dims: [2], data: Float32Array.of(1, -2) };
-    const b: Param = { name: 'b', dims: [3], data: Float32Array.of(0.5, 0.5, 0.5) };
-    const ga = [[0.1, -0.2], [0.3, 0.1], [-0.2, 0.4]];
-    const gb = [[0.3, 0.3, 0.3001], [0.1, 0.2, 0.3], [0, 0.1, 0]];
     const opt = createOptimizer('sgd-sai', { lr: 0.1, momentum: 0.9, weightDecay: 0.01 });
-    const out = ga.map((g, t) => {
-      opt.step([a, b], { a: Float32Array.from(g), b: Float32Array.from(gb[t]!) });
-      return [...a.data, ...b.data];
+    const out = [[0.1, -0.2], [0.3, 0.1]].map((g) => {
+      opt.step([a], { a: Float32Array.from(g) });
+      return Array.from(a.data);
     });
-    closeAll(out, [
-      [0.998998829, -1.99799766, 0.4695, 0.4695, 0.46949],
-      [0.997998424, -1.99599767, 0.4410305, 0.4400305, 0.43901151],
-      [0.996999395, -1.99400035, 0.415389469, 0.412490469, 0.411564398],
-    ]);
+    const a1 = [0.999 - 0.010540925, -1.998 + 0.02108185];
+    closeAll(out, [a1, [a1[0]! * 0.999 - 0.10540925 * 0.12, a1[1]! * 0.999 + 0.10540925 * 0.17]]);
   });
 });
 
