@@ -25,7 +25,6 @@ const collect = async <T>(rows: AsyncIterable<T>): Promise<T[]> => {
   for await (const r of rows) out.push(r);
   return out;
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 for (const backend of backendsUnderTest()) describe.skipIf(backend.skipReason !== '')(`label store on ${backend.name}${backend.skipReason}`, () => {
   const open: LabelStore[] = [];
@@ -164,7 +163,9 @@ for (const backend of backendsUnderTest()) describe.skipIf(backend.skipReason !=
     // The store's clock is frozen and moved by hand: on a loaded machine the six reservations below
     // can take longer than the lease on a real clock, which expired leases early (a flaky failure).
     vi.useFakeTimers({ toFake: ['Date'] });
-    onTestFinished(() => vi.useRealTimers());
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     expect((await store.nextPairFor(ann[0].id, policy))?.id).toBe('p2');
     expect((await store.nextPairFor(ann[0].id, policy))?.id).toBe('p2'); // reload: same lease
     expect((await store.nextPairFor(ann[1].id, policy))?.id).toBe('p2');
