@@ -35,6 +35,12 @@ export function assertSameTokenizer(base: Tokenizer, other: Tokenizer, otherName
       { field: 'arm' });
 }
 
+/** A prompt's ids for decoding: a string with the tokenizer's special tokens, a message list through the chat template. */
+export function encodePrompt(tok: Tokenizer, prompt: Text): number[] {
+  if (typeof prompt === 'string') return tok.encode(prompt);
+  return tok.encode(tok.applyChatTemplate(prompt, { addGenerationPrompt: true }), { addSpecialTokens: false });
+}
+
 /**
  * A sequence classifier's graph also has a `logits` output (one score per label, not one per vocabulary
  * entry): decoding from it gives empty texts without any error, so it is refused by its architecture.
@@ -73,9 +79,7 @@ export class Generator {
 
   /** Prompt ids: strings as they are (with the tokenizer's special tokens), message lists through the chat template. */
   encodePrompt(prompt: Text): number[] {
-    const tok = this.tokenizer;
-    if (typeof prompt === 'string') return tok.encode(prompt);
-    return tok.encode(tok.applyChatTemplate(prompt, { addGenerationPrompt: true }), { addSpecialTokens: false });
+    return encodePrompt(this.tokenizer, prompt);
   }
 
   /** Guides with per-request alphas by ARM name (unknown names are an error naming them). */

@@ -9,6 +9,9 @@ import { kto } from './kto.js';
 import { orpo, sft, simpo } from './reference-free.js';
 import { bradleyTerry, genArm, multiAttribute } from './reward-model.js';
 import { srpo } from './srpo.js';
+import { grpo } from './grpo.js';
+import { ppo, rto } from './ppo.js';
+import { rloo } from './rloo.js';
 import { sparsePo, tdpo1, tdpo2 } from './token-level.js';
 import type { ConfiguredLoss, LossDefinition, LossGraph, LossInputSpec } from './types.js';
 
@@ -21,6 +24,7 @@ const ALL: AnyLoss[] = [
   kto, bco,
   bradleyTerry, multiAttribute, genArm,
   srpo,
+  ppo, rto, grpo, rloo,
 ];
 
 /** Every loss by name. */

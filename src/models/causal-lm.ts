@@ -104,6 +104,11 @@ export class CausalLM {
     return this.decoding;
   }
 
+  /** A causal LM over a session the caller built (e.g. one whose weights are fed at run time: src/generate/live-policy.ts). */
+  static fromSession(dir: ModelDir, session: Session): CausalLM {
+    return new CausalLM(dir, session);
+  }
+
   get kvLayout(): KvLayout {
     return { numLayers: this.numLayers, numKvHeads: this.numHeads, headDim: this.headDim };
   }

@@ -40,27 +40,41 @@ function copyTree(src: string, dst: string, skip: (rel: string) => boolean, rel 
   }
 }
 
-/** The original model with trained values and merged adapters (not written). */
-export function trainedModel(original: Model, values: Map<string, Float32Array>, lora: readonly LoraAdapter[] = []): Model {
-  const model = cloneModel(original);
-  const init = model.graph.initializers;
+/**
+ * The weights of `original` that training changed, by initializer name: trained values as they are
+ * (the arrays themselves, not copies) and each LoRA adapter merged into a copy of its base weight
+ * (W + alpha/r A B), written into `into`'s array for that weight when it has one (so a caller can
+ * refresh merged weights in place). Adapter tensors themselves are left out.
+ */
+export function mergedValues(original: Model, values: ReadonlyMap<string, Float32Array>, lora: readonly LoraAdapter[] = [], into?: ReadonlyMap<string, Float32Array>): Map<string, Float32Array> {
+  const init = original.graph.initializers;
   const adapterNames = new Set(lora.flatMap((a) => [a.a, a.b]));
+  const out = new Map<string, Float32Array>();
   for (const [name, data] of values) {
     if (adapterNames.has(name)) continue;
     const t = init.get(name);
     if (!t) throw fail('ALIGNKIT_ERR_STATE', `trained value ${name} is not an initializer of the exported model`, { field: name });
     if (t.data.length !== data.length) throw fail('ALIGNKIT_ERR_TENSOR', `trained value ${name} has ${data.length} values, the initializer ${t.data.length}`, { field: name });
-    init.set(name, { ...t, data: Float32Array.from(data) });
+    out.set(name, data);
   }
   for (const ad of lora) {
     const t = init.get(ad.weight);
     const A = values.get(ad.a);
     const B = values.get(ad.b);
     if (!t || !A || !B) throw fail('ALIGNKIT_ERR_STATE', `cannot merge LoRA adapter of ${ad.weight}: missing ${!t ? 'base weight' : !A ? ad.a : ad.b}`, { field: ad.weight });
-    const w = Float32Array.from(t.data as Float32Array);
+    const w = into?.get(ad.weight) ?? new Float32Array(t.data.length);
+    w.set(t.data as Float32Array);
     addLoraDelta(w, ad, A, B, ad.transposedWeight ? t.dims[1]! : t.dims[0]!);
-    init.set(ad.weight, { ...t, data: w });
+    out.set(ad.weight, w);
   }
+  return out;
+}
+
+/** The original model with trained values and merged adapters (not written). */
+export function trainedModel(original: Model, values: Map<string, Float32Array>, lora: readonly LoraAdapter[] = []): Model {
+  const model = cloneModel(original);
+  const init = model.graph.initializers;
+  for (const [name, data] of mergedValues(original, values, lora)) init.set(name, { ...init.get(name)!, data: Float32Array.from(data) });
   return model;
 }
 

@@ -7,7 +7,7 @@ export { TokenWindowSampler, type WindowSamplerOptions, type SamplerPosition } f
 export { tokenFeeds, positionIds, type TokenBatch, type IdArray } from './feeds.js';
 export { prepareCausalLmTraining, prepareClassifierScoreGraph, type CausalLmTrainingOptions, type ClassifierTrainingOptions, type PreparedTraining, type TokenLoss } from './prepare.js';
 export { ReferenceLogProbs } from './reference.js';
-export { exportHfDirectory, trainedModel, type ExportOptions } from './export.js';
+export { exportHfDirectory, mergedValues, trainedModel, type ExportOptions } from './export.js';
 export {
   sequenceLogProbGradients, classifierScoreGradients, SequenceLogProbGradientSession, ClassifierScoreGradientSession,
   type GradientOptions, type WeightedBatch, type LogProbGradients, type ScoreGradients,
@@ -16,4 +16,5 @@ export {
 export { DeviceTrainer, deviceOptimizers, runSession, type DeviceTrainerSpec } from './device/index.js';
 // The run behind `alignkit train` / `alignkit eval policy`, and its reports (metrics, plots, progress).
 export * from './run/index.js';
+export * from './rl/index.js';
 export * from './report/index.js';

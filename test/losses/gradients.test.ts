@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { LOSSES, runLoss, type LossArrays } from '../../src/losses/index.js';
 import { finiteDifferenceCheck } from './fd.js';
 import { PAIRED, arraysOf } from './reference.js';
+import { grpoBatch, ppoBatch, rlooBatch, rtoBatch } from './rollouts.js';
 
 const paired = arraysOf(PAIRED);
 const { ref_chosen_logps: _rw, ref_rejected_logps: _rl, ...referenceFree } = paired;
@@ -59,6 +60,13 @@ const CASES: Case[] = [
   { name: 'multi_attribute', hp: { attributes: ['helpfulness', 'verbosity'], weights: [2, 1] }, arrays: arraysOf({ attribute_predictions: [[1, 2], [3, 5]], attribute_targets: [[1.5, 2.2], [2, 3]] }) },
   { name: 'genarm', hp: { beta: 0.5, gamma: 0.1 }, arrays: referenceFree },
   { name: 'srpo', hp: { beta: 0.5, alpha: 0.3 }, arrays: { ...paired, ...srpoExtra } },
+  // The online losses on the worked rollout of test/losses/policy-gradient.test.ts: ratios and value
+  // moves on both sides of their clip bounds, none on a bound (where max and clip have no derivative).
+  { name: 'ppo', hp: {}, arrays: ppoBatch },
+  { name: 'rto', hp: { aggregation: 'sequence', valueCoef: 0.5 }, arrays: rtoBatch },
+  { name: 'grpo', hp: { beta: 0.1 }, arrays: grpoBatch },
+  { name: 'grpo', hp: { beta: 0.1, aggregation: 'token' }, arrays: grpoBatch },
+  { name: 'rloo', hp: { clipRange: 0.3 }, arrays: rlooBatch },
 ];
 
 describe('finite-difference gradients of every loss (standalone form)', () => {

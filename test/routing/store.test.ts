@@ -4,7 +4,7 @@
 
 import { Buffer } from 'node:buffer';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { extractFeatures } from '../../src/routing/features/extract.js';
 import { MIGRATIONS } from '../../src/routing/store/migrations.js';
 import { addVerdicts, hashApiKey, listVerdicts, openLabelStore, type ExportRow, type LabelStore } from '../../src/routing/store/index.js';
@@ -25,7 +25,6 @@ const collect = async <T>(rows: AsyncIterable<T>): Promise<T[]> => {
   for await (const r of rows) out.push(r);
   return out;
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 for (const backend of backendsUnderTest()) describe.skipIf(backend.skipReason !== '')(`label store on ${backend.name}${backend.skipReason}`, () => {
   const open: LabelStore[] = [];
@@ -161,6 +160,12 @@ for (const backend of backendsUnderTest()) describe.skipIf(backend.skipReason !=
     const { store } = await routed();
     const ann = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((n) => store.createAnnotator(n)));
     const policy = { labelsPerPair: 2, leaseMs: 300 };
+    // The store's clock is frozen and moved by hand: on a loaded machine the six reservations below
+    // can take longer than the lease on a real clock, which expired leases early (a flaky failure).
+    vi.useFakeTimers({ toFake: ['Date'] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     expect((await store.nextPairFor(ann[0].id, policy))?.id).toBe('p2');
     expect((await store.nextPairFor(ann[0].id, policy))?.id).toBe('p2'); // reload: same lease
     expect((await store.nextPairFor(ann[1].id, policy))?.id).toBe('p2');
@@ -168,7 +173,7 @@ for (const backend of backendsUnderTest()) describe.skipIf(backend.skipReason !=
     expect((await store.nextPairFor(ann[3].id, policy))?.id).toBe('p1');
     expect(await store.nextPairFor(ann[4].id, policy)).toBeUndefined(); // 2 human pairs x 2 slots taken
     await store.submitHumanLabel({ pairId: 'p2', annotatorId: ann[0].id, scale: 1, confidence: 1 }, policy);
-    await sleep(400); // every lease has expired; p2 holds one label, p1 none
+    vi.setSystemTime(Date.now() + 400); // every lease has expired; p2 holds one label, p1 none
     expect((await store.nextPairFor(ann[4].id, policy))?.id).toBe('p2');
     // ann[1]'s lease on p2 expired and ann[4] holds the last slot: ann[1]'s late label is refused.
     await expect(store.submitHumanLabel({ pairId: 'p2', annotatorId: ann[1].id, scale: 1, confidence: 1 }, policy)).rejects.toThrow(coded('ALIGNKIT_ERR_CONFLICT'));

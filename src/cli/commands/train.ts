@@ -1,24 +1,29 @@
-// `alignkit train sft|rm|dpo|unpaired|arm`: a run config from `--config run.json` overridden by
-// flags (one table maps each flag to its RunConfig field and parser), then one training run.
+// `alignkit train sft|rm|dpo|unpaired|arm|ppo|rto|grpo|rloo`: a run config from `--config run.json`
+// overridden by flags (one table maps each flag to its RunConfig field and parser, another the
+// online kinds' flags to their `rl` settings), then one training run.
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fail } from '../../errors.js';
 import {
-  KINDS, lossesForKind, readRunConfigFile, resolveRunConfig, RUN_DEFAULTS, runApo, runTraining, TRAIN_KINDS, type RunConfig, type RunResult, type TrainKind,
+  isOnline, KINDS, lossesForKind, readRunConfigFile, resolveRunConfig, RUN_DEFAULTS, runApo, runTraining, TRAIN_KINDS, type RunConfig, type RunResult, type TrainKind,
 } from '../../train/run/index.js';
+import type { RlSettings } from '../../train/rl/index.js';
+import type { StepProgress } from '../../train/report/index.js';
 import type { Command, FlagTable } from '../registry.js';
 import { numberFlag } from '../options.js';
+import { progress, type Progress, type ProgressStream } from '../progress.js';
 
 type Parse = (raw: string, flag: string) => unknown;
 
 const num: Parse = (raw, flag) => numberFlag(raw, flag)!;
-const json: Parse = (raw, flag) => {
+const parseJson: Parse = (raw, flag) => {
   try {
     return JSON.parse(raw);
   } catch {
     throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--${flag} must be a JSON object, got '${raw}'`, { parameter: flag });
   }
 };
+const json = parseJson;
 const str: Parse = (raw) => raw;
 
 /** flag -> RunConfig field and parser (the config validator checks the values). */
@@ -52,6 +57,7 @@ const VALUE_FLAGS: Record<string, { field: keyof RunConfig; parse: Parse; help: 
   limit: { field: 'limit', parse: num, help: 'read at most N examples' },
   'spike-factor': { field: 'spikeFactor', parse: num, help: 'gradient-norm spike threshold (x running mean)' },
   threads: { field: 'threads', parse: num, help: 'onnxruntime intra-op threads' },
+  'cache-dir': { field: 'cacheDir', parse: str, help: 'cache directory for reference log-probs (default: $ALIGNKIT_CACHE_DIR, else $XDG_CACHE_HOME/alignkit or ~/.cache/alignkit)' },
   device: { field: 'device', parse: str, help: 'cpu | webgpu (GPU from npm: README "GPU") | cuda' },
   adapter: { field: 'adapter', parse: str, help: 'webgpu adapter: index or name (default: a GPU, never a software one)' },
   'revision-template': { field: 'revisionTemplate', parse: str, help: 'SRPO revision prompt around the draft, with {draft} once' },
@@ -63,6 +69,23 @@ const VALUE_FLAGS: Record<string, { field: keyof RunConfig; parse: Parse; help: 
   'lora-targets': { field: 'lora', parse: str, help: "comma-separated name patterns, or 'all-linear'" },
 };
 
+/** Online kinds: flag -> `rl` setting (src/train/rl/settings.ts); repeatable flags collect a list. */
+const RL_FLAGS: Record<string, { key: keyof RlSettings; parse: Parse; help: string; multiple?: true }> = {
+  reward: { key: 'reward', parse: str, multiple: true, help: 'reward: DIR | KIND:ARG | http(s)://HOST/get_reward | js:FILE; repeat for an ensemble' },
+  combine: { key: 'combine', parse: str, help: 'ensemble combination: mean | min (WCO) | uncertainty (UWO)' },
+  lambda: { key: 'lambda', parse: num, help: "UWO's variance weight" },
+  gold: { key: 'gold', parse: str, multiple: true, help: 'gold reward model(s), logged as gold/reward, never optimised' },
+  reference: { key: 'reference', parse: str, help: 'frozen reference for the KL (default: --model)' },
+  dpo: { key: 'dpoModel', parse: str, help: "RTO: the DPO policy whose token log-ratio is the dense reward" },
+  'dpo-reference': { key: 'dpoReference', parse: str, help: "RTO: the DPO policy's reference (default: --reference)" },
+  'prompts-per-step': { key: 'promptsPerStep', parse: num, help: 'prompts per rollout batch' },
+  'samples-per-prompt': { key: 'samplesPerPrompt', parse: num, help: 'responses per prompt (GRPO G, RLOO k)' },
+  'max-new-tokens': { key: 'maxNewTokens', parse: num, help: 'longest sampled response' },
+  'rl-epochs': { key: 'epochs', parse: num, help: 'passes over each rollout batch (PPO epochs)' },
+  'kl-coef': { key: 'klCoef', parse: num, help: 'KL penalty coefficient (initial, when adaptive)' },
+  'kl-target': { key: 'klTarget', parse: num, help: 'adaptive KL controller target (nats per response)' },
+};
+
 const USAGE = `usage: alignkit train ${TRAIN_KINDS.join('|')} [--config run.json] [flags]
 
 ${TRAIN_KINDS.map((k) => `  ${k.padEnd(9)} ${KINDS[k].summary}; losses: ${lossesForKind(k).join(', ')}`).join('\n')}
@@ -71,11 +94,15 @@ flags (override the config file; defaults in parentheses):
 ${Object.entries(VALUE_FLAGS)
   .map(([flag, f]) => `  --${flag.padEnd(22)} ${f.help}${f.field in RUN_DEFAULTS && !flag.startsWith('lora-') ? ` (${JSON.stringify((RUN_DEFAULTS as Record<string, unknown>)[f.field])})` : ''}`)
   .join('\n')}
-  --resume                 continue from OUTPUT/checkpoint.safetensors
+online kinds (${TRAIN_KINDS.filter((k) => isOnline(KINDS[k])).join(', ')}): --prompts FILE (the prompts; --data works too), and
+${Object.entries(RL_FLAGS).map(([flag, f]) => `  --${flag.padEnd(22)} ${f.help}`).join('\n')}
+  --rl JSON                other RL settings, e.g. '{"gamma":1,"gaeLambda":0.95,"klEstimator":"k3"}'
+  --resume                 continue from OUTPUT/checkpoint.safetensors (a finished run: nothing to do; a larger --steps extends it)
   --skip-bad-rows          skip rows that fail validation (counted) instead of stopping
-  --no-reference-cache     recompute reference log-probs instead of caching them next to the data
+  --no-reference-cache     recompute reference log-probs instead of caching them in the cache directory
   --no-progress            no progress bar
   --recompute              recompute activations in the backward (activation checkpointing: less memory, ~1 more forward)
+  --progress-interval S    off a terminal, one progress line every S seconds (default $ALIGNKIT_PROGRESS_INTERVAL, else 10)
   --no-eos                 do not end responses with EOS (the kind's default appends it for causal LMs)`;
 
 function loraOverride(values: Record<string, string | undefined>, base: RunConfig['lora']): RunConfig['lora'] | undefined {
@@ -88,6 +115,18 @@ function loraOverride(values: Record<string, string | undefined>, base: RunConfi
   };
 }
 
+/** The file's `rl` object, then --rl JSON, then the single RL flags; undefined when none is given. */
+function rlOverride(values: Record<string, string | string[] | undefined>, file: Partial<RlSettings> | undefined): RlSettings | undefined {
+  const fromFlags: Record<string, unknown> = {};
+  for (const [flag, f] of Object.entries(RL_FLAGS)) {
+    const v = values[flag];
+    if (v !== undefined) fromFlags[f.key] = Array.isArray(v) ? v.map((x) => f.parse(x, flag)) : f.parse(v, flag);
+  }
+  const json = values.rl === undefined ? undefined : (parseJson(values.rl as string, 'rl') as Record<string, unknown>);
+  if (json === undefined && Object.keys(fromFlags).length === 0) return undefined;
+  return { ...file, ...json, ...fromFlags } as RlSettings;
+}
+
 /** Every flag of `train KIND`, for the central --help and unknown-flag checks (main.ts). */
 const TRAIN_FLAGS: FlagTable = {
   ...Object.fromEntries(Object.keys(VALUE_FLAGS).map((f) => [f, { type: 'string' as const }])),
@@ -98,6 +137,10 @@ const TRAIN_FLAGS: FlagTable = {
   'no-progress': { type: 'boolean' },
   'no-eos': { type: 'boolean' },
   recompute: { type: 'boolean' },
+  'progress-interval': { type: 'string' },
+  prompts: { type: 'string' },
+  rl: { type: 'string' },
+  ...Object.fromEntries(Object.entries(RL_FLAGS).map(([f, d]) => [f, d.multiple ? { type: 'string' as const, multiple: true } : { type: 'string' as const }])),
 };
 
 /** RunConfig fields (named by config validation errors) as the flags that set them. */
@@ -108,9 +151,11 @@ const TRAIN_FIELD_FLAGS: Record<string, string> = {
 
 /** Flags to a partial RunConfig (booleans only when given, so the file's values survive). */
 export function flagsToConfig(kind: TrainKind, argv: string[], fileConfig: Partial<RunConfig>): Partial<RunConfig> {
-  const values = parseArgs({ args: argv, options: TRAIN_FLAGS as ParseArgsConfig['options'] }).values as Record<string, string | boolean | undefined>;
+  const values = parseArgs({ args: argv, options: TRAIN_FLAGS as ParseArgsConfig['options'] }).values as Record<string, string | string[] | boolean | undefined>;
   const out: Partial<RunConfig> = { kind };
   const raw = values as Record<string, string | undefined>;
+  if (raw.prompts !== undefined) out.data = raw.prompts;
+  out.rl = rlOverride(values as Record<string, string | string[] | undefined>, fileConfig.rl);
   for (const [flag, f] of Object.entries(VALUE_FLAGS)) if (!flag.startsWith('lora-') && raw[flag] !== undefined) (out as Record<string, unknown>)[f.field] = f.parse(raw[flag]!, flag);
   out.lora = loraOverride(raw, { ...RUN_DEFAULTS.lora, ...fileConfig.lora });
   if (values.resume) out.resume = true;
@@ -122,9 +167,40 @@ export function flagsToConfig(kind: TrainKind, argv: string[], fileConfig: Parti
   return out;
 }
 
+/**
+ * The run's progress off a terminal (CI logs, `> log 2>&1`): src/cli/progress.ts's periodic line
+ * (step, loss, lr, tokens/s, steps/s, ETA) every `intervalS` seconds (default
+ * ALIGNKIT_PROGRESS_INTERVAL, else 10) and a closing line. On a terminal, undefined: the run draws
+ * its own bar (src/train/report/progress.ts).
+ */
+export function trainingLines(stream: ProgressStream = process.stderr, intervalS?: number): ((totalSteps: number) => StepProgress) | undefined {
+  if (stream.isTTY) return undefined;
+  return (totalSteps) => {
+    let lines: Progress | undefined;
+    let tokens = 0;
+    let started = 0;
+    return {
+      start(first = 0) {
+        started = Date.now();
+        lines = progress({ total: totalSteps, unit: 'steps', label: 'alignkit train', stream, intervalMs: intervalS === undefined ? undefined : intervalS * 1000, start: first });
+      },
+      update(u) {
+        tokens += u.tokens ?? 0;
+        const seconds = (Date.now() - started) / 1000;
+        lines?.update(u.step, {
+          loss: u.loss === undefined ? '-' : u.loss.toFixed(4),
+          lr: u.lr === undefined ? '-' : u.lr.toExponential(2),
+          'tok/s': seconds > 0 ? String(Math.round(tokens / seconds)) : '-',
+        });
+      },
+      stop: () => lines?.stop(),
+    };
+  };
+}
+
 export const trainCommand: Command = {
   name: 'train',
-  summary: 'fine-tune a model: SFT, reward model, DPO family, KTO/BCO, GenARM reward model',
+  summary: 'fine-tune a model: SFT, reward model, DPO family, KTO/BCO, GenARM reward model, online RL (PPO, RTO, GRPO, RLOO)',
   usage: USAGE,
   subcommands: Object.fromEntries(
     TRAIN_KINDS.map((k): [string, Command] => [k, { name: k, summary: KINDS[k].summary, usage: USAGE, flags: TRAIN_FLAGS, run: (argv) => trainCommand.run([k, ...argv]) }]),
@@ -139,19 +215,33 @@ export const trainCommand: Command = {
     if (fileConfig.kind !== undefined && fileConfig.kind !== kind)
       throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `the run config says kind ${fileConfig.kind} but the command is train ${kind}`, { field: 'kind' });
     const config = resolveRunConfig(fileConfig, flagsToConfig(kind as TrainKind, rest, fileConfig));
+    const hooks = { progress: trainingLines(process.stderr, progressInterval(rest)) };
     if (config.rounds === 1 && !config.regenerate) {
-      report(config, await runTraining(config), '');
+      report(config, await runTraining(config, hooks), '');
       return 0;
     }
-    const apo = await runApo(config, { rounds: config.rounds, momentum: config.momentum });
+    const apo = await runApo(config, { rounds: config.rounds, momentum: config.momentum }, hooks);
     for (const g of apo.regenerated) console.log(`${g.pairs} pairs regenerated into ${g.file} (${g.ties} prompts dropped: every candidate scored the same)`);
     for (const [i, result] of apo.rounds.entries()) report(config, result, `APO round ${i + 1}: `);
     return 0;
   },
 };
 
+/** `--progress-interval S` (a presentation flag, not part of the run config). */
+function progressInterval(argv: string[]): number | undefined {
+  const i = argv.indexOf('--progress-interval');
+  if (i < 0) return undefined;
+  const v = numberFlag(argv[i + 1], 'progress-interval');
+  if (v === undefined || !(v >= 0)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--progress-interval must be a number of seconds >= 0, got '${argv[i + 1] ?? ''}'`, { parameter: 'progress-interval' });
+  return v;
+}
+
 function report(config: RunConfig, result: RunResult, prefix: string): void {
-  const ref = result.reference.file ? `reference log-probs ${result.reference.computed ? 'computed and cached in' : 'read from'} ${result.reference.file}` : 'no reference model';
+  if (result.alreadyFinished) {
+    console.log(`${prefix}${config.kind} ${config.loss}: already finished at step ${result.steps} in ${result.outDir}; nothing to do (raise --steps or --epochs to extend it)`);
+    return;
+  }
+  const ref = result.reference.file ? `reference log-probs ${result.reference.computed ? 'computed and cached in' : 'read from'} ${result.reference.file}` : isOnline(KINDS[config.kind]) ? 'reference log-probs per rollout batch' : 'no reference pass';
   console.log(`${prefix}${config.kind} ${config.loss}: ${result.steps} steps in ${result.seconds.toFixed(1)} s; ${ref}; ${result.skipped.length} bad rows skipped; ${result.gradientSpikes} gradient spikes`);
   console.log(result.summary);
   console.log(result.interrupted ? `interrupted: checkpoint in ${result.outDir}; rerun with --resume to continue` : `model written to ${result.outDir}`);

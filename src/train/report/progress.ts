@@ -28,7 +28,14 @@ function fmt(x: number | undefined, style: 'loss' | 'lr'): string {
   return style === 'lr' ? x.toExponential(2) : x.toFixed(4);
 }
 
-export class TrainingProgress {
+/** What a run reports its steps to: this file's terminal bar, or a caller's own (the CLI's line mode off a terminal). */
+export interface StepProgress {
+  start(firstStep?: number): void;
+  update(u: StepUpdate): void;
+  stop(): void;
+}
+
+export class TrainingProgress implements StepProgress {
   private readonly bar: cliProgress.SingleBar | undefined;
   private readonly now: () => number;
   private started: number | undefined;

@@ -9,6 +9,7 @@ import { fail } from '../../errors.js';
 import type { Model } from '../../graph/index.js';
 import { RewardInputs, type ConfiguredLoss } from '../../losses/index.js';
 import type { ModelDir } from '../../models/index.js';
+import { readsAny, type RunStage } from './stages.js';
 
 /** The attribute per head when the loss regresses attribute ratings, else undefined. */
 export function trainedAttributes(loss: ConfiguredLoss): string[] | undefined {
@@ -47,3 +48,14 @@ export function writeAttributeLabels(outDir: string, attributes: readonly string
   };
   fs.writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
 }
+
+/** A regression loss over attributes: head k trains attribute k, checked before training and named in the export. */
+export const attributeHeadsStage: RunStage = {
+  name: 'attribute-heads',
+  appliesTo: readsAny([RewardInputs.targets]),
+  model(ctx, model) {
+    checkAttributeHeads(trainedAttributes(ctx.loss)!, model, ctx.dir);
+    return model;
+  },
+  export: (ctx, outDir) => writeAttributeLabels(outDir, trainedAttributes(ctx.loss)!),
+};

@@ -40,6 +40,7 @@ export function modelCard(f: CardFacts): string {
     `- Data: \`${c.data}\`: ${f.trainExamples} training and ${f.evalExamples} held-out examples (eval fraction ${c.evalFraction}, split by id hash with seed ${c.seed}); ${f.skippedRows} bad rows skipped.`,
     `- Trained: ${c.train === 'lora' ? `LoRA rank ${c.lora.rank}, alpha ${c.lora.alpha}, merged into the weights` : c.train} (${f.trainableParameters} trainable values), ${f.steps} steps of ${c.batchSize} examples (micro-batch ${c.microBatchSize}), max length ${c.maxLength}, seed ${c.seed}.`,
     ...(c.head !== 'linear' ? [`- Reward head: \`${c.head}\` ${JSON.stringify(c.headHp)} (see \`alignkit_reward_head\` in config.json).`] : []),
+    ...(c.rl ? [`- Online: each step sampled ${c.rl.promptsPerStep} prompts x ${c.rl.samplesPerPrompt} responses of at most ${c.rl.maxNewTokens} tokens, scored by ${c.rl.reward.map((r) => `\`${r}\``).join(', ')}${c.rl.reward.length > 1 ? ` (${c.rl.combine})` : ''}, KL to \`${c.rl.reference ?? c.model}\` (coefficient ${c.rl.klCoef}${c.rl.klTarget !== undefined ? `, adaptive toward ${c.rl.klTarget}` : ''}), ${c.rl.epochs} epoch(s) per batch.`] : []),
     `- Time: ${f.seconds.toFixed(1)} s on this machine's CPU (onnxruntime, ${c.threads} threads). Gradient spikes (norm > ${c.spikeFactor}x its running mean): ${f.gradientSpikes}.`,
     '',
     '## Last training step',

@@ -6,11 +6,12 @@ import { fail } from '../../errors.js';
 import { PROVIDERS, type Provider } from '../../graph/index.js';
 import { OPTIMIZERS } from '../../optim/index.js';
 import { SCHEDULE_TYPES } from '../../optim/schedules.js';
-import { kindSpec, lossesForKind, TRAIN_KINDS, type TrainKind } from './kinds.js';
+import { isOnline, kindSpec, lossesForKind, TRAIN_KINDS, type TrainKind } from './kinds.js';
 import { checkRewardHeadConfig, REWARD_HEAD_NAMES } from './reward-head.js';
 import { checkUdmSettings, UDM_DEFAULTS, type UdmSettings } from './udm-weights.js';
 import { checkRegenerateSettings, REGENERATE_DEFAULTS, type RegenerateSettings } from './online-pairs.js';
 import { checkRevisionTemplate, DEFAULT_REVISION_TEMPLATE } from './revision.js';
+import { checkRlSettings, RL_DEFAULTS, type RlSettings } from '../rl/settings.js';
 
 export interface LoraConfig {
   rank: number;
@@ -75,8 +76,10 @@ export interface RunConfig {
   onBadRow: 'error' | 'skip';
   /** Read at most this many examples. */
   limit?: number;
-  /** Cache reference log-probs next to the dataset (Arrow IPC). */
+  /** Cache reference log-probs (Arrow IPC) in the cache directory. */
   referenceCache: boolean;
+  /** The cache directory (default: $ALIGNKIT_CACHE_DIR, else the user cache home's `alignkit`; see cache-dir.ts). */
+  cacheDir?: string;
   /** A step whose gradient norm exceeds this multiple of the running mean counts as a spike. */
   spikeFactor: number;
   /** Draw the terminal progress bar. */
@@ -103,6 +106,12 @@ export interface RunConfig {
   udm: UdmSettings;
   /** SRPO's revision prompt: text after the prompt, holding `{draft}` once where the rejected draft goes (src/train/run/revision.ts). */
   revisionTemplate: string;
+  /**
+   * Online kinds (ppo, rto, grpo, rloo): rewards, rollouts and advantages (src/train/rl/settings.ts),
+   * merged over RL_DEFAULTS and the kind's defaults. `data` is then the prompts file, and
+   * `batchSize` the responses per optimizer step (a divisor of promptsPerStep x samplesPerPrompt).
+   */
+  rl?: RlSettings;
 }
 
 /** Every default of a run, in one place. Lengths fit the fixture models (128 positions). */
@@ -216,6 +225,7 @@ const FIELD_CHECKS: Record<keyof RunConfig, (field: string, v: unknown) => void>
   onBadRow: oneOf(['error', 'skip']),
   limit: optional(positiveInt),
   referenceCache: bool,
+  cacheDir: optional(nonEmptyString),
   spikeFactor: positive,
   progress: bool,
   threads: positiveInt,
@@ -230,6 +240,7 @@ const FIELD_CHECKS: Record<keyof RunConfig, (field: string, v: unknown) => void>
   udm: checkUdmSettings,
   appendEos: optional(bool),
   regenerate: checkRegenerateSettings,
+  rl: checkRlSettings,
 };
 
 /** Parsed `--config run.json` (a flat object of RunConfig fields). */
@@ -258,7 +269,10 @@ export function resolveRunConfig(...layers: Partial<RunConfig>[]): RunConfig {
     if (!(k in FIELD_CHECKS)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `run config has an unknown field ${k}; fields: ${Object.keys(FIELD_CHECKS).join(', ')}`, { field: k });
   FIELD_CHECKS.kind('kind', merged.kind);
   const kind = merged.kind as TrainKind;
-  if (merged.loss === undefined) merged.loss = kindSpec(kind).defaultLoss;
+  const spec = kindSpec(kind);
+  if (merged.loss === undefined) merged.loss = spec.defaultLoss;
+  if (isOnline(spec)) merged.rl = { ...RL_DEFAULTS, ...spec.rl, ...(merged.rl as Partial<RlSettings> | undefined) };
+  else if (merged.rl !== undefined) throw bad('rl', `RL settings are for the online kinds (ppo, rto, grpo, rloo), not train ${kind}`, merged.rl);
   for (const [field, check] of Object.entries(FIELD_CHECKS)) check(field, merged[field]);
   const allowed = lossesForKind(kind);
   if (!allowed.includes(merged.loss as string))
@@ -269,5 +283,14 @@ export function resolveRunConfig(...layers: Partial<RunConfig>[]): RunConfig {
   if (c.regenerate && c.kind !== 'dpo') throw bad('regenerate', `online rounds regenerate DPO pairs (train dpo), not train ${c.kind}`, c.regenerate);
   if (c.maxPromptLength >= c.maxLength) throw bad('maxPromptLength', `must be smaller than maxLength (${c.maxLength})`, c.maxPromptLength);
   checkRewardHeadConfig(c);
+  if (c.rl) checkOnlineSizes(c, c.rl);
   return c;
+}
+
+/** An online run's batch arithmetic: whole optimizer steps per rollout batch, and a reward to optimise. */
+function checkOnlineSizes(c: RunConfig, rl: RlSettings): void {
+  if (rl.reward.length === 0) throw bad('rl.reward', 'an online run needs a reward to optimise (--reward DIR | http(s)://HOST/get_reward | js:FILE)', rl.reward);
+  const rows = rl.promptsPerStep * rl.samplesPerPrompt;
+  if (rows % c.batchSize !== 0) throw bad('batchSize', `must divide the ${rows} responses of a rollout batch (rl.promptsPerStep ${rl.promptsPerStep} x rl.samplesPerPrompt ${rl.samplesPerPrompt})`, c.batchSize);
+  if (c.maxPromptLength + rl.maxNewTokens > c.maxLength) throw bad('rl.maxNewTokens', `with maxPromptLength ${c.maxPromptLength} must fit maxLength ${c.maxLength}`, rl.maxNewTokens);
 }

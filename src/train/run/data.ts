@@ -4,7 +4,7 @@
 
 import { fail } from '../../errors.js';
 import {
-  loadPreferenceData, splitTrainEval, tokenizeExamples, type PreferenceExample, type RowProblem, type TokenizeConfig, type TruncationCounts,
+  loadPreferenceData, splitTrainEval, tokenizeExamples, type PreferenceExample, type PreferenceKind, type RowProblem, type TokenizeConfig, type TruncationCounts,
 } from '../../datasets/index.js';
 import type { Tokenizer } from '../../models/index.js';
 import type { RunConfig } from './config.js';
@@ -57,9 +57,10 @@ export function tokenizeItems(examples: readonly PreferenceExample[], tok: Token
 }
 
 export async function loadRunData(config: RunConfig, spec: KindSpec, tok: Tokenizer): Promise<RunData> {
-  const kind = spec.data.length === 1 ? spec.data[0]! : 'auto';
+  const kinds = spec.data.filter((k): k is PreferenceKind => k !== 'prompts');
+  const kind = kinds.length === 1 ? kinds[0]! : 'auto';
   const loaded = await loadPreferenceData(config.data, { kind, onBadRow: config.onBadRow, limit: config.limit, convention: config.convention, dropTies: true });
-  if (!spec.data.includes(loaded.kind))
+  if (!kinds.includes(loaded.kind))
     throw fail('ALIGNKIT_ERR_DATASET_SCHEMA', `${config.data} holds ${loaded.kind} data; train ${config.kind} reads ${spec.data.join(' or ')} data`, { file: config.data, field: 'kind' });
   const examples = loaded.examples as PreferenceExample[];
   if (examples.length < 2) throw fail('ALIGNKIT_ERR_DATASET_SCHEMA', `${config.data} has ${examples.length} usable examples; training needs at least 2`, { file: config.data });

@@ -1,9 +1,10 @@
 // The run's one-run-per-micro-batch training graph: the forward model (KV cache stripped, LoRA
 // injected when asked) on a [G*B, T] batch, its per-token log-probs (causal LM) or scores
 // (classifier) sliced into the loss's row groups, the loss spliced after them (src/losses
-// spliceLoss), and the autodiff's backward for the selected trainables. Token-level losses (TDPO,
-// SparsePO) get a frozen copy of the starting model and its per-token KL head in the same graph
-// (token-level.ts), and SparsePO's learned mask head trains alongside the policy.
+// spliceLoss), and the autodiff's backward for the selected trainables. A stage may extend the
+// forward (stages.ts ForwardExtension): token-level losses (TDPO, SparsePO) get a frozen copy of
+// the starting model and its per-token KL head in the same graph (token-level.ts), SparsePO's
+// learned mask head and PPO's value head train alongside the policy and stay out of the export.
 
 import { buildTrainingGraph, type TrainingGraph } from '../../graph/autodiff/index.js';
 import { GraphBuilder, onnxOpset, type Model, type Value } from '../../graph/index.js';
@@ -13,8 +14,8 @@ import {
 import { spliceLoss, type ConfiguredLoss, type LossInputSpec } from '../../losses/index.js';
 import type { ModelRole } from './kinds.js';
 import type { LoraConfig } from './config.js';
-import { usesInGraphReference, type RowGroup } from './segments.js';
-import { buildTokenLevelForward, provideTokenInputs, type TokenLevelForward } from './token-level.js';
+import type { RowGroup } from './segments.js';
+import type { ExtendedForward, ForwardExtension } from './stages.js';
 
 export interface RunGraph {
   /** The forward model after KV stripping and LoRA: its initializers hold the starting values. */
@@ -28,7 +29,7 @@ export interface RunGraph {
   stateOutputs: Record<string, string>;
   /** The loss inputs the batch feeds (masks, labels, reference sums, state). */
   fedInputs: LossInputSpec[];
-  /** Trained initializers that are not part of the exported model (SparsePO's mask head). */
+  /** Trained initializers that are not part of the exported model (SparsePO's mask head, a value head). */
   auxiliary: string[];
   /** Initializers of the frozen reference branch (token-level losses): constants of the training graph. */
   frozen: string[];
@@ -44,6 +45,8 @@ export interface RunGraphOptions {
   train: string;
   lora: LoraConfig;
   seed: number;
+  /** A stage's extension of the forward (at most one). */
+  extension?: ForwardExtension;
 }
 
 // The final norm and the output head go with `last:N`, as in the usual "unfreeze the top" recipe.
@@ -87,14 +90,14 @@ export function buildRunGraph(source: Model, opts: RunGraphOptions): RunGraph {
     trainable = r.trainable;
   } else trainable = selectTrainable(forward, selection(opts.train, opts.role));
   // The reference is the stripped model before LoRA: the policy's adapters never reach it.
-  const token: TokenLevelForward | undefined = opts.role === 'causal-lm' && usesInGraphReference(opts.loss) ? buildTokenLevelForward(forward, stripped, opts.loss) : undefined;
-  if (token) {
-    forward = token.forward;
-    trainable = [...trainable, ...token.auxiliary];
+  const ext: ExtendedForward | undefined = opts.extension?.(forward, stripped, opts.loss);
+  if (ext) {
+    forward = ext.forward;
+    trainable = [...trainable, ...ext.auxiliary];
   }
-  const head = token ? { model: token.model, output: token.policy } : headOf(forward, opts.role);
+  const head = ext?.policy ? { model: ext.model, output: ext.policy } : headOf(ext?.model ?? forward, opts.role);
   const model = head.model;
-  const hidden = new Set([head.output, ...(token?.headOutputs ?? [])]);
+  const hidden = new Set([head.output, ...(ext?.headOutputs ?? [])]);
   model.graph.outputs = model.graph.outputs.filter((o) => !hidden.has(o.name));
   const g = new GraphBuilder({ graph: model.graph, opset: onnxOpset(model) });
   const B = opts.rows;
@@ -104,7 +107,7 @@ export function buildRunGraph(source: Model, opts: RunGraphOptions): RunGraph {
     // A Bradley-Terry reward is the first score column: [B, 1] -> [B].
     provided[group.policy] = opts.role === 'classifier' && opts.loss.inputs.find((s) => s.name === group.policy)!.dims.length === 1 ? g.squeeze(g.slice(rows, [0], [1], [1]), [1]) : rows;
   });
-  const inGraph = token ? provideTokenInputs(g, token, { loss: opts.loss, groups: opts.groups, rows: B }) : { provided: {}, fed: [] };
+  const inGraph = ext ? ext.provide(g, { loss: opts.loss, groups: opts.groups, rows: B }) : { provided: {}, fed: [] };
   Object.assign(provided, inGraph.provided);
   const spliced = spliceLoss(g, opts.loss, provided, { B });
   const training = buildTrainingGraph({
@@ -115,6 +118,6 @@ export function buildRunGraph(source: Model, opts: RunGraphOptions): RunGraph {
   });
   return {
     forward, training, trainable, lora, metricOutputs: spliced.metricOutputs, stateOutputs: spliced.stateOutputs, fedInputs: [...inGraph.fed, ...spliced.createdInputs],
-    auxiliary: token?.auxiliary ?? [], frozen: token?.frozen ?? [],
+    auxiliary: ext?.auxiliary ?? [], frozen: ext?.frozen ?? [],
   };
 }

@@ -1,12 +1,15 @@
 // Public names of the training run behind `alignkit train` and `alignkit eval policy`.
-export { KINDS, TRAIN_KINDS, kindSpec, lossesForKind, type TrainKind, type KindSpec, type ModelRole } from './kinds.js';
+export { KINDS, TRAIN_KINDS, kindSpec, lossesForKind, isOnline, type TrainKind, type KindSpec, type ModelRole } from './kinds.js';
 export { RUN_DEFAULTS, TRAIN_SELECTION, readRunConfigFile, resolveRunConfig, type RunConfig, type LoraConfig } from './config.js';
 export { rowGroupsFor, DATA_INPUTS, IN_GRAPH, usesInGraphReference, type RowGroup, type RunItem, type TokenSource, type InGraphInput } from './segments.js';
 export { buildRunGraph, exportedValues, type RunGraph, type RunGraphOptions } from './graph.js';
-export { buildTokenLevelForward, provideTokenInputs, tokenSourcesOf, type TokenLevelForward, type InGraphInputs } from './token-level.js';
+export { buildTokenLevelForward, provideTokenInputs, tokenSourcesOf, tokenLevelForward, type TokenLevelForward, type InGraphInputs } from './token-level.js';
+export { KIND_STAGES, kindStage, readsAny, type RunStage, type RunContext, type StageDeclaration, type ForwardExtension, type ExtendedForward, type UpdateSource, type IterationPlan, type PlannedStep, type RunExtras } from './stages.js';
+export { RUN_STAGES, stagesFor } from './stage-registry.js';
 export { loadRunData, tokenizeItems, tokenizeSettings, type RunData } from './data.js';
 export { buildBatch, type Batch, type BatchContext } from './batches.js';
-export { referenceLogProbs, referenceCacheKey, referenceCacheFile, sequenceSums, type ReferenceOptions, type ReferenceResult } from './reference-cache.js';
+export { resolveCacheDir, CACHE_DIR_ENV } from './cache-dir.js';
+export { referenceLogProbs, referenceCacheKey, referenceCacheFile, sequenceSums, REFERENCE_CACHE_SUBDIR, type ReferenceOptions, type ReferenceResult } from './reference-cache.js';
 export { EpochSampler, type ExamplePosition } from './sampler.js';
 export { GradNormProbe, type ProbeSnapshot } from './grad-norm.js';
 export { modelCard, type CardFacts } from './card.js';

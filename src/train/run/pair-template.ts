@@ -10,6 +10,7 @@ import { fail } from '../../errors.js';
 import type { Model } from '../../graph/index.js';
 import { ENCODER_TYPES, type ModelDir, type Tokenizer } from '../../models/index.js';
 import type { RunItem } from './segments.js';
+import { KIND_STAGES, kindStage, type RunStage } from './stages.js';
 
 export interface PairTemplate {
   /** Ids before the prompt, between prompt and response, and after the response. */
@@ -65,3 +66,16 @@ export function classifierTemplate(model: Model, dir: ModelDir): PairTemplate {
   const encoder = model.graph.inputs.some((v) => v.name === 'token_type_ids') || ENCODER_TYPES.has(dir.arch.modelType);
   return CLASSIFIER_TEMPLATES[encoder ? 'encoder' : 'decoder'](dir.tokenizer);
 }
+
+/**
+ * Reward-model kinds: the items get the scorer's special tokens, read from the forward model as
+ * the model phase leaves it (classifier groups read no reference sums, so the reference is unaffected).
+ */
+export const pairTemplateStage: RunStage = {
+  name: KIND_STAGES.pairTemplate,
+  appliesTo: kindStage(KIND_STAGES.pairTemplate),
+  model(ctx, model) {
+    ctx.data.items = withPairTemplate(ctx.data.items, classifierTemplate(model, ctx.dir), ctx.config.maxLength);
+    return model;
+  },
+};

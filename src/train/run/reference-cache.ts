@@ -1,8 +1,9 @@
 // Reference log-probs for DPO-style losses: computed ONCE per (model, dataset, tokenization) with a
 // forward-only session of the frozen model (ReferenceLogProbs), summed over each row group's
-// response tokens, and cached next to the dataset as an Arrow IPC file named by a SHA-256 of the
-// model bytes, the dataset bytes and the tokenization settings. The next run with the same key
-// reads the file instead of running the reference (TRL's precompute_ref_log_probs, made persistent).
+// response tokens, and cached in the run's cache directory (cache-dir.ts; never next to the
+// dataset) as an Arrow IPC file named by the dataset's name and a SHA-256 of the model bytes, the
+// dataset bytes and the tokenization settings. The next run with the same key reads the file
+// instead of running the reference (TRL's precompute_ref_log_probs, made persistent).
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -11,6 +12,8 @@ import { tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
 import type { SessionOptions } from '../../graph/index.js';
 import { ReferenceLogProbs } from '../reference.js';
 import type { RowGroup, RunItem } from './segments.js';
+import { resolveCacheDir } from './cache-dir.js';
+import type { RunStage } from './stages.js';
 
 export interface ReferenceResult {
   /** Reference input name -> summed log-prob per item. */
@@ -29,7 +32,8 @@ export interface ReferenceOptions {
   padId: number;
   /** Anything else the values depend on (tokenization settings, load options). */
   settings: unknown;
-  cache: boolean;
+  /** Directory the cache file goes in (resolveCacheDir); undefined: no cache. */
+  cacheDir: string | undefined;
   session?: SessionOptions;
   /** Rows per reference forward. */
   chunk?: number;
@@ -57,8 +61,12 @@ export function referenceCacheKey(opts: Pick<ReferenceOptions, 'onnxFile' | 'dat
   return hash.digest('hex');
 }
 
-export function referenceCacheFile(dataFile: string, key: string): string {
-  return `${dataFile}.ref-${key.slice(0, 16)}.arrow`;
+/** Sub-directory of the cache directory holding reference log-probs. */
+export const REFERENCE_CACHE_SUBDIR = 'reference-logprobs';
+
+/** `<cacheDir>/reference-logprobs/<dataset name>.ref-<key prefix>.arrow`: the dataset's name keeps the file findable by eye. */
+export function referenceCacheFile(cacheDir: string, dataFile: string, key: string): string {
+  return path.join(cacheDir, REFERENCE_CACHE_SUBDIR, `${path.basename(dataFile)}.ref-${key.slice(0, 16)}.arrow`);
 }
 
 function readCache(file: string, items: readonly RunItem[], names: string[]): Map<string, Float64Array> | undefined {
@@ -77,6 +85,7 @@ function readCache(file: string, items: readonly RunItem[], names: string[]): Ma
 
 function writeCache(file: string, items: readonly RunItem[], values: Map<string, Float64Array>): void {
   const table = tableFromArrays({ id: items.map((it) => it.id), ...Object.fromEntries(values) });
+  fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, tableToIPC(table, 'file'));
   fs.renameSync(tmp, file);
@@ -120,7 +129,7 @@ export async function referenceLogProbs(opts: ReferenceOptions): Promise<Referen
   const groups = opts.groups.filter((g) => g.reference);
   const names = groups.map((g) => g.reference!);
   if (groups.length === 0) return { values: new Map(), computed: false };
-  const file = opts.cache ? referenceCacheFile(opts.dataFile, referenceCacheKey(opts)) : undefined;
+  const file = opts.cacheDir !== undefined ? referenceCacheFile(opts.cacheDir, opts.dataFile, referenceCacheKey(opts)) : undefined;
   const cached = file ? readCache(file, opts.items, names) : undefined;
   if (cached) return { values: cached, file, computed: false };
   const sums = await sequenceSums(opts.onnxFile, opts.items, groups, opts.padId, opts);
@@ -128,3 +137,18 @@ export async function referenceLogProbs(opts: ReferenceOptions): Promise<Referen
   if (file) writeCache(file, opts.items, values);
   return { values, file, computed: true };
 }
+
+/** Losses reading summed reference log-probs: one reference pass over the examples, or its cached result. */
+export const referenceCacheStage: RunStage = {
+  name: 'reference-cache',
+  appliesTo: (d) => d.groups.some((g) => g.reference !== undefined),
+  async reference(ctx) {
+    const { config, data } = ctx;
+    ctx.reference = await referenceLogProbs({
+      onnxFile: ctx.dir.onnxFile, dataFile: config.data, items: data.items, groups: ctx.groups, padId: ctx.dir.tokenizer.padTokenId,
+      cacheDir: config.referenceCache ? resolveCacheDir(config.cacheDir) : undefined,
+      settings: { tokenize: data.tokenize, limit: config.limit, onBadRow: config.onBadRow, convention: config.convention, ...ctx.referenceKey },
+      session: ctx.session,
+    });
+  },
+};

@@ -17,6 +17,7 @@
 import { fail } from '../../errors.js';
 import { SrpoInputs } from '../../losses/index.js';
 import type { RowGroup, RunItem } from './segments.js';
+import type { RunStage } from './stages.js';
 
 /** Where the draft goes in a revision template. */
 export const DRAFT_SLOT = '{draft}';
@@ -85,3 +86,14 @@ export function revisionPrompt(item: RunItem): number[] {
 
 /** Row function of a revision group: the revision prompt with response `response` (0 chosen, 1 rejected). */
 export const revisionRow = (response: number) => (items: readonly RunItem[], i: number) => ({ prompt: revisionPrompt(items[i]!), response: items[i]!.responses[response]! });
+
+/** SRPO's stage: the revision layout attached to every item, and its template in the reference cache key. */
+export const revisionStage: RunStage = {
+  name: 'revision-rows',
+  appliesTo: (d) => usesRevision(d.groups),
+  prepare(ctx) {
+    const template = ctx.config.revisionTemplate;
+    ctx.data.items = withRevisionLayout(ctx.data.items, revisionLayout(template, ctx.dir.tokenizer, ctx.config.maxLength, ctx.data.tokenize.eosTokenId));
+    ctx.referenceKey.revisionTemplate = template;
+  },
+};

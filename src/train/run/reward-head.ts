@@ -15,6 +15,7 @@ import type { Model } from '../../graph/index.js';
 import { addMomentProbeHead, momentProbeConfig } from '../../graph/rewrites/index.js';
 import type { ModelDir } from '../../models/index.js';
 import type { RunConfig } from './config.js';
+import type { RunStage } from './stages.js';
 
 export interface RewardHeadContext {
   /** The validated head options. */
@@ -122,3 +123,11 @@ export function writeRewardHeadConfig(outDir: string, config: Pick<RunConfig, 'h
     }, null, 2)}\n`,
   );
 }
+
+/** `train rm --head ...`: the head is part of the model from here on (training graph, trainable selection, export), and config.json says so. */
+export const rewardHeadStage: RunStage = {
+  name: 'reward-head',
+  appliesTo: (d) => rewardHead(d.config.head).rewritesHead,
+  model: (ctx, model) => withRewardHead(model, ctx.config, ctx.dir),
+  export: (ctx, outDir) => writeRewardHeadConfig(outDir, ctx.config, ctx.dir),
+};

@@ -1,7 +1,10 @@
-// `alignkit train`: one run from a RunConfig to a trained model directory. Data loaded and
-// tokenized, reference log-probs cached, the loss spliced into one training graph, the step loop
-// with metrics, evaluation, checkpoints (every K steps, on SIGINT, before a non-finite loss stops
-// the run) and resume, then the Hugging Face export with LoRA merged, the model card and the curves.
+// `alignkit train`: one run from a RunConfig to a trained model directory. The run's stages
+// (stages.ts, chosen by its kind and its loss in stage-registry.ts) prepare the examples, run the
+// reference pass, shape the model and its forward, and supply what each iteration trains on; this
+// loop builds the one training graph, steps the optimizer with metrics, evaluation, checkpoints
+// (every K steps, on SIGINT, before a non-finite loss stops the run) and resume, then the Hugging
+// Face export with LoRA merged, the stages' export hooks, the model card and the curves. It never
+// names a loss or a kind.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,24 +16,19 @@ import { loadModelDir } from '../../models/index.js';
 import { createOptimizer, trainingArena } from '../../optim/index.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint.js';
 import { exportHfDirectory } from '../export.js';
-import { JsonlMetricsLogger, readMetrics, formatSummaryTable, summarizeMetrics, trainingCurves, writeSvgPlot, TrainingProgress, type MetricsRecord } from '../report/index.js';
-import { trainableValues } from '../trainer.js';
-import { createRunTrainer, deviceLine, runSession, syncTrainer, type RunTrainer } from '../device/run-trainer.js';
-import { buildBatch, type BatchContext } from './batches.js';
+import { JsonlMetricsLogger, readMetrics, formatSummaryTable, summarizeMetrics, trainingCurves, writeSvgPlot, TrainingProgress, type MetricsRecord, type StepProgress } from '../report/index.js';
+import { trainableValues, type StepResult } from '../trainer.js';
+import { createRunTrainer, deviceLine, runSession, syncTrainer } from '../device/run-trainer.js';
 import { modelCard } from './card.js';
 import type { RunConfig } from './config.js';
-import { loadRunData, type RunData } from './data.js';
+import type { RunData } from './data.js';
 import { GradNormProbe } from './grad-norm.js';
 import { buildRunGraph, exportedValues, type RunGraph } from './graph.js';
 import { kindSpec } from './kinds.js';
-import { referenceLogProbs, type ReferenceResult } from './reference-cache.js';
-import { revisionLayout, usesRevision, withRevisionLayout } from './revision.js';
-import { withRewardHead, writeRewardHeadConfig } from './reward-head.js';
-import { EpochSampler, type ExamplePosition } from './sampler.js';
+import type { ReferenceResult } from './reference-cache.js';
 import { rowGroupsFor } from './segments.js';
-import { checkAttributeHeads, trainedAttributes, writeAttributeLabels } from './attribute-heads.js';
-import { classifierTemplate, withPairTemplate } from './pair-template.js';
-import { computeUdmWeights, formatUdmLine, readsUdmWeights, type UdmResult } from './udm-weights.js';
+import { stagesFor } from './stage-registry.js';
+import type { ForwardExtension, RunContext, RunExtras, RunStage } from './stages.js';
 
 /** Files of a run's output directory. */
 export const RUN_FILES = {
@@ -44,17 +42,21 @@ export const RUN_FILES = {
 export interface RunHooks {
   /** Progress bar stream (default process.stderr; the bar draws only on a TTY). */
   stream?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** The run's step progress instead of the terminal bar (the CLI passes its line mode off a terminal); called with the run's length. */
+  progress?: (totalSteps: number) => StepProgress;
   /** Called after every step (tests stop runs with it). */
   onStep?(step: number, loss: number): void;
   /** Stop after the current step as SIGINT does (checkpoint saved, no export). */
   shouldStop?(): boolean;
 }
 
-export interface RunResult {
+export interface RunResult extends RunExtras {
   outDir: string;
   steps: number;
   /** True when stopped by SIGINT / shouldStop before the last step (checkpoint saved, no export). */
   interrupted: boolean;
+  /** True when `resume` found the run already finished at this length: nothing ran, nothing was rewritten. */
+  alreadyFinished?: boolean;
   /** Step-averaged training loss of the first and last steps run in this process. */
   firstLoss: number;
   lastLoss: number;
@@ -67,33 +69,17 @@ export interface RunResult {
   summary: string;
   /** Trained values by initializer name (LoRA adapters unmerged). */
   values: Map<string, Float32Array>;
-  /** BCO's UDM classifier and weights, when the loss reads them. */
-  udm?: UdmResult;
   /** The fused kernel each optimizer parameter group ran ('' for the TypeScript path). */
   optimizerKernels: string[];
 }
 
 interface ResumeExtra {
-  sampler: ExamplePosition;
+  /** The update source's position (offline: the example sampler's; online: the prompt sampler's and the KL controller's). */
+  source: unknown;
   state: Record<string, number>;
   probe: ReturnType<GradNormProbe['snapshot']>;
-}
-
-/**
- * The eval split through the training graph without updating: metrics averaged over micro-batches.
- * The graph's batch size is fixed, so the last micro-batch wraps around to the split's start.
- */
-async function evaluate(trainer: RunTrainer, ctx: BatchContext, metricOutputs: Record<string, string>, indices: readonly number[], rows: number, state: Record<string, number>): Promise<Record<string, number>> {
-  const sums: Record<string, number> = { 'eval/loss': 0 };
-  let n = 0;
-  for (let start = 0; start < indices.length; start += rows) {
-    const chunk = Array.from({ length: rows }, (_, i) => indices[(start + i) % indices.length]!);
-    const r = await trainer.evaluate(buildBatch(ctx, chunk, state).feeds);
-    sums['eval/loss']! += r.loss;
-    for (const [name, output] of Object.entries(metricOutputs)) sums[`eval/${name}`] = (sums[`eval/${name}`] ?? 0) + r.metrics[output]!;
-    n++;
-  }
-  return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / n]));
+  /** Iterations done (offline: = optimizer steps; online: rollout batches). */
+  iteration: number;
 }
 
 /** Drop metric lines past the checkpoint (a killed run may have logged steps it did not checkpoint). */
@@ -107,70 +93,98 @@ function startState(loss: ConfiguredLoss): Record<string, number> {
   return Object.fromEntries(loss.inputs.filter((s) => s.side === 'state').map((s) => [s.name, s.initial ?? 0]));
 }
 
-export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Promise<RunResult> {
-  const started = performance.now();
+/** The one stage of a run that declares `hook` (an update source, a forward extension); fails naming the stages otherwise. */
+function single<K extends 'source' | 'forward'>(stages: readonly RunStage[], hook: K, required: boolean): RunStage | undefined {
+  const found = stages.filter((s) => s[hook]);
+  if (found.length > 1 || (required && found.length === 0))
+    throw fail('ALIGNKIT_ERR_INTERNAL', `a run needs ${required ? 'exactly' : 'at most'} one stage with a ${hook} hook, got ${found.length} (${stages.map((s) => s.name).join(', ')})`, { field: hook });
+  return found[0];
+}
+
+/** Phases before the loop: every stage's hook of each phase, in stage order (stages.ts). */
+async function prepareRun(config: RunConfig): Promise<{ ctx: RunContext; stages: RunStage[]; source: Model; extension?: ForwardExtension }> {
   const spec = kindSpec(config.kind);
   const dir = await loadModelDir(config.model);
   const loss = createLoss(config.loss, config.lossHp);
   const groups = rowGroupsFor(loss, spec.model);
-  const data = await loadRunData(config, spec, dir.tokenizer);
-  // SRPO's revision rows: the template tokenized once and keyed into the reference cache (absent, so
-  // the key of every other loss is unchanged, when no group reads it).
-  const revision = usesRevision(groups) ? config.revisionTemplate : undefined;
-  if (revision !== undefined) data.items = withRevisionLayout(data.items, revisionLayout(revision, dir.tokenizer, config.maxLength, data.tokenize.eosTokenId));
-  // BCO's UDM weights: prompt classifier fitted on the training split before any step (as TRL's BCOTrainer.__init__).
-  const udm = readsUdmWeights(loss)
-    ? await computeUdmWeights({ items: data.items, train: data.train, model: dir, settings: config.udm, seed: config.seed, dataFile: config.data, session: runSession(config) })
-    : undefined;
-  if (udm) data.items = data.items.map((it, i) => ({ ...it, udmWeight: udm.weights[i] }));
-  const padId = dir.tokenizer.padTokenId;
-  const reference = await referenceLogProbs({
-    onnxFile: dir.onnxFile, dataFile: config.data, items: data.items, groups, padId, cache: config.referenceCache,
-    settings: { tokenize: data.tokenize, limit: config.limit, onBadRow: config.onBadRow, convention: config.convention, revisionTemplate: revision },
-    session: runSession(config),
-  });
-  // train rm --head moment-probe: the head is part of the model from here on (training graph, trainable selection, export).
-  const source: Model = withRewardHead(loadModel(dir.onnxFile), config, dir);
-  const attributes = trainedAttributes(loss);
-  if (attributes) checkAttributeHeads(attributes, source, dir);
-  // A reward model trains on the ids it is scored on (its special tokens; classifier groups read no reference sums, so the reference above is unaffected).
-  if (spec.model === 'classifier') data.items = withPairTemplate(data.items, classifierTemplate(source, dir), config.maxLength);
-  const graph: RunGraph = buildRunGraph(source, { role: spec.model, loss, groups, rows: config.microBatchSize, train: config.train, lora: config.lora, seed: config.seed });
+  const stages = stagesFor({ spec, loss, groups, config });
+  const ctx: RunContext = {
+    config, spec, dir, loss, groups, session: runSession(config), data: undefined as unknown as RunData,
+    reference: { values: new Map(), computed: false }, referenceKey: {}, startMetrics: {}, notes: [], extras: {}, stages,
+  };
+  for (const s of stages) await s.prepare?.(ctx);
+  for (const s of stages) await s.reference?.(ctx);
+  let source: Model = loadModel(dir.onnxFile);
+  for (const s of stages) if (s.model) source = s.model(ctx, source);
+  return { ctx, stages, source, extension: single(stages, 'forward', false)?.forward!(ctx) };
+}
+
+/** Mean of each metric over an iteration's optimizer steps. */
+function meanOf(results: readonly StepResult[]): { loss: number; metrics: Record<string, number> } {
+  const n = results.length;
+  const metrics: Record<string, number> = {};
+  for (const r of results) for (const [k, v] of Object.entries(r.metrics)) metrics[k] = (metrics[k] ?? 0) + v / n;
+  return { loss: results.reduce((a, r) => a + r.loss / n, 0), metrics };
+}
+
+export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Promise<RunResult> {
+  const started = performance.now();
+  const { ctx, stages, source, extension } = await prepareRun(config);
+  const { spec, loss, groups, data } = ctx;
+  const graph: RunGraph = buildRunGraph(source, { role: spec.model, loss, groups, rows: config.microBatchSize, train: config.train, lora: config.lora, seed: config.seed, extension });
   if (config.recompute) graph.training = recomputeActivations(graph.training);
-  const stepsPerEpoch = Math.ceil(data.train.length / config.batchSize);
-  const totalSteps = config.steps ?? config.epochs * stepsPerEpoch;
+  const updates = await single(stages, 'source', true)!.source!(ctx);
+  const totalSteps = config.steps ?? config.epochs * updates.iterationsPerEpoch;
+  const scheduleSteps = totalSteps * updates.stepsPerIteration;
   // Parameters, gradients and optimizer state in one wasm memory, where the fused kernels update them
   // (heap when too large). On a device the update runs in the training graph instead: no arena.
   const arena = config.device === 'webgpu' ? undefined : trainingArena(trainableValues(graph.training, graph.forward));
   const probe = new GradNormProbe(
-    createOptimizer(config.optimizer, { ...config.optimizerHp, lr: config.lr }, { schedule: { type: config.schedule, warmupSteps: config.warmupSteps, totalSteps: Math.max(totalSteps, config.warmupSteps + 1) }, arena }),
+    createOptimizer(config.optimizer, { ...config.optimizerHp, lr: config.lr }, { schedule: { type: config.schedule, warmupSteps: config.warmupSteps, totalSteps: Math.max(scheduleSteps, config.warmupSteps + 1) }, arena }),
     config.spikeFactor,
   );
   const metricNames = [...Object.values(graph.metricOutputs), ...Object.values(graph.stateOutputs)];
-  const trainer = await createRunTrainer({ training: graph.training, source: graph.forward, probe, metrics: metricNames, session: runSession(config), allocator: arena });
+  const trainer = await createRunTrainer({ training: graph.training, source: graph.forward, probe, metrics: metricNames, session: ctx.session, allocator: arena });
   const onDevice = deviceLine(trainer, config.optimizer);
   if (onDevice) (hooks.stream ?? process.stderr).write(`alignkit train: ${onDevice}\n`);
-  const ctx: BatchContext = { forward: graph.forward, items: data.items, groups, loss, fed: graph.fedInputs, reference: reference.values, padId };
-  const sampler = new EpochSampler(data.train, config.seed);
+  await updates.bind?.(trainer, graph);
   let state = startState(loss);
+  let iteration = 0;
 
   fs.mkdirSync(config.output, { recursive: true });
   const ckpt = path.join(config.output, RUN_FILES.checkpoint);
   const metricsFile = path.join(config.output, RUN_FILES.metrics);
+  const release = async () => {
+    await updates.release?.();
+    await trainer.release();
+  };
   if (config.resume && hasCheckpoint(ckpt)) {
     const extra = loadCheckpoint(ckpt, trainer) as unknown as ResumeExtra;
-    sampler.restore(extra.sampler);
+    iteration = extra.iteration ?? trainer.stepCount;
+    if (iteration > totalSteps) {
+      await release();
+      throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `--resume: ${ckpt} is at step ${iteration}, past this run's ${totalSteps} steps (--steps / --epochs); resuming extends a run, it cannot shorten one`, { field: 'steps', value: totalSteps, file: ckpt });
+    }
+    // A finished run resumed with the same length (a scheduler retrying): nothing to do, nothing rewritten.
+    if (iteration === totalSteps && isExported(config.output)) {
+      const values = trainer.values();
+      await release();
+      return finishedRun(ctx, iteration, values, probe, started);
+    }
+    updates.restore(extra.source);
     state = extra.state;
     probe.restore(extra.probe);
-    truncateMetrics(metricsFile, trainer.stepCount);
+    truncateMetrics(metricsFile, iteration);
   }
   fs.writeFileSync(path.join(config.output, RUN_FILES.config), `${JSON.stringify(config, null, 2)}\n`);
-  const logger = new JsonlMetricsLogger(metricsFile, { truncate: trainer.stepCount === 0 });
-  if (udm && trainer.stepCount === 0) logger.log({ step: 0, ...udm.metrics });
-  if (udm && config.progress) (hooks.stream ?? process.stderr).write(formatUdmLine(udm));
+  const logger = new JsonlMetricsLogger(metricsFile, { truncate: iteration === 0 });
+  // A source that measures the starting policy (online: the held-out reward and KL before any update) logs it at step 0.
+  const startEval = iteration === 0 && config.evalEvery > 0 && updates.evaluatesAtStart ? await updates.evaluate(trainer, state) : undefined;
+  if (iteration === 0 && Object.keys({ ...ctx.startMetrics, ...startEval }).length > 0) logger.log({ step: 0, ...ctx.startMetrics, ...startEval });
+  if (config.progress) for (const note of ctx.notes) (hooks.stream ?? process.stderr).write(note);
   const save = async () => {
     await syncTrainer(trainer);
-    saveCheckpoint(ckpt, trainer, { sampler: sampler.position, state, probe: probe.snapshot() } satisfies ResumeExtra as never);
+    saveCheckpoint(ckpt, trainer, { source: updates.position(), state, probe: probe.snapshot(), iteration } satisfies ResumeExtra as never);
   };
 
   let interrupted = false;
@@ -178,57 +192,65 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
     interrupted = true;
   };
   process.once('SIGINT', onSigint);
-  const progress = config.progress ? new TrainingProgress({ totalSteps, stream: hooks.stream }) : undefined;
-  progress?.start(trainer.stepCount);
-  const k = config.batchSize / config.microBatchSize;
+  const progress = config.progress ? (hooks.progress?.(totalSteps) ?? new TrainingProgress({ totalSteps, stream: hooks.stream })) : undefined;
+  progress?.start(iteration);
   let firstLoss = NaN;
   let lastLoss = NaN;
   let lastTrain: Record<string, number> = {};
   let finalEval: Record<string, number> | undefined;
-  const runEval = async () => (data.eval.length > 0 ? evaluate(trainer, ctx, graph.metricOutputs, data.eval, config.microBatchSize, state) : undefined);
   try {
-    while (trainer.stepCount < totalSteps) {
-      const stepStart = performance.now();
-      const examples = sampler.next(config.batchSize);
-      const micro = Array.from({ length: k }, (_, i) => buildBatch(ctx, examples.slice(i * config.microBatchSize, (i + 1) * config.microBatchSize), state));
-      let result;
-      try {
-        result = await trainer.step(micro.map((m) => m.feeds));
-      } catch (e) {
-        if (!isAlignkitError(e) || e.code !== 'ALIGNKIT_ERR_NON_FINITE') throw e;
-        // Trainer.step throws before the optimizer update: the parameters are the last good ones.
-        await save();
-        const step = trainer.stepCount + 1;
-        const ids = examples.map((i) => data.items[i]!.id);
-        throw fail('ALIGNKIT_ERR_NON_FINITE', `loss became non-finite at step ${step} (batch of examples ${ids.join(', ')}); the last good state is saved in ${ckpt}`, { step, batch: ids, file: ckpt }, e);
+    while (iteration < totalSteps) {
+      const iterationStart = performance.now();
+      const plan = await updates.next(iteration + 1);
+      const updateStart = performance.now();
+      const results: StepResult[] = [];
+      let tokens = 0;
+      for (const planned of plan.steps) {
+        const micro = planned.build(state);
+        let result: StepResult;
+        try {
+          result = await trainer.step(micro.map((m) => m.feeds));
+        } catch (e) {
+          if (!isAlignkitError(e) || e.code !== 'ALIGNKIT_ERR_NON_FINITE') throw e;
+          // Trainer.step throws before the optimizer update: the parameters are the last good ones.
+          await save();
+          const step = iteration + 1;
+          throw fail('ALIGNKIT_ERR_NON_FINITE', `loss became non-finite at step ${step} (batch of examples ${planned.ids.join(', ')}); the last good state is saved in ${ckpt}`, { step, batch: planned.ids, file: ckpt }, e);
+        }
+        for (const [input, output] of Object.entries(graph.stateOutputs)) state[input] = result.metrics[output]!;
+        tokens += micro.reduce((a, m) => a + m.tokens, 0);
+        results.push(result);
       }
-      for (const [input, output] of Object.entries(graph.stateOutputs)) state[input] = result.metrics[output]!;
-      const tokens = micro.reduce((a, m) => a + m.tokens, 0);
-      const seconds = (performance.now() - stepStart) / 1000;
+      iteration++;
+      const updateSeconds = (performance.now() - updateStart) / 1000;
+      const seconds = (performance.now() - iterationStart) / 1000;
+      const mean = meanOf(results);
       lastTrain = {
-        loss: result.loss,
-        ...Object.fromEntries(Object.entries(graph.metricOutputs).map(([name, out]) => [name, result.metrics[out]!])),
+        loss: mean.loss,
+        ...Object.fromEntries(Object.entries(graph.metricOutputs).map(([name, out]) => [name, mean.metrics[out]!])),
+        ...plan.metrics,
         grad_norm: probe.lastNorm,
         lr: probe.lr(),
-        examples_per_s: config.batchSize / seconds,
+        examples_per_s: plan.examples / seconds,
         tokens_per_s: tokens / seconds,
-        epoch: sampler.epochs,
+        'time/update': updateSeconds,
+        epoch: updates.epochs(),
       };
-      if (Number.isNaN(firstLoss)) firstLoss = result.loss;
-      lastLoss = result.loss;
-      const step = result.step;
-      const record: MetricsRecord = { step };
-      if (step % config.logEvery === 0 || step === totalSteps) Object.assign(record, lastTrain);
-      if ((config.evalEvery > 0 && step % config.evalEvery === 0) || step === totalSteps) {
-        finalEval = await runEval();
+      updates.after?.(iteration, lastTrain);
+      if (Number.isNaN(firstLoss)) firstLoss = mean.loss;
+      lastLoss = mean.loss;
+      const record: MetricsRecord = { step: iteration };
+      if (iteration % config.logEvery === 0 || iteration === totalSteps) Object.assign(record, lastTrain);
+      if ((config.evalEvery > 0 && iteration % config.evalEvery === 0) || iteration === totalSteps) {
+        finalEval = await updates.evaluate(trainer, state);
         Object.assign(record, finalEval ?? {});
       }
       if (Object.keys(record).length > 1) logger.log(record);
-      progress?.update({ step, loss: result.loss, lr: probe.lr(), tokens });
-      hooks.onStep?.(step, result.loss);
-      if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0) await save();
+      progress?.update({ step: iteration, loss: mean.loss, lr: probe.lr(), tokens });
+      hooks.onStep?.(iteration, mean.loss);
+      if (config.checkpointEvery > 0 && iteration % config.checkpointEvery === 0) await save();
       if (interrupted || hooks.shouldStop?.()) {
-        interrupted = step < totalSteps;
+        interrupted = iteration < totalSteps;
         if (interrupted) {
           await save();
           break;
@@ -246,28 +268,50 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   const records = readMetrics(metricsFile);
   if (!interrupted) {
     exportHfDirectory({ model: source, values: exportedValues(graph, values), lora: graph.lora, outDir: config.output, sourceDir: config.model, exclude: Object.values(RUN_FILES) });
-    writeRewardHeadConfig(config.output, config, dir);
-    if (attributes) writeAttributeLabels(config.output, attributes);
+    for (const s of stages) s.export?.(ctx, config.output);
     writeSvgPlot(path.join(config.output, RUN_FILES.curves), trainingCurves(records, curvePanels(records)));
     fs.writeFileSync(
       path.join(config.output, RUN_FILES.card),
       modelCard({
-        config, steps: trainer.stepCount, seconds, trainExamples: data.train.length, evalExamples: data.eval.length, skippedRows: data.skipped.length,
+        config, steps: iteration, seconds, trainExamples: updates.counts.train, evalExamples: updates.counts.eval, skippedRows: data.skipped.length,
         trainableParameters: trainer.params.reduce((a, p) => a + p.data.length, 0), finalTrain: lastTrain, finalEval, gradientSpikes: probe.spikes,
       }),
     );
   }
-  await trainer.release();
-  const { values: _v, ...referenceInfo } = reference;
+  await release();
+  const { values: _v, ...referenceInfo } = ctx.reference;
   return {
-    outDir: config.output, steps: trainer.stepCount, interrupted, firstLoss, lastLoss, finalEval, reference: referenceInfo, skipped: data.skipped,
-    gradientSpikes: probe.spikes, seconds, summary: formatSummaryTable(summarizeMetrics(records)), values, udm, optimizerKernels: probe.inner.kernelNames(),
+    outDir: config.output, steps: iteration, interrupted, firstLoss, lastLoss, finalEval, reference: referenceInfo, skipped: data.skipped,
+    gradientSpikes: probe.spikes, seconds, summary: formatSummaryTable(summarizeMetrics(records)), values, ...ctx.extras, alreadyFinished: false, optimizerKernels: probe.inner.kernelNames(),
   };
 }
 
-/** Loss (train and eval) on one panel, then the reward accuracy and margin when the loss reports them. */
+/** Whether `dir` holds a run's complete export (the card is written last). */
+function isExported(dir: string): boolean {
+  return fs.existsSync(path.join(dir, RUN_FILES.card)) && fs.existsSync(path.join(dir, 'onnx', 'model.onnx'));
+}
+
+/** The result of resuming a run that had already finished: read back, nothing written. */
+function finishedRun(ctx: RunContext, steps: number, values: Map<string, Float32Array>, probe: GradNormProbe, started: number): RunResult {
+  const records = readMetrics(path.join(ctx.config.output, RUN_FILES.metrics));
+  const lastEval = [...records].reverse().find((r) => 'eval/loss' in r);
+  const finalEval = lastEval && (Object.fromEntries(Object.entries(lastEval).filter(([k]) => k.startsWith('eval/'))) as Record<string, number>);
+  const { values: _v, ...referenceInfo } = ctx.reference;
+  return {
+    outDir: ctx.config.output, steps, interrupted: false, alreadyFinished: true, firstLoss: NaN, lastLoss: NaN, finalEval, reference: referenceInfo,
+    skipped: ctx.data.skipped, gradientSpikes: probe.spikes, seconds: (performance.now() - started) / 1000, summary: formatSummaryTable(summarizeMetrics(records)), values, ...ctx.extras,
+    optimizerKernels: probe.inner.kernelNames(),
+  };
+}
+
+/** Loss (train and eval) on one panel, then each group of related metrics the run reports (reward accuracy and margin; online rewards, KL, entropy). */
 function curvePanels(records: readonly MetricsRecord[]): string[][] {
   const keys = new Set(records.flatMap((r) => Object.keys(r)));
-  const panels = [['loss', 'eval/loss'], ['rewards/accuracies', 'eval/rewards/accuracies'], ['rewards/margins', 'eval/rewards/margins'], ['grad_norm']];
+  const panels = [
+    ['loss', 'eval/loss'], ['rewards/accuracies', 'eval/rewards/accuracies'], ['rewards/margins', 'eval/rewards/margins'],
+    // Online runs: the optimised reward and the gold one, the KL to the reference, the policy's entropy.
+    ['reward/mean', 'eval/reward/mean', 'gold/reward', 'eval/gold/reward'], ['kl', 'eval/kl'], ['entropy'],
+    ['grad_norm'],
+  ];
   return panels.map((p) => p.filter((k) => keys.has(k))).filter((p) => p.length > 0);
 }

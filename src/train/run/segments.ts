@@ -8,7 +8,8 @@
 // template(draft) before the response.
 
 import { fail } from '../../errors.js';
-import { BcoInputs, KtoInputs, LossInputs, RewardInputs, SrpoInputs, TokenInputs, UnpairedInputs, type ConfiguredLoss } from '../../losses/index.js';
+import { BcoInputs, KtoInputs, LossInputs, RewardInputs, RlInputs, SrpoInputs, TokenInputs, UnpairedInputs, type ConfiguredLoss } from '../../losses/index.js';
+import type { Text } from '../../models/index.js';
 import type { ModelRole } from './kinds.js';
 import { revisionRow, type RevisionLayout } from './revision.js';
 
@@ -26,6 +27,8 @@ export interface RunItem {
   udmWeight?: number;
   /** SRPO's revision template tokens and length limit, attached when the loss reads revision rows. */
   revision?: RevisionLayout;
+  /** Online kinds: the prompt as read (text or messages), which reward models score with the response. */
+  promptText?: Text;
 }
 
 export interface RowGroup {
@@ -56,6 +59,8 @@ const GROUPS: Record<ModelRole, Record<string, RowGroup>> = {
     // SRPO: the chosen response as a revision of the rejected draft, and the draft as a revision of itself.
     [SrpoInputs.revision]: { policy: SrpoInputs.revision, mask: SrpoInputs.revisionMask, reference: SrpoInputs.refRevision, row: revisionRow(0) },
     [SrpoInputs.selfRevision]: { policy: SrpoInputs.selfRevision, mask: SrpoInputs.selfRevisionMask, reference: SrpoInputs.refSelfRevision, row: revisionRow(1) },
+    // Online kinds: a sampled response after its prompt.
+    [RlInputs.policy]: { policy: RlInputs.policy, mask: RlInputs.mask, row: own(0) },
   },
   classifier: {
     [RewardInputs.chosen]: { policy: RewardInputs.chosen, row: own(0) },
@@ -99,6 +104,14 @@ export function usesInGraphReference(loss: ConfiguredLoss): boolean {
   return loss.inputs.some((s) => IN_GRAPH[s.name] !== undefined && (s.side !== 'reference' || s.dims.length === 2));
 }
 
+/**
+ * Inputs an online run fills from its scored rollouts (src/train/rl/experience.ts) or computes in
+ * the forward (the value head): not row groups, and not data of the dataset.
+ */
+export const EXPERIENCE_INPUTS: ReadonlySet<string> = new Set([
+  RlInputs.oldLogps, RlInputs.refLogps, RlInputs.tokenAdvantages, RlInputs.returns, RlInputs.oldValues, RlInputs.sequenceAdvantages, RlInputs.dpoTokenRewards, RlInputs.values,
+]);
+
 /** Data inputs filled from the examples (masks come with their groups). */
 export const DATA_INPUTS: Record<string, (items: readonly RunItem[], index: number, loss: ConfiguredLoss) => number[]> = {
   [UnpairedInputs.labels]: (items, i) => [items[i]!.label ?? 0],
@@ -134,6 +147,7 @@ export function rowGroupsFor(loss: ConfiguredLoss, role: ModelRole): RowGroup[] 
   for (const spec of loss.inputs) {
     const notYet = (why: string) =>
       fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `loss ${loss.name} is not yet supported by alignkit train: its input ${spec.name} ${why}`, { loss: loss.name, field: spec.name });
+    if (EXPERIENCE_INPUTS.has(spec.name)) continue;
     if (inGraph && IN_GRAPH[spec.name]) {
       if (!loss.inputs.some((s) => s.name === IN_GRAPH[spec.name]!.rows)) throw notYet(`is computed on the rows of ${IN_GRAPH[spec.name]!.rows}, which the loss does not read`);
     } else if (spec.side === 'policy') {

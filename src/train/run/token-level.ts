@@ -8,7 +8,8 @@
 import { GraphBuilder, onnxOpset, type Model, type Value } from '../../graph/index.js';
 import { addFrozenBranch, addTokenKlHead, addTokenMaskHead, alignToNextToken, finalHiddenState, lastMlpActivation } from '../../graph/rewrites/index.js';
 import { activationTokenWeights, type ConfiguredLoss, type LossInputSpec } from '../../losses/index.js';
-import { IN_GRAPH, type RowGroup, type TokenSource } from './segments.js';
+import { IN_GRAPH, usesInGraphReference, type RowGroup, type TokenSource } from './segments.js';
+import type { ForwardExtension, RunStage } from './stages.js';
 
 export interface TokenLevelForward {
   /** The policy forward with the mask head when there is one: the trainer's source of starting values. */
@@ -113,3 +114,16 @@ export function provideTokenInputs(g: GraphBuilder, t: TokenLevelForward, opts: 
   }
   return { provided, fed };
 }
+
+/** The token-level forward as a run graph's extension. */
+export const tokenLevelForward: ForwardExtension = (policy, reference, loss) => {
+  const t = buildTokenLevelForward(policy, reference, loss);
+  return { forward: t.forward, model: t.model, policy: t.policy, provide: (g, o) => provideTokenInputs(g, t, o), headOutputs: t.headOutputs, auxiliary: t.auxiliary, frozen: t.frozen };
+};
+
+/** Token-level losses (reading per-token KLs, reference log-probs or masks): the frozen reference runs inside the training forward. */
+export const tokenLevelStage: RunStage = {
+  name: 'in-graph-reference',
+  appliesTo: (d) => d.spec.model === 'causal-lm' && usesInGraphReference(d.loss),
+  forward: () => tokenLevelForward,
+};

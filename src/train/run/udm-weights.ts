@@ -13,6 +13,7 @@ import type { SessionOptions } from '../../graph/index.js';
 import { mulberry32, shuffle } from '../../random.js';
 import { PromptEmbedder } from './prompt-embeddings.js';
 import type { RunItem } from './segments.js';
+import { readsAny, type RunStage } from './stages.js';
 
 export interface UdmSettings {
   /**
@@ -135,3 +136,17 @@ export function formatUdmLine(r: UdmResult): string {
   const f = (x: number | undefined) => (x ?? NaN).toFixed(3);
   return `UDM classifier on ${r.embedder.dims}-d prompt embeddings (${r.embedder.output} of ${r.embedder.dir}): accuracy ${f(m['udm/accuracy'])} (thumbs-up ${f(m['udm/accuracy_desirable'])}, thumbs-down ${f(m['udm/accuracy_undesirable'])}); thumbs-down weights min ${f(m['udm/weight_min'])} mean ${f(m['udm/weight_mean'])} max ${f(m['udm/weight_max'])}\n`;
 }
+
+/** BCO's stage: the classifier fitted on the training split before any step (as TRL's BCOTrainer.__init__), its weights on the items. */
+export const udmStage: RunStage = {
+  name: 'udm-weights',
+  appliesTo: readsAny([BcoInputs.udmWeights]),
+  async prepare(ctx) {
+    const { config, data } = ctx;
+    const udm = await computeUdmWeights({ items: data.items, train: data.train, model: ctx.dir, settings: config.udm, seed: config.seed, dataFile: config.data, session: ctx.session });
+    data.items = data.items.map((it, i) => ({ ...it, udmWeight: udm.weights[i] }));
+    Object.assign(ctx.startMetrics, udm.metrics);
+    ctx.notes.push(formatUdmLine(udm));
+    ctx.extras.udm = udm;
+  },
+};

@@ -29,7 +29,7 @@ describe('alignkit train / eval policy commands', () => {
     const config = path.join(dir, 'run.json');
     fs.writeFileSync(config, JSON.stringify({ model: TINY_LM, data, output: out, limit: 12, steps: 50, maxLength: 48, maxPromptLength: 24 }));
     const cap = capture();
-    const code = await trainCommand.run(['dpo', '--config', config, '--steps', '2', '--loss', 'ipo', '--no-progress', '--threads', '1']);
+    const code = await trainCommand.run(['dpo', '--config', config, '--steps', '2', '--loss', 'ipo', '--no-progress', '--threads', '1', '--cache-dir', path.join(dir, 'cache')]);
     cap.restore();
     expect(code).toBe(0);
     const text = cap.lines.join('\n');

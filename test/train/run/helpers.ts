@@ -1,5 +1,5 @@
-// Shared set-up of the run tests: sample data copied into a temp dir (the reference cache is written
-// next to the dataset), the fixture models, and a small fast run config per kind.
+// Shared set-up of the run tests: sample data copied into a temp dir, the run's cache directory in
+// the same temp dir (never the user's), the fixture models, and a small fast run config per kind.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,13 +17,18 @@ export const SAMPLE_OF: Record<TrainKind, string> = {
   arm: 'hh_rlhf_harmless_base_test.200.jsonl',
   rm: 'hh_rlhf_harmless_base_test.200.jsonl',
   unpaired: 'llamafactory_kto_en_demo.50.json',
+  // Online kinds read the prompts of a preference file.
+  ppo: 'hh_rlhf_harmless_base_test.200.jsonl',
+  rto: 'hh_rlhf_harmless_base_test.200.jsonl',
+  grpo: 'hh_rlhf_harmless_base_test.200.jsonl',
+  rloo: 'hh_rlhf_harmless_base_test.200.jsonl',
 };
 
 export function tempDir(tag: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `alignkit-run-${tag}-`));
 }
 
-/** A copy of a sample file in `dir` (the reference cache lands next to it, not in the repo). */
+/** A copy of a sample file in `dir` (its folder is the test's own, never data/samples). */
 export function copySample(dir: string, name: string): string {
   const file = path.join(dir, name);
   fs.copyFileSync(path.join(SAMPLES, name), file);
@@ -47,6 +52,7 @@ export function smallConfig(kind: TrainKind, dir: string, over: Partial<RunConfi
     lr: 3e-3,
     progress: false,
     threads: 1,
+    cacheDir: path.join(dir, 'cache'),
     ...over,
   });
 }

@@ -4,7 +4,6 @@
 //  - `alignkit train` killed with SIGKILL mid-run and resumed with --resume ends with the same
 //    weights as an uninterrupted run (real child processes through src/cli/main.ts).
 
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { evaluateRewardModels, loadRewardModelSpec } from '../../../src/eval/ind
 import { loadModel } from '../../../src/graph/index.js';
 import { evaluatePolicy, resolveRunConfig, runTraining } from '../../../src/train/run/index.js';
 import { ROOT, tempDir, TINY_LM, TINY_RM } from './helpers.js';
+import { trainInChild } from './child-train.js';
 
 const HH = path.resolve(ROOT, '../shared/datasets/preference_pairs/hh_rlhf_harmless_base_test.jsonl');
 
@@ -58,25 +58,10 @@ describe('training quality on held-out pairs', () => {
   }, 300_000);
 });
 
-const MAIN = path.join(ROOT, 'src/cli/main.ts');
-const REGISTER = path.join(ROOT, 'src/dev/register-ts.mjs');
-
 /** `alignkit train dpo` in a child; with `killAtStep`, SIGKILL once metrics.jsonl shows that step. */
-function train(dir: string, out: string, data: string, extra: string[], killAtStep?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  const args = ['--import', REGISTER, MAIN, 'train', 'dpo', '--model', TINY_LM, '--data', data, '--output', out, '--steps', '40', '--limit', '40',
-    '--max-length', '48', '--max-prompt-length', '24', '--checkpoint-every', '1', '--no-progress', '--threads', '1', ...extra];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
-    const metrics = path.join(out, 'metrics.jsonl');
-    const timer = killAtStep === undefined ? undefined : setInterval(() => {
-      if (fs.existsSync(metrics) && fs.readFileSync(metrics, 'utf8').split('\n').length > killAtStep) child.kill('SIGKILL');
-    }, 5);
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearInterval(timer);
-      resolve({ code, signal });
-    });
-  });
+function train(dir: string, out: string, data: string, extra: string[], killAtStep?: number) {
+  const args = ['dpo', '--model', TINY_LM, '--data', data, '--steps', '40', '--limit', '40', '--max-length', '48', '--max-prompt-length', '24', '--checkpoint-every', '1', '--no-progress', '--threads', '1', ...extra];
+  return trainInChild(dir, out, args, killAtStep);
 }
 
 describe('alignkit train: resume after SIGKILL', () => {

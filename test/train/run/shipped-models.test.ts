@@ -9,7 +9,11 @@ import { loadRewardModelSpec } from '../../../src/eval/index.js';
 import { ROOT } from './helpers.js';
 
 const MODELS = path.join(ROOT, 'data/models');
-const SHIPPED = { 'alignkit-base': /Held-out next-token loss/, 'alignkit-rm': /length only/, 'alignkit-arm': /length only/, 'alignkit-base-dpo': /implicit-reward accuracy/ };
+const SHIPPED = {
+  'alignkit-base': /Held-out next-token loss/, 'alignkit-rm': /length only/, 'alignkit-arm': /length only/, 'alignkit-base-dpo': /implicit-reward accuracy/,
+  // The gold model of the overoptimization experiment (scripts/coste-experiment.mjs): twice alignkit-base's size.
+  'alignkit-rm-gold': /UltraFeedback held out/,
+};
 
 describe('shipped default models', () => {
   for (const [name, measured] of Object.entries(SHIPPED))
@@ -19,7 +23,7 @@ describe('shipped default models', () => {
       expect(fs.existsSync(path.join(dir, 'checkpoint.safetensors'))).toBe(false);
       const mb = fs.statSync(path.join(dir, 'onnx/model.onnx')).size / 2 ** 20;
       expect(mb).toBeGreaterThan(1);
-      expect(mb).toBeLessThan(10);
+      expect(mb).toBeLessThan(12);
       expect(fs.readFileSync(path.join(dir, 'README.md'), 'utf8')).toMatch(measured);
     });
 
@@ -35,6 +39,12 @@ describe('shipped default models', () => {
     expect((out.logits.data as Float32Array).every(Number.isFinite)).toBe(true);
     await model.dispose();
   }, 30_000);
+
+  it('alignkit-rm-gold scores a pair through the reward-model loader', async () => {
+    const rm = await loadRewardModelSpec(path.join(MODELS, 'alignkit-rm-gold'));
+    const [s] = await rm.score([{ prompt: '\n\nHuman: How do I bake bread?\n\nAssistant:', response: ' Mix flour, water, yeast and salt, knead, let it rise, then bake.' }]);
+    expect(Number.isFinite(s![0])).toBe(true);
+  });
 
   it('alignkit-rm scores a pair through the reward-model loader', async () => {
     const rm = await loadRewardModelSpec(path.join(MODELS, 'alignkit-rm'));

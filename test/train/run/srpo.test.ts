@@ -82,7 +82,7 @@ describe('alignkit train dpo --loss srpo', () => {
     fs.writeFileSync(config, JSON.stringify({ model: TINY_LM, data, output: out, limit: 16, evalFraction: 0.25, maxLength: 64, maxPromptLength: 24, lr: 1e-4 }));
     const lines: string[] = [];
     vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
-    const code = await trainCommand.run(['dpo', '--config', config, '--loss', 'srpo', '--steps', '10', '--no-progress', '--threads', '1']);
+    const code = await trainCommand.run(['dpo', '--config', config, '--loss', 'srpo', '--steps', '10', '--no-progress', '--threads', '1', '--cache-dir', path.join(dir, 'cache')]);
     expect(code).toBe(0);
     expect(lines.join('\n')).toMatch(/dpo srpo: 10 steps/);
     for (const f of Object.values(RUN_FILES)) expect(fs.existsSync(path.join(out, f)), f).toBe(true);

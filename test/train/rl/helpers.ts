@@ -1,0 +1,31 @@
+// A seconds-long online run on the fixture models: tiny-gpt2 as the policy (and, for RTO, as its
+// own DPO policy), tiny-gpt2-rm as the reward, the prompts of the hh-rlhf sample.
+import path from 'node:path';
+import { resolveRunConfig, type RunConfig, type TrainKind } from '../../../src/train/run/index.js';
+import type { RlSettings } from '../../../src/train/rl/index.js';
+import { copySample, TINY_LM, TINY_RM } from '../run/helpers.js';
+
+export const PROMPTS = 'hh_rlhf_harmless_base_test.200.jsonl';
+
+export function onlineConfig(kind: TrainKind, dir: string, over: Partial<Omit<RunConfig, 'rl'>> & { rl?: Partial<RlSettings> } = {}): RunConfig {
+  const { rl, ...rest } = over;
+  return resolveRunConfig({
+    kind,
+    model: TINY_LM,
+    data: copySample(dir, PROMPTS),
+    output: path.join(dir, `out-${kind}`),
+    limit: 24,
+    evalFraction: 0.25,
+    batchSize: 4,
+    microBatchSize: 2,
+    maxLength: 48,
+    maxPromptLength: 24,
+    steps: 3,
+    lr: 1e-3,
+    progress: false,
+    threads: 1,
+    cacheDir: path.join(dir, 'cache'),
+    rl: { reward: [TINY_RM], promptsPerStep: 4, maxNewTokens: 8, evalPrompts: 4, ...(kind === 'rto' && { dpoModel: TINY_LM }), ...rl } as RlSettings,
+    ...rest,
+  });
+}
