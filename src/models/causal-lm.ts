@@ -106,7 +106,11 @@ export class CausalLM {
 
   /** A causal LM over a session the caller built (e.g. one whose weights are fed at run time: src/generate/live-policy.ts). */
   static fromSession(dir: ModelDir, session: Session): CausalLM {
-    return new CausalLM(dir, session);
+    // The session's graph need not be the directory's file (a live policy's current weights), so no
+    // decoding session is built from that file: decoding runs the session's own step.
+    const lm = new CausalLM(dir, session);
+    lm.decoding = Promise.resolve(undefined);
+    return lm;
   }
 
   get kvLayout(): KvLayout {
