@@ -142,6 +142,34 @@ describe('kernel and TypeScript paths', () => {
     }
   });
 
+  it('EXAdam with gradients of 1e9: blocks whose one-division product overflows take the two-division form and still follow the TypeScript chain', () => {
+    // The kernel's vector loop computes sqrt(v d2) (m^2 + eps) from a product that grows as gradients^6 and
+    // overflows above ~1e6-1e7; without the fallback those entries would get u = 0 and not move.
+    const arena = new WasmArena(1 << 20);
+    const make = () => [arena.param('w', [20, 50], Float32Array.from({ length: 1000 }, (_, j) => ((j % 13) - 6) * 0.1))];
+    const pk = make();
+    const pt = make();
+    const fast = createOptimizer('exadam', { lr: 1e-2 }, { arena });
+    const slow = createOptimizer('exadam', { lr: 1e-2 }, { arena, kernels: false });
+    const grad = arena.f32(1000);
+    const start = pk[0]!.data.slice();
+    let moved = Infinity;
+    for (let t = 1; t <= 5; t++) {
+      const rnd = mulberry32(t).next;
+      // Entries 0-299 huge (whole blocks of the kernel), the rest ordinary, one huge entry among them.
+      grad.set(Float32Array.from({ length: 1000 }, (_, j) => (rnd() - 0.5) * (j < 300 || j === 777 ? 1e9 : 1)));
+      fast.step(pk, { w: grad });
+      slow.step(pt, { w: grad.slice() });
+      // The first step moves every entry by about 10 lr (u = sign(g) (2 - b1)/(1 - b1) d1 / sqrt(d2) there).
+      if (t === 1) pk[0]!.data.forEach((x, j) => (moved = Math.min(moved, Math.abs(x - start[j]!))));
+    }
+    expect(fast.kernelNames()).toEqual(['exadam']);
+    expect(moved).toBeGreaterThan(5e-3);
+    let worst = 0;
+    pk[0]!.data.forEach((x, j) => (worst = Math.max(worst, Math.abs(x - pt[0]!.data[j]!))));
+    expect(worst).toBeLessThanOrEqual(8 * 2.4e-7);
+  });
+
   it('no kernel for chains without one, or for parameters outside the arena', () => {
     const arena = new WasmArena(1 << 20);
     const params = arenaParams(arena, 6);

@@ -228,24 +228,76 @@ void lion_step(float *R p, const float *R g, float *R m, int n, float lr, float 
 // chain(scaleByExAdam, scaleByLogGrowth?, addDecayedWeights, scaleByLearningRate) (EXAdam):
 // d1 = 1 + v/(v+eps) b2^t, d2 = 1 + m^2/(m^2+eps) b1^t; u = (m d1 + g d1)/bc1 / (sqrt(v/bc2 d2) + eps);
 // p = p (1 - decay) - step u, step = lr times the growth factor.
+// Two divisions per entry (exadam_exact: one for v/(v+eps) and m^2/(m^2+eps) together, one for u); the
+// vector loop needs one: with ve = v+eps, me = m^2+eps, A = me + m^2 b1^t (= me d2),
+// T = sqrt(v/bc2 A me) (= sqrt(v/bc2 d2) me), u = (m+g)/bc1 (ve + v b2^t) me / (ve (T + eps me)).
+// The product under T grows as gradients^6, so a block where it overflows (gradients above ~1e6-1e7)
+// takes the two-division form (which holds to gradients of ~1e9).
+static inline float exadam_exact(float mm, float vv, float gg, float eps, float b1t, float b2t, float ibc1, float ibc2) {
+  // v/(v+eps) and m^2/(m^2+eps) from one division, r = 1 / ((v+eps)(m^2+eps)) (finite while v and m^2 stay
+  // below ~1e19, gradients below ~1e9).
+  float m2 = mm * mm;
+  float ve = vv + eps, me = m2 + eps;
+  float r = 1.0f / (ve * me);
+  float d1 = 1.0f + vv * me * r * b2t;
+  float d2 = 1.0f + m2 * ve * r * b1t;
+  return (mm + gg) * (ibc1 * d1) / (sqrtf_(vv * ibc2 * d2) + eps);
+}
+
+// The two-division form of s = step u over a block whose m and v are already updated (out of line, so
+// the vector loop keeps its constants in registers).
+__attribute__((noinline)) static void exadam_exact_block(float *R su, const float *R g, const float *R m, const float *R v, int n,
+                                                         float eps, float b1t, float b2t, float ibc1, float ibc2, float step) {
+  for (int l = 0; l < n; l++) su[l] = step * exadam_exact(m[l], v[l], g[l], eps, b1t, b2t, ibc1, ibc2);
+}
+
+#define EXADAM_BLOCK 64
 void exadam_step(float *R p, const float *R g, float *R m, float *R v, int n, float b1, float b2, float c1, float c2,
                  float eps, float b1t, float b2t, float ibc1, float ibc2, float step, float decay) {
   const float keep = 1.0f - decay;
-  for (int i = 0; i < n; i++) {
+  // 1/bc2 leaves the square root: u = (m+g) ibc1/sqrt(ibc2) d1 / (sqrt(v d2) + eps/sqrt(ibc2)), and the step
+  // size joins the numerator's constant.
+  const float rt = sqrtf_(ibc2);
+  const v128_t vb1 = wasm_f32x4_splat(b1), vb2 = wasm_f32x4_splat(b2), vc1 = wasm_f32x4_splat(c1), vc2 = wasm_f32x4_splat(c2),
+               veps = wasm_f32x4_splat(eps), vepsr = wasm_f32x4_splat(eps / rt), vb1t = wasm_f32x4_splat(b1t),
+               vb2t = wasm_f32x4_splat(b2t), vk = wasm_f32x4_splat(step * ibc1 / rt), vkeep = wasm_f32x4_splat(keep);
+  // Blocks of EXADAM_BLOCK entries: s = step u into `su` with the range check folded into `ok` (a branch
+  // per group of four costs a third of the loop), the block redone in the two-division form if any
+  // entry failed it, then p updated from `su`.
+  float su[EXADAM_BLOCK];
+  int i = 0;
+  while (i + 4 <= n) {
+    const int len = n - i >= EXADAM_BLOCK ? EXADAM_BLOCK : (n - i) & ~3;
+    v128_t ok = wasm_i32x4_splat(-1);
+    for (int j = 0; j < len; j += 4) {
+      v128_t gg = wasm_v128_load(g + i + j);
+      v128_t mm = wasm_f32x4_add(wasm_f32x4_mul(vb1, wasm_v128_load(m + i + j)), wasm_f32x4_mul(vc1, gg));
+      v128_t vv = wasm_f32x4_add(wasm_f32x4_mul(vb2, wasm_v128_load(v + i + j)), wasm_f32x4_mul(vc2, wasm_f32x4_mul(gg, gg)));
+      wasm_v128_store(m + i + j, mm);
+      wasm_v128_store(v + i + j, vv);
+      v128_t m2 = wasm_f32x4_mul(mm, mm);
+      v128_t ve = wasm_f32x4_add(vv, veps), me = wasm_f32x4_add(m2, veps);
+      v128_t under = wasm_f32x4_mul(vv, wasm_f32x4_mul(wasm_f32x4_add(me, wasm_f32x4_mul(m2, vb1t)), me));
+      v128_t num = wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_add(mm, gg), vk), wasm_f32x4_mul(wasm_f32x4_add(ve, wasm_f32x4_mul(vv, vb2t)), me));
+      v128_t den = wasm_f32x4_mul(ve, wasm_f32x4_add(wasm_f32x4_sqrt(under), wasm_f32x4_mul(vepsr, me)));
+      wasm_v128_store(su + j, wasm_f32x4_div(num, den));
+      // under - under is 0 where under is finite (NaN where it overflowed): a check without a constant
+      // register (one more live constant makes V8 spill in this loop).
+      v128_t zero_if_finite = wasm_f32x4_sub(under, under);
+      ok = wasm_v128_and(ok, wasm_f32x4_eq(zero_if_finite, zero_if_finite));
+    }
+    if (!wasm_i32x4_all_true(ok)) exadam_exact_block(su, g + i, m + i, v + i, len, eps, b1t, b2t, ibc1, ibc2, step);
+    for (int j = 0; j < len; j += 4)
+      wasm_v128_store(p + i + j, wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(p + i + j), vkeep), wasm_v128_load(su + j)));
+    i += len;
+  }
+  for (; i < n; i++) {
     float gg = g[i];
     float mm = b1 * m[i] + c1 * gg;
     float vv = b2 * v[i] + c2 * (gg * gg);
     m[i] = mm;
     v[i] = vv;
-    // v/(v+eps) and m^2/(m^2+eps) from one division, r = 1 / ((v+eps)(m^2+eps)) (finite while v and m^2 stay
-    // below ~1e19, gradients below ~1e9).
-    float m2 = mm * mm;
-    float ve = vv + eps, me = m2 + eps;
-    float r = 1.0f / (ve * me);
-    float d1 = 1.0f + vv * me * r * b2t;
-    float d2 = 1.0f + m2 * ve * r * b1t;
-    float u = (mm + gg) * (ibc1 * d1) / (sqrtf_(vv * ibc2 * d2) + eps);
-    p[i] = p[i] * keep - step * u;
+    p[i] = p[i] * keep - step * exadam_exact(mm, vv, gg, eps, b1t, b2t, ibc1, ibc2);
   }
 }
 
