@@ -261,14 +261,14 @@ void exadam_step(float *R p, const float *R g, float *R m, float *R v, int n, fl
   const v128_t vb1 = wasm_f32x4_splat(b1), vb2 = wasm_f32x4_splat(b2), vc1 = wasm_f32x4_splat(c1), vc2 = wasm_f32x4_splat(c2),
                veps = wasm_f32x4_splat(eps), vepsr = wasm_f32x4_splat(eps / rt), vb1t = wasm_f32x4_splat(b1t),
                vb2t = wasm_f32x4_splat(b2t), vk = wasm_f32x4_splat(step * ibc1 / rt), vkeep = wasm_f32x4_splat(keep);
-  // Blocks of EXADAM_BLOCK entries: s = step u into `su` with the range check folded into `ok` (a branch
-  // per group of four costs a third of the loop), the block redone in the two-division form if any
-  // entry failed it, then p updated from `su`.
+  // Blocks of EXADAM_BLOCK entries: s = step u into `su` and the largest product into `top` (a branch per
+  // group of four costs a third of the loop), the block redone in the two-division form if a product
+  // overflowed, then p updated from `su`.
   float su[EXADAM_BLOCK];
   int i = 0;
   while (i + 4 <= n) {
     const int len = n - i >= EXADAM_BLOCK ? EXADAM_BLOCK : (n - i) & ~3;
-    v128_t ok = wasm_i32x4_splat(-1);
+    v128_t top = wasm_f32x4_splat(0.0f);
     for (int j = 0; j < len; j += 4) {
       v128_t gg = wasm_v128_load(g + i + j);
       v128_t mm = wasm_f32x4_add(wasm_f32x4_mul(vb1, wasm_v128_load(m + i + j)), wasm_f32x4_mul(vc1, gg));
@@ -281,12 +281,12 @@ void exadam_step(float *R p, const float *R g, float *R m, float *R v, int n, fl
       v128_t num = wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_add(mm, gg), vk), wasm_f32x4_mul(wasm_f32x4_add(ve, wasm_f32x4_mul(vv, vb2t)), me));
       v128_t den = wasm_f32x4_mul(ve, wasm_f32x4_add(wasm_f32x4_sqrt(under), wasm_f32x4_mul(vepsr, me)));
       wasm_v128_store(su + j, wasm_f32x4_div(num, den));
-      // under - under is 0 where under is finite (NaN where it overflowed): a check without a constant
-      // register (one more live constant makes V8 spill in this loop).
-      v128_t zero_if_finite = wasm_f32x4_sub(under, under);
-      ok = wasm_v128_and(ok, wasm_f32x4_eq(zero_if_finite, zero_if_finite));
+      top = wasm_f32x4_pmax(top, under);
     }
-    if (!wasm_i32x4_all_true(ok)) exadam_exact_block(su, g + i, m + i, v + i, len, eps, b1t, b2t, ibc1, ibc2, step);
+    // The block's largest product is infinite where one overflowed (a NaN product is a NaN gradient's, and
+    // the two-division form gives the same NaN).
+    v128_t zero_if_finite = wasm_f32x4_sub(top, top);
+    if (!wasm_i32x4_all_true(wasm_f32x4_eq(zero_if_finite, zero_if_finite))) exadam_exact_block(su, g + i, m + i, v + i, len, eps, b1t, b2t, ibc1, ibc2, step);
     for (int j = 0; j < len; j += 4)
       wasm_v128_store(p + i + j, wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(p + i + j), vkeep), wasm_v128_load(su + j)));
     i += len;
