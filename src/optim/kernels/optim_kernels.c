@@ -251,7 +251,7 @@ __attribute__((noinline)) static void exadam_exact_block(float *R su, const floa
   for (int l = 0; l < n; l++) su[l] = step * exadam_exact(m[l], v[l], g[l], eps, b1t, b2t, ibc1, ibc2);
 }
 
-#define EXADAM_BLOCK 64
+#define EXADAM_BLOCK 256
 void exadam_step(float *R p, const float *R g, float *R m, float *R v, int n, float b1, float b2, float c1, float c2,
                  float eps, float b1t, float b2t, float ibc1, float ibc2, float step, float decay) {
   const float keep = 1.0f - decay;
@@ -261,9 +261,9 @@ void exadam_step(float *R p, const float *R g, float *R m, float *R v, int n, fl
   const v128_t vb1 = wasm_f32x4_splat(b1), vb2 = wasm_f32x4_splat(b2), vc1 = wasm_f32x4_splat(c1), vc2 = wasm_f32x4_splat(c2),
                veps = wasm_f32x4_splat(eps), vepsr = wasm_f32x4_splat(eps / rt), vb1t = wasm_f32x4_splat(b1t),
                vb2t = wasm_f32x4_splat(b2t), vk = wasm_f32x4_splat(step * ibc1 / rt), vkeep = wasm_f32x4_splat(keep);
-  // Blocks of EXADAM_BLOCK entries: s = step u into `su` and the largest product into `top` (a branch per
-  // group of four costs a third of the loop), the block redone in the two-division form if a product
-  // overflowed, then p updated from `su`.
+  // Blocks of EXADAM_BLOCK entries (1 KiB of stack, within the arena's reserved bytes): s = step u into
+  // `su` and the largest product into `top` (a branch per group of four costs a third of the loop), the
+  // block redone in the two-division form if a product overflowed, then p updated from `su`.
   float su[EXADAM_BLOCK];
   int i = 0;
   while (i + 4 <= n) {
