@@ -157,7 +157,7 @@ const out = fs.mkdtempSync(path.join(os.tmpdir(), 'alignkit-bench-rl-'));
 const config = resolveRunConfig({
   kind: 'ppo', model: values.policy, data: values.data, output: out, limit: 160, steps: Number(values.iterations), batchSize: 8, microBatchSize: 8,
   maxLength: 128, maxPromptLength: 64, lr: 1e-5, progress: false, threads: Number(values.threads), evalEvery: 0, evalFraction: 0, cacheDir: path.join(out, 'cache'),
-  rl: { reward: [values.reward], promptsPerStep: P, maxNewTokens: N, epochs: 1, evalPrompts: 0 },
+  rl: { reward: [values.reward], onLongPrompt: 'truncate', promptsPerStep: P, maxNewTokens: N, epochs: 1, evalPrompts: 0 },
 });
 await runTraining(config);
 const records = readMetrics(path.join(out, 'metrics.jsonl')).filter((r) => r.step > 1); // step 1 warms the sessions up

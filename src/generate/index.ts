@@ -10,3 +10,4 @@ export { Generator, assertSameTokenizer, encodePrompt, type ArmSpec, type Loaded
 export { LivePolicy, initializersAsInputs } from './live-policy.js';
 export { rollout, entropyOf, type RolloutConfig, type RolloutRow } from './rollout.js';
 export { meanStdErr, olsSlope, pairedWinRate, sequenceKl, bestOfNKl, keepEnd, sampledLogprobRecorder, type MeanStdErr, type WinRate, type SampledLogprobRecorder } from './evaluate.js';
+export { LONG_PROMPT_POLICIES, checkLongPromptPolicy, fitPrompt, type LongPromptPolicy, type FittedPrompt, type PromptSite } from './long-prompt.js';

@@ -4,12 +4,12 @@
 import fs from 'node:fs';
 import { streamPrompts, type PromptRow } from '../../datasets/index.js';
 import { fail } from '../../errors.js';
-import { DEFAULT_GENERATION, Generator, type ArmSpec, type GenerationConfig } from '../../generate/index.js';
+import { checkLongPromptPolicy, DEFAULT_GENERATION, Generator, type ArmSpec, type GenerationConfig } from '../../generate/index.js';
 import type { Command, FlagTable } from '../registry.js';
 import { numberFlag, parseFlags, usageText } from '../options.js';
 import { DEVICE_FLAGS, deviceSession, formatDevice } from '../device.js';
 import { progress } from '../progress.js';
-import { checkLongPromptPolicy, generateRow, promptTokenLimit, skippedSummary, type GenerateRowsSettings } from '../work/generate.js';
+import { generateRow, promptTokenLimit, skippedSummary, type GenerateRowsSettings } from '../work/generate.js';
 
 /** Sampling flags shared with the commands that decode (pairs, jobs submit generate). */
 export const SAMPLING_FLAGS: FlagTable = {

@@ -79,6 +79,7 @@ const RL_FLAGS: Record<string, { key: keyof RlSettings; parse: Parse; help: stri
   dpo: { key: 'dpoModel', parse: str, help: "RTO: the DPO policy whose token log-ratio is the dense reward" },
   'dpo-reference': { key: 'dpoReference', parse: str, help: "RTO: the DPO policy's reference (default: --reference)" },
   'prompts-per-step': { key: 'promptsPerStep', parse: num, help: 'prompts per rollout batch' },
+  'on-long-prompt': { key: 'onLongPrompt', parse: str, help: "a prompt over --max-prompt-length stops the run naming its row, is skipped (listed at the end), or keeps its last tokens (generate's fail|skip|truncate; default fail)" },
   'samples-per-prompt': { key: 'samplesPerPrompt', parse: num, help: 'responses per prompt (GRPO G, RLOO k)' },
   'max-new-tokens': { key: 'maxNewTokens', parse: num, help: 'longest sampled response' },
   'rl-epochs': { key: 'epochs', parse: num, help: 'passes over each rollout batch (PPO epochs)' },
@@ -236,6 +237,9 @@ function progressInterval(argv: string[]): number | undefined {
   return v;
 }
 
+/** Skipped rows listed by name after a run; the count covers the rest. */
+const SKIPPED_SHOWN = 20;
+
 function report(config: RunConfig, result: RunResult, prefix: string): void {
   if (result.alreadyFinished) {
     console.log(`${prefix}${config.kind} ${config.loss}: already finished at step ${result.steps} in ${result.outDir}; nothing to do (raise --steps or --epochs to extend it)`);
@@ -243,6 +247,9 @@ function report(config: RunConfig, result: RunResult, prefix: string): void {
   }
   const ref = result.reference.file ? `reference log-probs ${result.reference.computed ? 'computed and cached in' : 'read from'} ${result.reference.file}` : isOnline(KINDS[config.kind]) ? 'reference log-probs per rollout batch' : 'no reference pass';
   console.log(`${prefix}${config.kind} ${config.loss}: ${result.steps} steps in ${result.seconds.toFixed(1)} s; ${ref}; ${result.skipped.length} bad rows skipped; ${result.gradientSpikes} gradient spikes`);
+  // Each skipped row by name (bad rows of --skip-bad-rows, over-long prompts of --on-long-prompt skip), as generate lists them.
+  for (const r of result.skipped.slice(0, SKIPPED_SHOWN)) console.log(`skipped ${r.file} row ${r.row} (${r.field}): ${r.message}`);
+  if (result.skipped.length > SKIPPED_SHOWN) console.log(`... and ${result.skipped.length - SKIPPED_SHOWN} more skipped rows`);
   console.log(result.summary);
   console.log(result.interrupted ? `interrupted: checkpoint in ${result.outDir}; rerun with --resume to continue` : `model written to ${result.outDir}`);
 }

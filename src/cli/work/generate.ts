@@ -4,12 +4,9 @@
 // gives the same records as one run over the file.
 
 import { fail } from '../../errors.js';
-import { DEFAULT_GENERATION, generate, keepEnd, type GenerationConfig, type Generator } from '../../generate/index.js';
+import { DEFAULT_GENERATION, fitPrompt, generate, type GenerationConfig, type Generator, type LongPromptPolicy } from '../../generate/index.js';
 import { hashString } from '../../random.js';
 import type { PromptRow } from '../../datasets/index.js';
-
-export const LONG_PROMPT_POLICIES = ['fail', 'skip', 'truncate'] as const;
-export type LongPromptPolicy = (typeof LONG_PROMPT_POLICIES)[number];
 
 export interface GenerateRowsSettings {
   /** Sampling settings; `seed` is the run's seed S, row i samples with rowSeed(S, i). */
@@ -45,10 +42,6 @@ export function rowSeed(seed: number, row: number): number {
   return hashString(`${seed}:${row}`);
 }
 
-export function rowName(source: string, row: number): string {
-  return source.startsWith('--') ? `${source} ${row + 1}` : `${source} row ${row + 1}`;
-}
-
 /** Most prompt tokens every model can take with maxNewTokens after them; an error when none fit. */
 export function promptTokenLimit(gen: Generator, maxNewTokens: number, maxPromptTokens: number | undefined): number {
   const positions = Math.min(gen.base.maxLength, ...gen.arms.map((a) => a.model.maxLength));
@@ -59,26 +52,14 @@ export function promptTokenLimit(gen: Generator, maxNewTokens: number, maxPrompt
   return Math.min(room, maxPromptTokens ?? Infinity);
 }
 
-export function checkLongPromptPolicy(value: string): LongPromptPolicy {
-  if (!(LONG_PROMPT_POLICIES as readonly string[]).includes(value))
-    throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `onLongPrompt must be one of ${LONG_PROMPT_POLICIES.join(', ')}, got '${value}'`, { field: 'onLongPrompt' });
-  return value as LongPromptPolicy;
-}
-
 /** Decodes one prompt row (alone, so its output does not depend on batch-mates' lengths). */
 export async function generateRow(gen: Generator, item: PromptRow, settings: GenerateRowsSettings, limit: number): Promise<RowOutcome> {
   const cfg = { ...DEFAULT_GENERATION, ...settings.config };
-  let ids = gen.encodePrompt(item.prompt);
-  let dropped: number | undefined;
-  if (ids.length > limit) {
-    // Said in flags: these reasons reach users through the generate command and the jobs' summary.json.
-    const reason = `prompt has ${ids.length} tokens, more than the ${limit} allowed (--max-prompt-tokens, or the model's positions less --max-tokens ${cfg.maxNewTokens})`;
-    if (settings.onLongPrompt === 'skip') return { skipped: { row: item.row + 1, reason } };
-    if (settings.onLongPrompt === 'fail')
-      throw fail('ALIGNKIT_ERR_TOO_LONG', `${rowName(settings.source, item.row)}: ${reason}; skip such rows or keep their last tokens with --on-long-prompt skip|truncate`, { row: item.row + 1, field: 'prompt', limit, tokens: ids.length });
-    dropped = ids.length - limit;
-    ids = keepEnd(ids, limit);
-  }
+  // Said in flags: these reasons reach users through the generate command and the jobs' summary.json.
+  const limitFrom = `--max-prompt-tokens, or the model's positions less --max-tokens ${cfg.maxNewTokens}`;
+  const fitted = fitPrompt(gen.encodePrompt(item.prompt), limit, settings.onLongPrompt, { source: settings.source, row: item.row, limitFrom });
+  if ('skipped' in fitted) return fitted;
+  const { ids, dropped } = fitted;
   const [r] = await generate(gen.base, gen.tokenizer, [ids], { ...cfg, seed: rowSeed(cfg.seed, item.row) }, gen.guides());
   return {
     record: {

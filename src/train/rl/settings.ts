@@ -3,6 +3,7 @@
 // Defaults follow TRL's PPOConfig / GRPOConfig / RLOOConfig unless a comment says otherwise.
 
 import { fail } from '../../errors.js';
+import { LONG_PROMPT_POLICIES, type LongPromptPolicy } from '../../generate/index.js';
 import { COMBINE_METHODS, type CombineMethod } from '../../rewards/index.js';
 import { KL_ESTIMATORS, type KlEstimator } from './advantages.js';
 
@@ -26,6 +27,11 @@ export interface RlSettings {
   /** RTO: the DPO policy's own reference (default: `reference`, as the official code uses its initial model). */
   dpoReference?: string;
   promptsPerStep: number;
+  /**
+   * A prompt longer than maxPromptLength tokens, as `alignkit generate --on-long-prompt` treats it:
+   * an error naming its row (the default, as generate's), left out and listed, or its last tokens kept.
+   */
+  onLongPrompt: LongPromptPolicy;
   /** Responses per prompt: GRPO's group size G, RLOO's k (1 for PPO). */
   samplesPerPrompt: number;
   maxNewTokens: number;
@@ -60,6 +66,7 @@ export const RL_DEFAULTS: Omit<RlSettings, 'reward'> & { reward: string[] } = {
   lambda: 0.5,
   gold: [],
   promptsPerStep: 8,
+  onLongPrompt: 'fail',
   samplesPerPrompt: 1,
   maxNewTokens: 48,
   epochs: 4,
@@ -110,6 +117,7 @@ const CHECKS: Record<keyof RlSettings, Check> = {
   dpoModel: dir,
   dpoReference: dir,
   promptsPerStep: posInt,
+  onLongPrompt: oneOf(LONG_PROMPT_POLICIES),
   samplesPerPrompt: posInt,
   maxNewTokens: posInt,
   epochs: posInt,

@@ -8,11 +8,11 @@
 // (seed, iteration, epoch), so a run resumed from a checkpoint draws the very tokens and minibatches
 // the uninterrupted run drew; the prompt order is the EpochSampler's, whose position is saved.
 
-import { readPrompts } from '../../datasets/index.js';
+import { readPrompts, type RowProblem, type Text } from '../../datasets/index.js';
 import { fail } from '../../errors.js';
 import { loadModel, type Model } from '../../graph/index.js';
 import type { CausalLM } from '../../models/index.js';
-import { encodePrompt, keepEnd, LivePolicy, rollout } from '../../generate/index.js';
+import { encodePrompt, fitPrompt, LivePolicy, rollout } from '../../generate/index.js';
 import { hashString, mulberry32, shuffle } from '../../random.js';
 import { mergedValues } from '../export.js';
 import { Trainer } from '../trainer.js';
@@ -29,31 +29,42 @@ import type { RlSettings } from './settings.js';
 
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, x) => a + x, 0) / xs.length : NaN);
 
-/** The prompts file as the run's items: each prompt encoded as decoding encodes it, its last maxPromptLength tokens kept. */
+/**
+ * The prompts file as the run's items: each prompt encoded as decoding encodes it; one over
+ * maxPromptLength tokens fails, is skipped (listed with the bad rows) or keeps its last tokens, by
+ * rl.onLongPrompt, as `generate` treats it. Items keep their file row in their id, so skipping a row
+ * moves no other prompt across the id-hash split.
+ */
 async function loadPrompts(ctx: RunContext): Promise<RunData> {
   const { config } = ctx;
   const evalFile = config.rl!.evalData;
   const texts = await readPrompts(config.data, config.limit);
-  if (texts.length < 2) throw fail('ALIGNKIT_ERR_DATASET_SCHEMA', `${config.data} has ${texts.length} prompts; an online run needs at least 2`, { file: config.data });
   const heldTexts = evalFile ? await readPrompts(evalFile, config.rl!.evalPrompts) : [];
   const tok = ctx.dir.tokenizer;
   let truncated = 0;
-  const toItem = (tag: string) => (text: (typeof texts)[number], i: number): RunItem => {
-    const ids = encodePrompt(tok, text);
-    if (ids.length > config.maxPromptLength) truncated++;
-    return { id: `${tag}-${i}`, prompt: keepEnd(ids, config.maxPromptLength), responses: [], promptText: text };
-  };
-  const own = texts.map(toItem('prompt'));
-  const held = heldTexts.map(toItem('eval'));
-  const items = [...own, ...held];
-  const index = new Map(items.map((it, i) => [it, i]));
+  const skipped: RowProblem[] = [];
+  const items = (file: string, tag: string, list: readonly Text[]): RunItem[] =>
+    list.flatMap((text, row) => {
+      const fitted = fitPrompt(encodePrompt(tok, text), config.maxPromptLength, config.rl!.onLongPrompt, { source: file, row, limitFrom: '--max-prompt-length' });
+      if ('skipped' in fitted) {
+        skipped.push({ file, row: fitted.skipped.row, field: 'prompt', message: fitted.skipped.reason });
+        return [];
+      }
+      if (fitted.dropped !== undefined) truncated++;
+      return [{ id: `${tag}-${row}`, prompt: fitted.ids, responses: [], promptText: text }];
+    });
+  const own = items(config.data, 'prompt', texts);
+  if (own.length < 2) throw fail('ALIGNKIT_ERR_DATASET_SCHEMA', `${config.data} has ${own.length} prompts${skipped.length ? ` left after skipping ${skipped.length} too long` : ''}; an online run needs at least 2`, { file: config.data });
+  const held = evalFile ? items(evalFile, 'eval', heldTexts) : [];
+  const all = [...own, ...held];
+  const index = new Map(all.map((it, i) => [it, i]));
   // With rl.evalData the held-out prompts are that file's; otherwise an id-hash split of the prompts.
   const split = evalFile ? { train: own, eval: held } : splitTrainEval(own, { evalFraction: config.evalFraction, seed: config.seed });
   const train = split.train.map((it) => index.get(it)!);
   if (train.length === 0) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `evalFraction ${config.evalFraction} leaves no training prompts in ${config.data}`, { field: 'evalFraction' });
   return {
-    file: config.data, convention: 'prompts', items, train, eval: split.eval.map((it) => index.get(it)!), skipped: [],
-    truncation: { examples: items.length, promptsTruncated: truncated, responsesTruncated: 0 }, tokenize: tokenizeSettings(config, tok, ctx.spec),
+    file: config.data, convention: 'prompts', items: all, train, eval: split.eval.map((it) => index.get(it)!), skipped,
+    truncation: { examples: all.length, promptsTruncated: truncated, responsesTruncated: 0 }, tokenize: tokenizeSettings(config, tok, ctx.spec),
   };
 }
 

@@ -1,5 +1,6 @@
 // A seconds-long online run on the fixture models: tiny-gpt2 as the policy (and, for RTO, as its
-// own DPO policy), tiny-gpt2-rm as the reward, the prompts of the hh-rlhf sample.
+// own DPO policy), tiny-gpt2-rm as the reward, the prompts of the hh-rlhf sample (their last 24
+// tokens: most are longer).
 import path from 'node:path';
 import { resolveRunConfig, type RunConfig, type TrainKind } from '../../../src/train/run/index.js';
 import type { RlSettings } from '../../../src/train/rl/index.js';
@@ -25,7 +26,7 @@ export function onlineConfig(kind: TrainKind, dir: string, over: Partial<Omit<Ru
     progress: false,
     threads: 1,
     cacheDir: path.join(dir, 'cache'),
-    rl: { reward: [TINY_RM], promptsPerStep: 4, maxNewTokens: 8, evalPrompts: 4, ...(kind === 'rto' && { dpoModel: TINY_LM }), ...rl } as RlSettings,
+    rl: { reward: [TINY_RM], onLongPrompt: 'truncate', promptsPerStep: 4, maxNewTokens: 8, evalPrompts: 4, ...(kind === 'rto' && { dpoModel: TINY_LM }), ...rl } as RlSettings,
     ...rest,
   });
 }
