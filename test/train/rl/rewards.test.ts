@@ -107,14 +107,14 @@ describe('alignkit train grpo from the command line', () => {
     vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
     const code = await trainCommand.run([
       'grpo', '--model', TINY_LM, '--prompts', prompts, '--reward', TINY_RM, '--reward', TINY_RM, '--combine', 'min', '--samples-per-prompt', '2', '--prompts-per-step', '2',
-      '--batch-size', '4', '--micro-batch-size', '2', '--max-new-tokens', '6', '--max-length', '40', '--max-prompt-length', '24', '--limit', '12', '--steps', '2',
+      '--batch-size', '4', '--micro-batch-size', '2', '--max-new-tokens', '6', '--max-length', '40', '--max-prompt-length', '24', '--on-long-prompt', 'truncate', '--limit', '12', '--steps', '2',
       '--rl', '{"evalPrompts":2}', '--loss-hp', '{"beta":0.02}', '--output', out, '--no-progress', '--threads', '1', '--cache-dir', path.join(dir, 'cache'),
     ]);
     vi.restoreAllMocks();
     expect(code).toBe(0);
     expect(lines.join('\n')).toMatch(/grpo grpo: 2 steps/);
     const config = JSON.parse(fs.readFileSync(path.join(out, 'run-config.json'), 'utf8'));
-    expect(config.rl).toMatchObject({ reward: [TINY_RM, TINY_RM], combine: 'min', samplesPerPrompt: 2, promptsPerStep: 2, maxNewTokens: 6, evalPrompts: 2 });
+    expect(config.rl).toMatchObject({ reward: [TINY_RM, TINY_RM], combine: 'min', samplesPerPrompt: 2, promptsPerStep: 2, maxNewTokens: 6, evalPrompts: 2, onLongPrompt: 'truncate' });
     expect(config.lossHp).toEqual({ beta: 0.02 });
     expect(readJsonl(path.join(out, RUN_FILES.metrics))[0]!['reward/variance']).toBe(0);
   }, 60_000);
