@@ -44,6 +44,20 @@ describe('online kinds: over-long prompts as generate --on-long-prompt', () => {
     for (const m of metrics) expect(Number.isFinite(m['reward/mean'])).toBe(true);
   }, 60_000);
 
+  it('skip: a run stopped after one rollout batch and resumed ends bit for bit where the uninterrupted one does', async () => {
+    const dir = tempDir('long-resume');
+    const data = promptsWithLongRow(dir);
+    const config = onlineConfig('ppo', dir, { data, steps: 3, rl: { onLongPrompt: 'skip' } });
+    const straight = await runTraining({ ...config, output: path.join(config.output, 'a') });
+    let done = 0;
+    const b = { ...config, output: path.join(config.output, 'b') };
+    expect((await runTraining(b, { onStep: (s) => (done = s), shouldStop: () => done >= 1 })).interrupted).toBe(true);
+    const resumed = await runTraining({ ...b, resume: true });
+    for (const [name, v] of straight.values) expect(resumed.values.get(name), name).toEqual(v);
+    const rewards = (out: string) => readJsonl(path.join(out, RUN_FILES.metrics)).map((m) => m['reward/mean']);
+    expect(rewards(b.output)).toEqual(rewards(path.join(config.output, 'a')));
+  }, 90_000);
+
   it('the CLI: fail by default (as generate), --on-long-prompt skip lists the row after the run, other values are refused', async () => {
     const dir = tempDir('long-cli');
     const data = promptsWithLongRow(dir);

@@ -13,7 +13,7 @@ import { PROMPTS } from './helpers.js';
 function train(dir: string, out: string, prompts: string, extra: string[], killAtStep?: number) {
   const args = ['ppo', '--model', TINY_LM, '--prompts', prompts, '--reward', TINY_RM, '--steps', '8', '--limit', '40',
     '--max-length', '48', '--max-prompt-length', '24', '--max-new-tokens', '8', '--prompts-per-step', '4', '--batch-size', '2', '--micro-batch-size', '2',
-    '--kl-target', '0.5', '--rl', '{"klHorizon":50,"evalPrompts":4}', '--eval-every', '4', '--checkpoint-every', '1', '--lr', '1e-3', '--no-progress', '--threads', '1',
+    '--kl-target', '0.5', '--on-long-prompt', 'truncate', '--rl', '{"klHorizon":50,"evalPrompts":4}', '--eval-every', '4', '--checkpoint-every', '1', '--lr', '1e-3', '--no-progress', '--threads', '1',
     '--cache-dir', path.join(dir, 'cache'), ...extra];
   return trainInChild(dir, out, args, killAtStep);
 }
