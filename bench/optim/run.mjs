@@ -8,7 +8,7 @@
 // the mean over its 10-step refresh period). The torch peers run with 2 threads,
 // OMP_WAIT_POLICY=PASSIVE and OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset in their own environment.
 //   npm run build && node --expose-gc bench/optim/run.mjs [--sizes 10000000,100000000] [--rounds 3] [--official DIR] [--only adamw,soap]
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createOptimizer, OPTIMIZERS, WasmArena } from '../../dist/optim/index.js';
+import { findTorchPython, torchEnv } from '../torch-peer.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '10000000,100000000' }, rounds: { type: 'string', default: '3' }, official: { type: 'string' }, only: { type: 'string' } } });
@@ -39,10 +40,8 @@ const cSecPerStep = (n) => {
 };
 
 // ---------------------------------------------------------------- torch peers
-const python = ['/usr/bin/python3', 'python3'].find((py) => spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
-const peerEnv = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' };
-delete peerEnv.OPENBLAS_CORETYPE;
-delete peerEnv.OPENBLAS_L2_SIZE;
+const python = findTorchPython();
+const peerEnv = torchEnv({ threads: 2 });
 const OFFICIAL_PEERS = { exadam: 'AhmedMostafa16/EXAdam', spam: 'TianjinYellow/SPAM-Optimizer', 'stable-spam': 'TianjinYellow/StableSPAM', adabelief: 'adabelief-pytorch 0.2.1', adamp: 'clovaai/AdamP', sgdp: 'clovaai/AdamP', 'sgd-sai': 'SGD_SaI 1.0.3', soap: 'nikhilvyas/SOAP' };
 const TORCH_OPTIM = { sgd: 'SGD', adam: 'Adam', adamw: 'AdamW' };
 
