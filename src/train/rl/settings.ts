@@ -50,6 +50,12 @@ export interface RlSettings {
   whitenAdvantages: boolean;
   /** GRPO: divide by the group's std (TRL scale_rewards). */
   scaleRewards: boolean;
+  /**
+   * Standardise each sequence score by the running mean and std of the scores so far (TRL's
+   * use_score_scaling + use_score_norm; src/train/rl/running-moments.ts): a reward model's offset
+   * then cannot steer PPO's zero-initialised value head. On for PPO and RTO.
+   */
+  normalizeScores: boolean;
   /** Clip of the sequence score before it enters the reward (OpenRLHF clamps to +-10); 0: none. */
   scoreClip: number;
   /** Subtracted from the score of a response that ran out of tokens without EOS (TRL missing_eos_penalty); 0: none. */
@@ -77,6 +83,7 @@ export const RL_DEFAULTS: Omit<RlSettings, 'reward'> & { reward: string[] } = {
   klHorizon: 10_000,
   whitenAdvantages: true,
   scaleRewards: true,
+  normalizeScores: false,
   scoreClip: 10,
   missingEosPenalty: 0,
   evalPrompts: 32,
@@ -131,6 +138,7 @@ const CHECKS: Record<keyof RlSettings, Check> = {
   klHorizon: posInt,
   whitenAdvantages: bool,
   scaleRewards: bool,
+  normalizeScores: bool,
   scoreClip: nonNeg,
   missingEosPenalty: nonNeg,
   evalData: dir,

@@ -21,6 +21,7 @@ import { explainedVariance, gae, groupAdvantages, klPenalty, leaveOneOut, tokenR
 import { paddedRows, responseSlice, type Experience, type ExperienceStep, type Rollout } from './experience.js';
 import { adaptiveKl, fixedKl } from './kl-controller.js';
 import { loadReward } from './rewards.js';
+import { RunningMoments, type RunningMomentsState } from './running-moments.js';
 
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, x) => a + x, 0) / xs.length : NaN);
 const sum = (xs: ArrayLike<number>) => {
@@ -156,11 +157,14 @@ export const rewardStage: RunStage = {
     const reward = await loadReward(s.reward, { method: s.combine, lambda: s.lambda }, { render });
     const gold = s.gold.length > 0 ? await loadReward(s.gold, { method: 'mean', lambda: 0 }, { render }, 'gold') : undefined;
     const items = (exp: Experience) => exp.rows.map((r) => ({ prompt: ctx.data.items[r.promptIndex]!.promptText!, response: r.text }));
+    const moments = s.normalizeScores ? new RunningMoments() : undefined;
     return {
       async run(exp) {
         const scored = await reward.scoreDetailed(items(exp), { truncate: true });
-        exp.rows.forEach((r, i) => (r.score = scored.rewards[i]! - (r.ended ? 0 : s.missingEosPenalty)));
-        const scores = exp.rows.map((r) => r.score!);
+        const scores = exp.rows.map((r, i) => scored.rewards[i]! - (r.ended ? 0 : s.missingEosPenalty));
+        // Held-out evaluations are measured, not learnt from: they leave the running moments alone.
+        if (moments && !exp.evaluation) moments.update(scores);
+        exp.rows.forEach((r, i) => (r.score = moments ? moments.normalize(scores[i]!) : scores[i]!));
         Object.assign(exp.metrics, { 'reward/mean': mean(scores), 'reward/std': std(scores) });
         if (scored.members.length > 1) exp.metrics['reward/variance'] = mean(scored.variance);
         if (gold) {
@@ -169,6 +173,8 @@ export const rewardStage: RunStage = {
           Object.assign(exp.metrics, { 'gold/reward': mean(golds), 'gold/std': std(golds) });
         }
       },
+      state: () => moments?.state(),
+      restore: (v) => v && moments?.restore(v as RunningMomentsState),
     };
   },
 };
