@@ -387,7 +387,8 @@ function rlConfig(kind, out, reward, combine, seed, over = {}) {
   return resolveRunConfig({
     kind, model: BASE, data: DATA.prompts, output: out, steps: RL.steps, batchSize: 8, microBatchSize: 8, lr: RL.lr, seed, evalEvery: RL.evalEvery, evalFraction: 0,
     progress: false, threads: THREADS, cacheDir: w('cache'), ...PAIR_LENGTHS, ...rest,
-    rl: { reward, combine, onLongPrompt: 'truncate', lambda: UWO_LAMBDA, gold: [GOLD], promptsPerStep: RL.promptsPerStep, maxNewTokens: RL.maxNewTokens, klCoef: RL.klCoef, evalPrompts: RL.evalPrompts, evalData: DATA.heldPrompts, ...rl },
+    // normalizeScores false: these runs (README's tables) predate PPO's score normalisation.
+    rl: { reward, combine, onLongPrompt: 'truncate', lambda: UWO_LAMBDA, gold: [GOLD], promptsPerStep: RL.promptsPerStep, maxNewTokens: RL.maxNewTokens, klCoef: RL.klCoef, evalPrompts: RL.evalPrompts, evalData: DATA.heldPrompts, normalizeScores: false, ...rl },
   });
 }
 

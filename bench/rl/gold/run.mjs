@@ -42,8 +42,21 @@ const COMMON = {
 };
 
 /** The runs: kind, starting policy, reward and the settings tuned (README "Optimising the gold model"). */
+// PPO and RTO: 8 prompts a batch, 4 PPO epochs of minibatches of 8 (the kinds' defaults), scores
+// standardised (their default). GRPO and RLOO: a sequence-level advantage spreads its credit over
+// every token, so they need more samples a batch to move at all: 8 prompts x 8 responses, one
+// REINFORCE-style step on the whole batch; GRPO averages its loss over tokens (TRL's "bnpo": the
+// per-response mean of the paper's loss favours long responses among the low-scored ones).
+const BASE = models('alignkit-base');
+const DPO = models('alignkit-base-dpo');
+const PPO_LIKE = { reward: GOLD, 'prompts-per-step': 8, lr: 1e-4, 'kl-coef': 0.05, steps: 60, 'eval-every': 20, 'batch-size': 8, 'micro-batch-size': 8 };
+const GROUPS = { reward: GOLD, 'prompts-per-step': 8, 'samples-per-prompt': 8, lr: 1e-4, steps: 80, 'eval-every': 20, 'batch-size': 64, 'micro-batch-size': 8 };
 export const RUNS = {
-  ppo: { kind: 'ppo', start: models('alignkit-base'), flags: { model: models('alignkit-base'), reward: GOLD, 'prompts-per-step': 8, lr: 1e-4, 'kl-coef': 0.05, steps: 60, 'eval-every': 20, 'batch-size': 8, 'micro-batch-size': 8 } },
+  ppo: { kind: 'ppo', start: BASE, flags: { model: BASE, ...PPO_LIKE } },
+  grpo: { kind: 'grpo', start: BASE, flags: { model: BASE, ...GROUPS, 'loss-hp': '{"aggregation":"token"}' } },
+  rloo: { kind: 'rloo', start: BASE, flags: { model: BASE, ...GROUPS, 'kl-coef': 0.05 } },
+  // RTO starts from the DPO policy; its KL is to that start, its dense reward log(pi_dpo / pi_base).
+  rto: { kind: 'rto', start: DPO, flags: { model: DPO, dpo: DPO, 'dpo-reference': BASE, ...PPO_LIKE } },
 };
 
 const argv = (run, out) => {
@@ -51,18 +64,19 @@ const argv = (run, out) => {
   return ['train', run.kind, ...Object.entries(flags).flatMap(([k, v]) => (v === true ? [`--${k}`] : [`--${k}`, String(v).replaceAll('$DATA', DATA)]))];
 };
 /** The command as README shows it: DIR for the prompt files' directory, OUT for the output. */
-const commandLine = (run) => `alignkit ${argv(run, 'OUT').join(' ').replaceAll(DATA, 'DIR/data')}`.replace(/--rl (\{[^ ]*\})/, "--rl '$1'");
+const commandLine = (run) => `alignkit ${argv(run, 'OUT').map((a) => (a.startsWith('{') ? `'${a}'` : a)).join(' ').replaceAll(DATA, 'DIR/data')}`;
+
+/** The run's training time, as its model card states it. */
+const cardSeconds = (out) => Number(/^- Time: ([\d.]+) s/m.exec(fs.readFileSync(path.join(out, 'README.md'), 'utf8'))?.[1]);
 
 function train(name, run) {
   const out = path.join(WORK, name);
-  if (fs.existsSync(path.join(out, 'README.md'))) return Promise.resolve(JSON.parse(fs.readFileSync(path.join(out, 'train-seconds.json'), 'utf8')).seconds);
-  const started = performance.now();
+  if (fs.existsSync(path.join(out, 'README.md'))) return Promise.resolve(cardSeconds(out));
   const logFile = fs.openSync(path.join(WORK, `${name}.log`), 'w');
   const child = spawn(process.execPath, ['--import', './src/dev/register-ts.mjs', 'src/cli/main.ts', ...argv(run, out)], { cwd: root, stdio: ['ignore', logFile, logFile] });
   return new Promise((resolve, reject) => child.on('exit', (code) => {
     if (code !== 0) return reject(new Error(`${name}: alignkit train exited with ${code} (${path.join(WORK, `${name}.log`)})`));
-    const seconds = (performance.now() - started) / 1000;
-    fs.writeFileSync(path.join(out, 'train-seconds.json'), `${JSON.stringify({ seconds })}\n`);
+    const seconds = cardSeconds(out);
     log(`${name}: trained in ${seconds.toFixed(0)} s`);
     resolve(seconds);
   }));
