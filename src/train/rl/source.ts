@@ -10,7 +10,8 @@
 
 import { readPrompts, type RowProblem, type Text } from '../../datasets/index.js';
 import { fail } from '../../errors.js';
-import { loadModel, type Model } from '../../graph/index.js';
+import { loadModel, type Model, type Tensor } from '../../graph/index.js';
+import type { ScheduleSpec } from '../../optim/index.js';
 import type { CausalLM } from '../../models/index.js';
 import { encodePrompt, fitPrompt, LivePolicy, rollout } from '../../generate/index.js';
 import { hashString, mulberry32, shuffle } from '../../random.js';
@@ -68,6 +69,11 @@ async function loadPrompts(ctx: RunContext): Promise<RunData> {
   };
 }
 
+/** The order of a rollout batch's n responses in PPO epoch `epoch` of `iteration`: a hash of (seed, iteration, epoch), so a resumed run draws the same minibatches. */
+export function minibatchOrder(n: number, seed: number, iteration: number, epoch: number): number[] {
+  return shuffle(Array.from({ length: n }, (_, i) => i), mulberry32(hashString(`minibatch:${seed}:${iteration}:${epoch}`)));
+}
+
 interface OnlinePosition {
   sampler: ExamplePosition;
   steps: unknown[];
@@ -106,7 +112,7 @@ class OnlineSource implements UpdateSource {
   /** The starting policy's held-out reward, gold reward and KL (0) are the first point of every curve. */
   readonly evaluatesAtStart = true;
 
-  async bind(trainer: RunTrainer, graph: RunGraph): Promise<void> {
+  async bind(trainer: RunTrainer, graph: RunGraph, schedule: ScheduleSpec): Promise<void> {
     const { ctx } = this;
     // The policy decodes from the trainer's host weights every rollout batch: the CPU Trainer's.
     if (!(trainer instanceof Trainer))
@@ -118,7 +124,7 @@ class OnlineSource implements UpdateSource {
     this.batch = { forward: graph.forward, items: [], groups: ctx.groups, loss: ctx.loss, fed: graph.fedInputs, reference: new Map(), padId: ctx.dir.tokenizer.padTokenId };
     for (const s of ctx.stages)
       if (s.experience) {
-        this.steps.push(await s.experience(ctx, { trainer, graph }));
+        this.steps.push(await s.experience(ctx, { trainer, graph, schedule }));
         this.stepNames.push(s.name);
       }
   }
@@ -168,7 +174,7 @@ class OnlineSource implements UpdateSource {
     const n = exp.rows.length;
     const steps: IterationPlan['steps'] = [];
     for (let epoch = 0; epoch < this.rl.epochs; epoch++) {
-      const order = shuffle(Array.from({ length: n }, (_, i) => i), mulberry32(hashString(`minibatch:${config.seed}:${iteration}:${epoch}`)));
+      const order = minibatchOrder(n, config.seed, iteration, epoch);
       for (let at = 0; at < n; at += config.batchSize) {
         const minibatch = order.slice(at, at + config.batchSize);
         steps.push({
@@ -184,8 +190,8 @@ class OnlineSource implements UpdateSource {
     return { steps, metrics: exp.metrics, examples: n };
   }
 
-  after(_iteration: number, metrics: Record<string, number>): void {
-    for (const step of this.steps) step.after?.(this.last!, metrics);
+  async after(_iteration: number, metrics: Record<string, number>): Promise<void> {
+    for (const step of this.steps) await step.after?.(this.last!, metrics);
   }
 
   /** Held-out prompts, one response each with a fixed seed: the reward, gold reward and KL the policy gets now. */
@@ -208,6 +214,22 @@ class OnlineSource implements UpdateSource {
     const pos = p as OnlinePosition;
     this.sampler.restore(pos.sampler);
     this.steps.forEach((s, i) => s.restore?.(pos.steps[i]));
+  }
+
+  /** Each stage's checkpoint tensors under its name. */
+  tensors(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    this.steps.forEach((s, i) => {
+      for (const [k, t] of s.tensors?.() ?? []) out.set(`${this.stepNames[i]}/${k}`, t);
+    });
+    return out;
+  }
+
+  restoreTensors(t: Map<string, Tensor>): void {
+    this.steps.forEach((s, i) => {
+      const prefix = `${this.stepNames[i]}/`;
+      if (s.loadTensors) s.loadTensors(new Map([...t].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v])));
+    });
   }
 
   async release(): Promise<void> {
