@@ -81,8 +81,8 @@ const CRITIC_HEADS: Record<ModelRole, (model: Model) => CriticForward> = {
 /** The critic of `dir` (it must share the policy's tokenizer: it reads the policy's token ids). */
 export async function loadCritic(dir: string, policy: ModelDir): Promise<{ dir: ModelDir; source: Model; forward: CriticForward }> {
   const critic = await loadModelDir(dir);
-  assertSameTokenizer(policy.tokenizer, critic.tokenizer, `critic ${dir}`);
   const role = criticRole(critic);
+  assertSameTokenizer(policy.tokenizer, critic.tokenizer, `critic ${dir}`);
   const source = loadModel(critic.onnxFile);
   return { dir: critic, source, forward: CRITIC_HEADS[role](stripKvCache(source).model) };
 }
@@ -95,13 +95,13 @@ export interface CriticGraph {
   fed: LossInputSpec[];
 }
 
-/** The critic's training graph: its forward's values into `loss` (PPO's value loss), every weight trained. */
+/** The critic's training graph: its forward's values into `loss` (PPO's value loss), every weight trained (a fresh head's too). */
 export function buildCriticGraph(forward: CriticForward, loss: ConfiguredLoss, rows: number): CriticGraph {
   const model = cloneModel(forward.model);
   model.graph.outputs = [];
   const g = new GraphBuilder({ graph: model.graph, opset: onnxOpset(model) });
   const spliced = spliceLoss(g, loss, { [RlInputs.values]: forward.values }, { B: rows });
-  const training = buildTrainingGraph({ model, loss: spliced.lossOutput, trainable: selectTrainable(forward.model), outputs: Object.values(spliced.metricOutputs) });
+  const training = buildTrainingGraph({ model, loss: spliced.lossOutput, trainable: [...new Set([...selectTrainable(forward.model), ...forward.head])], outputs: Object.values(spliced.metricOutputs) });
   return { training, metricOutputs: spliced.metricOutputs, fed: spliced.createdInputs };
 }
 
