@@ -12,7 +12,7 @@ import { configureLoss, createLoss, valueLoss } from '../../../src/losses/index.
 import { loadModelDir, SequenceClassifier } from '../../../src/models/index.js';
 import { createOptimizer } from '../../../src/optim/index.js';
 import { buildCriticGraph, loadCritic } from '../../../src/train/rl/critic.js';
-import { experienceBatch, rolloutItems, type Rollout } from '../../../src/train/rl/index.js';
+import { experienceBatch, rolloutItems, type Rollout, type RlSettings } from '../../../src/train/rl/index.js';
 import { rowGroupsFor } from '../../../src/train/run/segments.js';
 import { resolveRunConfig, runTraining, RUN_FILES, type RunConfig } from '../../../src/train/run/index.js';
 import { Trainer } from '../../../src/train/trainer.js';
@@ -173,7 +173,7 @@ describe('--critic and --critic-lr mistakes', () => {
 
   it('names the field of each configuration mistake', () => {
     const dir = tempDir('critic-config');
-    const config = (over: Partial<RunConfig> & { rl?: Record<string, unknown> }) => onlineConfig('ppo', dir, over as never);
+    const config = (over: Partial<Omit<RunConfig, 'rl'>> & { rl?: Partial<RlSettings> }) => onlineConfig('ppo', dir, over);
     expect(() => config({ rl: { critic: TINY_RM, criticLr: -1 } })).toThrow(/rl\.criticLr: must be a positive learning rate/);
     expect(() => config({ rl: { critic: '' } })).toThrow(/rl\.critic: must be a model directory/);
     expect(() => config({ lossHp: { valueModel: 'head' }, rl: { critic: TINY_RM } })).toThrow(/lossHp\.valueModel: head puts the value function on the policy while --critic DIR/);
