@@ -27,10 +27,11 @@ import { createOptimizer, trainingArena } from '../../optim/index.js';
 import { restoreTrainer, trainerTensors } from '../checkpoint.js';
 import { exportHfDirectory } from '../export.js';
 import { Trainer, trainableValues, type StepResult } from '../trainer.js';
+import { RUN_FILES } from '../run/files.js';
 import type { ModelRole } from '../run/kinds.js';
 import { readsAny, type RunStage } from '../run/stages.js';
 import { experienceBatch, rolloutItems, type Experience } from './experience.js';
-import { minibatchOrder } from './source.js';
+import { minibatches } from './source.js';
 import { liveValues } from './per-response.js';
 
 /** OpenRLHF's default critic_learning_rate / actor_learning_rate (9e-6 / 1e-6): the critic's rate when rl.criticLr is not given. */
@@ -136,15 +137,8 @@ export const criticStage: RunStage = {
         const started = performance.now();
         const items = rolloutItems(exp.rows);
         const results: StepResult[] = [];
-        for (let epoch = 0; epoch < s.epochs; epoch++) {
-          const order = minibatchOrder(exp.rows.length, config.seed, exp.iteration, epoch);
-          for (let at = 0; at < order.length; at += config.batchSize) {
-            const minibatch = order.slice(at, at + config.batchSize);
-            const micro = [];
-            for (let m = 0; m < minibatch.length; m += config.microBatchSize) micro.push(experienceBatch({ ...batch, items }, exp.rows, minibatch.slice(m, m + config.microBatchSize), {}).feeds);
-            results.push(await trainer.step(micro));
-          }
-        }
+        // The policy's minibatches (OpenRLHF's PPOTrainer steps the actor, then the critic, on each).
+        for (const micro of minibatches(exp.rows.length, config, exp.iteration, s.epochs)) results.push(await trainer.step(micro.map((rows) => experienceBatch({ ...batch, items }, exp.rows, rows, {}).feeds)));
         Object.assign(metrics, stepMeans(results, graph.metricOutputs), { 'critic/lr': optimizer.lr(), 'time/critic-update': (performance.now() - started) / 1000 });
       },
       state: () => trainer.stepCount,
@@ -161,15 +155,10 @@ export const criticStage: RunStage = {
     if (!ctx.extras.critic) return;
     const trained = ctx.extras.critic.values;
     const critic = await loadCritic(ctx.extras.critic.dir, ctx.dir);
-    const dir = path.join(outDir, CRITIC_DIR);
+    const dir = path.join(outDir, RUN_FILES.critic);
     const head = new Set(critic.forward.head);
-    // The critic's own graph with its trained weights; a fresh value head (a causal LM's) beside it, as OpenRLHF saves its value_head.
-    exportHfDirectory({ model: critic.source, values: new Map([...trained].filter(([n]) => !head.has(n))), outDir: dir, sourceDir: critic.dir.dir, exclude: CRITIC_EXCLUDE });
+    // The critic's own graph with its trained weights; a fresh value head (a causal LM's) has no place in that graph: its weights go beside it.
+    exportHfDirectory({ model: critic.source, values: new Map([...trained].filter(([n]) => !head.has(n))), outDir: dir, sourceDir: critic.dir.dir, exclude: Object.values(RUN_FILES) });
     if (head.size > 0) saveSafetensors(path.join(dir, 'value_head.safetensors'), new Map([...head].map((n): [string, Tensor] => [n, { dtype: 'float32', dims: critic.forward.model.graph.initializers.get(n)!.dims, data: trained.get(n)! }])));
   },
 };
-
-/** Where the trained critic goes in the run's output directory. */
-export const CRITIC_DIR = 'critic';
-/** A run directory's own files, not copied from the critic's source (a reward model trained by alignkit carries its card and metrics). */
-const CRITIC_EXCLUDE = ['README.md', 'metrics.jsonl', 'run-config.json', 'training-curves.svg', 'checkpoint.safetensors'];

@@ -69,9 +69,23 @@ async function loadPrompts(ctx: RunContext): Promise<RunData> {
   };
 }
 
-/** The order of a rollout batch's n responses in PPO epoch `epoch` of `iteration`: a hash of (seed, iteration, epoch), so a resumed run draws the same minibatches. */
-export function minibatchOrder(n: number, seed: number, iteration: number, epoch: number): number[] {
-  return shuffle(Array.from({ length: n }, (_, i) => i), mulberry32(hashString(`minibatch:${seed}:${iteration}:${epoch}`)));
+/**
+ * The optimizer steps of one rollout batch of n responses: `epochs` passes over them in shuffled
+ * minibatches of batchSize, each cut into micro-batches of microBatchSize (response indices). The
+ * order of epoch e of iteration i is a hash of (seed, i, e), so a resumed run draws the same ones.
+ */
+export function minibatches(n: number, c: { seed: number; batchSize: number; microBatchSize: number }, iteration: number, epochs: number): number[][][] {
+  const steps: number[][][] = [];
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    const order = shuffle(Array.from({ length: n }, (_, i) => i), mulberry32(hashString(`minibatch:${c.seed}:${iteration}:${epoch}`)));
+    for (let at = 0; at < n; at += c.batchSize) {
+      const minibatch = order.slice(at, at + c.batchSize);
+      const micro: number[][] = [];
+      for (let m = 0; m < minibatch.length; m += c.microBatchSize) micro.push(minibatch.slice(m, m + c.microBatchSize));
+      steps.push(micro);
+    }
+  }
+  return steps;
 }
 
 interface OnlinePosition {
@@ -172,21 +186,10 @@ class OnlineSource implements UpdateSource {
     this.last = exp;
     const batch: BatchContext = { ...this.batch!, items: rolloutItems(exp.rows) };
     const n = exp.rows.length;
-    const steps: IterationPlan['steps'] = [];
-    for (let epoch = 0; epoch < this.rl.epochs; epoch++) {
-      const order = minibatchOrder(n, config.seed, iteration, epoch);
-      for (let at = 0; at < n; at += config.batchSize) {
-        const minibatch = order.slice(at, at + config.batchSize);
-        steps.push({
-          ids: minibatch.map((i) => this.ctx.data.items[exp.rows[i]!.promptIndex]!.id),
-          build: (state) => {
-            const micro = [];
-            for (let m = 0; m < minibatch.length; m += config.microBatchSize) micro.push(experienceBatch(batch, exp.rows, minibatch.slice(m, m + config.microBatchSize), state));
-            return micro;
-          },
-        });
-      }
-    }
+    const steps: IterationPlan['steps'] = minibatches(n, config, iteration, this.rl.epochs).map((micro) => ({
+      ids: micro.flat().map((i) => this.ctx.data.items[exp.rows[i]!.promptIndex]!.id),
+      build: (state) => micro.map((rows) => experienceBatch(batch, exp.rows, rows, state)),
+    }));
     return { steps, metrics: exp.metrics, examples: n };
   }
 

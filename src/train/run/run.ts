@@ -20,6 +20,8 @@ import { JsonlMetricsLogger, readMetrics, formatSummaryTable, summarizeMetrics, 
 import { trainableValues, type StepResult } from '../trainer.js';
 import { createRunTrainer, deviceLine, runSession, syncTrainer } from '../device/run-trainer.js';
 import { modelCard } from './card.js';
+import { RUN_FILES } from './files.js';
+export { RUN_FILES };
 import type { RunConfig } from './config.js';
 import type { RunData } from './data.js';
 import { GradNormProbe } from './grad-norm.js';
@@ -30,14 +32,6 @@ import { rowGroupsFor } from './segments.js';
 import { stagesFor } from './stage-registry.js';
 import type { ForwardExtension, RunContext, RunExtras, RunStage } from './stages.js';
 
-/** Files of a run's output directory. */
-export const RUN_FILES = {
-  checkpoint: 'checkpoint.safetensors',
-  config: 'run-config.json',
-  metrics: 'metrics.jsonl',
-  curves: 'training-curves.svg',
-  card: 'README.md',
-} as const;
 
 export interface RunHooks {
   /** Progress bar stream (default process.stderr; the bar draws only on a TTY). */
