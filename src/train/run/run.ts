@@ -21,7 +21,6 @@ import { trainableValues, type StepResult } from '../trainer.js';
 import { createRunTrainer, deviceLine, runSession, syncTrainer } from '../device/run-trainer.js';
 import { modelCard } from './card.js';
 import { RUN_FILES } from './files.js';
-export { RUN_FILES };
 import type { RunConfig } from './config.js';
 import type { RunData } from './data.js';
 import { GradNormProbe } from './grad-norm.js';
@@ -31,6 +30,9 @@ import type { ReferenceResult } from './reference-cache.js';
 import { rowGroupsFor } from './segments.js';
 import { stagesFor } from './stage-registry.js';
 import type { ForwardExtension, RunContext, RunExtras, RunStage } from './stages.js';
+
+/** Files of a run's output directory (files.ts). */
+export { RUN_FILES };
 
 
 export interface RunHooks {
