@@ -27,7 +27,7 @@ import { createOptimizer, trainingArena } from '../../optim/index.js';
 import { restoreTrainer, trainerTensors } from '../checkpoint.js';
 import { exportHfDirectory } from '../export.js';
 import { Trainer, trainableValues, type StepResult } from '../trainer.js';
-import { RUN_FILES } from '../run/files.js';
+import { CRITIC_DIR, RUN_OUTPUTS } from '../run/files.js';
 import type { ModelRole } from '../run/kinds.js';
 import { readsAny, type RunStage } from '../run/stages.js';
 import { experienceBatch, rolloutItems, type Experience } from './experience.js';
@@ -155,10 +155,10 @@ export const criticStage: RunStage = {
     if (!ctx.extras.critic) return;
     const trained = ctx.extras.critic.values;
     const critic = await loadCritic(ctx.extras.critic.dir, ctx.dir);
-    const dir = path.join(outDir, RUN_FILES.critic);
+    const dir = path.join(outDir, CRITIC_DIR);
     const head = new Set(critic.forward.head);
     // The critic's own graph with its trained weights; a fresh value head (a causal LM's) has no place in that graph: its weights go beside it.
-    exportHfDirectory({ model: critic.source, values: new Map([...trained].filter(([n]) => !head.has(n))), outDir: dir, sourceDir: critic.dir.dir, exclude: Object.values(RUN_FILES) });
+    exportHfDirectory({ model: critic.source, values: new Map([...trained].filter(([n]) => !head.has(n))), outDir: dir, sourceDir: critic.dir.dir, exclude: RUN_OUTPUTS });
     if (head.size > 0) saveSafetensors(path.join(dir, 'value_head.safetensors'), new Map([...head].map((n): [string, Tensor] => [n, { dtype: 'float32', dims: critic.forward.model.graph.initializers.get(n)!.dims, data: trained.get(n)! }])));
   },
 };

@@ -20,7 +20,7 @@ import { JsonlMetricsLogger, readMetrics, formatSummaryTable, summarizeMetrics, 
 import { trainableValues, type StepResult } from '../trainer.js';
 import { createRunTrainer, deviceLine, runSession, syncTrainer } from '../device/run-trainer.js';
 import { modelCard } from './card.js';
-import { RUN_FILES } from './files.js';
+import { RUN_FILES, RUN_OUTPUTS } from './files.js';
 import type { RunConfig } from './config.js';
 import type { RunData } from './data.js';
 import { GradNormProbe } from './grad-norm.js';
@@ -266,7 +266,7 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   const seconds = (performance.now() - started) / 1000;
   const records = readMetrics(metricsFile);
   if (!interrupted) {
-    exportHfDirectory({ model: source, values: exportedValues(graph, values), lora: graph.lora, outDir: config.output, sourceDir: config.model, exclude: Object.values(RUN_FILES) });
+    exportHfDirectory({ model: source, values: exportedValues(graph, values), lora: graph.lora, outDir: config.output, sourceDir: config.model, exclude: RUN_OUTPUTS });
     for (const s of stages) await s.export?.(ctx, config.output);
     writeSvgPlot(path.join(config.output, RUN_FILES.curves), trainingCurves(records, curvePanels(records)));
     fs.writeFileSync(
