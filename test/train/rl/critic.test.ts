@@ -19,7 +19,7 @@ import { Trainer } from '../../../src/train/trainer.js';
 import { flagsToConfig } from '../../../src/cli/commands/train.js';
 import { runCli } from '../../helpers/cli.js';
 import { copySample, readJsonl, ROOT, tempDir, TINY_LM, TINY_RM } from '../run/helpers.js';
-import { onlineConfig, PROMPTS } from './helpers.js';
+import { onlineConfig, PROMPTS, stopAndResume, untimed } from './helpers.js';
 
 const initializers = (dir: string) => loadModel(path.join(dir, 'onnx/model.onnx')).graph.initializers;
 const moved = (start: ReturnType<typeof initializers>, values: ReadonlyMap<string, Float32Array>) => [...values].filter(([n, v]) => start.has(n) && v.some((x, i) => x !== start.get(n)!.data[i]));
@@ -73,15 +73,10 @@ describe('train ppo --critic: a separate critic', () => {
   it('stopped and resumed with a LoRA policy: the same policy, critic and metrics as an uninterrupted run', async () => {
     const dir = tempDir('critic-resume');
     const config = onlineConfig('ppo', dir, { steps: 3, train: 'lora', lr: 1e-2, rl: { critic: TINY_RM } });
-    const straight = await runTraining({ ...config, output: path.join(config.output, 'a') });
-    let done = 0;
-    const b = { ...config, output: path.join(config.output, 'b') };
-    expect((await runTraining(b, { onStep: (s) => (done = s), shouldStop: () => done >= 1 })).interrupted).toBe(true);
-    const resumed = await runTraining({ ...b, resume: true });
+    const { straight, resumed, a, b } = await stopAndResume(config, 1);
     for (const [name, v] of straight.values) expect(resumed.values.get(name), name).toEqual(v);
     for (const [name, v] of straight.critic!.values) expect(resumed.critic!.values.get(name), name).toEqual(v);
-    const untimed = (m: Record<string, unknown>) => Object.fromEntries(Object.entries(m).filter(([k]) => !k.startsWith('time/') && !k.endsWith('_per_s')));
-    expect(readJsonl(path.join(b.output, RUN_FILES.metrics)).map(untimed)).toEqual(readJsonl(path.join(config.output, 'a', RUN_FILES.metrics)).map(untimed));
+    expect(b.map(untimed)).toEqual(a.map(untimed));
   }, 90_000);
 });
 
