@@ -123,14 +123,15 @@ export const criticStage: RunStage = {
     const { config } = ctx;
     const s = config.rl!;
     const critic = await loadCritic(s.critic!, ctx.dir);
-    const graph = buildCriticGraph(critic.forward, criticLoss(ctx.loss), config.microBatchSize);
+    const loss = criticLoss(ctx.loss);
+    const graph = buildCriticGraph(critic.forward, loss, config.microBatchSize);
     const arena = trainingArena(trainableValues(graph.training, critic.forward.model));
     const optimizer = createOptimizer(config.optimizer, { ...config.optimizerHp, lr: s.criticLr ?? CRITIC_LR_RATIO * config.lr }, { schedule: live.schedule, arena });
     const trainer = await Trainer.create({ training: graph.training, source: critic.forward.model, optimizer, metrics: Object.values(graph.metricOutputs), session: ctx.session, allocator: arena });
     const values = await liveValues(ctx, critic.forward.model, critic.forward.values, () => trainer.values());
     // The trained critic's arrays, live: the export hook writes them, a caller reads them from the run's result.
     ctx.extras.critic = { dir: critic.dir.dir, values: trainer.values() };
-    const batch = { forward: critic.forward.model, groups: ctx.groups, loss: criticLoss(ctx.loss), fed: graph.fed, reference: new Map(), padId: ctx.dir.tokenizer.padTokenId };
+    const batch = { forward: critic.forward.model, groups: ctx.groups, loss, fed: graph.fed, reference: new Map(), padId: ctx.dir.tokenizer.padTokenId };
     return {
       run: values.run,
       async after(exp: Experience, metrics: Record<string, number>) {
@@ -146,7 +147,7 @@ export const criticStage: RunStage = {
       tensors: () => trainerTensors(trainer),
       loadTensors: (t) => restoreTrainer(trainer, t, `checkpoint tensors of critic ${s.critic}`),
       async release() {
-        await values.release!();
+        await values.release();
         await trainer.release();
       },
     };

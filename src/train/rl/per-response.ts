@@ -27,7 +27,7 @@ export async function perResponse(rows: readonly Rollout[], padId: number, forwa
  * Rollout-time values: a forward's per-token `output` on each rollout's response, its trained
  * weights fed live as inputs (the trainer's own arrays, read at every batch).
  */
-export async function liveValues(ctx: RunContext, forward: Model, output: string, trained: () => Map<string, Float32Array>): Promise<Pick<ExperienceStep, 'run' | 'release'>> {
+export async function liveValues(ctx: RunContext, forward: Model, output: string, trained: () => Map<string, Float32Array>): Promise<Required<Pick<ExperienceStep, 'run' | 'release'>>> {
   const model = initializersAsInputs(forward, [...trained().keys()]);
   const session = await Session.create(model, { allowSpinning: false, ...ctx.session });
   const pad = ctx.dir.tokenizer.padTokenId;

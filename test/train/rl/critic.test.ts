@@ -80,7 +80,12 @@ describe('train ppo --critic: a separate critic', () => {
   }, 90_000);
 });
 
-/** Four rollouts of fixed token ids (prompt, response), with rollout-time values and returns for the value loss. */
+/**
+ * Four rollouts of fixed token ids (prompt, response), with returns and rollout-time values for the
+ * value loss: old values at the returns on rows 0 and 2 (within the clip range of its target, the
+ * unclipped term is the larger), 5 above them on rows 1 and 3 (the clipped value stays near 5 away:
+ * that term is the larger, and flat).
+ */
 function fixedRollouts(): Rollout[] {
   const rows = [
     { prompt: [15, 16, 17], tokens: [40, 41, 42, 43], returns: [0.3, -0.2, 0.5, 0.1] },
@@ -90,7 +95,7 @@ function fixedRollouts(): Rollout[] {
   ];
   return rows.map((r, i) => ({
     promptIndex: i, prompt: r.prompt, tokens: r.tokens, text: '', ended: true, oldLogps: new Float32Array(r.tokens.length), entropy: [],
-    oldValues: new Float32Array(r.tokens.length), returns: Float32Array.from(r.returns),
+    oldValues: Float32Array.from(r.returns, (x) => x + (i % 2 === 1 ? 5 : 0)), returns: Float32Array.from(r.returns),
   }));
 }
 
@@ -103,7 +108,7 @@ async function criticOnFixedBatch(hp: Record<string, unknown>, lr: number) {
   const rows = fixedRollouts();
   const ctx = { forward: critic.forward.model, items: rolloutItems(rows), groups: rowGroupsFor(createLoss('ppo', { valueModel: 'critic' }), 'causal-lm'), loss, fed: graph.fed, reference: new Map(), padId: policy.tokenizer.padTokenId };
   const feeds: Record<string, Feed>[] = [experienceBatch(ctx, rows, [0, 1], {}).feeds, experienceBatch(ctx, rows, [2, 3], {}).feeds];
-  return { trainer, feeds };
+  return { trainer, feeds, graph };
 }
 
 describe("the critic's training graph", () => {
@@ -122,11 +127,14 @@ describe("the critic's training graph", () => {
   });
 
   it("gradients of the clipped value loss through the critic's forward match central differences", async () => {
-    // Old values 0 and a clip range of 0.2: the clipped branch wins on some tokens (no gradient there), not on others.
-    const { trainer, feeds } = await criticOnFixedBatch({ valueClipRange: 0.2 }, 1e-3);
+    // A clip range of 0.2: the clipped branch wins on row 1's tokens (no gradient there), not on row 0's.
+    const { trainer, feeds, graph } = await criticOnFixedBatch({ valueClipRange: 0.2 }, 1e-3);
     const feed = feeds[0]!;
     const base = new Map([...trainer.values()].map(([n, v]) => [n, Float32Array.from(v)]));
-    const analytic = new Map([...(await trainer.evaluate(feed)).gradients].map(([n, g]) => [n, Float32Array.from(g)]));
+    const at = await trainer.evaluate(feed);
+    const clipfrac = at.metrics[graph.metricOutputs['val/clipfrac']!]!;
+    expect(clipfrac).toBeCloseTo(3 / 7, 6); // row 1's 3 of the 7 response tokens
+    const analytic = new Map([...at.gradients].map(([n, g]) => [n, Float32Array.from(g)]));
     const lossAt = async (name: string, i: number, delta: number) => {
       const values = new Map([...base].map(([n, v]) => [n, Float32Array.from(v)]));
       values.get(name)![i]! += delta;
