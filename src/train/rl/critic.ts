@@ -83,7 +83,7 @@ const CRITIC_HEADS: Record<ModelRole, (model: Model) => CriticForward> = {
 export async function loadCritic(dir: string, policy: ModelDir): Promise<{ dir: ModelDir; source: Model; forward: CriticForward }> {
   const critic = await loadModelDir(dir);
   const role = criticRole(critic);
-  assertSameTokenizer(policy.tokenizer, critic.tokenizer, `critic ${dir}`);
+  assertSameTokenizer(policy.tokenizer, critic.tokenizer, `critic ${dir}`, 'its values are read at the policy\'s token positions', 'critic');
   const source = loadModel(critic.onnxFile);
   return { dir: critic, source, forward: CRITIC_HEADS[role](stripKvCache(source).model) };
 }

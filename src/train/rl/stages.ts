@@ -41,7 +41,7 @@ const frozenLogps = (model: ReferenceLogProbs, rows: readonly Rollout[], padId: 
 /** A frozen causal LM over the policy's token ids: refused unless it shares the policy's tokenizer. */
 async function frozenModel(ctx: RunContext, dir: string, role: string): Promise<ReferenceLogProbs> {
   const other = await loadModelDir(dir);
-  assertSameTokenizer(ctx.dir.tokenizer, other.tokenizer, `${role} ${dir}`);
+  assertSameTokenizer(ctx.dir.tokenizer, other.tokenizer, `${role} ${dir}`, 'its log-probabilities are read at the policy\'s token ids', role);
   return ReferenceLogProbs.create(other.onnxFile, { session: ctx.session });
 }
 
