@@ -17,7 +17,7 @@
 
 import path from 'node:path';
 import { fail } from '../../errors.js';
-import { buildTrainingGraph, type TrainingGraph } from '../../graph/autodiff/index.js';
+import { buildTrainingGraph, recomputeActivations, type TrainingGraph } from '../../graph/autodiff/index.js';
 import { GraphBuilder, loadModel, onnxOpset, saveSafetensors, type Model, type Tensor } from '../../graph/index.js';
 import { addTokenMaskHead, alignToNextToken, cloneModel, finalHiddenState, selectTrainable, stripKvCache, uniquifyNodeNames } from '../../graph/rewrites/index.js';
 import { assertSameTokenizer } from '../../generate/index.js';
@@ -96,14 +96,18 @@ export interface CriticGraph {
   fed: LossInputSpec[];
 }
 
-/** The critic's training graph: its forward's values into `loss` (PPO's value loss), every weight trained (a fresh head's too). */
-export function buildCriticGraph(forward: CriticForward, loss: ConfiguredLoss, rows: number): CriticGraph {
+/**
+ * The critic's training graph: its forward's values into `loss` (PPO's value loss), every weight trained
+ * (a fresh head's too); with `recompute` (the run's --recompute) activations are recomputed in the backward
+ * pass as the policy's graph does.
+ */
+export function buildCriticGraph(forward: CriticForward, loss: ConfiguredLoss, rows: number, recompute = false): CriticGraph {
   const model = cloneModel(forward.model);
   model.graph.outputs = [];
   const g = new GraphBuilder({ graph: model.graph, opset: onnxOpset(model) });
   const spliced = spliceLoss(g, loss, { [RlInputs.values]: forward.values }, { B: rows });
   const training = buildTrainingGraph({ model, loss: spliced.lossOutput, trainable: [...new Set([...selectTrainable(forward.model), ...forward.head])], outputs: Object.values(spliced.metricOutputs) });
-  return { training, metricOutputs: spliced.metricOutputs, fed: spliced.createdInputs };
+  return { training: recompute ? recomputeActivations(training) : training, metricOutputs: spliced.metricOutputs, fed: spliced.createdInputs };
 }
 
 /** The critic's value loss: PPO's, with the run loss's value clipping and aggregation. */
@@ -124,7 +128,7 @@ export const criticStage: RunStage = {
     const s = config.rl!;
     const critic = await loadCritic(s.critic!, ctx.dir);
     const loss = criticLoss(ctx.loss);
-    const graph = buildCriticGraph(critic.forward, loss, config.microBatchSize);
+    const graph = buildCriticGraph(critic.forward, loss, config.microBatchSize, config.recompute);
     const arena = trainingArena(trainableValues(graph.training, critic.forward.model));
     const optimizer = createOptimizer(config.optimizer, { ...config.optimizerHp, lr: s.criticLr ?? CRITIC_LR_RATIO * config.lr }, { schedule: live.schedule, arena });
     const trainer = await Trainer.create({ training: graph.training, source: critic.forward.model, optimizer, metrics: Object.values(graph.metricOutputs), session: ctx.session, allocator: arena });

@@ -99,11 +99,11 @@ function fixedRollouts(): Rollout[] {
   }));
 }
 
-async function criticOnFixedBatch(hp: Record<string, unknown>, lr: number) {
+async function criticOnFixedBatch(hp: Record<string, unknown>, lr: number, recompute = false) {
   const policy = await loadModelDir(TINY_LM);
   const critic = await loadCritic(TINY_RM, policy);
   const loss = configureLoss(valueLoss, hp);
-  const graph = buildCriticGraph(critic.forward, loss, 2);
+  const graph = buildCriticGraph(critic.forward, loss, 2, recompute);
   const trainer = await Trainer.create({ training: graph.training, source: critic.forward.model, optimizer: createOptimizer('adamw', { lr, weightDecay: 0 }), metrics: Object.values(graph.metricOutputs), session: { intraOpThreads: 1 } });
   const rows = fixedRollouts();
   const ctx = { forward: critic.forward.model, items: rolloutItems(rows), groups: rowGroupsFor(createLoss('ppo', { valueModel: 'critic' }), 'causal-lm'), loss, fed: graph.fed, reference: new Map(), padId: policy.tokenizer.padTokenId };
@@ -154,6 +154,24 @@ describe("the critic's training graph", () => {
     expect(checked).toBe(32);
     expect([...analytic.get('score.weight')!].some((g) => Math.abs(g) > 1e-2)).toBe(true);
     await trainer.release();
+  });
+});
+
+describe("the critic's graph with --recompute", () => {
+  it('gives the same loss and gradients as the stored-activation graph, from a graph that recomputes', async () => {
+    const plain = await criticOnFixedBatch({ valueClipRange: 0.2 }, 1e-3);
+    const recomputed = await criticOnFixedBatch({ valueClipRange: 0.2 }, 1e-3, true);
+    expect(recomputed.graph.training.model.graph.nodes.length).toBeGreaterThan(plain.graph.training.model.graph.nodes.length);
+    const [a, b] = [await plain.trainer.evaluate(plain.feeds[0]!), await recomputed.trainer.evaluate(recomputed.feeds[0]!)];
+    expect(b.loss).toBeCloseTo(a.loss, 6);
+    for (const [name, g] of a.gradients) {
+      const h = b.gradients.get(name)!;
+      let worst = 0;
+      g.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - h[i]!))));
+      expect(worst, name).toBeLessThan(1e-5 + 1e-4 * Math.max(...g.map(Math.abs)));
+    }
+    await plain.trainer.release();
+    await recomputed.trainer.release();
   });
 });
 
