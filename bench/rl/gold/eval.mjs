@@ -20,11 +20,10 @@ import { encodePrompt, fitPrompt, meanStdErr, rollout, sequenceKl } from '../../
 import { CausalLM, loadModelDir } from '../../../src/models/index.ts';
 import { hashString } from '../../../src/random.ts';
 import { loadReward, ReferenceLogProbs } from '../../../src/train/index.ts';
-import { paddedRows, responseSlice } from '../../../src/train/rl/experience.ts';
+import { perResponse } from '../../../src/train/rl/per-response.ts';
 
-/** Prompts per decoding batch and rows per reference forward (bounds the [rows, T, V] logits held). */
+/** Prompts per decoding batch. */
 const CHUNK = 32;
-const FORWARD_ROWS = 8;
 
 /**
  * Samples of one policy on the prompts: for sample s and chunk c the sampler seed is a hash of
@@ -45,14 +44,8 @@ export async function samplePolicy(dir, prompts, o) {
 
 /** Per-response KL to the reference, sum_t log pi(y_t) - log pi_ref(y_t), the runs' `kl`. */
 async function klTo(reference, rows, padId) {
-  const kls = [];
-  for (let at = 0; at < rows.length; at += FORWARD_ROWS) {
-    const chunk = rows.slice(at, at + FORWARD_ROWS);
-    const batch = paddedRows(chunk, padId);
-    const lp = await reference.tokenLogprobs(batch);
-    chunk.forEach((r, b) => kls.push(sequenceKl(r.logps, Array.from(responseSlice(lp, chunk, b, batch.dims[1])))));
-  }
-  return kls;
+  const refLogps = await perResponse(rows, padId, (batch) => reference.tokenLogprobs(batch));
+  return rows.map((r, i) => sequenceKl(r.logps, Array.from(refLogps[i])));
 }
 
 /** Mean of `values` per prompt (rows hold `samples` responses of each prompt). */
