@@ -61,9 +61,11 @@ export interface RlSettings {
   /**
    * Standardise each sequence score by the running mean and std of the scores so far (TRL's
    * use_score_scaling + use_score_norm; src/train/rl/running-moments.ts): a reward model's offset
-   * then cannot steer PPO's zero-initialised value head. On for PPO and RTO.
+   * then cannot steer PPO's zero-initialised value head. Unset: on for PPO and RTO with the value
+   * head, off with a --critic (its own optimizer; one made from the reward model starts on the
+   * scores' scale) and for GRPO and RLOO (their group baselines need no values).
    */
-  normalizeScores: boolean;
+  normalizeScores?: boolean;
   /** Clip of the sequence score before it enters the reward (OpenRLHF clamps to +-10); 0: none. */
   scoreClip: number;
   /** Subtracted from the score of a response that ran out of tokens without EOS (TRL missing_eos_penalty); 0: none. */
@@ -91,7 +93,6 @@ export const RL_DEFAULTS: Omit<RlSettings, 'reward'> & { reward: string[] } = {
   klHorizon: 10_000,
   whitenAdvantages: true,
   scaleRewards: true,
-  normalizeScores: false,
   scoreClip: 10,
   missingEosPenalty: 0,
   evalPrompts: 32,
@@ -150,7 +151,7 @@ const CHECKS: Record<keyof RlSettings, Check> = {
   klHorizon: posInt,
   whitenAdvantages: bool,
   scaleRewards: bool,
-  normalizeScores: bool,
+  normalizeScores: (f, v) => v === undefined || bool(f, v),
   scoreClip: nonNeg,
   missingEosPenalty: nonNeg,
   evalData: dir,

@@ -128,7 +128,8 @@ export const rewardStage: RunStage = {
     const reward = await loadReward(s.reward, { method: s.combine, lambda: s.lambda }, { render });
     const gold = s.gold.length > 0 ? await loadReward(s.gold, { method: 'mean', lambda: 0 }, { render }, 'gold') : undefined;
     const items = (exp: Experience) => exp.rows.map((r) => ({ prompt: ctx.data.items[r.promptIndex]!.promptText!, response: r.text }));
-    const moments = s.normalizeScores ? new RunningMoments() : undefined;
+    const normalize = s.normalizeScores ?? (s.critic === undefined && ctx.loss.inputs.some((i) => i.name === RlInputs.tokenAdvantages));
+    const moments = normalize ? new RunningMoments() : undefined;
     return {
       async run(exp) {
         const scored = await reward.scoreDetailed(items(exp), { truncate: true });

@@ -94,7 +94,7 @@ export const KINDS: Readonly<Record<TrainKind, KindSpec>> = Object.freeze({
     accepts: (i) => has(i, RlInputs.tokenAdvantages) && !has(i, RlInputs.dpoTokenRewards),
     appendEos: true,
     stages: ONLINE_PPO,
-    rl: { samplesPerPrompt: 1, epochs: 4, normalizeScores: true },
+    rl: { samplesPerPrompt: 1, epochs: 4 },
   },
   rto: {
     summary: 'RTO (Zhong et al. 2024): PPO with the DPO token-wise reward plus the sentence reward',
@@ -104,7 +104,7 @@ export const KINDS: Readonly<Record<TrainKind, KindSpec>> = Object.freeze({
     accepts: (i) => has(i, RlInputs.dpoTokenRewards),
     appendEos: true,
     stages: ONLINE_PPO,
-    rl: { samplesPerPrompt: 1, epochs: 4, normalizeScores: true },
+    rl: { samplesPerPrompt: 1, epochs: 4 },
   },
   grpo: {
     summary: 'GRPO (Shao et al. 2024; TRL GRPOTrainer): G samples per prompt, group-normalised advantages, KL in the loss',
