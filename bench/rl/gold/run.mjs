@@ -39,8 +39,10 @@ const log = (line) => process.stdout.write(`[${new Date().toISOString().slice(11
 /** Flags every run shares: the experiment's prompt files and lengths, the gold model logged on held-out prompts. */
 const COMMON = {
   prompts: '$DATA/train-prompts.jsonl', gold: GOLD, 'max-new-tokens': 32, 'max-length': 128, 'max-prompt-length': 64,
-  'on-long-prompt': 'truncate', 'eval-fraction': 0, rl: '{"evalPrompts":64,"evalData":"$DATA/held-prompts.jsonl"}', threads: args.threads, 'no-progress': true,
+  'on-long-prompt': 'truncate', 'eval-fraction': 0, threads: args.threads, 'no-progress': true,
 };
+/** The runs' own evaluations: 64 held-out prompts, one response each, every eval-every iterations. */
+const EVAL_RL = { evalPrompts: 64, evalData: '$DATA/held-prompts.jsonl' };
 
 /** The runs: kind, starting policy, reward and the settings tuned (README "Optimising the gold model"). */
 // PPO and RTO: 8 prompts a batch, 4 PPO epochs of minibatches of 8 (the kinds' defaults), scores
@@ -61,12 +63,18 @@ export const RUNS = {
   // A tighter KL leash (4x the coefficient).
   'ppo-kl0.2': { kind: 'ppo', start: BASE, flags: { model: BASE, ...PPO_LIKE, 'kl-coef': 0.2 } },
   'rto-kl0.2': { kind: 'rto', start: DPO, flags: { model: DPO, dpo: DPO, 'dpo-reference': BASE, ...PPO_LIKE, 'kl-coef': 0.2 } },
+  // RTO with twice the prompts a batch (minibatches of 16): less noisy gold signal per update.
+  'rto-b16': { kind: 'rto', start: DPO, flags: { model: DPO, dpo: DPO, 'dpo-reference': BASE, ...PPO_LIKE, 'prompts-per-step': 16, 'batch-size': 16 } },
+  'rto-b16-kl0.1': { kind: 'rto', start: DPO, flags: { model: DPO, dpo: DPO, 'dpo-reference': BASE, ...PPO_LIKE, 'prompts-per-step': 16, 'batch-size': 16, 'kl-coef': 0.1 } },
   // Not the gold model: the shipped alignkit-rm as the reward, at that tighter leash and 30 iterations.
   'ppo-rm': { kind: 'ppo', start: BASE, flags: { model: BASE, ...PPO_LIKE, reward: models('alignkit-rm'), 'kl-coef': 0.2, steps: 30, 'eval-every': 10 } },
+  // The gold model minus 2: with the scores standardised (PPO's default) the run should match `ppo`; without, the offset steers it.
+  'ppo-shifted': { kind: 'ppo', start: BASE, flags: { model: BASE, ...PPO_LIKE, reward: 'js:bench/rl/gold/gold-minus-2.mjs' } },
+  'ppo-shifted-raw': { kind: 'ppo', start: BASE, flags: { model: BASE, ...PPO_LIKE, reward: 'js:bench/rl/gold/gold-minus-2.mjs' }, rl: { normalizeScores: false } },
 };
 
 const argv = (run, out) => {
-  const flags = { ...run.flags, ...COMMON, output: out };
+  const flags = { ...run.flags, ...COMMON, rl: JSON.stringify({ ...EVAL_RL, ...run.rl }), output: out };
   return ['train', run.kind, ...Object.entries(flags).flatMap(([k, v]) => (v === true ? [`--${k}`] : [`--${k}`, String(v).replaceAll('$DATA', DATA)]))];
 };
 /** The command as README shows it: DIR for the prompt files' directory, OUT for the output. */
