@@ -68,6 +68,7 @@ export const RUNS = {
   'rto-b16-kl0.1': { kind: 'rto', start: DPO, flags: { model: DPO, dpo: DPO, 'dpo-reference': BASE, ...PPO_LIKE, 'prompts-per-step': 16, 'batch-size': 16, 'kl-coef': 0.1 } },
   // Not the gold model: the shipped alignkit-rm as the reward, at that tighter leash and 30 iterations.
   'ppo-rm': { kind: 'ppo', start: BASE, flags: { model: BASE, ...PPO_LIKE, reward: models('alignkit-rm'), 'kl-coef': 0.2, steps: 30, 'eval-every': 10 } },
+  'ppo-rm-kl0.5': { kind: 'ppo', start: BASE, flags: { model: BASE, ...PPO_LIKE, reward: models('alignkit-rm'), 'kl-coef': 0.5, steps: 30, 'eval-every': 10 } },
   // The gold model minus 2: with the scores standardised (PPO's default) the run should match `ppo`; without, the offset steers it.
   'ppo-shifted': { kind: 'ppo', start: BASE, flags: { model: BASE, ...PPO_LIKE, reward: 'js:bench/rl/gold/gold-minus-2.mjs' } },
   'ppo-shifted-raw': { kind: 'ppo', start: BASE, flags: { model: BASE, ...PPO_LIKE, reward: 'js:bench/rl/gold/gold-minus-2.mjs' }, rl: { normalizeScores: false } },
