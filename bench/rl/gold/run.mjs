@@ -12,7 +12,7 @@
 // from scripts/coste-experiment.mjs's `data` stage (made here when absent).
 //
 //   nice -n 10 node --import ./src/dev/register-ts.mjs bench/rl/gold/run.mjs [--work /tmp/rlgold-final]
-//     [--only ppo,grpo,...] [--jobs 2] [--samples 4] [--limit 412] > gold.log 2>&1 &
+//     [--only ppo,grpo,...] [--jobs 2] [--samples 4] [--limit 412] [--report] > gold.log 2>&1 &
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,6 +29,8 @@ const { values: args } = parseArgs({ options: {
   samples: { type: 'string', default: '4' },
   limit: { type: 'string', default: '412' },
   threads: { type: 'string', default: '1' },
+  // Only rewrite results.md and the plot from results.json.
+  report: { type: 'boolean', default: false },
 } });
 const WORK = path.resolve(args.work);
 const DATA = path.join(WORK, 'data');
@@ -116,11 +118,11 @@ if (!fs.existsSync(path.join(DATA, 'held-prompts.jsonl'))) {
   log(`prompt files: scripts/coste-experiment.mjs --work ${WORK} --only data`);
   await new Promise((resolve, reject) => spawn(process.execPath, ['scripts/coste-experiment.mjs', '--work', WORK, '--only', 'data'], { cwd: root, stdio: 'inherit' }).on('exit', (c) => (c === 0 ? resolve() : reject(new Error(`data stage exited with ${c}`)))));
 }
-const names = args.only ? args.only.split(',') : Object.keys(RUNS);
+const names = args.report ? [] : args.only ? args.only.split(',') : Object.keys(RUNS);
 const seconds = {};
 await pool(names, Number(args.jobs), async (name) => (seconds[name] = await train(name, RUNS[name])));
 
-log(`evaluating on ${args.limit} held-out prompts x ${args.samples} samples (load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+if (names.length) log(`evaluating on ${args.limit} held-out prompts x ${args.samples} samples (load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')})`);
 const results = {};
 for (const start of new Set(names.map((n) => RUNS[n].start))) {
   const group = names.filter((n) => RUNS[n].start === start);
@@ -158,6 +160,6 @@ fs.writeFileSync(path.join(out, 'results.md'), `${lines.join('\n')}\n`);
 // The runs' own evaluations (64 held-out prompts, one response each) as curves: gold reward against KL to the start.
 fs.writeFileSync(path.join(out, 'gold-vs-kl.svg'), chartsToSvg([{
   title: 'Optimising the gold model: held-out gold reward against KL to the start (the runs\' own evaluations)', xLabel: 'KL (nats)', yLabel: 'gold reward',
-  series: Object.entries(runs).map(([n, r]) => ({ name: `${n.toUpperCase()} (from ${path.basename(r.start)})`, points: r.curve.map((p) => [p.kl, p.gold]) })),
+  series: Object.entries(runs).filter(([n]) => RUNS[n].flags.reward === GOLD).map(([n, r]) => ({ name: `${n.toUpperCase()} (from ${path.basename(r.start)})`, points: r.curve.map((p) => [p.kl, p.gold]) })),
 }]));
 log('bench/rl/gold/results.md');
