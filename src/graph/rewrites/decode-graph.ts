@@ -11,7 +11,7 @@
 // Returns undefined when the graph does not have that layout (the caller keeps the plain step).
 
 import { GraphBuilder } from '../builder.js';
-import { attrInt, onnxOpset, producers, type Model } from '../ir.js';
+import { attrInt, onnxOpset, producers, topological, type Model } from '../ir.js';
 import { cloneModel } from './lora.js';
 
 export interface DecodingGraph {
@@ -81,23 +81,4 @@ export function decodingGraph(source: Model): DecodingGraph | undefined {
     ...named.map((name) => ({ name, dtype: 'float32' as const })),
   ];
   return { model, newKv };
-}
-
-/** Nodes in an order where every input is produced before it is read (stable for already-sorted lists). */
-function topological(nodes: Model['graph']['nodes'], available: Set<string>): Model['graph']['nodes'] {
-  const have = new Set([...available, '']);
-  const out: Model['graph']['nodes'] = [];
-  let pending = nodes;
-  while (pending.length > 0) {
-    const next: Model['graph']['nodes'] = [];
-    for (const n of pending) {
-      if (n.inputs.every((i) => have.has(i))) {
-        out.push(n);
-        n.outputs.forEach((o) => have.add(o));
-      } else next.push(n);
-    }
-    if (next.length === pending.length) return [...out, ...next]; // inputs from subgraphs or constants: keep the rest as is
-    pending = next;
-  }
-  return out;
 }
