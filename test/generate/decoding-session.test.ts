@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Session, loadModel, type Tensor } from '../../src/graph/index.js';
 import { decodingGraph, LAST_LOGITS, LAST_LOGSUMEXP } from '../../src/graph/rewrites/index.js';
 import { KvDecoder, logSoftmax } from '../../src/generate/index.js';
+import { SLOT_CHUNK } from '../../src/generate/kv-decoder.js';
 import { CausalLM } from '../../src/models/index.js';
 
 const DIR = path.resolve('data/models/tiny-gpt2');
@@ -62,6 +63,27 @@ describe('KvDecoder over pre-sized cache buffers', () => {
       b = await plain.step(next, 0);
     }
     await expect(fast.step([1, 1], 0)).rejects.toMatchObject({ code: 'ALIGNKIT_ERR_INVALID_ARGUMENT' });
+  });
+});
+
+describe('KvDecoder cache widening', () => {
+  // Regression (issue 13): the cache buffers now start empty and widen SLOT_CHUNK slots at a time
+  // (attention runs over the tokens so far, not the whole capacity); across several widenings the
+  // logits must stay those of the plain cached step.
+  it(`keeps the plain step's logits across several ${SLOT_CHUNK}-slot widenings`, async () => {
+    const lm = await CausalLM.load(DIR);
+    const prompts = [[11, 12, 13, 14, 15], [21, 22]];
+    const steps = 3 * SLOT_CHUNK + 3;
+    const fast = new KvDecoder(lm, true, steps);
+    const plain = new KvDecoder({ step: (x) => lm.step(x), vocabSize: lm.vocabSize }, true);
+    let a = await fast.prefill(prompts, 0);
+    let b = await plain.prefill(prompts, 0);
+    for (let step = 0; step < steps; step++) {
+      a.forEach((row, r) => expect(maxAbsDiff(row, b[r]!), `step ${step} row ${r}`).toBeLessThan(1e-4));
+      const next = b.map((row) => row.indexOf(Math.max(...row)));
+      a = await fast.step(next, 0);
+      b = await plain.step(next, 0);
+    }
   });
 });
 
