@@ -38,7 +38,7 @@ const i64 = (dims: number[], data: BigInt64Array): Tensor => ({ dtype: 'int64', 
  */
 export const SLOT_CHUNK = 16;
 
-/** The KV cache in buffers [B, kvHeads, width, headDim] per past input, filled slot by slot and widened in chunks up to `capacity`. */
+/** The KV cache in buffers [B, kvHeads, width, headDim] per past input (allocated once at capacity), filled slot by slot and widened in chunks. */
 class SlotCache {
   private filled = 0;
   /** Slots the buffers hold now (the past length fed): grows by SLOT_CHUNK up to capacity. */
@@ -58,7 +58,8 @@ class SlotCache {
   ) {
     this.heads = decoding.layout.numKvHeads;
     this.headDim = decoding.layout.headDim;
-    for (const past of decoding.newKv.keys()) this.buffers.set(past, new Float32Array(0));
+    // Each buffer is allocated once at capacity; the first batch x heads x width x headDim values hold the cache.
+    for (const past of decoding.newKv.keys()) this.buffers.set(past, new Float32Array(batch * this.heads * capacity * this.headDim));
     this.slotMask = new Uint8Array(batch * capacity);
     this.seen = new Array<number>(batch).fill(0);
   }
@@ -87,7 +88,7 @@ class SlotCache {
       attention_mask: i64([B, S + T], mask),
       position_ids: i64([B, T], positions),
     };
-    for (const [past, buf] of this.buffers) feeds[past] = { dtype: 'float32', dims: [B, this.heads, S, this.headDim], data: buf };
+    for (const [past, buf] of this.buffers) feeds[past] = { dtype: 'float32', dims: [B, this.heads, S, this.headDim], data: buf.subarray(0, B * this.heads * S * this.headDim) };
     if (this.decoding.usesCacheBranch) feeds.use_cache_branch = { dtype: 'bool', dims: [1], data: Uint8Array.of(1) };
     const out = await this.decoding.session.run(feeds);
     if (this.filled + T > this.width) this.widen(Math.min(this.capacity, Math.ceil((this.filled + T) / SLOT_CHUNK) * SLOT_CHUNK));
@@ -103,15 +104,12 @@ class SlotCache {
     return { logits: out[LAST_LOGITS]!.data as Float32Array, logSumExp: out[LAST_LOGSUMEXP]!.data as Float32Array };
   }
 
-  /** Re-lay the buffers out with `width` slots per row and head, keeping the filled ones. */
+  /** Re-lay the buffers out in place with `width` slots per row and head, keeping the filled ones (last row first, so nothing is overwritten before it moves). */
   private widen(width: number): void {
-    const rows = this.batch * this.heads;
-    const kept = this.filled * this.headDim;
-    for (const [past, old] of this.buffers) {
-      const wide = new Float32Array(rows * width * this.headDim);
-      for (let bh = 0; bh < rows; bh++) wide.set(old.subarray(bh * this.width * this.headDim, bh * this.width * this.headDim + kept), bh * width * this.headDim);
-      this.buffers.set(past, wide);
-    }
+    const D = this.headDim;
+    const kept = this.filled * D;
+    for (const buf of this.buffers.values())
+      for (let bh = this.batch * this.heads - 1; bh > 0; bh--) buf.copyWithin(bh * width * D, bh * this.width * D, bh * this.width * D + kept);
     this.width = width;
   }
 }
