@@ -4,10 +4,11 @@
 // Two ways to run a step. When the model offers a decoding session (src/models DecodingSession:
 // the graph rewritten to return only the new tokens' keys and values, the last position's logits
 // and their log sum exp) and the loop says how many tokens it will add, the cache lives in buffers
-// sized once for prompt + new tokens: each step feeds them whole (zero-copy), writes the new keys
-// and values into the next slots, and masks the slots not yet written. Nothing per step grows with
-// the sequence, where the plain step returns the whole grown cache (which onnxruntime-node copies
-// into fresh memory every step). Otherwise the model's `step` (optimum's names: input_ids,
+// allocated once for prompt + new tokens: each step feeds the filled width (zero-copy; widened in
+// place SLOT_CHUNK slots at a time), writes the new keys and values into the next slots, and masks
+// the slots not yet written. Nothing per step is copied in proportion to the sequence, where the
+// plain step returns the whole grown cache (which onnxruntime-node copies into fresh memory every
+// step). Otherwise the model's `step` (optimum's names: input_ids,
 // attention_mask, position_ids, past_key_values.{i}.key|value) runs with the cache it returned.
 
 import { fail } from '../errors.js';

@@ -53,10 +53,18 @@ function perm(n: Node | undefined): string {
   return p?.type === 'ints' ? p.value.join(',') : '';
 }
 
-/** Whether `value` is computed from the graph input `input` through a LessOrEqual (a causal mask built from the attention mask). */
+/**
+ * Ops a plain causal + padding mask is built from (src/models/fixtures/decoder-parts.ts: key
+ * positions <= query positions, And the attention mask). A sliding window or any other offset
+ * needs more (a second comparison, an Add), and such a mask is left unfused.
+ */
+const MASK_OPS = new Set(['And', 'LessOrEqual', 'Unsqueeze', 'Cast', 'Range', 'Sub', 'Shape', 'Gather', 'Constant', 'Reshape', 'Expand']);
+
+/** Whether `value` is exactly causal And padding: built from the graph input `input` by MASK_OPS with one LessOrEqual. */
 function isCausalPaddingMask(made: Map<string, Node>, value: string, input: string): boolean {
   let readsInput = false;
-  let causal = false;
+  let comparisons = 0;
+  let plain = true;
   const seen = new Set<string>();
   const walk = (v: string): void => {
     if (seen.has(v)) return;
@@ -64,11 +72,12 @@ function isCausalPaddingMask(made: Map<string, Node>, value: string, input: stri
     if (v === input) readsInput = true;
     const n = made.get(v);
     if (!n) return;
-    if (n.opType === 'LessOrEqual' || n.opType === 'GreaterOrEqual' || n.opType === 'Trilu') causal = true;
+    if (!MASK_OPS.has(n.opType) || (n.domain ?? '') !== '') plain = false;
+    if (n.opType === 'LessOrEqual') comparisons++;
     n.inputs.forEach(walk);
   };
   walk(value);
-  return readsInput && causal;
+  return readsInput && plain && comparisons === 1;
 }
 
 /** [B, H, T, D] -> the [B, T, C] value it was split from (Transpose(Reshape(x)) with perm 0,2,1,3), and H. */

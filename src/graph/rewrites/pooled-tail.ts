@@ -36,7 +36,9 @@ export function poolBeforeTail(source: Model, output = 'logits'): Model | undefi
   const made = producers(g);
   const readers = consumers(g);
   const pool = poolingOf(g, made, output);
-  if (!pool || !g.inputs.some((v) => v.name === 'input_ids')) return undefined;
+  // [B, L] scores from a flat [B] index (b * T + position), as GPT-2/Llama classifiers pool.
+  const declared = g.outputs.find((o) => o.name === output)?.dims;
+  if (!pool || !g.inputs.some((v) => v.name === 'input_ids') || (declared && declared.length !== 2)) return undefined;
   const graphOutputs = new Set(g.outputs.map((o) => o.name));
 
   // Values built from initializers alone (weights, a transposed head): position-independent.
