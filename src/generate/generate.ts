@@ -131,7 +131,10 @@ export async function* generateStream(
   if (!sampler) throw fail('ALIGNKIT_ERR_UNKNOWN_NAME', `unknown sampler ${cfg.sampler}; known: ${Object.keys(SAMPLERS).join(', ')}`);
   const processors = processorsFor(cfg);
   const pad = tokenizer.padTokenId;
-  const decoders = [base, ...guides.map((g) => g.model)].map((m) => new KvDecoder(m, cfg.useCache, cfg.maxNewTokens));
+  // Greedy decoding with nothing editing the scores reads only each row's argmax, which the decoding
+  // graph computes: the steps then fetch no [B, V] logits (KvDecoder greedyOnly).
+  const greedyOnly = cfg.sampler === 'greedy' && guides.length === 0 && processors.length === 0 && asyncProcessors.length === 0;
+  const decoders = [base, ...guides.map((g) => g.model)].map((m) => new KvDecoder(m, cfg.useCache, cfg.maxNewTokens, greedyOnly));
   // Rows from the decoders are views of the step's output: copy before anything edits scores in place.
   const editsScores = cfg.temperature !== 1 || processors.length > 0 || asyncProcessors.length > 0;
   const rows: GenerationResult[] = prompts.map(() => ({ text: '', tokens: [], baseLogprobs: [], armLogprobs: guides.map(() => []), finishReason: 'length' }));
@@ -139,6 +142,17 @@ export async function* generateStream(
   const sequences = prompts.map((p) => [...p]);
   const texts = rows.map((row) => new RowText(tokenizer, row.tokens));
   const checksStops = cfg.stop.some(Boolean);
+
+  /** Row r's next token from its (guided, processed) scores; `logits` holds each model's rows. */
+  const chooseToken = async (r: number, logits: Float32Array[][]): Promise<number> => {
+    const baseRow = logits[0]![r]!;
+    const guided = guides.length
+      ? genarmScores(baseRow, guides.map((g, i) => ({ logits: logits[i + 1]![r]!, alpha: g.alpha, logSumExp: decoders[i + 1]!.logSumExpOf(r) })), cfg.temperature, decoders[0]!.logSumExpOf(r))
+      : editsScores ? applyTemperature(baseRow, cfg.temperature) : baseRow;
+    applyProcessors(processors, sequences[r]!, guided);
+    for (const p of asyncProcessors) await p(r, sequences[r]!, rows[r]!.tokens, guided);
+    return sampler(guided, random);
+  };
 
   try {
     let logits = await Promise.all(decoders.map((d) => d.prefill(prompts, pad)));
@@ -149,13 +163,7 @@ export async function* generateStream(
           next.push(pad);
           continue;
         }
-        const baseRow = logits[0]![r]!;
-        const guided = guides.length
-          ? genarmScores(baseRow, guides.map((g, i) => ({ logits: logits[i + 1]![r]!, alpha: g.alpha, logSumExp: decoders[i + 1]!.logSumExpOf(r) })), cfg.temperature, decoders[0]!.logSumExpOf(r))
-          : editsScores ? applyTemperature(baseRow, cfg.temperature) : baseRow;
-        applyProcessors(processors, sequences[r]!, guided);
-        for (const p of asyncProcessors) await p(r, sequences[r]!, rows[r]!.tokens, guided);
-        const token = sampler(guided, random);
+        const token = greedyOnly ? decoders[0]!.greedyToken(r) : await chooseToken(r, logits);
         next.push(token);
         const row = rows[r]!;
         row.tokens.push(token);

@@ -14,7 +14,8 @@
 import { fail } from '../errors.js';
 import { releaseResident, type Feed, type Tensor } from '../graph/index.js';
 import type { DecodingSession, StepInputs, StepOutput } from '../models/index.js';
-import { LAST_LOGITS, LAST_LOGSUMEXP } from '../graph/rewrites/index.js';
+import { LAST_ARGMAX, LAST_LOGITS, LAST_LOGSUMEXP, LAST_MAX } from '../graph/rewrites/index.js';
+import { SAMPLERS } from './sampler.js';
 import { logProbOf } from './processors.js';
 
 /** What decoding needs from a loaded causal LM (CausalLM provides it). */
@@ -38,6 +39,13 @@ const i64 = (dims: number[], data: BigInt64Array): Tensor => ({ dtype: 'int64', 
  * copies it every step).
  */
 export const SLOT_CHUNK = 16;
+
+interface SlotOutput {
+  logits: Float32Array | undefined;
+  logSumExp: Float32Array;
+  max: Float32Array;
+  argmax: BigInt64Array;
+}
 
 /** The KV cache in buffers [B, kvHeads, width, headDim] per past input (allocated once at capacity), filled slot by slot and widened in chunks. */
 class SlotCache {
@@ -65,8 +73,11 @@ class SlotCache {
     this.seen = new Array<number>(batch).fill(0);
   }
 
-  /** Run `ids` [B, T] (mask 0 on left padding) over the cache; returns last-position logits [B, V] and log sum exps [B]. */
-  async run(ids: number[][], newMask: number[][]): Promise<{ logits: Float32Array; logSumExp: Float32Array }> {
+  /**
+   * Run `ids` [B, T] (mask 0 on left padding) over the cache; returns last-position logits [B, V]
+   * (unless `logits` is false) and log sum exps [B], with each row's largest logit and its index.
+   */
+  async run(ids: number[][], newMask: number[][], logits = true): Promise<SlotOutput> {
     const B = this.batch;
     const T = ids[0]!.length;
     const S = this.width;
@@ -91,7 +102,7 @@ class SlotCache {
     };
     for (const [past, buf] of this.buffers) feeds[past] = { dtype: 'float32', dims: [B, this.heads, S, this.headDim], data: buf.subarray(0, B * this.heads * S * this.headDim) };
     if (this.decoding.usesCacheBranch) feeds.use_cache_branch = { dtype: 'bool', dims: [1], data: Uint8Array.of(1) };
-    const out = await this.decoding.session.run(feeds);
+    const out = await this.decoding.session.run(feeds, logits ? undefined : [LAST_LOGSUMEXP, LAST_MAX, LAST_ARGMAX, ...this.decoding.newKv.values()]);
     if (this.filled + T > this.width) this.widen(Math.min(this.capacity, Math.ceil((this.filled + T) / SLOT_CHUNK) * SLOT_CHUNK));
     // New keys/values [B, H, T, D] into slots filled .. filled + T of [B, H, width, D].
     const block = T * this.headDim;
@@ -102,7 +113,12 @@ class SlotCache {
     }
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) this.slotMask[b * this.capacity + this.filled + t] = newMask[b]![t]!;
     this.filled += T;
-    return { logits: out[LAST_LOGITS]!.data as Float32Array, logSumExp: out[LAST_LOGSUMEXP]!.data as Float32Array };
+    return {
+      logits: out[LAST_LOGITS]?.data as Float32Array | undefined,
+      logSumExp: out[LAST_LOGSUMEXP]!.data as Float32Array,
+      max: out[LAST_MAX]!.data as Float32Array,
+      argmax: out[LAST_ARGMAX]!.data as BigInt64Array,
+    };
   }
 
   /** Re-lay the buffers out in place with `width` slots per row and head, keeping the filled ones (last row first, so nothing is overwritten before it moves). */
@@ -123,17 +139,23 @@ export class KvDecoder {
   private slots: SlotCache | undefined;
   private rows: Float32Array[] = [];
   private logSumExp: Float32Array | undefined;
+  /** The last step's largest logit and its index per row, when it fetched no logits (greedyOnly). */
+  private best: { max: Float32Array; argmax: BigInt64Array } | undefined;
 
   /**
    * @param useCache false recomputes the whole sequence every step with an empty past: the
    *   reference the cached path is tested against.
    * @param newTokens how many tokens the loop will add after the prompt (at most): with it, a model
    *   with a decoding session decodes over a cache sized once (see the file comment).
+   * @param greedyOnly the loop reads only greedyToken and its logProbOf (greedy decoding, nothing
+   *   editing the scores): over a decoding session the steps then fetch each row's argmax and its
+   *   logit instead of the [B, V] logits, and return no rows.
    */
   constructor(
     readonly model: DecoderModel,
     readonly useCache = true,
     readonly newTokens?: number,
+    readonly greedyOnly = false,
   ) {}
 
   /** Feed the prompts; returns each row's next-token logits. */
@@ -175,17 +197,27 @@ export class KvDecoder {
     return this.logSumExp?.[row];
   }
 
+  /** The row's greedy next token: the graph's argmax when the step fetched no logits, else the first maximum of its logits. */
+  greedyToken(row: number): number {
+    return this.best ? Number(this.best.argmax[row]) : SAMPLERS.greedy(this.rows[row]!);
+  }
+
   /** log softmax(row's last logits)[token]: from the graph's log sum exp when the decoding session gave one. */
   logProbOf(row: number, token: number): number {
+    if (this.best) {
+      if (token !== Number(this.best.argmax[row])) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `row ${row}: a greedy-only decoder knows the log-prob of its argmax ${this.best.argmax[row]}, not of token ${token}`);
+      return this.best.max[row]! - this.logSumExp![row]!;
+    }
     const logits = this.rows[row]!;
     return this.logSumExp ? logits[token]! - this.logSumExp[row]! : logProbOf(logits, token);
   }
 
   private async fromSlots(ids: number[][], mask: number[][]): Promise<Float32Array[]> {
-    const { logits, logSumExp } = await this.slots!.run(ids, mask);
-    const vocab = logits.length / ids.length;
+    const { logits, logSumExp, max, argmax } = await this.slots!.run(ids, mask, !this.greedyOnly);
     this.logSumExp = logSumExp;
-    this.rows = ids.map((_, b) => logits.subarray(b * vocab, (b + 1) * vocab));
+    this.best = logits ? undefined : { max, argmax };
+    const vocab = logits ? logits.length / ids.length : 0;
+    this.rows = logits ? ids.map((_, b) => logits.subarray(b * vocab, (b + 1) * vocab)) : [];
     return this.rows;
   }
 

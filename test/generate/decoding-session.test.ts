@@ -87,6 +87,31 @@ describe('KvDecoder cache widening', () => {
   });
 });
 
+describe('KvDecoder greedyOnly', () => {
+  // Issue 13: greedy decoding with nothing editing the scores fetches the graph's argmax and its
+  // logit instead of the [B, V] logits; tokens and log-probs must be those of the full rows.
+  it('gives the argmax and log-prob of the full logits without fetching them', async () => {
+    const lm = await CausalLM.load(DIR);
+    const prompts = [[11, 12, 13, 14, 15], [21, 22]];
+    const fast = new KvDecoder(lm, true, 20, true);
+    const full = new KvDecoder(lm, true, 20);
+    expect(await fast.prefill(prompts, 0)).toEqual([]);
+    let rows = await full.prefill(prompts, 0);
+    for (let step = 0; step < 20; step++) {
+      const next = rows.map((row, r) => {
+        const token = full.greedyToken(r);
+        expect(token).toBe(row.indexOf(Math.max(...row)));
+        expect(fast.greedyToken(r), `step ${step} row ${r}`).toBe(token);
+        expect(fast.logProbOf(r, token)).toBeCloseTo(full.logProbOf(r, token), 5);
+        return token;
+      });
+      expect(() => fast.logProbOf(0, next[0]! + 1)).toThrow(/argmax/);
+      await fast.step(next, 0);
+      rows = await full.step(next, 0);
+    }
+  });
+});
+
 describe('genarmScores with log sum exps from the decoding graph', () => {
   it('equals the log-softmax form, and falls back to it when a vocabulary is padded', async () => {
     const { genarmScores } = await import('../../src/generate/index.js');

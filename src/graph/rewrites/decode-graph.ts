@@ -7,7 +7,9 @@
 //  - `last_logits` [B, V]: the head applied to the last position only (the rows are left-padded, so
 //    the last column is every row's newest token), so a prompt's prefill skips T - 1 head products;
 //  - `last_logsumexp` [B]: log sum exp of those logits, so per-token log-probs need no softmax pass
-//    over the vocabulary in JavaScript.
+//    over the vocabulary in JavaScript;
+//  - `last_max` [B] and `last_argmax` [B]: the largest logit and its index, all greedy decoding
+//    without processors fetches.
 // Returns undefined when the graph does not have that layout (the caller keeps the plain step).
 
 import { GraphBuilder } from '../builder.js';
@@ -22,6 +24,8 @@ export interface DecodingGraph {
 
 export const LAST_LOGITS = 'last_logits';
 export const LAST_LOGSUMEXP = 'last_logsumexp';
+export const LAST_MAX = 'last_max';
+export const LAST_ARGMAX = 'last_argmax';
 const PAST = /^past_key_values\.(\d+)\.(key|value)$/;
 
 export function decodingGraph(source: Model): DecodingGraph | undefined {
@@ -65,7 +69,11 @@ export function decodingGraph(source: Model): DecodingGraph | undefined {
   // about a twelfth of a decoding step of alignkit-base.
   const max = b.reduceMax(LAST_LOGITS, [-1], true); // [B, 1]
   const sum = b.reduceSum(b.exp(b.sub(LAST_LOGITS, max)), [-1], false); // [B]
-  b.op1('Add', [b.log(sum), b.squeeze(max, [1])], {}, { names: [LAST_LOGSUMEXP] });
+  b.op1('Squeeze', [max, b.int64s([1])], {}, { names: [LAST_MAX] });
+  b.op1('Add', [b.log(sum), LAST_MAX], {}, { names: [LAST_LOGSUMEXP] });
+  // Greedy decoding without processors needs only these: the JS side then fetches neither the
+  // [B, V] logits (a copy onnxruntime-node makes per step) nor scans them for the argmax.
+  b.op1('ArgMax', [LAST_LOGITS], { axis: -1, keepdims: 0 }, { names: [LAST_ARGMAX] }); // [B], the first maximum as JS's argmax
   g.nodes = topological(g.nodes, new Set([...g.inputs.map((v) => v.name), ...g.initializers.keys()]));
   const vocab = g0.outputs.find((o) => o.name === 'logits')!.dims?.[2];
   const named: string[] = [];
@@ -78,6 +86,8 @@ export function decodingGraph(source: Model): DecodingGraph | undefined {
   g.outputs = [
     { name: LAST_LOGITS, dtype: 'float32', dims: ['batch_size', vocab ?? 'vocab'] },
     { name: LAST_LOGSUMEXP, dtype: 'float32', dims: ['batch_size'] },
+    { name: LAST_MAX, dtype: 'float32', dims: ['batch_size'] },
+    { name: LAST_ARGMAX, dtype: 'int64', dims: ['batch_size'] },
     ...named.map((name) => ({ name, dtype: 'float32' as const })),
   ];
   return { model, newKv };
