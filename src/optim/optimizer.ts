@@ -168,6 +168,7 @@ export class ChainOptimizer implements Optimizer {
    * state arrays before state() so that checkpoints keep one format.
    */
   layout(params: Param[]): readonly GroupLayout[] {
+    this.canonicalize();
     return this.ensureGroups(params).map((g) => ({ transform: g.transform, hyper: g.hyper, params: g.params, state: g.state }));
   }
 
@@ -249,6 +250,7 @@ export class ChainOptimizer implements Optimizer {
     // Returning only the step count here made a resumed run that ran no step (resuming a finished
     // run) rewrite its checkpoint without the moments (issue #12: 92 tensors -> 30).
     if (!this.groups && this.pending) return new Map(this.pending);
+    this.canonicalize();
     const out = new Map<string, Tensor>();
     out.set('#stepCount', { dtype: 'float64', dims: [1], data: Float64Array.of(this.stepCount) });
     this.groups?.forEach((g, gi) => collectState(`group${gi}/`, g.transform, g.state, g.params, out));
@@ -266,7 +268,13 @@ export class ChainOptimizer implements Optimizer {
     this.applyState(t);
   }
 
+  /** State in the transforms' layout: kernels that pack it between steps unpack it here. */
+  private canonicalize(): void {
+    for (const g of this.groups ?? []) g.kernel?.canonicalize(g.state, g.transform);
+  }
+
   private applyState(t: Map<string, Tensor>): void {
+    this.canonicalize();
     const used = new Set<string>(['#stepCount']);
     const sc = t.get('#stepCount');
     if (!sc) throw fail('ALIGNKIT_ERR_STATE', 'optimizer state has no "#stepCount"', { field: '#stepCount' });

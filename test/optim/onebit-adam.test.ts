@@ -85,4 +85,52 @@ describe('1-bit Adam on the arena', () => {
     // 9 compressed steps of lr 0.01 move p by ~0.1: the paths agree to a few float32 ulps of p (|p| < 3).
     expect(worst).toBeLessThan(2e-6);
   });
+
+  it('one worker: the server compression is the identity (its error stays exactly 0), so the kernel that skips it and packs its state follows the TypeScript path', () => {
+    const rnd = gaussian(4);
+    const arena = new WasmArena(1 << 22);
+    const init = Float32Array.from({ length: 4099 }, () => 0.5 * rnd());
+    const make = () => arena.param('w', [4099], init);
+    const [pk, pt, pr] = [make(), make(), make()];
+    const hyper = { lr: 0.01, freezeStep: 2, weightDecay: 0.1 };
+    const fast = createOptimizer('onebit-adam', hyper, { arena });
+    const slow = createOptimizer('onebit-adam', hyper, { arena, kernels: false });
+    const resumed = createOptimizer('onebit-adam', hyper, { arena });
+    const agree = (a: Float32Array, b: Float32Array, scale: number) => {
+      let worst = 0;
+      a.forEach((x, j) => (worst = Math.max(worst, Math.abs(x - b[j]!))));
+      expect(worst).toBeLessThanOrEqual(2e-6 * scale);
+    };
+    for (let t = 1; t <= 20; t++) {
+      // Every 97th entry never gets a gradient (v = 0 there, as for unused embedding rows: the packed
+      // sign then sits on -0).
+      const g = Float32Array.from(init, (_, j) => (j % 97 ? rnd() : 0));
+      fast.step([pk], { w: g });
+      slow.step([pt], { w: g });
+      if (t > 10) resumed.step([pr], { w: g });
+      if (t === 10) {
+        // Mid-run the kernel's packed slot reads back in the TypeScript layout: m = ±scale, v >= 0, e.
+        const [ks, ts] = [fast.state(), slow.state()];
+        for (const key of ['m', 'v', 'workerError0']) {
+          const k = [...ks].find(([name]) => name.endsWith(`/${key}`))![1].data as Float32Array;
+          const s = [...ts].find(([name]) => name.endsWith(`/${key}`))![1].data as Float32Array;
+          agree(k, s, Math.max(...s.map(Math.abs)));
+          if (key === 'm') expect(k.every((x, j) => Math.sign(x) === Math.sign(s[j]!))).toBe(true);
+        }
+        expect([...ks].find(([name]) => name.endsWith('/v'))![1].data.every((x) => x >= 0 && !Object.is(x, -0))).toBe(true);
+        const serverErrors = [...ts].filter(([key]) => key.includes('serverError'));
+        expect(serverErrors).toHaveLength(1);
+        expect(serverErrors[0]![1].data.every((x) => x === 0)).toBe(true);
+        // A kernel optimizer resumed from the TypeScript path's checkpoint packs it again.
+        resumed.loadState(new Map([...ts].map(([key, x]) => [key, { ...x, data: x.data.slice() }])));
+        pr.data.set(pt.data);
+      }
+    }
+    expect(fast.kernelNames()).toEqual(['onebit-adam']);
+    let movement = 0;
+    pt.data.forEach((x, j) => (movement = Math.max(movement, Math.abs(x - init[j]!))));
+    // Float32 rounding of the packed sums only: about 1e-7 of how far p moved.
+    agree(pk.data, pt.data, movement);
+    agree(pr.data, pt.data, movement);
+  });
 });

@@ -224,6 +224,12 @@ const adam8bit: KernelSpec = {
   },
 };
 
+/**
+ * With one worker, the scale of each slot's last compressed step while the slot is packed (e's array
+ * holds y = b1 q + e, v's sign bit sign(q); see onebit_pack in optim_kernels.c).
+ */
+const packedScale = new WeakMap<object, number>();
+
 /** 1-bit Adam: Adam without bias correction in the warm-up, then the two-sided sign compression. */
 const onebitAdam: KernelSpec = {
   name: 'onebit-adam',
@@ -243,11 +249,27 @@ const onebitAdam: KernelSpec = {
         k.x.adam_step(ptr(p.data), ptr(grads[i]), ptr(s.m), ptr(s.v), 0, n, lr, b1, b2, 1 - b1, 1 - b2, eps, 1, 1, 0, lr * wd, 0, 0, INF, 1, 1, 0);
         return;
       }
-      const acc = per.length > 1 ? k.scratch('onebit-acc', n) : undefined;
       const sums = scratchF64(k.arena, 'onebit-sums', 3);
+      // Per-worker gradients may live anywhere (the mean gradient is already in the arena).
+      const arenaGrad = (g: Float32Array) => {
+        if (k.arena.contains(g)) return g;
+        const copy = k.scratch('onebit-grad', n).subarray(0, n);
+        copy.set(g);
+        return copy;
+      };
+      if (workers === 1) {
+        const g = arenaGrad(per[0]![i]!);
+        const y = s.workerError0!;
+        if (!packedScale.has(s)) k.x.onebit_pack(ptr(s.m), ptr(y), n, b1);
+        k.x.onebit_norm(ptr(g), ptr(y), n, 1 - b1, ptr(sums));
+        const scale = Math.fround(Math.sqrt(sums[0]! / n));
+        k.x.onebit_single(ptr(p.data), ptr(s.v), ptr(y), ptr(g), n, b1, 1 - b1, scale, eps, lr, wd);
+        packedScale.set(s, scale);
+        return;
+      }
+      const acc = k.scratch('onebit-acc', n);
       per.forEach((wg, w) => {
-        const g = k.arena.contains(wg[i]!) ? wg[i]! : k.scratch('onebit-grad', n).subarray(0, n);
-        if (g !== wg[i]) g.set(wg[i]!);
+        const g = arenaGrad(wg[i]!);
         const e = s[`workerError${w}`]!;
         const [first, last] = [w === 0 ? 1 : 0, w === per.length - 1 ? 1 : 0];
         k.x.onebit_local(ptr(s.m), ptr(g), ptr(e), ptr(acc), ptr(s.serverError), n, b1, 1 - b1, first, last, ptr(sums));
@@ -259,6 +281,17 @@ const onebitAdam: KernelSpec = {
         k.x.onebit_finish(ptr(p.data), ptr(s.m), ptr(s.v), ptr(e), ptr(acc), ptr(s.serverError), n, scale, wt, first, scale2, eps, lr, wd);
       });
     });
+  },
+  canonicalize: (k, state, t) => {
+    const a = member(t, state, 'scaleByOneBitAdam');
+    const b1 = (a.hyper as { b1: number }).b1;
+    for (const slot of a.state.slots) {
+      const s = slot as Record<string, Float32Array>;
+      const scale = packedScale.get(s);
+      if (scale === undefined) continue;
+      k.x.onebit_unpack(ptr(s.m), ptr(s.v), ptr(s.workerError0), s.m!.length, b1, scale);
+      packedScale.delete(s);
+    }
   },
 };
 

@@ -69,6 +69,11 @@ export interface KernelSpec {
   /** Further conditions on hyperparameters (options the kernel does not implement). */
   accepts?(t: GradientTransformation, params: Param[]): boolean;
   make(k: ArenaKernels): KernelRun;
+  /**
+   * For a kernel that keeps its state in a layout of its own between steps (1-bit Adam): restore
+   * the layout the TypeScript transforms use, before anything else reads or writes the state.
+   */
+  canonicalize?(k: ArenaKernels, state: TransformState, t: GradientTransformation): void;
 }
 
 /** Byte offset of an array in the arena (0 = absent, as the C code reads null). */

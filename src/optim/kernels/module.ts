@@ -23,6 +23,10 @@ export interface KernelExports {
   onebit_local(m: number, g: number, e: number, acc: number, es: number, n: number, b1: number, c1: number, first: number, last: number, out: number): void;
   onebit_compress(e: number, acc: number, n: number, scale: number, w: number, first: number): void;
   onebit_finish(p: number, m: number, v: number, e: number, acc: number, es: number, n: number, scale: number, w: number, first: number, scale2: number, eps: number, lr: number, wd: number): void;
+  onebit_pack(m: number, y: number, n: number, b1: number): void;
+  onebit_unpack(m: number, v: number, e: number, n: number, b1: number, scale: number): void;
+  onebit_norm(g: number, y: number, n: number, c1: number, out: number): void;
+  onebit_single(p: number, v: number, y: number, g: number, n: number, b1: number, c1: number, scale: number, eps: number, lr: number, wd: number): void;
   projected_step(p: number, g: number, m: number, v: number, rows: number, width: number, kind: number, b1: number, b2: number, c1: number, c2: number, eps: number, k1: number, k2: number, nesterov: number, inv: number, urow: number, step: number, decay: number): void;
   gemm(a: number, sai: number, sak: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number, accumulate: number): void;
   soap_adam(g: number, m: number, v: number, out: number, n: number, b1: number, b2: number, c1: number, c2: number, eps: number): void;

@@ -488,6 +488,87 @@ void onebit_finish(float *R p, float *R m, const float *R v, float *R e, const f
   }
 }
 
+// One worker (the common case, and the only one in a single process). The server receives
+// q = scale sign(x), every entry of magnitude scale, so its compression returns q unchanged and its
+// error stays 0 (scale2 = sqrt(n scale^2 / n) rounds back to scale in float32): it is skipped. And
+// the slot is kept packed between compressed steps: e's array holds y = b1 q + e (the next step's x
+// is y + c1 g) and v's sign bit holds sign(q) (v >= 0 is frozen after the warm-up), m is not touched.
+// A compressed step then moves 36 bytes per parameter (pass 1 reads g, y; pass 2 reads g, y, v, p
+// and writes y, v, p) where the unpacked layout needs 60. onebit_pack / onebit_unpack convert.
+
+// y <- b1 m + y (e's array, holding e, becomes y).
+void onebit_pack(const float *R m, float *R y, int n, float b1) {
+  for (int i = 0; i < n; i++) y[i] = b1 * m[i] + y[i];
+}
+
+// m <- scale sign(v), v <- |v|, e <- y - b1 m (y in e's array). The sign is v's sign bit (-0 included:
+// v = 0 where a gradient was always 0), hence bit operations (copysignf is not vectorized by clang).
+void onebit_unpack(float *R m, float *R v, float *R e, int n, float b1, float scale) {
+  const v128_t sign = wasm_i32x4_splat((int)0x80000000), vs = wasm_f32x4_splat(scale), vb1 = wasm_f32x4_splat(b1);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128_t vv = wasm_v128_load(v + i);
+    v128_t q = wasm_v128_or(vs, wasm_v128_and(vv, sign));
+    wasm_v128_store(m + i, q);
+    wasm_v128_store(v + i, wasm_v128_andnot(vv, sign));
+    wasm_v128_store(e + i, wasm_f32x4_sub(wasm_v128_load(e + i), wasm_f32x4_mul(vb1, q)));
+  }
+  for (; i < n; i++) {
+    float q = copysignf_(scale, v[i]);
+    m[i] = q;
+    v[i] = fabsf_(v[i]);
+    e[i] = e[i] - b1 * q;
+  }
+}
+
+// Pass 1: out[0] = sum x^2 with x = y + c1 g.
+void onebit_norm(const float *R g, const float *R y, int n, float c1, double *R out) {
+  v128_t a = wasm_f64x2_splat(0.0), vc1 = wasm_f32x4_splat(c1);
+  int i = 0;
+  while (i + 4 <= n) {
+    v128_t part = wasm_f32x4_splat(0.0f);
+    for (int end = block_end(i, n); i + 4 <= end; i += 4) {
+      v128_t x = wasm_f32x4_add(wasm_v128_load(y + i), wasm_f32x4_mul(vc1, wasm_v128_load(g + i)));
+      part = wasm_f32x4_add(part, wasm_f32x4_mul(x, x));
+    }
+    a = acc_sum(a, part);
+  }
+  double s = hsum(a);
+  for (; i < n; i++) {
+    float x = y[i] + c1 * g[i];
+    s += (double)x * x;
+  }
+  out[0] = s;
+}
+
+// Pass 2: x = y + c1 g; q = scale sign(x); y <- b1 q + (x - q); v <- sign(q) |v|; p -= lr (q / (sqrt|v| + eps) + wd p).
+void onebit_single(float *R p, float *R v, float *R y, const float *R g, int n, float b1, float c1, float scale,
+                   float eps, float lr, float wd) {
+  const v128_t sign = wasm_i32x4_splat((int)0x80000000), vs = wasm_f32x4_splat(scale), vb1 = wasm_f32x4_splat(b1),
+               vc1 = wasm_f32x4_splat(c1), veps = wasm_f32x4_splat(eps), vlr = wasm_f32x4_splat(lr), vwd = wasm_f32x4_splat(wd);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128_t x = wasm_f32x4_add(wasm_v128_load(y + i), wasm_f32x4_mul(vc1, wasm_v128_load(g + i)));
+    // sign(0) = +1: q takes x's sign bit except where x is -0, which x >= 0 keeps positive.
+    v128_t qs = wasm_v128_andnot(sign, wasm_f32x4_ge(x, wasm_f32x4_splat(0.0f)));
+    v128_t q = wasm_v128_or(vs, qs);
+    v128_t vv = wasm_v128_andnot(wasm_v128_load(v + i), sign);
+    wasm_v128_store(y + i, wasm_f32x4_add(wasm_f32x4_mul(vb1, q), wasm_f32x4_sub(x, q)));
+    wasm_v128_store(v + i, wasm_v128_or(vv, qs));
+    v128_t pp = wasm_v128_load(p + i);
+    v128_t u = wasm_f32x4_add(wasm_f32x4_div(q, wasm_f32x4_add(wasm_f32x4_sqrt(vv), veps)), wasm_f32x4_mul(vwd, pp));
+    wasm_v128_store(p + i, wasm_f32x4_sub(pp, wasm_f32x4_mul(vlr, u)));
+  }
+  for (; i < n; i++) {
+    float x = y[i] + c1 * g[i];
+    float q = x >= 0.0f ? scale : -scale;
+    float vv = fabsf_(v[i]);
+    y[i] = b1 * q + (x - q);
+    v[i] = copysignf_(vv, q);
+    p[i] = p[i] - lr * (q / (sqrtf_(vv) + eps) + wd * p[i]);
+  }
+}
+
 // ---------------------------------------------------------------- AdamP / SGDP
 
 // One update with the radial projection of AdamP/SGDP over `rows` rows of `width` entries, for a
