@@ -8,6 +8,8 @@
 //    scored at the last non-pad token. optimum's export already pools ([B, L] logits); a graph that
 //    returns per-token logits [B, T, L] is pooled here at each row's last real token.
 
+import fs from 'node:fs';
+import path from 'node:path';
 import { fail } from '../errors.js';
 import { loadModel, Session, type Model, type SessionOptions, type Tensor } from '../graph/index.js';
 import { fuseAttention, poolBeforeTail } from '../graph/rewrites/index.js';
@@ -124,6 +126,20 @@ export class SequenceClassifier {
 }
 
 /**
+ * Largest graph (file and external data) scoringGraph rewrites. The rewrite holds the weights in
+ * JavaScript and hands onnxruntime one inline protobuf (about three copies while the session loads,
+ * and protobuf's 2 GB cap); the pooled tail's share of a forward also shrinks as 1 / layers, so
+ * past this size the file is loaded as it is.
+ */
+const REWRITE_MAX_BYTES = 512 * 2 ** 20;
+
+/** Bytes of an ONNX file and the files beside it (its external data). */
+function graphBytes(onnxFile: string): number {
+  const dir = path.dirname(onnxFile);
+  return fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
+}
+
+/**
  * The graph a CPU scoring session runs, rewritten in memory (the file is left as exported, so
  * transformers.js and optimum load it unchanged): attention fused into onnxruntime's kernel and the
  * pooled position's tail computed for that position alone (src/graph/rewrites fused-attention.ts,
@@ -131,7 +147,7 @@ export class SequenceClassifier {
  * on other providers, whose kernels for the fused op were not measured.
  */
 function scoringGraph(onnxFile: string, session: SessionOptions = {}): Model | undefined {
-  if ((session.provider ?? 'cpu') !== 'cpu') return undefined;
+  if ((session.provider ?? 'cpu') !== 'cpu' || graphBytes(onnxFile) > REWRITE_MAX_BYTES) return undefined;
   const source = loadModel(onnxFile);
   const fused = fuseAttention(source);
   return poolBeforeTail(fused ?? source) ?? fused;
