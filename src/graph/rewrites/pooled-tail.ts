@@ -95,7 +95,8 @@ export function poolBeforeTail(source: Model, output = 'logits'): Model | undefi
   const last = b.op1('Mod', [pool.index, T]); // [B]: the pooled position of each row
   const lastIdx = b.unsqueeze(last, [1]); // [B, 1]
   const pooled = new Map<string, string>();
-  let narrowedMask: string | undefined;
+  /** Padding mask input -> that mask narrowed to keys at or before each row's pooled position. */
+  const narrowed = new Map<string, string>();
 
   /** `v` [B, T, ...] at each row's pooled position, as [B, 1, ...]. */
   const at = (v: string): string => {
@@ -108,11 +109,11 @@ export function poolBeforeTail(source: Model, output = 'logits'): Model | undefi
     pooled.set(v, out);
     return out;
   };
-  const copyOf = (n: Node, inputs: string[]): Node => {
+  /** A copy of `n` on `inputs`, its outputs recorded as the pooled versions of n's. */
+  const copyOf = (n: Node, inputs: string[]): void => {
     const outputs = n.outputs.map((o) => (o ? b.fresh(`${o}_pooled`) : ''));
     g.nodes.push({ ...n, name: b.fresh(`${n.name}_pooled`), inputs, outputs, attrs: { ...n.attrs } });
     n.outputs.forEach((o, i) => o && pooled.set(o, outputs[i]!));
-    return g.nodes.at(-1)!;
   };
 
   /** The node recomputed on pooled inputs, or undefined when it is not position-wise (the caller gathers instead). */
@@ -122,9 +123,12 @@ export function poolBeforeTail(source: Model, output = 'logits'): Model | undefi
     if (isMha(n)) {
       // The pooled query alone: no causal mask applies to one query, so the padding mask is narrowed
       // to keys at or before the pooled position instead.
-      const positions = b.unsqueeze(b.range(b.scalar(0, 'int64'), b.squeeze(T, [0]), b.scalar(1, 'int64')), [0]); // [1, T]
-      narrowedMask ??= b.cast(b.op1('And', [b.cast(n.inputs[4]!, 'bool'), b.op1('LessOrEqual', [positions, lastIdx])]), 'int32');
-      copyOf(n, [at(n.inputs[0]!), n.inputs[1]!, n.inputs[2]!, n.inputs[3]!, narrowedMask]);
+      const mask = n.inputs[4]!;
+      if (!narrowed.has(mask)) {
+        const positions = b.unsqueeze(b.range(b.scalar(0, 'int64'), b.squeeze(T, [0]), b.scalar(1, 'int64')), [0]); // [1, T]
+        narrowed.set(mask, b.cast(b.op1('And', [b.cast(mask, 'bool'), b.op1('LessOrEqual', [positions, lastIdx])]), 'int32'));
+      }
+      copyOf(n, [at(n.inputs[0]!), n.inputs[1]!, n.inputs[2]!, n.inputs[3]!, narrowed.get(mask)!]);
     } else copyOf(n, n.inputs.map((i) => (wise.includes(i) ? at(i) : i)));
     return pooled.get(v);
   }
