@@ -27,12 +27,12 @@ const PROBES = ['Hello, world! 123', '  The quick brown fox jumps over the lazy 
  * Weak-to-strong guidance needs the same tokenizer: the same vocabulary size (up to padding) and the
  * same ids for probe texts.
  */
-export function assertSameTokenizer(base: Tokenizer, other: Tokenizer, otherName: string): void {
+export function assertSameTokenizer(base: Tokenizer, other: Tokenizer, otherName: string, why = 'GenARM guidance combines next-token distributions id by id', field = 'arm'): void {
   const same = PROBES.every((p) => JSON.stringify(base.encode(p, { addSpecialTokens: false })) === JSON.stringify(other.encode(p, { addSpecialTokens: false })));
   if (!same || Math.abs(base.vocabSize - other.vocabSize) > 128)
     throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT',
-      `ARM ${otherName} (${other.source}) does not share the base model's tokenizer (${base.source}): GenARM guidance combines next-token distributions id by id, so both models need the same tokenizer`,
-      { field: 'arm' });
+      `${otherName} (${other.source}) does not share the base model's tokenizer (${base.source}): ${why}, so both models need the same tokenizer`,
+      { field });
 }
 
 /** A prompt's ids for decoding: a string with the tokenizer's special tokens, a message list through the chat template. */
@@ -67,7 +67,7 @@ export class Generator {
       const model = await CausalLM.load(spec.dir, { session });
       const name = spec.name ?? model.dir.name ?? `arm${i}`;
       assertCausalLM(model, `ARM ${name}`, 'arm');
-      assertSameTokenizer(base.tokenizer, model.tokenizer, name);
+      assertSameTokenizer(base.tokenizer, model.tokenizer, `ARM ${name}`);
       loaded.push({ name, model, alpha: spec.alpha });
     }
     return new Generator(base, loaded);

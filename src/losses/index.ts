@@ -1,7 +1,7 @@
 // Public names of alignkit/losses: the registry, configuration and composition, the standalone
 // runners, the input-name conventions, and the graph helpers other areas splice.
 export type { ConfiguredLoss, DynamicBetaHp, InputSide, LossDefinition, LossGraph, LossInputSpec, Reduction } from './types.js';
-export { LOSSES, createLoss, composeLosses, lossDefinition, type WeightedLoss } from './registry.js';
+export { LOSSES, createLoss, configureLoss, composeLosses, lossDefinition, type WeightedLoss } from './registry.js';
 export { LossInputs, detach } from './prelude.js';
 export { TokenInputs, activationTokenWeights } from './token-level.js';
 export { KtoInputs } from './kto.js';
@@ -11,6 +11,7 @@ export { RewardInputs } from './reward-model.js';
 export { SrpoInputs } from './srpo.js';
 export { RunningMeanInputs } from './state.js';
 export { RlInputs, clippedSurrogate, aggregateTokens, type TokenAggregation } from './policy-gradient.js';
+export { valueLoss, VALUE_MODELS, type ValueModel } from './ppo.js';
 export { fitUdmClassifier, udmWeights, type UdmClassifier, type UdmFitOptions, type UdmWeightOptions } from './udm.js';
 export { tokenRewards, overoptimisationIndicators } from './analysis.js';
 export { buildLossProgram, bindInputs, spliceLoss, type LossArrays, type ArrayLikeInput, type LossProgram, type SplicedLoss } from './program.js';
@@ -24,6 +25,6 @@ export type { KtoHp } from './kto.js';
 export type { BcoHp } from './bco.js';
 export type { BradleyTerryHp, MultiAttributeHp, GenArmHp } from './reward-model.js';
 export type { SrpoHp } from './srpo.js';
-export type { PpoHp, RtoHp } from './ppo.js';
+export type { PpoHp, RtoHp, ValueLossHp } from './ppo.js';
 export type { GrpoHp } from './grpo.js';
 export type { RlooHp } from './rloo.js';

@@ -39,11 +39,15 @@ export function lossDefinition(name: string): AnyLoss {
 
 /** Configure a loss: the paper's defaults overridden by `hp`, validated now rather than at the first step. */
 export function createLoss(name: string, hp: Record<string, unknown> = {}): ConfiguredLoss {
-  const def = lossDefinition(name);
+  return configureLoss(lossDefinition(name), hp);
+}
+
+/** Configure a definition outside the registry (PPO's value loss, which a separate critic trains on) the same way. */
+export function configureLoss(def: AnyLoss, hp: Record<string, unknown> = {}): ConfiguredLoss {
   const merged = { ...def.defaults, ...hp };
   def.validate(merged);
   return {
-    name,
+    name: def.name,
     hp: Object.freeze(merged),
     inputs: def.inputs(merged),
     build: (g: GraphBuilder, inputs: Record<string, Value>): LossGraph => def.build(g, inputs, merged),

@@ -6,7 +6,10 @@
 // (quantizeKeepSign). Tensors with fewer than `minQuantizedSize` (bitsandbytes' min_8bit_size, 4096)
 // elements keep float32 state (kOptimizer32bit2State), as bitsandbytes does.
 // As the kernels: weight decay multiplies the updated parameter, p = (p + u)(1 - lr wd), for both
-// Adam8bit and AdamW8bit (the two differ only in their default weight decay); `percentileClipping`
+// Adam8bit and AdamW8bit (the two differ only in their default weight decay). bitsandbytes disagrees
+// with itself here (commit 95f9af3): its pure-PyTorch reference (backends/triton/kernels_optim.py,
+// which the fixtures without decay come from) and default CPU ops decay p before adding u; the CUDA
+// kernels that users' runs execute decay after, and those are followed. `percentileClipping`
 // < 100 scales each gradient by its norm's percentile over the last 100 steps (bitsandbytes 0.49's
 // percentile_clipping); `maxUnorm` > 0 caps the Adam update's norm at maxUnorm * ||p|| on the
 // tensors with float32 state (the block-wise kernel has no update norm). Not followed: the kernels

@@ -3,7 +3,7 @@
 // policy-side input, in one session reused for all perturbed runs.
 
 import { Session, type Tensor } from '../../src/graph/index.js';
-import { buildLossProgram, createLoss, runLoss, type LossArrays } from '../../src/losses/index.js';
+import { buildLossProgram, createLoss, runLoss, type ConfiguredLoss, type LossArrays } from '../../src/losses/index.js';
 
 export interface FdReport {
   checked: number;
@@ -12,12 +12,12 @@ export interface FdReport {
   gradients: Record<string, Float32Array>;
 }
 
-/** `skip`: policy inputs that enter only through a stop-gradient (their analytic gradient is zero by design). */
-export async function finiteDifferenceCheck(name: string, hp: Record<string, unknown>, arrays: LossArrays, opts: { eps?: number; rtol?: number; atol?: number; skip?: string[] } = {}): Promise<FdReport> {
+/** `name`: a registered loss, or a configured one outside the registry (PPO's value loss). `skip`: policy inputs that enter only through a stop-gradient (their analytic gradient is zero by design). */
+export async function finiteDifferenceCheck(name: string | ConfiguredLoss, hp: Record<string, unknown>, arrays: LossArrays, opts: { eps?: number; rtol?: number; atol?: number; skip?: string[] } = {}): Promise<FdReport> {
   const eps = opts.eps ?? 1e-3;
   const rtol = opts.rtol ?? 1e-2;
   const atol = opts.atol ?? 3e-4;
-  const loss = createLoss(name, hp);
+  const loss = typeof name === 'string' ? createLoss(name, hp) : name;
   const analytic = await runLoss(loss, {}, arrays);
   const program = buildLossProgram(loss, arrays);
   const session = await Session.create(program.model, { intraOpThreads: 1 });

@@ -3,10 +3,10 @@
 // check; a meta-test fails when a registered loss has no case.
 
 import { describe, expect, it } from 'vitest';
-import { LOSSES, runLoss, type LossArrays } from '../../src/losses/index.js';
+import { configureLoss, LOSSES, runLoss, valueLoss, type LossArrays } from '../../src/losses/index.js';
 import { finiteDifferenceCheck } from './fd.js';
 import { PAIRED, arraysOf } from './reference.js';
-import { grpoBatch, ppoBatch, rlooBatch, rtoBatch } from './rollouts.js';
+import { grpoBatch, ppoBatch, ppoPolicyBatch, rlooBatch, rtoBatch } from './rollouts.js';
 
 const paired = arraysOf(PAIRED);
 const { ref_chosen_logps: _rw, ref_rejected_logps: _rl, ...referenceFree } = paired;
@@ -63,6 +63,7 @@ const CASES: Case[] = [
   // The online losses on the worked rollout of test/losses/policy-gradient.test.ts: ratios and value
   // moves on both sides of their clip bounds, none on a bound (where max and clip have no derivative).
   { name: 'ppo', hp: {}, arrays: ppoBatch },
+  { name: 'ppo', hp: { valueModel: 'critic' }, arrays: ppoPolicyBatch },
   { name: 'rto', hp: { aggregation: 'sequence', valueCoef: 0.5 }, arrays: rtoBatch },
   { name: 'grpo', hp: { beta: 0.1 }, arrays: grpoBatch },
   { name: 'grpo', hp: { beta: 0.1, aggregation: 'token' }, arrays: grpoBatch },
@@ -85,6 +86,15 @@ describe('finite-difference gradients of every loss (standalone form)', () => {
       for (const d of c.detached ?? []) expect(Array.from(report.gradients[d]!).every((v) => v === 0)).toBe(true);
     });
   }
+
+  it("PPO's value loss alone, a separate critic's objective (outside the registry), in both aggregations", async () => {
+    const { values, old_values, returns, response_mask } = ppoBatch;
+    for (const aggregation of ['token', 'sequence']) {
+      const report = await finiteDifferenceCheck(configureLoss(valueLoss, { aggregation }), {}, { values: values!, old_values: old_values!, returns: returns!, response_mask: response_mask! });
+      expect(report.failures).toEqual([]);
+      expect(report.checked).toBe(6);
+    }
+  });
 
   it('a stop-gradient really cuts: KTO depends on its KL pass, but gets no gradient through it', async () => {
     const c = CASES.find((x) => x.name === 'kto')!;

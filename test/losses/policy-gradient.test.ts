@@ -3,8 +3,8 @@
 // checks of the same losses are in gradients.test.ts.
 
 import { describe, expect, it } from 'vitest';
-import { createLoss, LOSSES, runLoss } from '../../src/losses/index.js';
-import { grpoBatch, ppoBatch, rlooBatch, rtoBatch } from './rollouts.js';
+import { configureLoss, createLoss, LOSSES, runLoss, valueLoss } from '../../src/losses/index.js';
+import { grpoBatch, ppoBatch, ppoPolicyBatch, rlooBatch, rtoBatch } from './rollouts.js';
 
 describe('PPO on a worked rollout (eps 0.2, value clip 0.2, vfCoef 0.1)', () => {
   // r = exp(lp - old) on the 5 response tokens: 1.105171, 0.740818, 1, 1.349859, 0.818731.
@@ -53,6 +53,25 @@ describe('PPO on a worked rollout (eps 0.2, value clip 0.2, vfCoef 0.1)', () => 
     expect(rto.loss).toBeCloseTo(seq.loss, 6);
     // It reports the dense reward it was given: (0.05 - 0.02 + 0.01 + 0.03 + 0.04) / 5.
     expect(rto.metrics['rewards/dpo_token']).toBeCloseTo(0.022, 6);
+  });
+});
+
+describe('PPO with a separate critic (valueModel critic, --critic DIR)', () => {
+  const { values, old_values, returns } = ppoBatch;
+  it("the policy's loss is the surrogate alone and reads no values; the critic's value loss is the hand-worked one", async () => {
+    const loss = createLoss('ppo', { valueModel: 'critic' });
+    expect(loss.inputs.map((s) => s.name)).not.toContain('values');
+    const r = await runLoss(loss, {}, ppoPolicyBatch);
+    expect(r.loss).toBeCloseTo(-0.352935, 5);
+    expect(r.metrics['loss/value']).toBeUndefined();
+    // The critic's loss: the value term above without vfCoef (OpenRLHF trains its critic on it alone).
+    const v = await runLoss(configureLoss(valueLoss), {}, { values: values!, old_values: old_values!, returns: returns!, response_mask: ppoBatch.response_mask! });
+    expect(v.loss).toBeCloseTo(0.123, 6);
+    expect(v.metrics['loss/value']).toBeCloseTo(0.123, 6);
+    expect(v.metrics['val/clipfrac']).toBeCloseTo(0.2, 6);
+    expect(v.gradients.values![0]).toBeCloseTo((2 * (0.5 - 1.0)) / 2 / 5, 6);
+    expect(() => createLoss('ppo', { valueModel: 'separate' })).toThrow(/loss ppo: hyperparameter valueModel/);
+    expect(() => configureLoss(valueLoss, { valueCoef: 1 })).toThrow(/unknown hyperparameter valueCoef/);
   });
 });
 

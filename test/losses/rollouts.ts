@@ -32,6 +32,9 @@ export const RLOO_ROLLOUT = {
 };
 
 export const ppoBatch = arraysOf(PPO_ROLLOUT);
+const { values: _v, old_values: _ov, returns: _r, ...PPO_POLICY } = PPO_ROLLOUT;
+/** PPO with a separate critic (valueModel critic): the policy's inputs alone; the critic's value loss reads the rest. */
+export const ppoPolicyBatch = arraysOf(PPO_POLICY);
 export const rtoBatch = arraysOf({ ...PPO_ROLLOUT, dpo_token_rewards: [[0.05, -0.02, 0.01], [0.03, 0.04, 0]] });
 export const grpoBatch = arraysOf(GRPO_ROLLOUT);
 export const rlooBatch = arraysOf(RLOO_ROLLOUT);

@@ -78,6 +78,8 @@ const RL_FLAGS: Record<string, { key: keyof RlSettings; parse: Parse; help: stri
   reference: { key: 'reference', parse: str, help: 'frozen reference for the KL (default: --model)' },
   dpo: { key: 'dpoModel', parse: str, help: "RTO: the DPO policy whose token log-ratio is the dense reward" },
   'dpo-reference': { key: 'dpoReference', parse: str, help: "RTO: the DPO policy's reference (default: --reference)" },
+  critic: { key: 'critic', parse: str, help: 'PPO/RTO: a separate critic (a reward model, or a causal LM given a fresh value head) instead of a value head on the policy' },
+  'critic-lr': { key: 'criticLr', parse: num, help: "the critic's learning rate (default 9 x --lr, OpenRLHF's ratio)" },
   'prompts-per-step': { key: 'promptsPerStep', parse: num, help: 'prompts per rollout batch' },
   'on-long-prompt': { key: 'onLongPrompt', parse: str, help: "a prompt over --max-prompt-length stops the run naming its row, is skipped (listed at the end), or keeps its last tokens (generate's fail|skip|truncate; default fail)" },
   'samples-per-prompt': { key: 'samplesPerPrompt', parse: num, help: 'responses per prompt (GRPO G, RLOO k)' },

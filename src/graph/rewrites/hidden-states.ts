@@ -17,6 +17,8 @@ export interface HiddenState {
   value: string;
   /** H. */
   width: number;
+  /** The head node's output: its per-position projection ([N, T, V] logits, or a classifier's [N, T, K] scores before pooling). */
+  head: string;
 }
 
 /** Whether a value is computed from initializers alone (a weight, or a view of one such as GPT-2's transposed wte). */
@@ -53,7 +55,7 @@ export function finalHiddenState(model: Model, output = 'logits'): HiddenState {
   const width = typeOf(createShapeEnv(model), hidden)?.dims?.at(-1);
   if (typeof width !== 'number')
     throw fail('ALIGNKIT_ERR_ONNX_MODEL', `the hidden state ${hidden} read by head node ${node.name} has no fixed last dimension`, { field: hidden });
-  return { value: hidden, width };
+  return { value: hidden, width, head: node.outputs[0]! };
 }
 
 // MLP down-projections: GPT-2 `mlp.c_proj`, LLaMA/Mistral/Qwen `down_proj`, OPT/Phi `fc2`,

@@ -6,7 +6,8 @@
 // tokens are (position prompt + j holds log p(response_j | prompt, response_<j)).
 
 import { fail } from '../../errors.js';
-import type { Feed } from '../../graph/index.js';
+import type { Feed, Tensor } from '../../graph/index.js';
+import type { ScheduleSpec } from '../../optim/index.js';
 import { RlInputs } from '../../losses/index.js';
 import type { Trainer } from '../trainer.js';
 import { buildBatch, type BatchContext } from '../run/batches.js';
@@ -51,20 +52,28 @@ export interface Experience {
   metrics: Record<string, number>;
 }
 
-/** What an experience stage gets to work with: the run's live trainer and graph. */
+/** What an experience stage gets to work with: the run's live trainer and graph, and its learning-rate schedule (for a stage that steps an optimizer of its own). */
 export interface LiveRun {
   trainer: Trainer;
   graph: RunGraph;
+  schedule: ScheduleSpec;
 }
 
 /** A run stage's per-iteration work, created once per run (sessions, models) by RunStage.experience. */
 export interface ExperienceStep {
   run(exp: Experience): Promise<void>;
-  /** After the iteration's update, with its step-averaged metrics and its experience (adaptive KL). */
-  after?(exp: Experience, metrics: Record<string, number>): void;
+  /**
+   * After the iteration's update, with its step-averaged metrics and its experience (adaptive KL
+   * reads the KL); a stage that trains a model of its own on the batch (a separate critic) does it
+   * here and adds its metrics to `metrics`.
+   */
+  after?(exp: Experience, metrics: Record<string, number>): void | Promise<void>;
   /** JSON-serialisable state saved in checkpoints (the KL coefficient). */
   state?(): unknown;
   restore?(s: unknown): void;
+  /** Tensors saved in checkpoints (a separate critic's parameters and optimizer state). */
+  tensors?(): Map<string, Tensor>;
+  loadTensors?(t: Map<string, Tensor>): void;
   release?(): Promise<void>;
 }
 

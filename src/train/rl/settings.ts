@@ -4,6 +4,7 @@
 
 import { fail } from '../../errors.js';
 import { LONG_PROMPT_POLICIES, type LongPromptPolicy } from '../../generate/index.js';
+import { LOSSES } from '../../losses/index.js';
 import { COMBINE_METHODS, type CombineMethod } from '../../rewards/index.js';
 import { KL_ESTIMATORS, type KlEstimator } from './advantages.js';
 
@@ -26,6 +27,13 @@ export interface RlSettings {
   dpoModel?: string;
   /** RTO: the DPO policy's own reference (default: `reference`, as the official code uses its initial model). */
   dpoReference?: string;
+  /**
+   * PPO/RTO: a separate critic model (a decoder reward model, or a causal LM given a fresh value
+   * head) trained with its own optimizer, instead of a value head on the policy (src/train/rl/critic.ts).
+   */
+  critic?: string;
+  /** The critic's learning rate (default: 9 x the run's lr, OpenRLHF's critic_learning_rate 9e-6 against actor_learning_rate 1e-6). */
+  criticLr?: number;
   promptsPerStep: number;
   /**
    * A prompt longer than maxPromptLength tokens, as `alignkit generate --on-long-prompt` treats it:
@@ -116,6 +124,10 @@ const CHECKS: Record<keyof RlSettings, Check> = {
   reference: dir,
   dpoModel: dir,
   dpoReference: dir,
+  critic: dir,
+  criticLr: (f, v) => {
+    if (v !== undefined && (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))) throw bad(f, 'must be a positive learning rate', v);
+  },
   promptsPerStep: posInt,
   onLongPrompt: oneOf(LONG_PROMPT_POLICIES),
   samplesPerPrompt: posInt,
@@ -146,4 +158,25 @@ export function checkRlSettings(field: string, v: unknown): void {
   const s = v as Record<string, unknown>;
   for (const k of Object.keys(s)) if (!(k in CHECKS)) throw bad(`${field}.${k}`, `is not an RL setting (settings: ${Object.keys(CHECKS).join(', ')})`, s[k]);
   for (const [k, check] of Object.entries(CHECKS)) check(`${field}.${k}`, s[k]);
+}
+
+/** The losses with a value function (PPO, RTO), read from the registry: the ones whose value function --critic can move to a separate model. */
+const withValueFunction = () => Object.values(LOSSES).filter((d) => 'valueModel' in d.defaults).map((d) => d.name);
+
+/**
+ * --critic DIR moves the value function of the run's loss to a separate critic: the loss's
+ * hyperparameters with `valueModel: critic` (the policy's loss is then the surrogate alone), or an
+ * error naming the flag when the loss has no value function or the settings disagree.
+ */
+export function criticLossHp(loss: string, lossHp: Record<string, unknown>, s: RlSettings): Record<string, unknown> {
+  const valueModel = lossHp.valueModel;
+  if (s.critic === undefined) {
+    if (valueModel === 'critic') throw bad('lossHp.valueModel', 'critic trains a separate critic model: give it with --critic DIR (run config rl.critic)', valueModel);
+    if (s.criticLr !== undefined) throw bad('rl.criticLr', "--critic-lr is the separate critic's learning rate: give the critic with --critic DIR", s.criticLr);
+    return lossHp;
+  }
+  const losses = withValueFunction();
+  if (!losses.includes(loss)) throw bad('rl.critic', `--critic DIR is a value function, and loss ${loss} has none (--critic is for ${losses.join(', ')})`, s.critic);
+  if (valueModel === 'head') throw bad('lossHp.valueModel', 'head puts the value function on the policy while --critic DIR gives a separate one: drop one', valueModel);
+  return { ...lossHp, valueModel: 'critic' };
 }

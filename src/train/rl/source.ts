@@ -10,7 +10,8 @@
 
 import { readPrompts, type RowProblem, type Text } from '../../datasets/index.js';
 import { fail } from '../../errors.js';
-import { loadModel, type Model } from '../../graph/index.js';
+import { loadModel, type Model, type Tensor } from '../../graph/index.js';
+import type { ScheduleSpec } from '../../optim/index.js';
 import type { CausalLM } from '../../models/index.js';
 import { encodePrompt, fitPrompt, LivePolicy, rollout } from '../../generate/index.js';
 import { hashString, mulberry32, shuffle } from '../../random.js';
@@ -68,6 +69,25 @@ async function loadPrompts(ctx: RunContext): Promise<RunData> {
   };
 }
 
+/**
+ * The optimizer steps of one rollout batch of n responses: `epochs` passes over them in shuffled
+ * minibatches of batchSize, each cut into micro-batches of microBatchSize (response indices). The
+ * order of epoch e of iteration i is a hash of (seed, i, e), so a resumed run draws the same ones.
+ */
+export function minibatches(n: number, c: { seed: number; batchSize: number; microBatchSize: number }, iteration: number, epochs: number): number[][][] {
+  const steps: number[][][] = [];
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    const order = shuffle(Array.from({ length: n }, (_, i) => i), mulberry32(hashString(`minibatch:${c.seed}:${iteration}:${epoch}`)));
+    for (let at = 0; at < n; at += c.batchSize) {
+      const minibatch = order.slice(at, at + c.batchSize);
+      const micro: number[][] = [];
+      for (let m = 0; m < minibatch.length; m += c.microBatchSize) micro.push(minibatch.slice(m, m + c.microBatchSize));
+      steps.push(micro);
+    }
+  }
+  return steps;
+}
+
 interface OnlinePosition {
   sampler: ExamplePosition;
   steps: unknown[];
@@ -106,7 +126,7 @@ class OnlineSource implements UpdateSource {
   /** The starting policy's held-out reward, gold reward and KL (0) are the first point of every curve. */
   readonly evaluatesAtStart = true;
 
-  async bind(trainer: RunTrainer, graph: RunGraph): Promise<void> {
+  async bind(trainer: RunTrainer, graph: RunGraph, schedule: ScheduleSpec): Promise<void> {
     const { ctx } = this;
     // The policy decodes from the trainer's host weights every rollout batch: the CPU Trainer's.
     if (!(trainer instanceof Trainer))
@@ -118,7 +138,7 @@ class OnlineSource implements UpdateSource {
     this.batch = { forward: graph.forward, items: [], groups: ctx.groups, loss: ctx.loss, fed: graph.fedInputs, reference: new Map(), padId: ctx.dir.tokenizer.padTokenId };
     for (const s of ctx.stages)
       if (s.experience) {
-        this.steps.push(await s.experience(ctx, { trainer, graph }));
+        this.steps.push(await s.experience(ctx, { trainer, graph, schedule }));
         this.stepNames.push(s.name);
       }
   }
@@ -166,26 +186,15 @@ class OnlineSource implements UpdateSource {
     this.last = exp;
     const batch: BatchContext = { ...this.batch!, items: rolloutItems(exp.rows) };
     const n = exp.rows.length;
-    const steps: IterationPlan['steps'] = [];
-    for (let epoch = 0; epoch < this.rl.epochs; epoch++) {
-      const order = shuffle(Array.from({ length: n }, (_, i) => i), mulberry32(hashString(`minibatch:${config.seed}:${iteration}:${epoch}`)));
-      for (let at = 0; at < n; at += config.batchSize) {
-        const minibatch = order.slice(at, at + config.batchSize);
-        steps.push({
-          ids: minibatch.map((i) => this.ctx.data.items[exp.rows[i]!.promptIndex]!.id),
-          build: (state) => {
-            const micro = [];
-            for (let m = 0; m < minibatch.length; m += config.microBatchSize) micro.push(experienceBatch(batch, exp.rows, minibatch.slice(m, m + config.microBatchSize), state));
-            return micro;
-          },
-        });
-      }
-    }
+    const steps: IterationPlan['steps'] = minibatches(n, config, iteration, this.rl.epochs).map((micro) => ({
+      ids: micro.flat().map((i) => this.ctx.data.items[exp.rows[i]!.promptIndex]!.id),
+      build: (state) => micro.map((rows) => experienceBatch(batch, exp.rows, rows, state)),
+    }));
     return { steps, metrics: exp.metrics, examples: n };
   }
 
-  after(_iteration: number, metrics: Record<string, number>): void {
-    for (const step of this.steps) step.after?.(this.last!, metrics);
+  async after(_iteration: number, metrics: Record<string, number>): Promise<void> {
+    for (const step of this.steps) await step.after?.(this.last!, metrics);
   }
 
   /** Held-out prompts, one response each with a fixed seed: the reward, gold reward and KL the policy gets now. */
@@ -208,6 +217,22 @@ class OnlineSource implements UpdateSource {
     const pos = p as OnlinePosition;
     this.sampler.restore(pos.sampler);
     this.steps.forEach((s, i) => s.restore?.(pos.steps[i]));
+  }
+
+  /** Each stage's checkpoint tensors under its name. */
+  tensors(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    this.steps.forEach((s, i) => {
+      for (const [k, t] of s.tensors?.() ?? []) out.set(`${this.stepNames[i]}/${k}`, t);
+    });
+    return out;
+  }
+
+  restoreTensors(t: Map<string, Tensor>): void {
+    this.steps.forEach((s, i) => {
+      const prefix = `${this.stepNames[i]}/`;
+      if (s.loadTensors) s.loadTensors(new Map([...t].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v])));
+    });
   }
 
   async release(): Promise<void> {

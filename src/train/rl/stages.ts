@@ -3,24 +3,25 @@
 //   kl-reference      per-token log-probs of the frozen reference; the measured KL
 //   kl-penalty        -klCoef * KL_t folded into the reward (fixed or adaptive coefficient)
 //   value head        the loss reads values: a value head on the policy's backbone, its rollout-time estimates
+//   critic            --critic DIR: a separate critic's rollout-time estimates; it trains after the policy (critic.ts)
 //   reward            the run's reward (a model, an ensemble, a remote server, a JS function); the gold reward
 //   dpo token reward  the loss reads RTO's dense reward: beta_1 log(pi_dpo / pi_ref) per token, clipped
 //   gae               the loss reads token advantages: GAE over the token rewards, whitened
 //   group / leave-one-out   GRPO's and RLOO's sequence advantages from the scores of each prompt's group
 
 import { fail } from '../../errors.js';
-import { Session, type Tensor } from '../../graph/index.js';
 import { addTokenMaskHead } from '../../graph/rewrites/index.js';
-import { assertSameTokenizer, encodePrompt, initializersAsInputs } from '../../generate/index.js';
+import { assertSameTokenizer, encodePrompt } from '../../generate/index.js';
 import { RlInputs } from '../../losses/index.js';
 import { loadModelDir, type Text } from '../../models/index.js';
-import { tokenFeeds } from '../feeds.js';
 import { ReferenceLogProbs } from '../reference.js';
 import { KIND_STAGES, kindStage, readsAny, type ForwardExtension, type RunContext, type RunStage } from '../run/stages.js';
 import { explainedVariance, gae, groupAdvantages, klPenalty, leaveOneOut, tokenRewards, whiten } from './advantages.js';
-import { paddedRows, responseSlice, type Experience, type ExperienceStep, type Rollout } from './experience.js';
+import type { Experience, ExperienceStep, Rollout } from './experience.js';
 import { adaptiveKl, fixedKl } from './kl-controller.js';
 import { loadReward } from './rewards.js';
+import { criticStage } from './critic.js';
+import { liveValues, perResponse } from './per-response.js';
 
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, x) => a + x, 0) / xs.length : NaN);
 const sum = (xs: ArrayLike<number>) => {
@@ -34,28 +35,13 @@ const std = (xs: readonly number[]) => {
 };
 const rl = (ctx: RunContext) => ctx.config.rl!;
 
-/** Rows per frozen forward: bounds the [rows, T, V] logits a forward holds. */
-const FORWARD_ROWS = 8;
-
-/** Each rollout's response positions of a per-position [rows, T] value of a forward, run FORWARD_ROWS rows at a time. */
-async function perResponse(rows: readonly Rollout[], padId: number, forward: (batch: ReturnType<typeof paddedRows>) => Promise<Float32Array>): Promise<Float32Array[]> {
-  const out: Float32Array[] = [];
-  for (let at = 0; at < rows.length; at += FORWARD_ROWS) {
-    const chunk = rows.slice(at, at + FORWARD_ROWS);
-    const batch = paddedRows(chunk, padId);
-    const values = await forward(batch);
-    chunk.forEach((_, b) => out.push(responseSlice(values, chunk, b, batch.dims[1])));
-  }
-  return out;
-}
-
 /** A frozen model's log-probs of each rollout's response tokens. */
 const frozenLogps = (model: ReferenceLogProbs, rows: readonly Rollout[], padId: number) => perResponse(rows, padId, (batch) => model.tokenLogprobs(batch));
 
 /** A frozen causal LM over the policy's token ids: refused unless it shares the policy's tokenizer. */
 async function frozenModel(ctx: RunContext, dir: string, role: string): Promise<ReferenceLogProbs> {
   const other = await loadModelDir(dir);
-  assertSameTokenizer(ctx.dir.tokenizer, other.tokenizer, `${role} ${dir}`);
+  assertSameTokenizer(ctx.dir.tokenizer, other.tokenizer, `${role} ${dir}`, 'its log-probabilities are read at the policy\'s token ids', role);
   return ReferenceLogProbs.create(other.onnxFile, { session: ctx.session });
 }
 
@@ -127,23 +113,8 @@ export const valueHeadStage: RunStage = {
   name: 'value-head',
   appliesTo: readsAny([RlInputs.values]),
   forward: () => valueHeadForward,
-  async experience(ctx, live) {
-    // The policy forward with the value head, its trained values fed live (the trainer's own arrays).
-    const params = live.trainer.values();
-    const model = initializersAsInputs(live.graph.forward, [...params.keys()]);
-    const session = await Session.create(model, { allowSpinning: false, ...ctx.session });
-    const pad = ctx.dir.tokenizer.padTokenId;
-    return {
-      async run(exp) {
-        if (exp.evaluation) return;
-        const weights: Record<string, Tensor> = {};
-        for (const [name, data] of live.trainer.values()) weights[name] = { dtype: 'float32', dims: live.graph.forward.graph.initializers.get(name)!.dims, data };
-        const values = await perResponse(exp.rows, pad, async (batch) => (await session.run({ ...tokenFeeds(live.graph.forward, batch), ...weights }, [VALUE_OUTPUT]))[VALUE_OUTPUT]!.data as Float32Array);
-        values.forEach((v, i) => (exp.rows[i]!.oldValues = v));
-      },
-      release: () => session.release(),
-    };
-  },
+  // The policy forward with the value head.
+  experience: (ctx, live) => liveValues(ctx, live.graph.forward, VALUE_OUTPUT, () => live.trainer.values()),
 };
 
 export const rewardStage: RunStage = {
@@ -251,6 +222,6 @@ export const groupAdvantagesStage = sequenceAdvantageStage(KIND_STAGES.groupAdva
 export const leaveOneOutStage = sequenceAdvantageStage(KIND_STAGES.leaveOneOut, (r, k) => leaveOneOut(r, k));
 
 /** The experience stages in the order their steps run on a batch. */
-export const EXPERIENCE_STAGES: readonly RunStage[] = [klReferenceStage, klPenaltyStage, valueHeadStage, rewardStage, dpoTokenRewardStage, gaeStage, groupAdvantagesStage, leaveOneOutStage];
+export const EXPERIENCE_STAGES: readonly RunStage[] = [klReferenceStage, klPenaltyStage, valueHeadStage, criticStage, rewardStage, dpoTokenRewardStage, gaeStage, groupAdvantagesStage, leaveOneOutStage];
 
 export type { ExperienceStep };

@@ -11,7 +11,7 @@ import { checkRewardHeadConfig, REWARD_HEAD_NAMES } from './reward-head.js';
 import { checkUdmSettings, UDM_DEFAULTS, type UdmSettings } from './udm-weights.js';
 import { checkRegenerateSettings, REGENERATE_DEFAULTS, type RegenerateSettings } from './online-pairs.js';
 import { checkRevisionTemplate, DEFAULT_REVISION_TEMPLATE } from './revision.js';
-import { checkRlSettings, RL_DEFAULTS, type RlSettings } from '../rl/settings.js';
+import { checkRlSettings, criticLossHp, RL_DEFAULTS, type RlSettings } from '../rl/settings.js';
 
 export interface LoraConfig {
   rank: number;
@@ -283,7 +283,10 @@ export function resolveRunConfig(...layers: Partial<RunConfig>[]): RunConfig {
   if (c.regenerate && c.kind !== 'dpo') throw bad('regenerate', `online rounds regenerate DPO pairs (train dpo), not train ${c.kind}`, c.regenerate);
   if (c.maxPromptLength >= c.maxLength) throw bad('maxPromptLength', `must be smaller than maxLength (${c.maxLength})`, c.maxPromptLength);
   checkRewardHeadConfig(c);
-  if (c.rl) checkOnlineSizes(c, c.rl);
+  if (c.rl) {
+    checkOnlineSizes(c, c.rl);
+    c.lossHp = criticLossHp(c.loss, c.lossHp, c.rl);
+  }
   return c;
 }
 

@@ -87,7 +87,7 @@ export const KINDS: Readonly<Record<TrainKind, KindSpec>> = Object.freeze({
     stages: [KIND_STAGES.dataset],
   },
   ppo: {
-    summary: 'online PPO against a reward (InstructGPT; TRL PPOTrainer, OpenRLHF): KL in the reward, GAE, value head',
+    summary: 'online PPO against a reward (InstructGPT; TRL PPOTrainer, OpenRLHF): KL in the reward, GAE, value head or separate critic (--critic)',
     data: ['prompts'],
     model: 'causal-lm',
     defaultLoss: 'ppo',

@@ -9,17 +9,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fail, isAlignkitError } from '../../errors.js';
-import { loadModel, type Model } from '../../graph/index.js';
+import { loadModel, type Model, type Tensor } from '../../graph/index.js';
 import { recomputeActivations } from '../../graph/autodiff/index.js';
 import { createLoss, type ConfiguredLoss } from '../../losses/index.js';
 import { loadModelDir } from '../../models/index.js';
-import { createOptimizer, trainingArena } from '../../optim/index.js';
+import { createOptimizer, trainingArena, type ScheduleSpec } from '../../optim/index.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint.js';
 import { exportHfDirectory } from '../export.js';
 import { JsonlMetricsLogger, readMetrics, formatSummaryTable, summarizeMetrics, trainingCurves, writeSvgPlot, TrainingProgress, type MetricsRecord, type StepProgress } from '../report/index.js';
 import { trainableValues, type StepResult } from '../trainer.js';
 import { createRunTrainer, deviceLine, runSession, syncTrainer } from '../device/run-trainer.js';
 import { modelCard } from './card.js';
+import { RUN_FILES, RUN_OUTPUTS } from './files.js';
 import type { RunConfig } from './config.js';
 import type { RunData } from './data.js';
 import { GradNormProbe } from './grad-norm.js';
@@ -30,14 +31,9 @@ import { rowGroupsFor } from './segments.js';
 import { stagesFor } from './stage-registry.js';
 import type { ForwardExtension, RunContext, RunExtras, RunStage } from './stages.js';
 
-/** Files of a run's output directory. */
-export const RUN_FILES = {
-  checkpoint: 'checkpoint.safetensors',
-  config: 'run-config.json',
-  metrics: 'metrics.jsonl',
-  curves: 'training-curves.svg',
-  card: 'README.md',
-} as const;
+/** Files of a run's output directory (files.ts). */
+export { RUN_FILES };
+
 
 export interface RunHooks {
   /** Progress bar stream (default process.stderr; the bar draws only on a TTY). */
@@ -139,15 +135,16 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   // Parameters, gradients and optimizer state in one wasm memory, where the fused kernels update them
   // (heap when too large). On a device the update runs in the training graph instead: no arena.
   const arena = config.device === 'webgpu' ? undefined : trainingArena(trainableValues(graph.training, graph.forward));
+  const schedule: ScheduleSpec = { type: config.schedule, warmupSteps: config.warmupSteps, totalSteps: Math.max(scheduleSteps, config.warmupSteps + 1) };
   const probe = new GradNormProbe(
-    createOptimizer(config.optimizer, { ...config.optimizerHp, lr: config.lr }, { schedule: { type: config.schedule, warmupSteps: config.warmupSteps, totalSteps: Math.max(scheduleSteps, config.warmupSteps + 1) }, arena }),
+    createOptimizer(config.optimizer, { ...config.optimizerHp, lr: config.lr }, { schedule, arena }),
     config.spikeFactor,
   );
   const metricNames = [...Object.values(graph.metricOutputs), ...Object.values(graph.stateOutputs)];
   const trainer = await createRunTrainer({ training: graph.training, source: graph.forward, probe, metrics: metricNames, session: ctx.session, allocator: arena });
   const onDevice = deviceLine(trainer, config.optimizer);
   if (onDevice) (hooks.stream ?? process.stderr).write(`alignkit train: ${onDevice}\n`);
-  await updates.bind?.(trainer, graph);
+  await updates.bind?.(trainer, graph, schedule);
   let state = startState(loss);
   let iteration = 0;
 
@@ -159,7 +156,8 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
     await trainer.release();
   };
   if (config.resume && hasCheckpoint(ckpt)) {
-    const extra = loadCheckpoint(ckpt, trainer) as unknown as ResumeExtra;
+    let tensors = new Map<string, Tensor>();
+    const extra = loadCheckpoint(ckpt, trainer, (t) => (tensors = t)) as unknown as ResumeExtra;
     iteration = extra.iteration ?? trainer.stepCount;
     if (iteration > totalSteps) {
       await release();
@@ -172,6 +170,7 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
       return finishedRun(ctx, iteration, values, probe, started);
     }
     updates.restore(extra.source);
+    updates.restoreTensors?.(tensors);
     state = extra.state;
     probe.restore(extra.probe);
     truncateMetrics(metricsFile, iteration);
@@ -184,7 +183,7 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   if (config.progress) for (const note of ctx.notes) (hooks.stream ?? process.stderr).write(note);
   const save = async () => {
     await syncTrainer(trainer);
-    saveCheckpoint(ckpt, trainer, { source: updates.position(), state, probe: probe.snapshot(), iteration } satisfies ResumeExtra as never);
+    saveCheckpoint(ckpt, trainer, { source: updates.position(), state, probe: probe.snapshot(), iteration } satisfies ResumeExtra as never, updates.tensors?.());
   };
 
   let interrupted = false;
@@ -236,7 +235,7 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
         'time/update': updateSeconds,
         epoch: updates.epochs(),
       };
-      updates.after?.(iteration, lastTrain);
+      await updates.after?.(iteration, lastTrain);
       if (Number.isNaN(firstLoss)) firstLoss = mean.loss;
       lastLoss = mean.loss;
       const record: MetricsRecord = { step: iteration };
@@ -267,8 +266,8 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   const seconds = (performance.now() - started) / 1000;
   const records = readMetrics(metricsFile);
   if (!interrupted) {
-    exportHfDirectory({ model: source, values: exportedValues(graph, values), lora: graph.lora, outDir: config.output, sourceDir: config.model, exclude: Object.values(RUN_FILES) });
-    for (const s of stages) s.export?.(ctx, config.output);
+    exportHfDirectory({ model: source, values: exportedValues(graph, values), lora: graph.lora, outDir: config.output, sourceDir: config.model, exclude: RUN_OUTPUTS });
+    for (const s of stages) await s.export?.(ctx, config.output);
     writeSvgPlot(path.join(config.output, RUN_FILES.curves), trainingCurves(records, curvePanels(records)));
     fs.writeFileSync(
       path.join(config.output, RUN_FILES.card),

@@ -16,7 +16,8 @@
 //              scored by a reward and a reference, with their advantages): UpdateSource
 //   export     after the Hugging Face export (head configs, labels)
 
-import type { Feed, Model, SessionOptions } from '../../graph/index.js';
+import type { Feed, Model, SessionOptions, Tensor } from '../../graph/index.js';
+import type { ScheduleSpec } from '../../optim/index.js';
 import type { ConfiguredLoss, LossInputSpec } from '../../losses/index.js';
 import type { ModelDir } from '../../models/index.js';
 import type { RunConfig } from './config.js';
@@ -34,6 +35,8 @@ import type { ExperienceStep, LiveRun } from '../rl/experience.js';
 export interface RunExtras {
   /** BCO's UDM classifier and weights. */
   udm?: UdmResult;
+  /** A separate PPO critic (src/train/rl/critic.ts): its directory and trained values by initializer name. */
+  critic?: { dir: string; values: Map<string, Float32Array> };
 }
 
 export interface RunContext {
@@ -108,11 +111,11 @@ export interface UpdateSource {
   /** Optimizer steps per iteration (the learning-rate schedule's length is iterations x this). */
   readonly stepsPerIteration: number;
   readonly counts: SourceCounts;
-  /** Called after the trainer exists (an online source decodes with the trainer's live parameters). */
-  bind?(trainer: RunTrainer, graph: RunGraph): Promise<void>;
+  /** Called after the trainer exists (an online source decodes with the trainer's live parameters); `schedule` is the optimizer's. */
+  bind?(trainer: RunTrainer, graph: RunGraph, schedule: ScheduleSpec): Promise<void>;
   next(iteration: number): Promise<IterationPlan>;
-  /** After the iteration's steps, with their step-averaged metrics (PPO's adaptive KL reads the measured KL). */
-  after?(iteration: number, metrics: Record<string, number>): void;
+  /** After the iteration's steps, with their step-averaged metrics (PPO's adaptive KL reads the measured KL; a separate critic trains and adds its own). */
+  after?(iteration: number, metrics: Record<string, number>): void | Promise<void>;
   /** Whether evaluation also runs before the first step (logged at step 0) when the run evaluates periodically. */
   readonly evaluatesAtStart?: boolean;
   /** Held-out metrics (names prefixed `eval/`), or undefined when there is no held-out split. */
@@ -122,6 +125,9 @@ export interface UpdateSource {
   /** JSON-serialisable position: a resumed run continues exactly where the checkpoint was taken. */
   position(): unknown;
   restore(position: unknown): void;
+  /** Tensors of trained state besides the trainer's (a separate critic's), saved in the checkpoint. */
+  tensors?(): Map<string, Tensor>;
+  restoreTensors?(t: Map<string, Tensor>): void;
   release?(): Promise<void>;
 }
 
@@ -150,7 +156,7 @@ export interface RunStage {
    * advantages...), created once the trainer exists; the update source runs the steps in stage order.
    */
   experience?(ctx: RunContext, live: LiveRun): Promise<ExperienceStep>;
-  export?(ctx: RunContext, outDir: string): void;
+  export?(ctx: RunContext, outDir: string): void | Promise<void>;
 }
 
 /** Names of the stages a kind lists in KindSpec.stages (loss stages are chosen by the loss's inputs and need no name here). */

@@ -150,7 +150,7 @@ describe('moment-probe head: forward', () => {
   });
 
   it('finds the hidden states behind a classifier pooling and behind a tied LM head', () => {
-    expect(finalHiddenState(loadModel(TINY_RM))).toEqual({ value: expect.any(String), width: 32 });
+    expect(finalHiddenState(loadModel(TINY_RM))).toEqual({ value: expect.any(String), width: 32, head: expect.any(String) });
     expect(finalHiddenState(stripKvCache(loadModel(TINY_LM)).model).width).toBe(32);
   });
 });

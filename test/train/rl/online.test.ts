@@ -9,9 +9,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../../../src/graph/index.js';
 import { Generator } from '../../../src/generate/index.js';
-import { runTraining, RUN_FILES, type RunConfig } from '../../../src/train/run/index.js';
+import { runTraining, RUN_FILES } from '../../../src/train/run/index.js';
 import { readJsonl, tempDir } from '../run/helpers.js';
-import { onlineConfig } from './helpers.js';
+import { onlineConfig, stopAndResume, untimed } from './helpers.js';
 
 const COMMON = ['reward/mean', 'reward/std', 'kl', 'entropy', 'policy/clipfrac', 'policy/approxkl', 'lengths/response', 'eos_fraction', 'grad_norm', 'loss'];
 const EXPECTED: Record<string, string[]> = {
@@ -63,19 +63,6 @@ describe('online updates start from the sampling policy', () => {
       expect(m!['policy/clipfrac']).toBe(0);
     }, 60_000);
 });
-
-/** A metrics line without its wall-clock rates and phase times. */
-const untimed = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith('time/') && !k.endsWith('_per_s')));
-
-async function stopAndResume(config: RunConfig, stopAfter: number) {
-  const straight = await runTraining({ ...config, output: path.join(config.output, 'a') });
-  let done = 0;
-  const b = { ...config, output: path.join(config.output, 'b') };
-  const stopped = await runTraining(b, { onStep: (s) => (done = s), shouldStop: () => done >= stopAfter });
-  expect(stopped.interrupted).toBe(true);
-  const resumed = await runTraining({ ...b, resume: true });
-  return { straight, resumed, a: readJsonl(path.join(config.output, 'a', RUN_FILES.metrics)), b: readJsonl(path.join(b.output, RUN_FILES.metrics)) };
-}
 
 describe('online runs resume bit for bit', () => {
   it('ppo with an adaptive KL coefficient: stopped after 2 of 4 rollout batches and resumed, same weights, value head and metrics', async () => {
