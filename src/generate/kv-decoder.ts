@@ -14,7 +14,7 @@
 import { fail } from '../errors.js';
 import { releaseResident, type Feed, type Tensor } from '../graph/index.js';
 import type { DecodingSession, StepInputs, StepOutput } from '../models/index.js';
-import { LAST_ARGMAX, LAST_LOGITS, LAST_LOGSUMEXP, LAST_MAX } from '../graph/rewrites/index.js';
+import { LAST_ARGMAX, LAST_LOGITS, LAST_LOGSUMEXP, LAST_MAX, NEW_KV } from '../graph/rewrites/index.js';
 import { SAMPLERS } from './sampler.js';
 import { logProbOf } from './processors.js';
 
@@ -102,12 +102,13 @@ class SlotCache {
     };
     for (const [past, buf] of this.buffers) feeds[past] = { dtype: 'float32', dims: [B, this.heads, S, this.headDim], data: buf.subarray(0, B * this.heads * S * this.headDim) };
     if (this.decoding.usesCacheBranch) feeds.use_cache_branch = { dtype: 'bool', dims: [1], data: Uint8Array.of(1) };
-    const out = await this.decoding.session.run(feeds, logits ? undefined : [LAST_LOGSUMEXP, LAST_MAX, LAST_ARGMAX, ...this.decoding.newKv.values()]);
+    const out = await this.decoding.session.run(feeds, logits ? undefined : [LAST_LOGSUMEXP, LAST_MAX, LAST_ARGMAX, NEW_KV]);
     if (this.filled + T > this.width) this.widen(Math.min(this.capacity, Math.ceil((this.filled + T) / SLOT_CHUNK) * SLOT_CHUNK));
-    // New keys/values [B, H, T, D] into slots filled .. filled + T of [B, H, width, D].
+    // New keys/values [B, H, T, D] (block i of NEW_KV) into slots filled .. filled + T of [B, H, width, D].
     const block = T * this.headDim;
-    for (const [past, output] of this.decoding.newKv) {
-      const src = out[output]!.data as Float32Array;
+    const stacked = out[NEW_KV]!.data as Float32Array;
+    for (const [past, i] of this.decoding.newKv) {
+      const src = stacked.subarray(i * B * this.heads * block, (i + 1) * B * this.heads * block);
       const dst = this.buffers.get(past)!;
       for (let bh = 0; bh < B * this.heads; bh++) dst.set(src.subarray(bh * block, (bh + 1) * block), (bh * this.width + this.filled) * this.headDim);
     }

@@ -12,8 +12,8 @@ import type { KvLayout } from './feeds.js';
 export class DecodingSession {
   private constructor(
     readonly session: Session,
-    /** past_key_values input -> output with the new tokens' keys or values. */
-    readonly newKv: ReadonlyMap<string, string>,
+    /** past_key_values input -> its block of the new tokens' keys or values in the NEW_KV output. */
+    readonly newKv: ReadonlyMap<string, number>,
     readonly layout: KvLayout,
   ) {}
 

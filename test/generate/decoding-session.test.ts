@@ -1,11 +1,11 @@
 // The fixed-cache decoding path (issue 13: no per-step copies of the KV cache): the decoding graph
-// returns exactly the new tokens' keys and values, the last position's logits and their log sum exp,
+// returns exactly the new tokens' keys and values (stacked in one output), the last position's logits and their log sum exp,
 // and a decoding loop over pre-sized cache buffers gives the plain cached step's logits at every step.
 
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Session, loadModel, type Tensor } from '../../src/graph/index.js';
-import { decodingGraph, LAST_LOGITS, LAST_LOGSUMEXP } from '../../src/graph/rewrites/index.js';
+import { decodingGraph, LAST_LOGITS, LAST_LOGSUMEXP, NEW_KV } from '../../src/graph/rewrites/index.js';
 import { KvDecoder, logSoftmax } from '../../src/generate/index.js';
 import { SLOT_CHUNK } from '../../src/generate/kv-decoder.js';
 import { CausalLM } from '../../src/models/index.js';
@@ -33,10 +33,13 @@ describe('decodingGraph', () => {
       const lse = last[0]! - logSoftmax(last)[0]!;
       expect(out[LAST_LOGSUMEXP]!.data[b]).toBeCloseTo(lse, 4);
     }
-    for (const [past, output] of rewritten.newKv) {
-      const present = plain.past[past]!;
-      expect(out[output]!.dims).toEqual(present.dims); // empty past: the new part is the whole present
-      expect(maxAbsDiff(out[output]!.data as Float32Array, present.data as Float32Array)).toBeLessThan(1e-6);
+    const stacked = out[NEW_KV]!;
+    expect(stacked.dims[0]).toBe(rewritten.newKv.size * 2);
+    for (const [past, i] of rewritten.newKv) {
+      const present = plain.past[past]!; // empty past: the new part is the whole present
+      const size = present.data.length;
+      expect(stacked.dims.slice(1)).toEqual(present.dims.slice(1));
+      expect(maxAbsDiff((stacked.data as Float32Array).subarray(i * size, (i + 1) * size), present.data as Float32Array)).toBeLessThan(1e-6);
     }
     await s.release();
   });

@@ -10,7 +10,7 @@ export {
   type TokenLogProbHeadOptions, type TokenLossOptions, type WeightedLogProbLossOptions, type WeightedScoreLossOptions, type HeadResult,
 } from './logprob-head.js';
 export { stripKvCache, hasKvCache, type StripKvCacheResult } from './kv-cache.js';
-export { decodingGraph, LAST_LOGITS, LAST_LOGSUMEXP, LAST_MAX, LAST_ARGMAX, type DecodingGraph } from './decode-graph.js';
+export { decodingGraph, LAST_LOGITS, LAST_LOGSUMEXP, LAST_MAX, LAST_ARGMAX, NEW_KV, type DecodingGraph } from './decode-graph.js';
 export { fuseAttention } from './fused-attention.js';
 export { poolBeforeTail } from './pooled-tail.js';
 export { addFrozenBranch, type FrozenBranchOptions, type FrozenBranchResult } from './frozen-branch.js';
