@@ -10,7 +10,14 @@ export type Sampler = (scores: Float32Array, random: Random) => number;
 
 function argmax(scores: Float32Array): number {
   let best = 0;
-  for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[best]!) best = i;
+  let max = scores[0]!;
+  for (let i = 1; i < scores.length; i++) {
+    const x = scores[i]!;
+    if (x > max) {
+      max = x;
+      best = i;
+    }
+  }
   return best;
 }
 

@@ -128,3 +128,37 @@ export function attrString(node: Node, name: string, fallback?: string): string 
   if (a.type !== 'string') throw new Error(`attribute ${name} of node ${node.name} is ${a.type}, want string`);
   return a.value;
 }
+
+/** Nodes in an order where every input is produced before it is read (stable for already-sorted lists). */
+export function topological(nodes: Node[], available: Set<string>): Node[] {
+  const have = new Set([...available, '']);
+  const out: Node[] = [];
+  let pending = nodes;
+  while (pending.length > 0) {
+    const next: Node[] = [];
+    for (const n of pending) {
+      if (n.inputs.every((i) => have.has(i))) {
+        out.push(n);
+        n.outputs.forEach((o) => have.add(o));
+      } else next.push(n);
+    }
+    if (next.length === pending.length) return [...out, ...next]; // inputs from subgraphs or constants: keep the rest as is
+    pending = next;
+  }
+  return out;
+}
+
+/** Drop nodes none of whose outputs is read or is a graph output (repeatedly), then initializers nothing reads. */
+export function removeUnread(g: Graph): void {
+  const outputs = new Set(g.outputs.map((o) => o.name));
+  for (;;) {
+    const read = new Set<string>(outputs);
+    for (const n of g.nodes) for (const i of n.inputs) read.add(i);
+    const kept = g.nodes.filter((n) => n.outputs.some((o) => o && read.has(o)));
+    if (kept.length === g.nodes.length) {
+      for (const name of [...g.initializers.keys()]) if (!read.has(name)) g.initializers.delete(name);
+      return;
+    }
+    g.nodes = kept;
+  }
+}

@@ -1,9 +1,9 @@
 // The session a decoding loop runs: the model's graph rewritten by decodingGraph (src/graph/rewrites)
 // so a step returns the new tokens' keys and values, the last position's logits and their log sum
 // exp, and nothing proportional to the sequence so far. The loop (src/generate KvDecoder) keeps the
-// cache in buffers sized once for prompt + new tokens and feeds them whole, zero-copy: slots not yet
-// written are masked out by attention_mask, and positions come from position_ids, so the unused
-// slots change nothing but a little attention work.
+// cache in buffers allocated once for prompt + new tokens and feeds the filled width, zero-copy,
+// grown in chunks: slots not yet written are masked out by attention_mask, and positions come from
+// position_ids, so the unused slots change nothing but a little attention work.
 
 import { loadModel, Session, type SessionOptions } from '../graph/index.js';
 import { decodingGraph } from '../graph/rewrites/decode-graph.js';
@@ -12,8 +12,8 @@ import type { KvLayout } from './feeds.js';
 export class DecodingSession {
   private constructor(
     readonly session: Session,
-    /** past_key_values input -> output with the new tokens' keys or values. */
-    readonly newKv: ReadonlyMap<string, string>,
+    /** past_key_values input -> its block of the new tokens' keys or values in the NEW_KV output. */
+    readonly newKv: ReadonlyMap<string, number>,
     readonly layout: KvLayout,
   ) {}
 

@@ -8,8 +8,11 @@
 //    scored at the last non-pad token. optimum's export already pools ([B, L] logits); a graph that
 //    returns per-token logits [B, T, L] is pooled here at each row's last real token.
 
+import fs from 'node:fs';
+import path from 'node:path';
 import { fail } from '../errors.js';
-import { Session, type Tensor } from '../graph/index.js';
+import { loadModel, Session, type Model, type SessionOptions, type Tensor } from '../graph/index.js';
+import { fuseAttention, poolBeforeTail } from '../graph/rewrites/index.js';
 import { padRight } from './batch.js';
 import type { LoadOptions } from './causal-lm.js';
 import { encodeForDecoderClassifier, encodeForEncoderClassifier, type ClassifierInput } from './encode.js';
@@ -74,7 +77,7 @@ export class SequenceClassifier {
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<SequenceClassifier> {
     const model = await loadModelDir(dir);
-    return new SequenceClassifier(model, await Session.create(model.onnxFile, opts.session));
+    return new SequenceClassifier(model, await Session.create(scoringGraph(model.onnxFile, opts.session) ?? model.onnxFile, opts.session));
   }
 
   get tokenizer() {
@@ -120,6 +123,34 @@ export class SequenceClassifier {
       throw fail('ALIGNKIT_ERR_ONNX_MODEL', `${this.dir.onnxFile} returns logits ${logits.dtype} [${logits.dims}], want float32 [batch, ${this.numLabels}] or [batch, sequence, ${this.numLabels}] for the ${this.numLabels} labels of config.json`, { file: this.dir.onnxFile, field: 'logits' });
     return pool(logits, batch.lengths);
   }
+}
+
+/**
+ * Largest graph (file and external data) scoringGraph rewrites. The rewrite holds the weights in
+ * JavaScript and hands onnxruntime one inline protobuf (about three copies while the session loads,
+ * and protobuf's 2 GB cap); the pooled tail's share of a forward also shrinks as 1 / layers, so
+ * past this size the file is loaded as it is.
+ */
+const REWRITE_MAX_BYTES = 512 * 2 ** 20;
+
+/** Bytes of an ONNX file and the files beside it (its external data). */
+function graphBytes(onnxFile: string): number {
+  const dir = path.dirname(onnxFile);
+  return fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
+}
+
+/**
+ * The graph a CPU scoring session runs, rewritten in memory (the file is left as exported, so
+ * transformers.js and optimum load it unchanged): attention fused into onnxruntime's kernel and the
+ * pooled position's tail computed for that position alone (src/graph/rewrites fused-attention.ts,
+ * pooled-tail.ts; the same scores to float rounding). Undefined when neither rewrite applies, and
+ * on other providers, whose kernels for the fused op were not measured.
+ */
+function scoringGraph(onnxFile: string, session: SessionOptions = {}): Model | undefined {
+  if ((session.provider ?? 'cpu') !== 'cpu' || graphBytes(onnxFile) > REWRITE_MAX_BYTES) return undefined;
+  const source = loadModel(onnxFile);
+  const fused = fuseAttention(source);
+  return poolBeforeTail(fused ?? source) ?? fused;
 }
 
 /** A session run's fixed cost in padded-token equivalents (run overhead against one token's layers, small reward models). */

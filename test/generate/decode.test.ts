@@ -58,6 +58,24 @@ describe('KV-cached decoding on the tiny GPT-2 fixture', () => {
     expect(seen).toEqual(r.value.map((x) => x.tokens));
   });
 
+  // Regression (issue 13): row text is now decoded only when read; a stream's deltas must still add
+  // up to each row's final text, with and without a stop string cutting it.
+  it("streams deltas that add up to each row's final text, a stop string's cut included", async () => {
+    const free = await generate(lm, lm.tokenizer, prompts(), { sampler: 'greedy', maxNewTokens: 20, stopAtEos: false });
+    const stop = free[0]!.text.slice(6, 8);
+    for (const opts of [{}, { stop: [stop] }]) {
+      const it = generateStream(lm, lm.tokenizer, prompts(), { sampler: 'greedy', maxNewTokens: 20, stopAtEos: false, ...opts });
+      const text = ['', '', ''];
+      let r = await it.next();
+      while (!r.done) {
+        text[r.value.row] += r.value.delta;
+        r = await it.next();
+      }
+      expect(text).toEqual(r.value.map((x) => x.text));
+      expect(r.value[0]!.finishReason).toBe('stop' in opts ? 'stop' : 'length');
+    }
+  });
+
   it('GenARM guidance with the model as its own ARM equals the formula on the first step', async () => {
     const p = [prompts()[0]!];
     const alpha = 0.7;

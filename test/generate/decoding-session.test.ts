@@ -1,12 +1,13 @@
 // The fixed-cache decoding path (issue 13: no per-step copies of the KV cache): the decoding graph
-// returns exactly the new tokens' keys and values, the last position's logits and their log sum exp,
+// returns exactly the new tokens' keys and values (stacked in one output), the last position's logits and their log sum exp,
 // and a decoding loop over pre-sized cache buffers gives the plain cached step's logits at every step.
 
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Session, loadModel, type Tensor } from '../../src/graph/index.js';
-import { decodingGraph, LAST_LOGITS, LAST_LOGSUMEXP } from '../../src/graph/rewrites/index.js';
+import { decodingGraph, LAST_LOGITS, LAST_LOGSUMEXP, NEW_KV } from '../../src/graph/rewrites/index.js';
 import { KvDecoder, logSoftmax } from '../../src/generate/index.js';
+import { SLOT_CHUNK } from '../../src/generate/kv-decoder.js';
 import { CausalLM } from '../../src/models/index.js';
 
 const DIR = path.resolve('data/models/tiny-gpt2');
@@ -32,10 +33,13 @@ describe('decodingGraph', () => {
       const lse = last[0]! - logSoftmax(last)[0]!;
       expect(out[LAST_LOGSUMEXP]!.data[b]).toBeCloseTo(lse, 4);
     }
-    for (const [past, output] of rewritten.newKv) {
-      const present = plain.past[past]!;
-      expect(out[output]!.dims).toEqual(present.dims); // empty past: the new part is the whole present
-      expect(maxAbsDiff(out[output]!.data as Float32Array, present.data as Float32Array)).toBeLessThan(1e-6);
+    const stacked = out[NEW_KV]!;
+    expect(stacked.dims[0]).toBe(rewritten.newKv.size * 2);
+    for (const [past, i] of rewritten.newKv) {
+      const present = plain.past[past]!; // empty past: the new part is the whole present
+      const size = present.data.length;
+      expect(stacked.dims.slice(1)).toEqual(present.dims.slice(1));
+      expect(maxAbsDiff((stacked.data as Float32Array).subarray(i * size, (i + 1) * size), present.data as Float32Array)).toBeLessThan(1e-6);
     }
     await s.release();
   });
@@ -62,6 +66,52 @@ describe('KvDecoder over pre-sized cache buffers', () => {
       b = await plain.step(next, 0);
     }
     await expect(fast.step([1, 1], 0)).rejects.toMatchObject({ code: 'ALIGNKIT_ERR_INVALID_ARGUMENT' });
+  });
+});
+
+describe('KvDecoder cache widening', () => {
+  // Regression (issue 13): the cache buffers now start empty and widen SLOT_CHUNK slots at a time
+  // (attention runs over the tokens so far, not the whole capacity); across several widenings the
+  // logits must stay those of the plain cached step.
+  it(`keeps the plain step's logits across several ${SLOT_CHUNK}-slot widenings`, async () => {
+    const lm = await CausalLM.load(DIR);
+    const prompts = [[11, 12, 13, 14, 15], [21, 22]];
+    const steps = 3 * SLOT_CHUNK + 3;
+    const fast = new KvDecoder(lm, true, steps);
+    const plain = new KvDecoder({ step: (x) => lm.step(x), vocabSize: lm.vocabSize }, true);
+    let a = await fast.prefill(prompts, 0);
+    let b = await plain.prefill(prompts, 0);
+    for (let step = 0; step < steps; step++) {
+      a.forEach((row, r) => expect(maxAbsDiff(row, b[r]!), `step ${step} row ${r}`).toBeLessThan(1e-4));
+      const next = b.map((row) => row.indexOf(Math.max(...row)));
+      a = await fast.step(next, 0);
+      b = await plain.step(next, 0);
+    }
+  });
+});
+
+describe('KvDecoder greedyOnly', () => {
+  // Issue 13: greedy decoding with nothing editing the scores fetches the graph's argmax and its
+  // logit instead of the [B, V] logits; tokens and log-probs must be those of the full rows.
+  it('gives the argmax and log-prob of the full logits without fetching them', async () => {
+    const lm = await CausalLM.load(DIR);
+    const prompts = [[11, 12, 13, 14, 15], [21, 22]];
+    const fast = new KvDecoder(lm, true, 20, true);
+    const full = new KvDecoder(lm, true, 20);
+    expect(await fast.prefill(prompts, 0)).toEqual([]);
+    let rows = await full.prefill(prompts, 0);
+    for (let step = 0; step < 20; step++) {
+      const next = rows.map((row, r) => {
+        const token = full.greedyToken(r);
+        expect(token).toBe(row.indexOf(Math.max(...row)));
+        expect(fast.greedyToken(r), `step ${step} row ${r}`).toBe(token);
+        expect(fast.logProbOf(r, token)).toBeCloseTo(full.logProbOf(r, token), 5);
+        return token;
+      });
+      expect(() => fast.logProbOf(0, next[0]! + 1)).toThrow(/argmax/);
+      await fast.step(next, 0);
+      rows = await full.step(next, 0);
+    }
   });
 });
 

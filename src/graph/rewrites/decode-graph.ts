@@ -1,27 +1,33 @@
 // A decoder graph (optimum's with-past layout: input_ids, attention_mask, position_ids,
 // past_key_values.{i}.key|value -> logits, present.{i}.key|value) rewritten for a decoding loop that
 // keeps its KV cache in pre-allocated buffers:
-//  - `new.{i}.key|value`: only the keys and values of the new tokens (the second input of the Concat
-//    that builds each present), so a step returns [B, H, T, D] instead of the whole grown cache, which
-//    onnxruntime-node would copy into fresh JavaScript memory every step;
+//  - `new_kv`: only the keys and values of the new tokens (the second input of the Concat that
+//    builds each present), stacked along the first axis in past-input order, so a step returns
+//    [B, H, T, D] per past instead of the whole grown cache, which onnxruntime-node would copy into
+//    fresh JavaScript memory every step;
 //  - `last_logits` [B, V]: the head applied to the last position only (the rows are left-padded, so
 //    the last column is every row's newest token), so a prompt's prefill skips T - 1 head products;
 //  - `last_logsumexp` [B]: log sum exp of those logits, so per-token log-probs need no softmax pass
-//    over the vocabulary in JavaScript.
+//    over the vocabulary in JavaScript;
+//  - `last_max` [B] and `last_argmax` [B]: the largest logit and its index, all greedy decoding
+//    without processors fetches.
 // Returns undefined when the graph does not have that layout (the caller keeps the plain step).
 
 import { GraphBuilder } from '../builder.js';
-import { attrInt, onnxOpset, producers, type Model } from '../ir.js';
+import { attrInt, onnxOpset, producers, topological, type Model } from '../ir.js';
 import { cloneModel } from './lora.js';
 
 export interface DecodingGraph {
   model: Model;
-  /** past_key_values input -> output holding the new tokens' keys or values. */
-  newKv: Map<string, string>;
+  /** past_key_values input -> its block in NEW_KV (block i holds [B, H, T, D] at i x B x H x T x D). */
+  newKv: Map<string, number>;
 }
 
 export const LAST_LOGITS = 'last_logits';
 export const LAST_LOGSUMEXP = 'last_logsumexp';
+export const LAST_MAX = 'last_max';
+export const LAST_ARGMAX = 'last_argmax';
+export const NEW_KV = 'new_kv';
 const PAST = /^past_key_values\.(\d+)\.(key|value)$/;
 
 export function decodingGraph(source: Model): DecodingGraph | undefined {
@@ -56,42 +62,32 @@ export function decodingGraph(source: Model): DecodingGraph | undefined {
     const sliced = b.slice(head.inputs[0]!, [-1], [2 ** 31 - 1], [1]);
     const i = g.nodes.findIndex((n) => n.outputs[0] === head.outputs[0]);
     g.nodes[i] = { ...g.nodes[i]!, inputs: [sliced, head.inputs[1]!] };
-    last = b.squeeze('logits', [1]);
-  } else last = b.squeeze(b.slice('logits', [-1], [2 ** 31 - 1], [1]), [1]);
-  b.op1('Identity', [last], {}, { names: [LAST_LOGITS] });
-  b.op1('ReduceLogSumExp', b.opset >= 18 ? [LAST_LOGITS, b.int64s([-1])] : [LAST_LOGITS], b.opset >= 18 ? { keepdims: 0 } : { axes: [-1], keepdims: 0 }, { names: [LAST_LOGSUMEXP] });
+    last = 'logits';
+  } else last = b.slice('logits', [-1], [2 ** 31 - 1], [1]);
+  // Squeezed straight into the output name: an Identity before a graph output is a copy onnxruntime keeps.
+  b.op1('Squeeze', [last, b.int64s([1])], {}, { names: [LAST_LOGITS] });
+  // log sum exp as max + log(sum(exp(x - max))) in elementwise ops and plain reductions: onnxruntime
+  // 1.30's ReduceLogSumExp kernel took 88 us of CPU on [4, 4096] where these took 30 (one thread),
+  // about a twelfth of a decoding step of alignkit-base.
+  const max = b.reduceMax(LAST_LOGITS, [-1], true); // [B, 1]
+  const sum = b.reduceSum(b.exp(b.sub(LAST_LOGITS, max)), [-1], false); // [B]
+  b.op1('Squeeze', [max, b.int64s([1])], {}, { names: [LAST_MAX] });
+  b.op1('Add', [b.log(sum), LAST_MAX], {}, { names: [LAST_LOGSUMEXP] });
+  // Greedy decoding without processors needs only these: the JS side then fetches neither the
+  // [B, V] logits (a copy onnxruntime-node makes per step) nor scans them for the argmax.
+  b.op1('ArgMax', [LAST_LOGITS], { axis: -1, keepdims: 0 }, { names: [LAST_ARGMAX] }); // [B], the first maximum as JS's argmax
   g.nodes = topological(g.nodes, new Set([...g.inputs.map((v) => v.name), ...g.initializers.keys()]));
   const vocab = g0.outputs.find((o) => o.name === 'logits')!.dims?.[2];
-  const named: string[] = [];
-  for (const [past, value] of newKv) {
-    const out = past.replace(/^past_key_values\./, 'new.');
-    b.op1('Identity', [value], {}, { names: [out] });
-    named.push(out);
-    newKv.set(past, out);
-  }
+  // The new keys and values as one output: onnxruntime-node converts each output of a run on its
+  // own (measured ~3 us of CPU per output), and a step fetches all of them.
+  b.op1('Concat', [...newKv.values()], { axis: 0 }, { names: [NEW_KV] }); // [2 x layers x B, H, T, D]
+  const blocks = new Map([...newKv.keys()].map((past, i) => [past, i]));
   g.outputs = [
     { name: LAST_LOGITS, dtype: 'float32', dims: ['batch_size', vocab ?? 'vocab'] },
     { name: LAST_LOGSUMEXP, dtype: 'float32', dims: ['batch_size'] },
-    ...named.map((name) => ({ name, dtype: 'float32' as const })),
+    { name: LAST_MAX, dtype: 'float32', dims: ['batch_size'] },
+    { name: LAST_ARGMAX, dtype: 'int64', dims: ['batch_size'] },
+    { name: NEW_KV, dtype: 'float32' },
   ];
-  return { model, newKv };
-}
-
-/** Nodes in an order where every input is produced before it is read (stable for already-sorted lists). */
-function topological(nodes: Model['graph']['nodes'], available: Set<string>): Model['graph']['nodes'] {
-  const have = new Set([...available, '']);
-  const out: Model['graph']['nodes'] = [];
-  let pending = nodes;
-  while (pending.length > 0) {
-    const next: Model['graph']['nodes'] = [];
-    for (const n of pending) {
-      if (n.inputs.every((i) => have.has(i))) {
-        out.push(n);
-        n.outputs.forEach((o) => have.add(o));
-      } else next.push(n);
-    }
-    if (next.length === pending.length) return [...out, ...next]; // inputs from subgraphs or constants: keep the rest as is
-    pending = next;
-  }
-  return out;
+  return { model, newKv: blocks };
 }

@@ -1,5 +1,5 @@
 // Public names of the graph rewrites: trainable selection, weight tying, LoRA, log-prob heads and
-// losses, KV-cache stripping, a frozen reference branch with its per-token KL head, SparsePO's
+// losses, KV-cache stripping, inference rewrites (fused attention, pooled tail), a frozen reference branch with its per-token KL head, SparsePO's
 // token mask head, and the moment-probing reward head.
 export { toRegExp, matchesAny, initializerScopes, blockIndexOf, uniquifyNodeNames, type NamePattern } from './names.js';
 export { weightInitializers, selectTrainable, scoreHead, lastBlocks, SCORE_HEAD_PATTERNS, type TrainableSpec, type WeightOptions } from './trainable.js';
@@ -10,7 +10,9 @@ export {
   type TokenLogProbHeadOptions, type TokenLossOptions, type WeightedLogProbLossOptions, type WeightedScoreLossOptions, type HeadResult,
 } from './logprob-head.js';
 export { stripKvCache, hasKvCache, type StripKvCacheResult } from './kv-cache.js';
-export { decodingGraph, LAST_LOGITS, LAST_LOGSUMEXP, type DecodingGraph } from './decode-graph.js';
+export { decodingGraph, LAST_LOGITS, LAST_LOGSUMEXP, LAST_MAX, LAST_ARGMAX, NEW_KV, type DecodingGraph } from './decode-graph.js';
+export { fuseAttention } from './fused-attention.js';
+export { poolBeforeTail } from './pooled-tail.js';
 export { addFrozenBranch, type FrozenBranchOptions, type FrozenBranchResult } from './frozen-branch.js';
 export { addTokenKlHead, alignToNextToken, type TokenKlHeadOptions } from './token-kl-head.js';
 export { finalHiddenState, lastMlpActivation, type HiddenState } from './hidden-states.js';
