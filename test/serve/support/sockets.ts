@@ -49,12 +49,20 @@ export async function metricValue(app: FastifyInstance, name: string, labels = '
 }
 
 /** Polls until `read()` returns `want` or `ms` pass; returns the last value read. */
-export async function settle(read: () => Promise<number>, want: number, ms = 5000): Promise<number> {
+/**
+ * Polls `read` until it has returned `want` for `stableMs` in a row (or `ms` ran out) and returns its
+ * last value. A single reading of `want` is not enough on a loaded machine: a request whose client
+ * already left may still be waiting in a socket buffer, and takes its permit after that reading.
+ */
+export async function settle(read: () => Promise<number>, want: number, ms = 5000, stableMs = 250): Promise<number> {
   const end = Date.now() + ms;
   let value = await read();
-  while (value !== want && Date.now() < end) {
+  let since = value === want ? Date.now() : Infinity;
+  while (Date.now() < end && !(value === want && Date.now() - since >= stableMs)) {
     await new Promise((r) => setTimeout(r, 25));
     value = await read();
+    if (value !== want) since = Infinity;
+    else if (since === Infinity) since = Date.now();
   }
   return value;
 }
