@@ -9,6 +9,9 @@
 // (pre-allocated outputs): no per-step copies, and no second gradient copy inside onnxruntime.
 // Frozen weights (LoRA's base model, a token-level loss's reference branch) are fed the same way
 // rather than serialized into the session, which would hold them twice more while it is created.
+// onnxruntime-node still returns a JavaScript copy of every output it wrote in place: from
+// `releaseCopiesFrom` bytes of gradients on, the trainer has V8 collect them right after each run
+// (src/graph/output-copies.ts), so they are not resident under the next run's activations.
 //
 // Accumulation convention: the step's gradient is the MEAN of the micro-batch gradients (and the
 // reported loss the mean of the micro-batch losses), as transformers' Trainer does by dividing each
@@ -17,6 +20,7 @@
 
 import { fail } from '../errors.js';
 import { cloneModel, ParameterMap } from '../graph/rewrites/index.js';
+import { fullGc, releaseOutputCopies } from '../graph/output-copies.js';
 import { positionIds } from './feeds.js';
 import { Session, type Feed, type Model, type SessionOptions, type Tensor } from '../graph/index.js';
 
@@ -79,6 +83,13 @@ export interface TrainerSpec {
    * loss's reference branch) are left alone. Default false.
    */
   shareSource?: boolean;
+  /**
+   * From this many bytes of gradients on (default 256 MiB: 64 M trainable values, GPT-2-small has
+   * 475 MB), the output copies onnxruntime-node makes of each run are collected right after it (a
+   * full V8 collection, 25-60 ms at GPT-2-small against a 2-5 s step), and once after the session is
+   * created (the starting values `shareSource` released). Infinity never collects.
+   */
+  releaseCopiesFrom?: number;
 }
 
 export interface StepResult {
@@ -92,6 +103,8 @@ export interface StepResult {
 const HEAP: ParamAllocator = { f32: (n) => new Float32Array(n) };
 /** Frozen weights from this size on are fed rather than serialized into the session (1 MiB: every weight matrix, no small constant). */
 const FEED_FROZEN_FROM = 1 << 20;
+/** Gradient bytes from which run output copies are collected: below it a collection costs a larger share of a shorter step than the memory is worth. */
+const RELEASE_COPIES_FROM = 256 * 2 ** 20;
 
 /** Float values the training graph trains: what an arena for its parameters must hold (src/optim trainingArena). */
 export function trainableValues(training: TrainingGraphLike, source: Model): number {
@@ -144,6 +157,8 @@ export class Trainer {
   private readonly fetches: string[];
   private steps = 0;
   private readonly readsPositionIds: boolean;
+  /** Bytes of gradient outputs per run when their copies are collected after it, else 0. */
+  readonly releasedCopyBytes: number;
 
   private constructor(
     private readonly spec: TrainerSpec,
@@ -176,6 +191,8 @@ export class Trainer {
     if (spec.shareSource) this.shareSourceTensors();
     this.readsPositionIds = spec.training.model.graph.inputs.some((v) => v.name === 'position_ids');
     this.fetches = [spec.training.lossOutput, ...metricNames];
+    const gradientBytes = [...this.memberGrads.values()].reduce((n, g) => n + g.byteLength, 0);
+    this.releasedCopyBytes = gradientBytes >= (spec.releaseCopiesFrom ?? RELEASE_COPIES_FROM) ? gradientBytes : 0;
   }
 
   private shareSourceTensors(): void {
@@ -199,7 +216,10 @@ export class Trainer {
       allowSpinning: false, memoryPattern: false, ...spec.session, ...needs,
       disabledOptimizers: [...(spec.session?.disabledOptimizers ?? []), ...(needs.disabledOptimizers ?? [])],
     });
-    return new Trainer(spec, session, metrics, fed.feeds);
+    const trainer = new Trainer(spec, session, metrics, fed.feeds);
+    // The serialized graph and (shareSource) the starting values are garbage now: free them before the first step allocates.
+    if (trainer.releasedCopyBytes > 0) fullGc();
+    return trainer;
   }
 
   get stepCount(): number {
@@ -245,11 +265,14 @@ export class Trainer {
     const into: Record<string, Feed> = {};
     const init = this.spec.source.graph.initializers;
     for (const [p, g] of this.spec.training.gradients) into[g] = { dtype: 'float32', dims: init.get(p)!.dims, data: targets.get(p)! };
+    const baseline = this.releasedCopyBytes > 0 ? process.memoryUsage().arrayBuffers : 0;
     const out = await this.session.run(this.feedsWith(batch), this.fetches, into);
-    return {
+    const result = {
       loss: Number(out[this.spec.training.lossOutput]!.data[0]),
       metrics: Object.fromEntries(this.metricNames.map((m) => [m, Number(out[m]!.data[0])])),
     };
+    if (this.releasedCopyBytes > 0) releaseOutputCopies(baseline, this.releasedCopyBytes);
+    return result;
   }
 
   /**
