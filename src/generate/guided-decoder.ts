@@ -9,7 +9,7 @@ import type { Tensor } from '../graph/index.js';
 import { GUIDE_ALPHA, GUIDE_TEMPERATURE, GUIDED_ARGMAX, GUIDED_SCORES, MEMBER_ARGMAX_LOGPROBS, MEMBER_LOGPROBS } from '../graph/rewrites/index.js';
 import type { GuidedDecodingSession } from '../models/index.js';
 import { fail } from '../errors.js';
-import { SlotCache, type DecoderModel } from './kv-decoder.js';
+import { leftPadded, SlotCache, type DecoderModel } from './kv-decoder.js';
 
 export class GuidedDecoder {
   private slots: SlotCache | undefined;
@@ -49,15 +49,9 @@ export class GuidedDecoder {
 
   /** Feed the left-padded prompts. */
   async prefill(prompts: number[][], padTokenId: number): Promise<void> {
-    if (prompts.length === 0 || prompts.some((p) => p.length === 0))
-      throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'decoding needs at least one prompt and every prompt needs at least one token');
-    const width = Math.max(...prompts.map((p) => p.length));
-    this.slots = new SlotCache(this.decoding, prompts.length, width + this.newTokens);
-    const pads = (p: number[]) => width - p.length;
-    this.out = await this.slots.run(
-      prompts.map((p) => [...Array(pads(p)).fill(padTokenId), ...p]),
-      prompts.map((p) => [...Array(pads(p)).fill(0), ...Array(p.length).fill(1)]),
-      this.fetches, this.guide);
+    const { ids, mask } = leftPadded(prompts, padTokenId);
+    this.slots = new SlotCache(this.decoding, prompts.length, ids[0]!.length + this.newTokens);
+    this.out = await this.slots.run(ids, mask, this.fetches, this.guide);
   }
 
   /** Append one token per row. */

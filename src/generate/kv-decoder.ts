@@ -10,6 +10,8 @@
 // plain step returns the whole grown cache (which onnxruntime-node copies into fresh memory every
 // step). Otherwise the model's `step` (optimum's names: input_ids,
 // attention_mask, position_ids, past_key_values.{i}.key|value) runs with the cache it returned.
+// The buffers (SlotCache) serve any session that carries one or more models' caches: GenARM's merged
+// session (guided-decoder.ts) keeps the base's and each ARM's, each in its own layout.
 
 import { fail } from '../errors.js';
 import { releaseResident, type Feed, type Tensor } from '../graph/index.js';
@@ -135,6 +137,22 @@ export class SlotCache {
   }
 }
 
+function checkPrompts(prompts: readonly number[][]): void {
+  if (prompts.length === 0 || prompts.some((p) => p.length === 0))
+    throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'decoding needs at least one prompt and every prompt needs at least one token');
+}
+
+/** Prompts left-padded to the longest, with their mask (0 on padding), so every row's newest token is in the last column. */
+export function leftPadded(prompts: readonly number[][], padTokenId: number): { ids: number[][]; mask: number[][] } {
+  checkPrompts(prompts);
+  const width = Math.max(...prompts.map((p) => p.length));
+  const pads = (p: readonly number[]) => width - p.length;
+  return {
+    ids: prompts.map((p) => [...Array<number>(pads(p)).fill(padTokenId), ...p]),
+    mask: prompts.map((p) => [...Array<number>(pads(p)).fill(0), ...Array<number>(p.length).fill(1)]),
+  };
+}
+
 export class KvDecoder {
   private past: Record<string, Feed> | undefined;
   private mask: number[][] = [];
@@ -164,18 +182,13 @@ export class KvDecoder {
 
   /** Feed the prompts; returns each row's next-token logits. */
   async prefill(prompts: number[][], padTokenId: number): Promise<Float32Array[]> {
-    if (prompts.length === 0 || prompts.some((p) => p.length === 0))
-      throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'decoding needs at least one prompt and every prompt needs at least one token');
+    checkPrompts(prompts);
     this.tokens = prompts.map((p) => [...p]);
     const decoding = this.useCache && this.newTokens !== undefined ? await this.model.decodingSession?.() : undefined;
     if (decoding) {
-      const width = Math.max(...prompts.map((p) => p.length));
-      this.slots = new SlotCache(decoding, prompts.length, width + this.newTokens!);
-      const pads = (p: number[]) => width - p.length;
-      return this.fromSlots(
-        prompts.map((p) => [...Array(pads(p)).fill(padTokenId), ...p]),
-        prompts.map((p) => [...Array(pads(p)).fill(0), ...Array(p.length).fill(1)]),
-      );
+      const { ids, mask } = leftPadded(prompts, padTokenId);
+      this.slots = new SlotCache(decoding, prompts.length, ids[0]!.length + this.newTokens!);
+      return this.fromSlots(ids, mask);
     }
     return this.forward(padTokenId);
   }
