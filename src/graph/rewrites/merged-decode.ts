@@ -97,9 +97,10 @@ export function mergedDecodingGraph(base: DecodingGraph, arms: readonly Decoding
   b.op1('Div', [sum, GUIDE_TEMPERATURE], {}, { names: [GUIDED_SCORES] }); // [B, V]
   b.op1('ArgMax', [GUIDED_SCORES], { axis: -1, keepdims: 0 }, { names: [GUIDED_ARGMAX] }); // [B], the first maximum as JS's argmax
   b.op1('Concat', own.map((x) => b.unsqueeze(x, [1])), { axis: 1 }, { names: [MEMBER_LOGPROBS] }); // [B, M, V]
-  const at = b.unsqueeze(b.unsqueeze(GUIDED_ARGMAX, [1]), [2]); // [B, 1, 1]
-  const picked = b.gatherElements(MEMBER_LOGPROBS, b.expand(at, b.int64s([1, sources.length, 1])), 2); // [B, M, 1]
-  b.op1('Squeeze', [picked, b.int64s([2])], {}, { names: [MEMBER_ARGMAX_LOGPROBS] }); // [B, M]
+  // Gathered from each member's own row rather than from MEMBER_LOGPROBS, so greedy decoding's
+  // fetches do not depend on the [B, M, V] concatenation.
+  const at = b.unsqueeze(GUIDED_ARGMAX, [1]); // [B, 1]
+  b.op1('Concat', own.map((x) => b.gatherElements(x, at, 1)), { axis: 1 }, { names: [MEMBER_ARGMAX_LOGPROBS] }); // [B, M]
   g.nodes = topological(g.nodes, new Set([...g.inputs.map((v) => v.name), ...g.initializers.keys()]));
   uniquifyNodeNames(g);
   g.outputs = [
