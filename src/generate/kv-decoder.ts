@@ -16,7 +16,7 @@
 import { fail } from '../errors.js';
 import { releaseResident, type Feed, type Tensor } from '../graph/index.js';
 import type { DecodingSession, GuidedDecodingSession, SlotSession, StepInputs, StepOutput } from '../models/index.js';
-import { LAST_ARGMAX, LAST_LOGITS, LAST_LOGSUMEXP, LAST_MAX } from '../graph/rewrites/index.js';
+import { LAST_ARGMAX, LAST_LOGITS, LAST_LOGSUMEXP, LAST_MAX, type MergedOutputs } from '../graph/rewrites/index.js';
 import { SAMPLERS } from './sampler.js';
 import { logProbOf } from './processors.js';
 
@@ -29,7 +29,7 @@ export interface DecoderModel {
   /** The fixed-cache decoding session, when the model has one (CausalLM.decodingSession). */
   decodingSession?(): Promise<DecodingSession | undefined>;
   /** One session computing this model guided by `arms` (GenARM, CausalLM.guidedDecodingSession), when it can build one. */
-  guidedDecodingSession?(arms: readonly DecoderModel[]): Promise<GuidedDecodingSession | undefined>;
+  guidedDecodingSession?(arms: readonly DecoderModel[], form: MergedOutputs): Promise<GuidedDecodingSession | undefined>;
 }
 
 const i64 = (dims: number[], data: BigInt64Array): Tensor => ({ dtype: 'int64', dims, data });

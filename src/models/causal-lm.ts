@@ -4,6 +4,7 @@
 
 import { fail } from '../errors.js';
 import { Session, type Feed, type SessionOptions, type Tensor } from '../graph/index.js';
+import type { MergedOutputs } from '../graph/rewrites/merged-decode.js';
 import { padRight, positionsFromMask } from './batch.js';
 import { DecodingSession, GuidedDecodingSession } from './decoding-session.js';
 import { encodeForCausalLM } from './encode.js';
@@ -74,7 +75,7 @@ export class CausalLM {
   readonly maxLength: number;
 
   private decoding: Promise<DecodingSession | undefined> | undefined;
-  /** Merged GenARM sessions by their ARMs' files (one per set of ARMs this model has been guided by). */
+  /** Merged GenARM sessions by form and ARMs' files (one per set of ARMs this model has been guided by). */
   private readonly guided = new Map<string, Promise<GuidedDecodingSession | undefined>>();
   /** false when the session's graph need not be the directory's file (fromSession): no decoding graph is built from that file. */
   private fileGraph = true;
@@ -109,18 +110,20 @@ export class CausalLM {
   }
 
   /**
-   * One session computing this model and the given ARMs together, with GenARM's guided scores (see
-   * decoding-session.ts), created on first use per set of ARMs with this model's session options;
+   * One session computing this model and the given ARMs together, with GenARM's guided scores or
+   * greedy token (`form`; see decoding-session.ts), created on first use per set of ARMs and form with
+   * this model's session options;
    * undefined where any of them has no decoding session (a GPU provider, a graph without the with-past
    * layout, a live policy's weights) or the graphs cannot be merged.
    */
-  guidedDecodingSession(arms: readonly unknown[]): Promise<GuidedDecodingSession | undefined> {
+  guidedDecodingSession(arms: readonly unknown[], form: MergedOutputs): Promise<GuidedDecodingSession | undefined> {
     const models = arms.filter((a): a is CausalLM => a instanceof CausalLM && a.fileGraph);
     if (models.length !== arms.length || !this.fileGraph || this.sessionOptions.provider === 'webgpu') return Promise.resolve(undefined);
-    const key = models.map((m) => m.dir.onnxFile).join('\n');
+    const key = [form, ...models.map((m) => m.dir.onnxFile)].join('\n');
     let made = this.guided.get(key);
     if (!made) {
-      made = GuidedDecodingSession.create({ onnxFile: this.dir.onnxFile, layout: this.kvLayout }, models.map((m) => ({ onnxFile: m.dir.onnxFile, layout: m.kvLayout })), this.sessionOptions);
+      const source = (m: CausalLM) => ({ onnxFile: m.dir.onnxFile, layout: m.kvLayout });
+      made = GuidedDecodingSession.create(source(this), models.map(source), form, this.sessionOptions);
       this.guided.set(key, made);
     }
     return made;

@@ -10,7 +10,7 @@
 
 import { loadModel, Session, type SessionOptions } from '../graph/index.js';
 import { decodingGraph, NEW_KV, type DecodingGraph } from '../graph/rewrites/decode-graph.js';
-import { mergedDecodingGraph } from '../graph/rewrites/merged-decode.js';
+import { mergedDecodingGraph, type MergedOutputs } from '../graph/rewrites/merged-decode.js';
 import type { KvLayout } from './feeds.js';
 
 /** One model's KV cache in a decoding session: its past inputs, the output stacking their new keys and values, and its layout. */
@@ -71,21 +71,25 @@ export class GuidedDecodingSession implements SlotSession {
     readonly members: readonly CacheMember[],
     /** Length of a row of guided scores (the smallest vocabulary). */
     readonly vocab: number,
+    readonly form: MergedOutputs,
   ) {}
 
-  /** One session for a base and its ARMs, or undefined when a graph lacks the with-past layout or the graphs cannot be merged. */
-  static async create(base: DecoderSource, arms: readonly DecoderSource[], opts: SessionOptions = {}): Promise<GuidedDecodingSession | undefined> {
+  /**
+   * One session for a base and its ARMs returning the guided scores or the greedy token (`form`), or
+   * undefined when a graph lacks the with-past layout or the graphs cannot be merged.
+   */
+  static async create(base: DecoderSource, arms: readonly DecoderSource[], form: MergedOutputs, opts: SessionOptions = {}): Promise<GuidedDecodingSession | undefined> {
     const graphs: DecodingGraph[] = [];
     for (const src of [base, ...arms]) {
       const g = decodingGraph(loadModel(src.onnxFile));
       if (!g) return undefined;
       graphs.push(g);
     }
-    const merged = mergedDecodingGraph(graphs[0]!, graphs.slice(1));
+    const merged = mergedDecodingGraph(graphs[0]!, graphs.slice(1), form);
     if (!merged) return undefined;
     const layouts = [base, ...arms].map((s) => s.layout);
     const members = merged.members.map((m, i) => ({ output: m.newKvOutput, blocks: m.newKv, layout: layouts[i]! }));
-    return new GuidedDecodingSession(await Session.create(merged.model, opts), members, merged.vocab);
+    return new GuidedDecodingSession(await Session.create(merged.model, opts), members, merged.vocab, form);
   }
 
   get usesCacheBranch(): boolean {

@@ -23,6 +23,6 @@ export {
   type MomentProbeConfig, type MomentProbeHeadOptions, type MomentProbeHeadResult, type MomentProbeGraphInputs, type FirstOrderMoment,
 } from './moment-probe-head.js';
 export {
-  mergedDecodingGraph, armPrefix, GUIDE_ALPHA, GUIDE_TEMPERATURE, GUIDED_SCORES, GUIDED_ARGMAX, MEMBER_LOGPROBS, MEMBER_ARGMAX_LOGPROBS,
+  mergedDecodingGraph, armPrefix, type MergedOutputs, GUIDE_ALPHA, GUIDE_TEMPERATURE, GUIDED_SCORES, GUIDED_ARGMAX, MEMBER_LOGPROBS, MEMBER_ARGMAX_LOGPROBS,
   type MergedDecodingGraph, type MergedMember,
 } from './merged-decode.js';

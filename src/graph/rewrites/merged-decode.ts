@@ -11,18 +11,20 @@
 //   scores = (log_softmax(base) + sum_i alpha_i * log_softmax(ARM_i)) / T
 // over the shared vocabulary (the smallest of the models' vocabularies; each log-softmax normalised
 // over that cut, as genarmScores does). alpha [A] and T [1] are inputs, so one session serves every
-// request's weights. Outputs:
-//  - `guided_scores` [B, V]: the scores above, for processors and samplers;
-//  - `guided_argmax` [B]: their first maximum (greedy decoding without processors fetches only this);
-//  - `member_logprobs` [B, M, V] and `member_argmax_logprobs` [B, M]: each model's own log-softmax
-//    (over its whole vocabulary, T = 1; base first, then the ARMs) of every token and of the argmax,
-//    the per-token log-probs a decoding loop reports;
-//  - each model's NEW_KV (the ARMs' prefixed).
+// request's weights. Outputs, besides each model's NEW_KV (the ARMs' prefixed):
+//  - `scores` form, for processors and samplers: `guided_scores` [B, V], the scores above, and
+//    `member_logprobs` [B, M, V], each model's own log-softmax (over its whole vocabulary, T = 1;
+//    base first, then the ARMs), from which the loop reports the chosen token's log-probs;
+//  - `argmax` form, for greedy decoding without processors: `guided_argmax` [B], the scores' first
+//    maximum, and `member_argmax_logprobs` [B, M], each model's log-prob of it.
+// onnxruntime runs every node of a graph whatever a run fetches, so each form is its own graph with
+// only what it outputs (the [B, M, V] log-probs and each model's own argmax are not computed for greedy
+// decoding).
 // Returns undefined when the graphs cannot share one model (different default opsets, or a vocabulary
 // the graph does not state).
 
 import { GraphBuilder } from '../builder.js';
-import { onnxOpset, topological, type Attribute, type Graph, type Model, type OpsetImport } from '../ir.js';
+import { onnxOpset, removeUnread, topological, type Attribute, type Graph, type Model, type OpsetImport } from '../ir.js';
 import { LAST_LOGITS, LAST_LOGSUMEXP, NEW_KV, type DecodingGraph } from './decode-graph.js';
 import { uniquifyNodeNames } from './names.js';
 
@@ -53,7 +55,10 @@ export interface MergedDecodingGraph {
 
 export const armPrefix = (i: number) => `arm${i}.`;
 
-export function mergedDecodingGraph(base: DecodingGraph, arms: readonly DecodingGraph[]): MergedDecodingGraph | undefined {
+/** What a run of the merged graph returns besides the caches: the full scores, or the greedy token (see the file comment). */
+export type MergedOutputs = 'scores' | 'argmax';
+
+export function mergedDecodingGraph(base: DecodingGraph, arms: readonly DecodingGraph[], form: MergedOutputs = 'scores'): MergedDecodingGraph | undefined {
   const sources = [base, ...arms];
   const opset = onnxOpset(base.model);
   if (sources.some((s) => onnxOpset(s.model) !== opset)) return undefined;
@@ -104,12 +109,12 @@ export function mergedDecodingGraph(base: DecodingGraph, arms: readonly Decoding
   g.nodes = topological(g.nodes, new Set([...g.inputs.map((v) => v.name), ...g.initializers.keys()]));
   uniquifyNodeNames(g);
   g.outputs = [
-    { name: GUIDED_SCORES, dtype: 'float32', dims: ['batch_size', V] },
-    { name: GUIDED_ARGMAX, dtype: 'int64', dims: ['batch_size'] },
-    { name: MEMBER_LOGPROBS, dtype: 'float32', dims: ['batch_size', sources.length, V] },
-    { name: MEMBER_ARGMAX_LOGPROBS, dtype: 'float32', dims: ['batch_size', sources.length] },
+    ...(form === 'scores'
+      ? [{ name: GUIDED_SCORES, dtype: 'float32' as const, dims: ['batch_size', V] }, { name: MEMBER_LOGPROBS, dtype: 'float32' as const, dims: ['batch_size', sources.length, V] }]
+      : [{ name: GUIDED_ARGMAX, dtype: 'int64' as const, dims: ['batch_size'] }, { name: MEMBER_ARGMAX_LOGPROBS, dtype: 'float32' as const, dims: ['batch_size', sources.length] }]),
     ...prefixes.map((p) => ({ name: p + NEW_KV, dtype: 'float32' as const })),
   ];
+  removeUnread(g);
   const members = sources.map((s, m) => ({ newKvOutput: prefixes[m] + NEW_KV, newKv: new Map([...s.newKv].map(([past, i]) => [prefixes[m] + past, i])) }));
   return { model, members, vocab: V };
 }

@@ -29,7 +29,7 @@ function pastFor(model: ReturnType<typeof loadModel>, B: number, P: number, seed
 }
 
 describe('mergedDecodingGraph', () => {
-  it('runs a base and an ARM of another layout and vocabulary in one session, with their own caches and the guided scores of genarmScores', async () => {
+  it('runs a base and an ARM of another layout and vocabulary in one session, with their own caches and the guided scores (or their argmax) of genarmScores', async () => {
     const [base, arm] = [loadModel(BASE), loadModel(ARM)];
     const [db, da] = [decodingGraph(base)!, decodingGraph(arm)!];
     const merged = mergedDecodingGraph(db, [da])!;
@@ -41,15 +41,20 @@ describe('mergedDecodingGraph', () => {
     const shared = { input_ids: i64([[7, 9], [4, 2]]), attention_mask: i64([[1, 1, 1, 1, 1], [0, 1, 1, 1, 1]]), position_ids: i64([[3, 4], [2, 3]]) };
     const [pb, pa] = [pastFor(base, B, P, 0), pastFor(arm, B, P, 1)];
     const alpha = 0.7, T = 1.5;
-    const [sb, sa, sm] = await Promise.all([Session.create(db.model), Session.create(da.model), Session.create(merged.model)]);
+    const [sb, sa, sm, sg] = await Promise.all([db.model, da.model, merged.model, mergedDecodingGraph(db, [da], 'argmax')!.model].map((m) => Session.create(m)));
     const ob = await sb.run({ ...shared, ...pb });
     const oa = await sa.run({ ...shared, ...pa });
     const armPast = Object.fromEntries(Object.entries(pa).map(([k, v]) => [armPrefix(0) + k, v]));
-    const om = await sm.run({ ...shared, ...pb, ...armPast, [GUIDE_ALPHA]: f32([alpha]), [GUIDE_TEMPERATURE]: f32([T]) });
+    const merges = { ...shared, ...pb, ...armPast, [GUIDE_ALPHA]: f32([alpha]), [GUIDE_TEMPERATURE]: f32([T]) };
+    const om = await sm.run(merges); // the scores form
+    const og = await sg.run(merges); // the argmax form
+    expect(Object.keys(om).sort()).toEqual([GUIDED_SCORES, MEMBER_LOGPROBS, NEW_KV, `${armPrefix(0)}${NEW_KV}`].sort());
+    expect(Object.keys(og).sort()).toEqual([GUIDED_ARGMAX, MEMBER_ARGMAX_LOGPROBS, NEW_KV, `${armPrefix(0)}${NEW_KV}`].sort());
     // Each model's new keys and values, in its own layout.
     expect(maxAbsDiff(om[NEW_KV]!.data as Float32Array, ob[NEW_KV]!.data as Float32Array)).toBeLessThan(1e-6);
     expect(om[`${armPrefix(0)}${NEW_KV}`]!.dims).toEqual(oa[NEW_KV]!.dims);
     expect(maxAbsDiff(om[`${armPrefix(0)}${NEW_KV}`]!.data as Float32Array, oa[NEW_KV]!.data as Float32Array)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(og[`${armPrefix(0)}${NEW_KV}`]!.data as Float32Array, oa[NEW_KV]!.data as Float32Array)).toBeLessThan(1e-6);
     const V = 500, [Vb, Va] = [4096, 500];
     const scores = om[GUIDED_SCORES]!.data as Float32Array;
     const logprobs = om[MEMBER_LOGPROBS]!.data as Float32Array; // [B, 2, V]
@@ -60,11 +65,11 @@ describe('mergedDecodingGraph', () => {
       const want = genarmScores(baseRow, [{ logits: armRow, alpha, logSumExp: oa[LAST_LOGSUMEXP]!.data[b] as number }], T, ob[LAST_LOGSUMEXP]!.data[b] as number);
       expect(want.length).toBe(V);
       expect(maxAbsDiff(scores.subarray(b * V, (b + 1) * V), want), `row ${b}`).toBeLessThan(1e-5);
-      const argmax = Number(om[GUIDED_ARGMAX]!.data[b]);
+      const argmax = Number(og[GUIDED_ARGMAX]!.data[b]);
       expect(argmax).toBe(want.indexOf(Math.max(...want)));
       // Each model's own log-probs (its whole vocabulary, T = 1), of every token and of the argmax.
       const own = [baseRow[argmax]! - (ob[LAST_LOGSUMEXP]!.data[b] as number), armRow[argmax]! - (oa[LAST_LOGSUMEXP]!.data[b] as number)];
-      expect(maxAbsDiff((om[MEMBER_ARGMAX_LOGPROBS]!.data as Float32Array).subarray(b * 2, b * 2 + 2), own)).toBeLessThan(1e-5);
+      expect(maxAbsDiff((og[MEMBER_ARGMAX_LOGPROBS]!.data as Float32Array).subarray(b * 2, b * 2 + 2), own)).toBeLessThan(1e-5);
       expect(logprobs[(b * 2 + 0) * V + argmax]).toBeCloseTo(own[0]!, 5);
       expect(logprobs[(b * 2 + 1) * V + argmax]).toBeCloseTo(own[1]!, 5);
     }
@@ -72,7 +77,7 @@ describe('mergedDecodingGraph', () => {
     const off = await sm.run({ ...shared, ...pb, ...armPast, [GUIDE_ALPHA]: f32([0]), [GUIDE_TEMPERATURE]: f32([T]) }, [GUIDED_SCORES]);
     const baseOnly = genarmScores((ob[LAST_LOGITS]!.data as Float32Array).subarray(0, Vb), [{ logits: new Float32Array(V), alpha: 0 }], T);
     expect(maxAbsDiff((off[GUIDED_SCORES]!.data as Float32Array).subarray(0, V), baseOnly)).toBeLessThan(1e-5);
-    await Promise.all([sb.release(), sa.release(), sm.release()]);
+    await Promise.all([sb, sa, sm, sg].map((x) => x.release()));
   });
 
   it('sums two ARMs in order, each with its own alpha', async () => {
