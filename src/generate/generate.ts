@@ -134,7 +134,7 @@ export async function* generateStream(
   const processors = processorsFor(cfg);
   const pad = tokenizer.padTokenId;
   // Greedy decoding with nothing editing the scores reads only each row's argmax, which the decoding
-  // graph computes: the steps then fetch no [B, V] logits (KvDecoder greedyOnly).
+  // graph computes (guided: the merged graph's argmax form): the steps then fetch no [B, V] scores.
   const greedy = cfg.sampler === 'greedy' && processors.length === 0 && asyncProcessors.length === 0;
   const greedyOnly = greedy && guides.length === 0;
   // Guided decoding in one merged graph, when the models allow it (the same scores, one session run per token).
