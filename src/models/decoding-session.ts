@@ -10,7 +10,9 @@
 
 import { loadModel, Session, type SessionOptions } from '../graph/index.js';
 import { decodingGraph, NEW_KV, type DecodingGraph } from '../graph/rewrites/decode-graph.js';
+import { fuseElementwise } from '../graph/rewrites/fused-elementwise.js';
 import { mergedDecodingGraph, type MergedOutputs } from '../graph/rewrites/merged-decode.js';
+import type { Model } from '../graph/ir.js';
 import type { KvLayout } from './feeds.js';
 
 /** One model's KV cache in a decoding session: its past inputs, the output stacking their new keys and values, and its layout. */
@@ -36,6 +38,14 @@ export interface DecoderSource {
   layout: KvLayout;
 }
 
+/**
+ * Fused GELUs: 436 -> 360 us of CPU per alignkit-base step at 4 rows (fewer nodes, one pass instead
+ * of ten). CPU only: the fused kernels were not measured on other providers.
+ */
+function fusedOnCpu(model: Model, opts: SessionOptions): Model {
+  return (opts.provider ?? 'cpu') === 'cpu' ? (fuseElementwise(model) ?? model) : model;
+}
+
 export class DecodingSession implements SlotSession {
   readonly members: readonly CacheMember[];
 
@@ -52,7 +62,7 @@ export class DecodingSession implements SlotSession {
   static async create(onnxFile: string, layout: KvLayout, opts: SessionOptions = {}): Promise<DecodingSession | undefined> {
     const rewritten = decodingGraph(loadModel(onnxFile));
     if (!rewritten) return undefined;
-    return new DecodingSession(await Session.create(rewritten.model, opts), rewritten.newKv, layout);
+    return new DecodingSession(await Session.create(fusedOnCpu(rewritten.model, opts), opts), rewritten.newKv, layout);
   }
 
   get usesCacheBranch(): boolean {
@@ -89,7 +99,7 @@ export class GuidedDecodingSession implements SlotSession {
     if (!merged) return undefined;
     const layouts = [base, ...arms].map((s) => s.layout);
     const members = merged.members.map((m, i) => ({ output: m.newKvOutput, blocks: m.newKv, layout: layouts[i]! }));
-    return new GuidedDecodingSession(await Session.create(merged.model, opts), members, merged.vocab, form);
+    return new GuidedDecodingSession(await Session.create(fusedOnCpu(merged.model, opts), opts), members, merged.vocab, form);
   }
 
   get usesCacheBranch(): boolean {
