@@ -13,6 +13,7 @@ export { stripKvCache, hasKvCache, type StripKvCacheResult } from './kv-cache.js
 export { decodingGraph, LAST_LOGITS, LAST_LOGSUMEXP, LAST_MAX, LAST_ARGMAX, NEW_KV, type DecodingGraph } from './decode-graph.js';
 export { fuseAttention } from './fused-attention.js';
 export { poolBeforeTail } from './pooled-tail.js';
+export { fuseElementwise } from './fused-elementwise.js';
 export { addFrozenBranch, type FrozenBranchOptions, type FrozenBranchResult } from './frozen-branch.js';
 export { addTokenKlHead, alignToNextToken, type TokenKlHeadOptions } from './token-kl-head.js';
 export { finalHiddenState, lastMlpActivation, type HiddenState } from './hidden-states.js';
@@ -21,3 +22,7 @@ export {
   addMomentProbeHead, buildMomentProbeHead, momentProbeConfig, momentProbeParameters, momentProbeFeatureWidth, MOMENT_PROBE_DEFAULTS, MOMENT_PROBE_PARAMS,
   type MomentProbeConfig, type MomentProbeHeadOptions, type MomentProbeHeadResult, type MomentProbeGraphInputs, type FirstOrderMoment,
 } from './moment-probe-head.js';
+export {
+  mergedDecodingGraph, armPrefix, type MergedOutputs, GUIDE_ALPHA, GUIDE_TEMPERATURE, GUIDED_SCORES, GUIDED_ARGMAX, MEMBER_LOGPROBS, MEMBER_ARGMAX_LOGPROBS,
+  type MergedDecodingGraph, type MergedMember,
+} from './merged-decode.js';
