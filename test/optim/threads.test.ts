@@ -3,6 +3,8 @@
 // the state it saves and loads (1-bit Adam's packed layout included), and a real Trainer step
 // with onnxruntime reading and writing the shared bytes through the arena's plain views.
 
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadModel, type Tensor } from '../../src/graph/index.js';
 import { mulberry32 } from '../../src/random.js';
@@ -112,6 +114,23 @@ describe('multi-threaded arena', () => {
     expect(two.params[0]!.data.buffer).not.toBeInstanceOf(SharedArrayBuffer);
     expect(two.losses).toEqual(one.losses);
     for (const [i, p] of one.params.entries()) expect(Buffer.compare(bits(p.data), bits(two.params[i]!.data)), p.name).toBe(0);
+  });
+
+  it('worker threads do not keep the process alive: a script that steps a two-thread arena and never closes it exits', () => {
+    const root = path.resolve(import.meta.dirname, '../..');
+    const script = `
+      import { register } from 'node:module';
+      register(${JSON.stringify(path.join(root, 'src/dev/ts-source-hooks.mjs'))}, import.meta.url);
+      const { createOptimizer, WasmArena } = await import(${JSON.stringify(path.join(root, 'src/optim/index.ts'))});
+      const arena = new WasmArena(16 << 20, { threads: 2, splitFrom: 4096 });
+      const p = { name: 'w', dims: [100000], data: arena.f32(100000).fill(1) };
+      createOptimizer('adamw', { lr: 0.1, weightDecay: 0 }, { arena }).step([p], { w: arena.f32(100000).fill(0.5) });
+      console.log(p.data[99999]);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000, encoding: 'utf8' });
+    expect(r.error).toBeUndefined();
+    expect(r.status, r.stderr).toBe(0);
+    // Adam's first step moves every entry by lr: 1 - 0.1.
+    expect(Number(r.stdout.trim())).toBeCloseTo(0.9, 6);
   });
 
   it('refuses a thread count outside 1..8', () => {

@@ -16,7 +16,7 @@ const STACK = 64 << 10;
 const ARGS_AT = 32;
 const MAX_ARGS = 28;
 /** A worker that has not started in this long is a broken environment, not a slow one. */
-const START_TIMEOUT_MS = 30_000;
+const START_TIMEOUT_MS = 10_000;
 
 // Plain JavaScript run by `new Worker(..., { eval: true })`: no file to resolve from src/ or dist/,
 // no TypeScript loader needed in the worker. Spins briefly before sleeping: an optimizer step posts
@@ -47,6 +47,11 @@ for (;;) {
   Atomics.notify(ctl, 1);
 }`;
 
+/** An arena dropped without close(): its workers go when it is collected (they hold the memory, not the arena). */
+const dropped = new FinalizationRegistry<Worker[]>((workers) => {
+  for (const w of workers) void w.terminate();
+});
+
 interface PoolWorker {
   worker: Worker;
   ctl: Int32Array;
@@ -68,7 +73,8 @@ export class KernelPool {
       const ctl = new Int32Array(shared, control, 8);
       ctl.fill(0);
       ctl[1] = -1;
-      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory: arena.memory, stackTop: control, control, names, argsAt: ARGS_AT } });
+      // execArgv []: the process's flags (`--input-type=module` would parse this CommonJS source as a module) are not the worker's.
+      const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { module, memory: arena.memory, stackTop: control, control, names, argsAt: ARGS_AT } });
       worker.unref();
       this.workers.push({ worker, ctl, args: new Float64Array(shared, control + ARGS_AT, MAX_ARGS) });
     }
@@ -78,6 +84,7 @@ export class KernelPool {
         throw fail('ALIGNKIT_ERR_INTERNAL', `optimizer worker thread ${w + 1} did not start in ${START_TIMEOUT_MS / 1000} s`, {});
       }
     arena.onClose(() => this.close());
+    dropped.register(arena, this.workers.map((w) => w.worker), this);
   }
 
   get size(): number {
@@ -106,6 +113,7 @@ export class KernelPool {
   }
 
   close(): void {
+    dropped.unregister(this);
     for (const { worker } of this.workers.splice(0)) void worker.terminate();
   }
 }
