@@ -102,9 +102,10 @@ if (CFG.task === 'next-token') {
 if (CFG.recompute) training = recomputeActivations(training);
 const graphMs = performance.now() - t0 - loadMs;
 // Parameters, gradients and AdamW's state in one WebAssembly memory (the fused kernel's path), unless --no-arena.
-const arena = CFG.arena ? trainingArena(trainableValues(training, forward)) : undefined;
+// --optim-threads N: the arena's kernel threads (default: the arena's, 2 on two cores or more).
+const arena = CFG.arena ? trainingArena(trainableValues(training, forward), undefined, CFG.optimThreads ? { threads: CFG.optimThreads } : {}) : undefined;
 const optimizer = createOptimizer('adamw', { lr: 1e-4 }, arena ? { arena } : {});
-const trainer = await Trainer.create({ training, source: forward, optimizer, allocator: arena, shareSource: true, ...(metrics && { metrics }), session: { intraOpThreads: CFG.threads ?? 2, ...(CFG.ortArena === false && { memoryArena: false }), ...(CFG.profile && { profile: path.join(os.tmpdir(), `alignkit-bench-profile-${process.pid}`) }) } });
+const trainer = await Trainer.create({ training, source: forward, optimizer, allocator: arena, shareSource: true, ...(metrics && { metrics }), session: { intraOpThreads: CFG.threads ?? 2, allowSpinning: CFG.spinning ?? false, ...(CFG.ortArena === false && { memoryArena: false }), ...(CFG.profile && { profile: path.join(os.tmpdir(), `alignkit-bench-profile-${process.pid}`) }) } });
 const sessionMs = performance.now() - t0 - loadMs - graphMs;
 
 const step = CFG.mode === 'adamw' ? () => trainer.step([makeBatch()]) : () => trainer.evaluate(makeBatch());
@@ -176,7 +177,7 @@ async function sgemm(n, seconds) {
 await servePeer({
   onnxruntime: (await import('onnxruntime-node')).default.env.versions?.common ?? 'unknown', node: process.version,
   threads: CFG.threads ?? 2, loadMs, cached, graphMs, sessionMs, buildMs: loadMs + graphMs + sessionMs,
-  trainable: trainer.params.reduce((a, p) => a + p.data.length, 0), nodes: training.model.graph.nodes.length, arena: arena !== undefined, ortArena: CFG.ortArena !== false, recomputed: training.recomputedNodes,
+  trainable: trainer.params.reduce((a, p) => a + p.data.length, 0), nodes: training.model.graph.nodes.length, arena: arena !== undefined, optimThreads: arena?.threads, ortArena: CFG.ortArena !== false, recomputed: training.recomputedNodes,
 }, {
   async steps({ n }) {
     const ms = [];

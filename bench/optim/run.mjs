@@ -7,7 +7,8 @@
 // optimizer alternates with the C loop and its torch peers in rounds; medians are reported (SOAP:
 // the mean over its 10-step refresh period). The torch peers run with 2 threads,
 // OMP_WAIT_POLICY=PASSIVE and OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset in their own environment.
-//   npm run build && node --expose-gc bench/optim/run.mjs [--sizes 10000000,100000000] [--rounds 3] [--official DIR] [--only adamw,soap]
+// --threads N runs the kernels on the arena's N threads (default 1, as the C loop: bench/optim/threads.mjs compares thread counts).
+//   npm run build && node --expose-gc bench/optim/run.mjs [--sizes 10000000,100000000] [--rounds 3] [--official DIR] [--only adamw,soap] [--threads 1]
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,7 +20,7 @@ import { createOptimizer, OPTIMIZERS, WasmArena } from '../../dist/optim/index.j
 import { findTorchPython, torchEnv } from '../torch-peer.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const { values } = parseArgs({ options: { sizes: { type: 'string', default: '10000000,100000000' }, rounds: { type: 'string', default: '3' }, official: { type: 'string' }, only: { type: 'string' } } });
+const { values } = parseArgs({ options: { sizes: { type: 'string', default: '10000000,100000000' }, rounds: { type: 'string', default: '3' }, official: { type: 'string' }, only: { type: 'string' }, threads: { type: 'string', default: '1' } } });
 const SIZES = values.sizes.split(',').map(Number);
 if (SIZES.some((n) => n % 200 || n % 64)) throw new Error(`--sizes must be multiples of 200 and 64 (matrix shapes [n/200, 200] and SOAP's [n/64, 64]), got ${values.sizes}`);
 const ROUNDS = Number(values.rounds);
@@ -77,7 +78,7 @@ const rowsOf = (name, n) => (name === 'soap' ? n / 64 : n / 200);
 
 function setup(name, n) {
   process.stderr.write(`${name} @ ${n}\n`);
-  const arena = new WasmArena(n * 4 * 8 + (64 << 20));
+  const arena = new WasmArena(n * 4 * 8 + (64 << 20), { threads: Number(values.threads) });
   const data = arena.f32(n);
   const grad = arena.f32(n);
   for (let i = 0; i < n; i++) {
@@ -92,7 +93,7 @@ function setup(name, n) {
   return { opt, params, grads: { w: grad }, aux };
 }
 
-/** Wall-clock and CPU seconds of k steps (both single-threaded, like the C loop). */
+/** Wall-clock and CPU seconds of k steps (CPU of every thread; one thread by default, like the C loop). */
 function ourSteps(s, k) {
   const wall = [];
   const cpu = [];
@@ -143,7 +144,7 @@ const isa = ['avx2', 'avx512f'].filter((f) => flags.includes(f)).join(', ') || '
 const mps = (n, sec) => n / sec / 1e6;
 const fmt = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const out = [];
-out.push(`Optimizer bench: ${cpu} (${isa}), ${os.cpus().length} cores; load average ${loads[0].map((x) => x.toFixed(1)).join(' ')} at the start, ${loads[1].map((x) => x.toFixed(1)).join(' ')} at the end; node ${process.version}; torch: ${python ?? 'not available'} (2 threads, OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset)`);
+out.push(`Optimizer bench: ${cpu} (${isa}), ${os.cpus().length} cores; load average ${loads[0].map((x) => x.toFixed(1)).join(' ')} at the start, ${loads[1].map((x) => x.toFixed(1)).join(' ')} at the end; node ${process.version}; alignkit kernels on ${values.threads} thread(s); torch: ${python ?? 'not available'} (2 threads, OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset)`);
 out.push('');
 out.push('| optimizer | path | ' + SIZES.map((n) => `M params/s @${n / 1e6}M`).join(' | ') + ' | state B/param | ' + SIZES.map((n) => `vs C AdamW @${n / 1e6}M (wall / CPU)`).join(' | ') + ' | torch peer | ' + SIZES.map((n) => `peer M params/s @${n / 1e6}M`).join(' | ') + ' | ' + SIZES.map((n) => `vs peer @${n / 1e6}M`).join(' | ') + ' |');
 out.push('|' + ' --- |'.repeat(4 + 4 * SIZES.length));

@@ -28,6 +28,6 @@ export { ChainOptimizer, NO_DECAY_ON_NORMS_AND_BIASES } from './optimizer.js';
 export type { Optimizer, OptimizerOptions, ParamGroupSpec, StepAux, Grads, HessianProvider, GroupLayout } from './optimizer.js';
 export { OPTIMIZERS, createOptimizer, type OptimizerEntry } from './registry.js';
 export { saveOptimizerState, loadOptimizerState } from './state-io.js';
-export { WasmArena, ParamArena, MAX_ARENA_BYTES, ARENA_RESERVED_BYTES, TRAINING_BYTES_PER_PARAM, trainingArena } from './arena.js';
+export { WasmArena, ParamArena, MAX_ARENA_BYTES, ARENA_RESERVED_BYTES, MAX_ARENA_THREADS, TRAINING_BYTES_PER_PARAM, trainingArena, defaultArenaThreads, type ArenaOptions } from './arena.js';
 export { findKernel, kernelWasmPath, KERNEL_NAMES, type FusedKernel } from './kernels/dispatch.js';
 export { TS_MATRIX_OPS, type MatrixOps } from './matrix-ops.js';

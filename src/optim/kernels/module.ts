@@ -1,10 +1,14 @@
 // The compiled kernel module, one instance per arena (its memory imported), and the scratch
 // buffers kernels need beyond the optimizer's own state (allocated in the arena once, on first use).
+// A multi-threaded arena gets the shared-memory module, whose elementwise kernels split over the
+// arena's worker pool (split.ts, pool.ts), started at the first call large enough to split.
 
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { WasmArena } from '../arena.js';
 import { SIGNED_LUT, SIGNED_MAP, UNSIGNED_LUT, UNSIGNED_MAP } from '../quant8.js';
+import { KernelPool } from './pool.js';
+import { SPLIT_KERNELS, splitExports, type Threads } from './split.js';
 
 /** The C functions of optim_kernels.c (pointers are byte offsets into the arena). */
 export interface KernelExports {
@@ -36,14 +40,41 @@ export interface KernelExports {
   adam8bit_step(p: number, g: number, mq: number, vq: number, mabs: number, vabs: number, n: number, block: number, smap: number, umap: number, slut: number, ulut: number, scratch: number, lr: number, b1: number, b2: number, c1: number, c2: number, eps: number, ibc1: number, ibc2: number, gscale: number, decayPost: number): void;
 }
 
-/** The committed module: next to this file in src/, or found from dist/ (tsc does not copy .wasm). */
-export function kernelWasmPath(): string {
-  const here = fileURLToPath(new URL('./optim_kernels.wasm', import.meta.url));
+/** The committed modules: next to this file in src/, or found from dist/ (tsc does not copy .wasm). */
+export function kernelWasmPath(file: 'optim_kernels.wasm' | 'optim_kernels.threads.wasm' = 'optim_kernels.wasm'): string {
+  const here = fileURLToPath(new URL(`./${file}`, import.meta.url));
   if (fs.existsSync(here)) return here;
-  return fileURLToPath(new URL('../../../src/optim/kernels/optim_kernels.wasm', import.meta.url));
+  return fileURLToPath(new URL(`../../../src/optim/kernels/${file}`, import.meta.url));
 }
 
-let compiled: WebAssembly.Module | undefined;
+/** The plain-memory module (one thread) and the shared-memory one (an instance per thread), compiled once. */
+const compiled = new Map<boolean, WebAssembly.Module>();
+function moduleFor(shared: boolean): WebAssembly.Module {
+  let m = compiled.get(shared);
+  if (!m) compiled.set(shared, (m = new WebAssembly.Module(fs.readFileSync(kernelWasmPath(shared ? 'optim_kernels.threads.wasm' : 'optim_kernels.wasm')))));
+  return m;
+}
+
+/** The pool behind an arena's split kernels, with a scratch per worker (8-bit Adam's block buffers). */
+function threadsOf(arena: WasmArena, module: WebAssembly.Module, heapBase: number): () => Threads {
+  let pool: KernelPool | undefined;
+  const scratches: Float32Array[] = [];
+  const threads: Threads = {
+    get size() {
+      return pool!.size;
+    },
+    post: (w, name, args) => pool!.post(w, name, args),
+    join: (w) => pool!.join(w),
+    scratch(w, floats) {
+      if (!scratches[w] || scratches[w]!.length < floats) scratches[w] = arena.f32(floats);
+      return scratches[w]!.byteOffset;
+    },
+  };
+  return () => {
+    pool ??= new KernelPool(arena, module, heapBase, SPLIT_KERNELS);
+    return threads;
+  };
+}
 
 export interface ArenaKernels {
   x: KernelExports;
@@ -58,14 +89,18 @@ const instances = new WeakMap<WasmArena, ArenaKernels>();
 
 /** A float32 view of `bytes` fresh arena bytes, or a float64 one. */
 function arenaF64(arena: WasmArena, n: number): Float64Array {
-  return new Float64Array(arena.memory.buffer, arena.allocBytes(8 * n), n);
+  return new Float64Array(arena.buffer, arena.allocBytes(8 * n), n);
 }
 
 export function kernelsFor(arena: WasmArena): ArenaKernels {
   let k = instances.get(arena);
   if (k) return k;
-  compiled ??= new WebAssembly.Module(fs.readFileSync(kernelWasmPath()));
-  const x = new WebAssembly.Instance(compiled, { env: { memory: arena.memory } }).exports as unknown as KernelExports;
+  const shared = arena.threads > 1;
+  const module = moduleFor(shared);
+  const exports = new WebAssembly.Instance(module, { env: { memory: arena.memory } }).exports;
+  const heapBase = (exports.__heap_base as WebAssembly.Global).value as number;
+  const plain = exports as unknown as KernelExports;
+  const x = shared ? splitExports(plain, threadsOf(arena, module, heapBase), arena.splitFrom) : plain;
   const scratches = new Map<string, Float32Array>();
   let q8: ReturnType<ArenaKernels['q8']> | undefined;
   k = {
