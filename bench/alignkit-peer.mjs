@@ -16,6 +16,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** Start-up phases: wall and CPU time (ms) and minor page faults (fresh pages), each since the previous mark. */
+const phases = [];
+let last = { wall: 0, cpu: 0, faults: 0 };
+function mark(name) {
+  const u = process.resourceUsage();
+  const now = { wall: performance.now(), cpu: (u.userCPUTime + u.systemCPUTime) / 1000, faults: u.minorPageFault };
+  phases.push({ name, wallMs: now.wall - last.wall, cpuMs: now.cpu - last.cpu, faults: now.faults - last.faults });
+  last = now;
+}
+// Node.js start up to this module's first line (performance.now() counts from the process's start).
+mark('node');
+
 register('../src/dev/ts-source-hooks.mjs', import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const src = (p) => import(path.join(root, 'src', p));
@@ -31,6 +43,7 @@ const { recomputeActivations } = await src('graph/autodiff/index.ts');
 const { createOptimizer, trainingArena } = await src('optim/index.ts');
 const { matmulProfile, standaloneGflops } = await import('./gemm-profile.mjs');
 const { servePeer } = await import('./torch-peer.mjs');
+mark('imports');
 
 const BUILDERS = {
   gpt2: (s) => buildGpt2({ vocabSize: s.vocab, nPositions: s.positions, nEmbd: s.dim, nLayer: s.layers, nHead: s.heads, layerNormEpsilon: s.eps ?? 1e-5 }, { kind: 'lm' }, 0),
@@ -53,6 +66,7 @@ function loadOrBuild() {
 const t0 = performance.now();
 const { model, cached } = loadOrBuild();
 const loadMs = performance.now() - t0;
+mark(cached ? 'model file' : 'model build');
 const lora = CFG.lora ? { rank: CFG.lora.rank, alpha: CFG.lora.alpha, targets: 'all-linear', seed: 0 } : undefined;
 const rows = CFG.rows;
 const T = CFG.seq;
@@ -101,11 +115,13 @@ if (CFG.task === 'next-token') {
 // --recompute: activation recomputation rewrite (src/graph/autodiff/recompute.ts).
 if (CFG.recompute) training = recomputeActivations(training);
 const graphMs = performance.now() - t0 - loadMs;
+mark('training graph');
 // Parameters, gradients and AdamW's state in one WebAssembly memory (the fused kernel's path), unless --no-arena.
 const arena = CFG.arena ? trainingArena(trainableValues(training, forward)) : undefined;
 const optimizer = createOptimizer('adamw', { lr: 1e-4 }, arena ? { arena } : {});
 const trainer = await Trainer.create({ training, source: forward, optimizer, allocator: arena, shareSource: true, ...(metrics && { metrics }), session: { intraOpThreads: CFG.threads ?? 2, ...(CFG.profile && { profile: path.join(os.tmpdir(), `alignkit-bench-profile-${process.pid}`) }) } });
 const sessionMs = performance.now() - t0 - loadMs - graphMs;
+mark('session');
 
 const step = CFG.mode === 'adamw' ? () => trainer.step([makeBatch()]) : () => trainer.evaluate(makeBatch());
 
@@ -175,19 +191,26 @@ async function sgemm(n, seconds) {
 
 await servePeer({
   onnxruntime: (await import('onnxruntime-node')).default.env.versions?.common ?? 'unknown', node: process.version,
-  threads: CFG.threads ?? 2, loadMs, cached, graphMs, sessionMs, buildMs: loadMs + graphMs + sessionMs,
+  threads: CFG.threads ?? 2, loadMs, cached, graphMs, sessionMs, buildMs: loadMs + graphMs + sessionMs, phases,
   trainable: trainer.params.reduce((a, p) => a + p.data.length, 0), nodes: training.model.graph.nodes.length, arena: arena !== undefined, recomputed: training.recomputedNodes,
 }, {
   async steps({ n }) {
     const ms = [];
     const optimizerMs = [];
+    const runMs = [];
+    const faults = [];
     for (let i = 0; i < n; i++) {
+      const f = process.resourceUsage().minorPageFault;
       const s = performance.now();
       const r = await step();
       ms.push(performance.now() - s);
-      if (r.timings) optimizerMs.push(r.timings.optimizerMs);
+      faults.push(process.resourceUsage().minorPageFault - f);
+      if (r.timings) {
+        optimizerMs.push(r.timings.optimizerMs);
+        runMs.push(r.timings.runMs);
+      }
     }
-    return { ms, optimizerMs, kernels: optimizer.kernelNames() };
+    return { ms, optimizerMs, runMs, faults, kernels: optimizer.kernelNames() };
   },
   export: ({ dir }) => exportWeights(dir),
   check: ({ dir, reference: sums }) => exportCheck(dir, sums),

@@ -52,7 +52,10 @@ const OPTIONS = {
 async function timing(peer, n) {
   const r = await peer.request({ op: 'steps', n });
   const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  return { ms: mean(r.ms), all: r.ms, maxRssKb: r.maxRssKb, optimizerMs: r.optimizerMs?.length ? mean(r.optimizerMs) : undefined, kernels: r.kernels };
+  return {
+    ms: mean(r.ms), all: r.ms, maxRssKb: r.maxRssKb, optimizerMs: r.optimizerMs?.length ? mean(r.optimizerMs) : undefined, kernels: r.kernels,
+    runMs: r.runMs?.length ? mean(r.runMs) : undefined, faults: r.faults?.length ? mean(r.faults) : undefined,
+  };
 }
 
 /**
@@ -104,6 +107,17 @@ function describePeer(hello) {
   return `PyTorch ${hello.torch} eager, OpenBLAS kernel ${hello.core} (${env}), ${hello.threads} torch threads / ${hello.blasThreads} BLAS threads, OMP_WAIT_POLICY=${hello.env.OMP_WAIT_POLICY}`;
 }
 
+/**
+ * alignkit's start-up by phase, each as wall / CPU ms and fresh pages (minor page faults, 4 KiB each
+ * unless the allocation got huge pages): where the time before the steady state goes.
+ */
+function startUpPhases(phases, first, second) {
+  const f = (wall, cpu, faults) => `${wall.toFixed(0)}${cpu === undefined ? '' : ` / ${cpu.toFixed(0)}`} ms${faults === undefined ? '' : `, ${(faults / 1000).toFixed(0)} k faults`}`;
+  const parts = phases.map((p) => `${p.name} ${f(p.wallMs, p.cpuMs, p.faults)}`);
+  const step = (label, s) => `${label} ${f(s.ms, undefined, s.faults)}${s.runMs === undefined ? '' : ` (run ${s.runMs.toFixed(0)}, optimizer ${s.optimizerMs.toFixed(0)})`}`;
+  return `alignkit start-up phases (wall / CPU): ${parts.join('; ')}; ${step('first step', first)}; ${step('second step', second)}`;
+}
+
 export async function runTrainingBench(task, argv = process.argv.slice(2)) {
   const { values: a } = parseArgs({ args: argv, options: OPTIONS });
   const preset = SHAPES[a.model];
@@ -132,6 +146,7 @@ export async function runTrainingBench(task, argv = process.argv.slice(2)) {
   // Warm-up, reported apart: the first step allocates (onnxruntime's arena, torch's caching allocator).
   const first = { ours: await timing(ours, 1), torch: torch && (await timing(torch, 1)) };
   const second = { ours: await timing(ours, 1), torch: torch && (await timing(torch, 1)) };
+  log(startUpPhases(ours.hello.phases, first.ours, second.ours));
   // Steps per timing so that even the faster side's timing lasts --min-seconds.
   const perTiming = Math.max(1, Math.ceil((Number(a['min-seconds']) * 1000) / Math.min(second.ours.ms, second.torch?.ms ?? Infinity)));
   const rounds = Number(a.rounds);
