@@ -53,18 +53,27 @@ const BUILDERS = {
   }, 0),
 };
 
-/** The model file, built by the project's builder on first use and loaded from disk after. */
+/**
+ * The model file, built by the project's builder on first use and loaded from disk after. Training
+ * all weights through the arena, the file's weights are read straight into a training arena sized
+ * from the files (their bytes bound the float values), and the trainer adopts them: no second
+ * model-sized copy (see the start-up phases' page faults).
+ */
 function loadOrBuild() {
   const key = Object.entries(S).map(([k, v]) => `${k}${v}`).join('-');
   const file = path.join(os.tmpdir(), 'alignkit-bench-models', key, 'model.onnx');
-  if (fs.existsSync(file)) return { model: loadModel(file), cached: true };
+  if (fs.existsSync(file)) {
+    const bound = (fs.statSync(file).size + fs.statSync(`${file}_data`).size) / 4;
+    const arena = CFG.arena && !CFG.lora ? trainingArena(bound) : undefined;
+    return { model: loadModel(file, arena ? { allocator: arena } : {}), cached: true, arena };
+  }
   const model = BUILDERS[S.family](S);
   saveModel(model, file, { externalData: true });
   return { model, cached: false };
 }
 
 const t0 = performance.now();
-const { model, cached } = loadOrBuild();
+const { model, cached, arena: loadedInto } = loadOrBuild();
 const loadMs = performance.now() - t0;
 mark(cached ? 'model file' : 'model build');
 const lora = CFG.lora ? { rank: CFG.lora.rank, alpha: CFG.lora.alpha, targets: 'all-linear', seed: 0 } : undefined;
@@ -117,7 +126,7 @@ if (CFG.recompute) training = recomputeActivations(training);
 const graphMs = performance.now() - t0 - loadMs;
 mark('training graph');
 // Parameters, gradients and AdamW's state in one WebAssembly memory (the fused kernel's path), unless --no-arena.
-const arena = CFG.arena ? trainingArena(trainableValues(training, forward)) : undefined;
+const arena = loadedInto ?? (CFG.arena ? trainingArena(trainableValues(training, forward)) : undefined);
 const optimizer = createOptimizer('adamw', { lr: 1e-4 }, arena ? { arena } : {});
 const trainer = await Trainer.create({ training, source: forward, optimizer, allocator: arena, shareSource: true, ...(metrics && { metrics }), session: { intraOpThreads: CFG.threads ?? 2, ...(CFG.profile && { profile: path.join(os.tmpdir(), `alignkit-bench-profile-${process.pid}`) }) } });
 const sessionMs = performance.now() - t0 - loadMs - graphMs;
