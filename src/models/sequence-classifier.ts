@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fail } from '../errors.js';
 import { loadModel, Session, type Model, type SessionOptions, type Tensor } from '../graph/index.js';
-import { fuseAttention, poolBeforeTail } from '../graph/rewrites/index.js';
+import { fuseAttention, fuseElementwise, poolBeforeTail } from '../graph/rewrites/index.js';
 import { padRight } from './batch.js';
 import type { LoadOptions } from './causal-lm.js';
 import { encodeForDecoderClassifier, encodeForEncoderClassifier, type ClassifierInput } from './encode.js';
@@ -141,16 +141,19 @@ function graphBytes(onnxFile: string): number {
 
 /**
  * The graph a CPU scoring session runs, rewritten in memory (the file is left as exported, so
- * transformers.js and optimum load it unchanged): attention fused into onnxruntime's kernel and the
- * pooled position's tail computed for that position alone (src/graph/rewrites fused-attention.ts,
- * pooled-tail.ts; the same scores to float rounding). Undefined when neither rewrite applies, and
- * on other providers, whose kernels for the fused op were not measured.
+ * transformers.js and optimum load it unchanged): attention fused into onnxruntime's kernel, the
+ * pooled position's tail computed for that position alone, and tanh GELUs and attention biases
+ * fused (src/graph/rewrites fused-attention.ts, pooled-tail.ts, fused-elementwise.ts; the same
+ * scores to float rounding). Undefined when no rewrite applies, and on other providers, whose
+ * kernels for the fused ops were not measured.
  */
 function scoringGraph(onnxFile: string, session: SessionOptions = {}): Model | undefined {
   if ((session.provider ?? 'cpu') !== 'cpu' || graphBytes(onnxFile) > REWRITE_MAX_BYTES) return undefined;
   const source = loadModel(onnxFile);
   const fused = fuseAttention(source);
-  return poolBeforeTail(fused ?? source) ?? fused;
+  const pooled = poolBeforeTail(fused ?? source) ?? fused;
+  // After the pooling: the pooled tail follows plain elementwise ops, not the fused kernels.
+  return fuseElementwise(pooled ?? source) ?? pooled;
 }
 
 /** A session run's fixed cost in padded-token equivalents (run overhead against one token's layers, small reward models). */

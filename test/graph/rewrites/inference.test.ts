@@ -1,11 +1,12 @@
 // The inference-only rewrites (issue 13): attention fused into onnxruntime's MultiHeadAttention
-// (fused-attention.ts) and a classifier's pooled tail computed for the pooled position alone
-// (pooled-tail.ts) give the plain graph's outputs, on real sessions over the fixture models.
+// (fused-attention.ts), a classifier's pooled tail computed for the pooled position alone
+// (pooled-tail.ts), and tanh GELUs and attention biases fused (fused-elementwise.ts) give the plain
+// graph's outputs, on real sessions over the fixture models.
 
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Session, loadModel, type Tensor } from '../../../src/graph/index.js';
-import { fuseAttention, poolBeforeTail } from '../../../src/graph/rewrites/index.js';
+import { fuseAttention, fuseElementwise, poolBeforeTail } from '../../../src/graph/rewrites/index.js';
 import { SequenceClassifier } from '../../../src/models/index.js';
 
 const LM = path.resolve('data/models/tiny-gpt2/onnx/model.onnx');
@@ -79,5 +80,46 @@ describe('poolBeforeTail', () => {
       const out = await plain.run({ input_ids: i64([row]), attention_mask: i64([row.map(() => 1)]) });
       expect(scores[i]![0]).toBeCloseTo((out.logits!.data as Float32Array)[0]!, 5);
     }
+  });
+});
+
+describe('fuseElementwise', () => {
+  const scalarsNear = (model: ReturnType<typeof loadModel>, value: number) =>
+    [...model.graph.initializers.values()].filter((t) => t.data.length === 1 && Math.abs(Number(t.data[0]) - value) < 1e-6);
+
+  it('fuses each layer GELU into FastGelu and the QKV bias into the attention, with the scoring graph scores', async () => {
+    const source = loadModel(RM);
+    const pooled = poolBeforeTail(fuseAttention(source)!)!;
+    const fused = fuseElementwise(pooled)!;
+    expect(count(fused.graph.nodes, 'FastGelu')).toBe(count(pooled.graph.nodes, 'Tanh'));
+    expect(count(fused.graph.nodes, 'Tanh')).toBe(0);
+    // The full-length attentions take their bias; the pooled one reads a gathered query and keeps the Add.
+    expect(fused.graph.nodes.filter((n) => n.opType === 'MultiHeadAttention' && n.inputs[3]).length).toBe(count(pooled.graph.nodes, 'MultiHeadAttention') - 1);
+    expect(fused.graph.nodes.length).toBeLessThan(pooled.graph.nodes.length);
+    const feeds = rightPadded([12, 3, 9, 1, 12], 12);
+    const [a, b] = [(await (await Session.create(source)).run(feeds)).logits!, (await (await Session.create(fused)).run(feeds)).logits!];
+    expect(maxAbsDiff(a.data as Float32Array, b.data as Float32Array)).toBeLessThan(1e-5);
+  });
+
+  it('fuses a decoder with a past and keeps its logits and presents', async () => {
+    const source = loadModel(LM);
+    const fused = fuseElementwise(source)!;
+    expect(count(fused.graph.nodes, 'FastGelu')).toBe(count(source.graph.nodes, 'Tanh'));
+    const B = 2, H = 4, D = 8, P = 3;
+    const past: Record<string, Tensor> = {};
+    for (const v of source.graph.inputs.filter((x) => x.name.startsWith('past_key_values.')))
+      past[v.name] = { dtype: 'float32', dims: [B, H, P, D], data: Float32Array.from({ length: B * H * P * D }, (_, i) => Math.cos(i * 0.21) * 0.5) };
+    const feeds = { input_ids: i64([[7, 9], [4, 2]]), attention_mask: i64([[1, 1, 1, 1, 1], [0, 1, 1, 1, 1]]), position_ids: i64([[3, 4], [2, 3]]), ...past };
+    const [a, b] = [await (await Session.create(source)).run(feeds), await (await Session.create(fused)).run(feeds)];
+    for (const name of Object.keys(a)) expect(maxAbsDiff(a[name]!.data as Float32Array, b[name]!.data as Float32Array), name).toBeLessThan(1e-5);
+  });
+
+  it('leaves an activation alone that is written like GELU but computes something else', () => {
+    const source = loadModel(LM);
+    const cubic = scalarsNear(source, 0.044715);
+    expect(cubic.length).toBeGreaterThan(0);
+    expect(fuseElementwise(source)).toBeDefined();
+    for (const c of cubic) c.data[0] = 0.05; // no longer gelu_new: evaluated at the sample points, it differs
+    expect(fuseElementwise(source)).toBeUndefined();
   });
 });
