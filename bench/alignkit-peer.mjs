@@ -28,11 +28,13 @@ function mark(name) {
 // Node.js start up to this module's first line (performance.now() counts from the process's start).
 mark('node');
 
-register('../src/dev/ts-source-hooks.mjs', import.meta.url);
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const src = (p) => import(path.join(root, 'src', p));
-
 const CFG = JSON.parse(process.argv[2]);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// --dist: the built package (`npm run build`), what `alignkit` runs; else the TypeScript sources
+// through their module hooks, whose transpiling and hook thread add to the imports phase.
+if (!CFG.dist) register('../src/dev/ts-source-hooks.mjs', import.meta.url);
+const src = (p) => import(CFG.dist ? path.join(root, 'dist', p.replace(/\.ts$/, '.js')) : path.join(root, 'src', p));
+
 const S = CFG.shape;
 const { buildGpt2, buildLlama } = await src('models/fixtures/index.ts');
 const { loadModel, saveModel, Session } = await src('graph/index.ts');
@@ -200,7 +202,7 @@ async function sgemm(n, seconds) {
 
 await servePeer({
   onnxruntime: (await import('onnxruntime-node')).default.env.versions?.common ?? 'unknown', node: process.version,
-  threads: CFG.threads ?? 2, loadMs, cached, graphMs, sessionMs, buildMs: loadMs + graphMs + sessionMs, phases,
+  threads: CFG.threads ?? 2, loadMs, cached, build: CFG.dist ? 'dist' : 'src', graphMs, sessionMs, buildMs: loadMs + graphMs + sessionMs, phases,
   trainable: trainer.params.reduce((a, p) => a + p.data.length, 0), nodes: training.model.graph.nodes.length, arena: arena !== undefined, recomputed: training.recomputedNodes,
 }, {
   async steps({ n }) {

@@ -44,6 +44,7 @@ const OPTIONS = {
   foreach: { type: 'boolean', default: false },
   'no-arena': { type: 'boolean', default: false },
   recompute: { type: 'boolean', default: false },
+  dist: { type: 'boolean', default: false },
   threads: { type: 'string', default: '2' },
   json: { type: 'boolean', default: false },
 };
@@ -107,6 +108,14 @@ function describePeer(hello) {
   return `PyTorch ${hello.torch} eager, OpenBLAS kernel ${hello.core} (${env}), ${hello.threads} torch threads / ${hello.blasThreads} BLAS threads, OMP_WAIT_POLICY=${hello.env.OMP_WAIT_POLICY}`;
 }
 
+/** --dist measures the built package: refuse a dist/ older than a source file (it would measure other code). */
+function checkDistFresh() {
+  const root = path.resolve(here, '..');
+  const newest = (dir) => fs.readdirSync(dir, { recursive: true }).map((f) => path.join(dir, String(f))).filter((f) => fs.statSync(f).isFile()).reduce((m, f) => Math.max(m, fs.statSync(f).mtimeMs), 0);
+  const built = fs.existsSync(path.join(root, 'dist')) ? newest(path.join(root, 'dist')) : 0;
+  if (built < newest(path.join(root, 'src'))) throw new Error('--dist: dist/ is missing or older than src/; run `npm run build` first');
+}
+
 /**
  * alignkit's start-up by phase, each as wall / CPU ms and fresh pages (minor page faults, 4 KiB each
  * unless the allocation got huge pages): where the time before the steady state goes.
@@ -127,8 +136,9 @@ export async function runTrainingBench(task, argv = process.argv.slice(2)) {
   const seq = Number(a.seq ?? preset.seq);
   const config = {
     task, mode, shape: preset.shape, rows, seq, prompt: Number(a.prompt ?? seq / 2), threads: Number(a.threads), foreach: a.foreach,
-    lora: a.train === 'lora' ? { rank: Number(a['lora-rank']), alpha: 2 * Number(a['lora-rank']) } : null, profile: a.gemm, arena: !a['no-arena'], recompute: a.recompute,
+    lora: a.train === 'lora' ? { rank: Number(a['lora-rank']), alpha: 2 * Number(a['lora-rank']) } : null, profile: a.gemm, arena: !a['no-arena'], recompute: a.recompute, dist: a.dist,
   };
+  if (a.dist) checkDistFresh();
   const tokens = rows * seq;
   const out = { machine: machine(), loadStart: loadAverage(), task, model: a.model, config };
   const log = (s) => !a.json && console.log(s);
@@ -139,7 +149,7 @@ export async function runTrainingBench(task, argv = process.argv.slice(2)) {
   const torch = a['no-torch'] ? undefined : await startTorchPeer(path.join(here, 'torch_peer.py'), config);
   out.alignkit = { ...ours.hello, startMs: ours.startMs };
   if (torch) out.torch = { ...torch.hello, startMs: torch.startMs, python: torch.python };
-  log(`alignkit: onnxruntime-node ${ours.hello.onnxruntime}, ${ours.hello.threads} intra-op threads, ${(ours.hello.trainable / 1e6).toFixed(1)} M trainable, graph ${ours.hello.nodes} nodes${ours.hello.recomputed ? ` (activation recomputation: ${ours.hello.recomputed} forward nodes copied)` : ''}; model ${ours.hello.cached ? 'loaded from its ONNX file' : 'built and saved'} in ${(ours.hello.loadMs / 1000).toFixed(2)} s, training graph ${(ours.hello.graphMs / 1000).toFixed(2)} s, session ${(ours.hello.sessionMs / 1000).toFixed(2)} s`);
+  log(`alignkit (${ours.hello.build === 'dist' ? 'built package, dist/' : 'TypeScript sources through their module hooks; --dist for the built package'}): onnxruntime-node ${ours.hello.onnxruntime}, ${ours.hello.threads} intra-op threads, ${(ours.hello.trainable / 1e6).toFixed(1)} M trainable, graph ${ours.hello.nodes} nodes${ours.hello.recomputed ? ` (activation recomputation: ${ours.hello.recomputed} forward nodes copied)` : ''}; model ${ours.hello.cached ? 'loaded from its ONNX file' : 'built and saved'} in ${(ours.hello.loadMs / 1000).toFixed(2)} s, training graph ${(ours.hello.graphMs / 1000).toFixed(2)} s, session ${(ours.hello.sessionMs / 1000).toFixed(2)} s`);
   if (torch) log(`peer: ${describePeer(torch.hello)}, AdamW foreach=${torch.hello.foreach}`);
   else if (!a['no-torch']) log('peer: not available (no python3 that imports torch)');
 
