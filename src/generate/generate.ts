@@ -1,11 +1,13 @@
-// The decoding loop: plain decoding and GenARM-guided decoding share it. The base model and each
-// ARM keep their own KV cache and advance in lockstep, one forward per model per token; guidance
-// combines their next-token distributions (guidance.ts), then the processors and the sampler pick
-// the token.
+// The decoding loop: plain decoding and GenARM-guided decoding share it. Guided, the base model and
+// its ARMs run as one merged graph when they can (guided-decoder.ts: one session run per token, the
+// guided scores computed in the graph); otherwise each keeps its own KV cache and advances in
+// lockstep, one forward per model per token, and guidance combines their next-token distributions
+// (guidance.ts). Then the processors and the sampler pick the token.
 
 import { mulberry32 } from '../random.js';
 import { fail } from '../errors.js';
 import { genarmScores } from './guidance.js';
+import { GuidedDecoder } from './guided-decoder.js';
 import { KvDecoder, type DecoderModel } from './kv-decoder.js';
 import { applyProcessors, repetitionPenalty, temperature as temperatureProcessor, topK, topP, type LogitsProcessor } from './processors.js';
 import { SAMPLERS, type SamplerName } from './sampler.js';
@@ -132,9 +134,12 @@ export async function* generateStream(
   const processors = processorsFor(cfg);
   const pad = tokenizer.padTokenId;
   // Greedy decoding with nothing editing the scores reads only each row's argmax, which the decoding
-  // graph computes: the steps then fetch no [B, V] logits (KvDecoder greedyOnly).
-  const greedyOnly = cfg.sampler === 'greedy' && guides.length === 0 && processors.length === 0 && asyncProcessors.length === 0;
-  const decoders = [base, ...guides.map((g) => g.model)].map((m) => new KvDecoder(m, cfg.useCache, cfg.maxNewTokens, greedyOnly));
+  // graph computes (guided: the merged graph's argmax form): the steps then fetch no [B, V] scores.
+  const greedy = cfg.sampler === 'greedy' && processors.length === 0 && asyncProcessors.length === 0;
+  const greedyOnly = greedy && guides.length === 0;
+  // Guided decoding in one merged graph, when the models allow it (the same scores, one session run per token).
+  const merged = guides.length > 0 && cfg.useCache ? await GuidedDecoder.open(base, guides, cfg.temperature, cfg.maxNewTokens, greedy) : undefined;
+  const decoders = merged ? [] : [base, ...guides.map((g) => g.model)].map((m) => new KvDecoder(m, cfg.useCache, cfg.maxNewTokens, greedyOnly));
   // Rows from the decoders are views of the step's output: copy before anything edits scores in place.
   const editsScores = cfg.temperature !== 1 || processors.length > 0 || asyncProcessors.length > 0;
   const rows: GenerationResult[] = prompts.map(() => ({ text: '', tokens: [], baseLogprobs: [], armLogprobs: guides.map(() => []), finishReason: 'length' }));
@@ -145,16 +150,23 @@ export async function* generateStream(
 
   /** Row r's next token from its (guided, processed) scores; `logits` holds each model's rows. */
   const chooseToken = async (r: number, logits: Float32Array[][]): Promise<number> => {
-    const baseRow = logits[0]![r]!;
-    const guided = guides.length
-      ? genarmScores(baseRow, guides.map((g, i) => ({ logits: logits[i + 1]![r]!, alpha: g.alpha, logSumExp: decoders[i + 1]!.logSumExpOf(r) })), cfg.temperature, decoders[0]!.logSumExpOf(r))
-      : editsScores ? applyTemperature(baseRow, cfg.temperature) : baseRow;
+    const guided = merged ? merged.scores(r) : separateScores(r, logits);
     applyProcessors(processors, sequences[r]!, guided);
     for (const p of asyncProcessors) await p(r, sequences[r]!, rows[r]!.tokens, guided);
     return sampler(guided, random);
   };
+  /** Row r's scores from one decoder per model: GenARM's combination in JavaScript, or the base's own. */
+  const separateScores = (r: number, logits: Float32Array[][]): Float32Array => {
+    const baseRow = logits[0]![r]!;
+    return guides.length
+      ? genarmScores(baseRow, guides.map((g, i) => ({ logits: logits[i + 1]![r]!, alpha: g.alpha, logSumExp: decoders[i + 1]!.logSumExpOf(r) })), cfg.temperature, decoders[0]!.logSumExpOf(r))
+      : editsScores ? applyTemperature(baseRow, cfg.temperature) : baseRow;
+  };
+  /** Each model's own log-prob of row r's token: the base's, then each ARM's. */
+  const logProbs = (r: number, token: number): number[] => (merged ? merged.logProbs(r, token) : decoders.map((d) => d.logProbOf(r, token)));
 
   try {
+    await merged?.prefill(prompts, pad);
     let logits = await Promise.all(decoders.map((d) => d.prefill(prompts, pad)));
     for (let step = 0; step < cfg.maxNewTokens; step++) {
       const next: number[] = [];
@@ -163,12 +175,13 @@ export async function* generateStream(
           next.push(pad);
           continue;
         }
-        const token = greedyOnly ? decoders[0]!.greedyToken(r) : await chooseToken(r, logits);
+        const token = greedyOnly ? decoders[0]!.greedyToken(r) : merged && greedy ? merged.greedyToken(r) : await chooseToken(r, logits);
         next.push(token);
         const row = rows[r]!;
         row.tokens.push(token);
-        row.baseLogprobs.push(decoders[0]!.logProbOf(r, token));
-        guides.forEach((_, i) => row.armLogprobs[i]!.push(decoders[i + 1]!.logProbOf(r, token)));
+        const [baseLogprob, ...armLogprobs] = logProbs(r, token);
+        row.baseLogprobs.push(baseLogprob!);
+        armLogprobs.forEach((lp, i) => row.armLogprobs[i]!.push(lp));
         sequences[r]!.push(token);
         const n = row.tokens.length;
         const stopAt = checksStops ? firstStop(texts[r]!.upTo(n), cfg.stop, texts[r]!.upTo(n - 1).length) : -1;
@@ -194,6 +207,7 @@ export async function* generateStream(
         break;
       }
       if (done.every(Boolean) || step === cfg.maxNewTokens - 1) break;
+      await merged?.step(next);
       logits = await Promise.all(decoders.map((d) => d.step(next, pad)));
     }
     rows.forEach((row, r) => row.finishReason !== 'stop' && (row.text = texts[r]!.upTo(row.tokens.length)));

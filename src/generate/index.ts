@@ -3,6 +3,7 @@ export * from './processors.js';
 export { genarmScores, type GuidanceTerm } from './guidance.js';
 export { SAMPLERS, type Sampler, type SamplerName, type Random } from './sampler.js';
 export { KvDecoder, type DecoderModel } from './kv-decoder.js';
+export { GuidedDecoder } from './guided-decoder.js';
 export { generate, generateStream, DEFAULT_GENERATION, type AsyncLogitsProcessor, type GenerationConfig, type GenerationResult, type Guide, type TokenEvent, type FinishReason, type DecodingTokenizer } from './generate.js';
 export { bestOfN, argsProcessor, type TextScorer, type ArgsOptions, type Ranked } from './baselines.js';
 export { sampleRankedPairs, type RankedPair, type RankedPairsOptions, type RankedPairsResult } from './ranked-pairs.js';

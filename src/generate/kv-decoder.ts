@@ -10,11 +10,13 @@
 // plain step returns the whole grown cache (which onnxruntime-node copies into fresh memory every
 // step). Otherwise the model's `step` (optimum's names: input_ids,
 // attention_mask, position_ids, past_key_values.{i}.key|value) runs with the cache it returned.
+// The buffers (SlotCache) serve any session that carries one or more models' caches: GenARM's merged
+// session (guided-decoder.ts) keeps the base's and each ARM's, each in its own layout.
 
 import { fail } from '../errors.js';
 import { releaseResident, type Feed, type Tensor } from '../graph/index.js';
-import type { DecodingSession, StepInputs, StepOutput } from '../models/index.js';
-import { LAST_ARGMAX, LAST_LOGITS, LAST_LOGSUMEXP, LAST_MAX, NEW_KV } from '../graph/rewrites/index.js';
+import type { DecodingSession, GuidedDecodingSession, SlotSession, StepInputs, StepOutput } from '../models/index.js';
+import { LAST_ARGMAX, LAST_LOGITS, LAST_LOGSUMEXP, LAST_MAX, type MergedOutputs } from '../graph/rewrites/index.js';
 import { SAMPLERS } from './sampler.js';
 import { logProbOf } from './processors.js';
 
@@ -26,6 +28,8 @@ export interface DecoderModel {
   readonly maxLength?: number;
   /** The fixed-cache decoding session, when the model has one (CausalLM.decodingSession). */
   decodingSession?(): Promise<DecodingSession | undefined>;
+  /** One session computing this model guided by `arms` (GenARM, CausalLM.guidedDecodingSession), when it can build one. */
+  guidedDecodingSession?(arms: readonly DecoderModel[], form: MergedOutputs): Promise<GuidedDecodingSession | undefined>;
 }
 
 const i64 = (dims: number[], data: BigInt64Array): Tensor => ({ dtype: 'int64', dims, data });
@@ -40,15 +44,23 @@ const i64 = (dims: number[], data: BigInt64Array): Tensor => ({ dtype: 'int64', 
  */
 export const SLOT_CHUNK = 16;
 
-interface SlotOutput {
-  logits: Float32Array | undefined;
-  logSumExp: Float32Array;
-  max: Float32Array;
-  argmax: BigInt64Array;
+/** One past input's buffer [B, kvHeads, width, headDim] (allocated once at capacity) and where its new keys or values come from. */
+interface SlotBuffer {
+  data: Float32Array;
+  heads: number;
+  headDim: number;
+  /** The output stacking the new keys/values, and this past's block in it. */
+  output: string;
+  block: number;
 }
 
-/** The KV cache in buffers [B, kvHeads, width, headDim] per past input (allocated once at capacity), filled slot by slot and widened in chunks. */
-class SlotCache {
+/**
+ * The KV cache of every model a decoding session carries (one, or a GenARM base and its ARMs, each
+ * in its own layout) in pre-sized buffers, filled slot by slot and widened in chunks. All models
+ * share the tokens, so the slot mask, positions and widths are common; each buffer keeps its own
+ * heads and head size.
+ */
+export class SlotCache {
   private filled = 0;
   /** Slots the buffers hold now (the past length fed): grows by SLOT_CHUNK up to capacity. */
   private width = 0;
@@ -56,28 +68,27 @@ class SlotCache {
   private readonly slotMask: Uint8Array;
   /** Per row: real tokens so far (the next token's position). */
   private readonly seen: number[];
-  private readonly buffers = new Map<string, Float32Array>();
-  private readonly heads: number;
-  private readonly headDim: number;
+  private readonly buffers = new Map<string, SlotBuffer>();
+  private readonly outputs: string[];
 
   constructor(
-    private readonly decoding: DecodingSession,
+    private readonly decoding: SlotSession,
     private readonly batch: number,
     private readonly capacity: number,
   ) {
-    this.heads = decoding.layout.numKvHeads;
-    this.headDim = decoding.layout.headDim;
     // Each buffer is allocated once at capacity; the first batch x heads x width x headDim values hold the cache.
-    for (const past of decoding.newKv.keys()) this.buffers.set(past, new Float32Array(batch * this.heads * capacity * this.headDim));
+    for (const { output, blocks, layout: { numKvHeads: heads, headDim } } of decoding.members)
+      for (const [past, block] of blocks) this.buffers.set(past, { data: new Float32Array(batch * heads * capacity * headDim), heads, headDim, output, block });
+    this.outputs = decoding.members.map((m) => m.output);
     this.slotMask = new Uint8Array(batch * capacity);
     this.seen = new Array<number>(batch).fill(0);
   }
 
   /**
-   * Run `ids` [B, T] (mask 0 on left padding) over the cache; returns last-position logits [B, V]
-   * (unless `logits` is false) and log sum exps [B], with each row's largest logit and its index.
+   * Run `ids` [B, T] (mask 0 on left padding) over the cache with `extra` feeds; returns the
+   * `fetches` (all outputs when undefined; the new keys/values are always fetched).
    */
-  async run(ids: number[][], newMask: number[][], logits = true): Promise<SlotOutput> {
+  async run(ids: number[][], newMask: number[][], fetches?: readonly string[], extra: Record<string, Tensor> = {}): Promise<Record<string, Tensor>> {
     const B = this.batch;
     const T = ids[0]!.length;
     const S = this.width;
@@ -96,40 +107,50 @@ class SlotCache {
       }
     }
     const feeds: Record<string, Tensor> = {
+      ...extra,
       input_ids: i64([B, T], inputIds),
       attention_mask: i64([B, S + T], mask),
       position_ids: i64([B, T], positions),
     };
-    for (const [past, buf] of this.buffers) feeds[past] = { dtype: 'float32', dims: [B, this.heads, S, this.headDim], data: buf.subarray(0, B * this.heads * S * this.headDim) };
+    for (const [past, { data, heads, headDim }] of this.buffers) feeds[past] = { dtype: 'float32', dims: [B, heads, S, headDim], data: data.subarray(0, B * heads * S * headDim) };
     if (this.decoding.usesCacheBranch) feeds.use_cache_branch = { dtype: 'bool', dims: [1], data: Uint8Array.of(1) };
-    const out = await this.decoding.session.run(feeds, logits ? undefined : [LAST_LOGSUMEXP, LAST_MAX, LAST_ARGMAX, NEW_KV]);
+    const out = await this.decoding.session.run(feeds, fetches && [...fetches, ...this.outputs]);
     if (this.filled + T > this.width) this.widen(Math.min(this.capacity, Math.ceil((this.filled + T) / SLOT_CHUNK) * SLOT_CHUNK));
-    // New keys/values [B, H, T, D] (block i of NEW_KV) into slots filled .. filled + T of [B, H, width, D].
-    const block = T * this.headDim;
-    const stacked = out[NEW_KV]!.data as Float32Array;
-    for (const [past, i] of this.decoding.newKv) {
-      const src = stacked.subarray(i * B * this.heads * block, (i + 1) * B * this.heads * block);
-      const dst = this.buffers.get(past)!;
-      for (let bh = 0; bh < B * this.heads; bh++) dst.set(src.subarray(bh * block, (bh + 1) * block), (bh * this.width + this.filled) * this.headDim);
+    // New keys/values [B, H, T, D] (block i of their output) into slots filled .. filled + T of [B, H, width, D].
+    for (const { data: dst, heads, headDim, output, block: i } of this.buffers.values()) {
+      const block = T * headDim;
+      const src = (out[output]!.data as Float32Array).subarray(i * B * heads * block, (i + 1) * B * heads * block);
+      for (let bh = 0; bh < B * heads; bh++) dst.set(src.subarray(bh * block, (bh + 1) * block), (bh * this.width + this.filled) * headDim);
     }
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) this.slotMask[b * this.capacity + this.filled + t] = newMask[b]![t]!;
     this.filled += T;
-    return {
-      logits: out[LAST_LOGITS]?.data as Float32Array | undefined,
-      logSumExp: out[LAST_LOGSUMEXP]!.data as Float32Array,
-      max: out[LAST_MAX]!.data as Float32Array,
-      argmax: out[LAST_ARGMAX]!.data as BigInt64Array,
-    };
+    return out;
   }
 
   /** Re-lay the buffers out in place with `width` slots per row and head, keeping the filled ones (last row first, so nothing is overwritten before it moves). */
   private widen(width: number): void {
-    const D = this.headDim;
-    const kept = this.filled * D;
-    for (const buf of this.buffers.values())
-      for (let bh = this.batch * this.heads - 1; bh > 0; bh--) buf.copyWithin(bh * width * D, bh * this.width * D, bh * this.width * D + kept);
+    for (const { data, heads, headDim: D } of this.buffers.values()) {
+      const kept = this.filled * D;
+      for (let bh = this.batch * heads - 1; bh > 0; bh--) data.copyWithin(bh * width * D, bh * this.width * D, bh * this.width * D + kept);
+    }
     this.width = width;
   }
+}
+
+function checkPrompts(prompts: readonly number[][]): void {
+  if (prompts.length === 0 || prompts.some((p) => p.length === 0))
+    throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'decoding needs at least one prompt and every prompt needs at least one token');
+}
+
+/** Prompts left-padded to the longest, with their mask (0 on padding), so every row's newest token is in the last column. */
+export function leftPadded(prompts: readonly number[][], padTokenId: number): { ids: number[][]; mask: number[][] } {
+  checkPrompts(prompts);
+  const width = Math.max(...prompts.map((p) => p.length));
+  const pads = (p: readonly number[]) => width - p.length;
+  return {
+    ids: prompts.map((p) => [...Array<number>(pads(p)).fill(padTokenId), ...p]),
+    mask: prompts.map((p) => [...Array<number>(pads(p)).fill(0), ...Array<number>(p.length).fill(1)]),
+  };
 }
 
 export class KvDecoder {
@@ -161,18 +182,13 @@ export class KvDecoder {
 
   /** Feed the prompts; returns each row's next-token logits. */
   async prefill(prompts: number[][], padTokenId: number): Promise<Float32Array[]> {
-    if (prompts.length === 0 || prompts.some((p) => p.length === 0))
-      throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'decoding needs at least one prompt and every prompt needs at least one token');
+    checkPrompts(prompts);
     this.tokens = prompts.map((p) => [...p]);
     const decoding = this.useCache && this.newTokens !== undefined ? await this.model.decodingSession?.() : undefined;
     if (decoding) {
-      const width = Math.max(...prompts.map((p) => p.length));
-      this.slots = new SlotCache(decoding, prompts.length, width + this.newTokens!);
-      const pads = (p: number[]) => width - p.length;
-      return this.fromSlots(
-        prompts.map((p) => [...Array(pads(p)).fill(padTokenId), ...p]),
-        prompts.map((p) => [...Array(pads(p)).fill(0), ...Array(p.length).fill(1)]),
-      );
+      const { ids, mask } = leftPadded(prompts, padTokenId);
+      this.slots = new SlotCache(decoding, prompts.length, ids[0]!.length + this.newTokens!);
+      return this.fromSlots(ids, mask);
     }
     return this.forward(padTokenId);
   }
@@ -214,9 +230,10 @@ export class KvDecoder {
   }
 
   private async fromSlots(ids: number[][], mask: number[][]): Promise<Float32Array[]> {
-    const { logits, logSumExp, max, argmax } = await this.slots!.run(ids, mask, !this.greedyOnly);
-    this.logSumExp = logSumExp;
-    this.best = logits ? undefined : { max, argmax };
+    const out = await this.slots!.run(ids, mask, this.greedyOnly ? [LAST_LOGSUMEXP, LAST_MAX, LAST_ARGMAX] : undefined);
+    const logits = this.greedyOnly ? undefined : (out[LAST_LOGITS]!.data as Float32Array);
+    this.logSumExp = out[LAST_LOGSUMEXP]!.data as Float32Array;
+    this.best = logits ? undefined : { max: out[LAST_MAX]!.data as Float32Array, argmax: out[LAST_ARGMAX]!.data as BigInt64Array };
     const vocab = logits ? logits.length / ids.length : 0;
     this.rows = logits ? ids.map((_, b) => logits.subarray(b * vocab, (b + 1) * vocab)) : [];
     return this.rows;

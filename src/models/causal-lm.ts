@@ -4,8 +4,9 @@
 
 import { fail } from '../errors.js';
 import { Session, type Feed, type SessionOptions, type Tensor } from '../graph/index.js';
+import type { MergedOutputs } from '../graph/rewrites/merged-decode.js';
 import { padRight, positionsFromMask } from './batch.js';
-import { DecodingSession } from './decoding-session.js';
+import { DecodingSession, GuidedDecodingSession } from './decoding-session.js';
 import { encodeForCausalLM } from './encode.js';
 import { emptyPast, feedsFor, type KvLayout } from './feeds.js';
 import { gatherLogProbs } from './logprobs.js';
@@ -74,6 +75,10 @@ export class CausalLM {
   readonly maxLength: number;
 
   private decoding: Promise<DecodingSession | undefined> | undefined;
+  /** Merged GenARM sessions by form and ARMs' files (one per set of ARMs this model has been guided by). */
+  private readonly guided = new Map<string, Promise<GuidedDecodingSession | undefined>>();
+  /** false when the session's graph need not be the directory's file (fromSession): no decoding graph is built from that file. */
+  private fileGraph = true;
 
   private constructor(readonly dir: ModelDir, readonly session: Session, private readonly sessionOptions: SessionOptions = {}) {
     const a = dir.arch;
@@ -104,12 +109,33 @@ export class CausalLM {
     return this.decoding;
   }
 
+  /**
+   * One session computing this model and the given ARMs together, with GenARM's guided scores or
+   * greedy token (`form`; see decoding-session.ts), created on first use per set of ARMs and form with
+   * this model's session options;
+   * undefined where any of them has no decoding session (a GPU provider, a graph without the with-past
+   * layout, a live policy's weights) or the graphs cannot be merged.
+   */
+  guidedDecodingSession(arms: readonly unknown[], form: MergedOutputs): Promise<GuidedDecodingSession | undefined> {
+    const models = arms.filter((a): a is CausalLM => a instanceof CausalLM && a.fileGraph);
+    if (models.length !== arms.length || !this.fileGraph || this.sessionOptions.provider === 'webgpu') return Promise.resolve(undefined);
+    const key = [form, ...models.map((m) => m.dir.onnxFile)].join('\n');
+    let made = this.guided.get(key);
+    if (!made) {
+      const source = (m: CausalLM) => ({ onnxFile: m.dir.onnxFile, layout: m.kvLayout });
+      made = GuidedDecodingSession.create(source(this), models.map(source), form, this.sessionOptions);
+      this.guided.set(key, made);
+    }
+    return made;
+  }
+
   /** A causal LM over a session the caller built (e.g. one whose weights are fed at run time: src/generate/live-policy.ts). */
   static fromSession(dir: ModelDir, session: Session): CausalLM {
     // The session's graph need not be the directory's file (a live policy's current weights), so no
     // decoding session is built from that file: decoding runs the session's own step.
     const lm = new CausalLM(dir, session);
     lm.decoding = Promise.resolve(undefined);
+    lm.fileGraph = false;
     return lm;
   }
 

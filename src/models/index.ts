@@ -9,6 +9,6 @@ export { feedsFor, emptyPast, type KvLayout } from './feeds.js';
 export { pairText, encodeForCausalLM, encodeForDecoderClassifier, encodeForEncoderClassifier, type PairText, type PairIds, type ClassifierInput } from './encode.js';
 export { gatherLogProbs } from './logprobs.js';
 export { CausalLM, type LoadOptions, type ResponseLogProbsOptions, type ResponseLogProbs, type StepInputs, type StepOutput } from './causal-lm.js';
-export { DecodingSession } from './decoding-session.js';
+export { DecodingSession, GuidedDecodingSession, type CacheMember, type SlotSession, type DecoderSource } from './decoding-session.js';
 export { SequenceClassifier, ENCODER_TYPES, lengthBuckets, type ClassifierKind, type ScoreOptions } from './sequence-classifier.js';
 export * from './fixtures/index.js';

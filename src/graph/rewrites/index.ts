@@ -22,3 +22,7 @@ export {
   addMomentProbeHead, buildMomentProbeHead, momentProbeConfig, momentProbeParameters, momentProbeFeatureWidth, MOMENT_PROBE_DEFAULTS, MOMENT_PROBE_PARAMS,
   type MomentProbeConfig, type MomentProbeHeadOptions, type MomentProbeHeadResult, type MomentProbeGraphInputs, type FirstOrderMoment,
 } from './moment-probe-head.js';
+export {
+  mergedDecodingGraph, armPrefix, type MergedOutputs, GUIDE_ALPHA, GUIDE_TEMPERATURE, GUIDED_SCORES, GUIDED_ARGMAX, MEMBER_LOGPROBS, MEMBER_ARGMAX_LOGPROBS,
+  type MergedDecodingGraph, type MergedMember,
+} from './merged-decode.js';
