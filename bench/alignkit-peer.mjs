@@ -16,11 +16,25 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-register('../src/dev/ts-source-hooks.mjs', import.meta.url);
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const src = (p) => import(path.join(root, 'src', p));
+/** Start-up phases: wall and CPU time (ms) and minor page faults (fresh pages), each since the previous mark. */
+const phases = [];
+let last = { wall: 0, cpu: 0, faults: 0 };
+function mark(name) {
+  const u = process.resourceUsage();
+  const now = { wall: performance.now(), cpu: (u.userCPUTime + u.systemCPUTime) / 1000, faults: u.minorPageFault };
+  phases.push({ name, wallMs: now.wall - last.wall, cpuMs: now.cpu - last.cpu, faults: now.faults - last.faults });
+  last = now;
+}
+// Node.js start up to this module's first line (performance.now() counts from the process's start).
+mark('node');
 
 const CFG = JSON.parse(process.argv[2]);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// --dist: the built package (`npm run build`), what `alignkit` runs; else the TypeScript sources
+// through their module hooks, whose transpiling and hook thread add to the imports phase.
+if (!CFG.dist) register('../src/dev/ts-source-hooks.mjs', import.meta.url);
+const src = (p) => import(CFG.dist ? path.join(root, 'dist', p.replace(/\.ts$/, '.js')) : path.join(root, 'src', p));
+
 const S = CFG.shape;
 const { buildGpt2, buildLlama } = await src('models/fixtures/index.ts');
 const { loadModel, saveModel, Session } = await src('graph/index.ts');
@@ -31,6 +45,7 @@ const { recomputeActivations } = await src('graph/autodiff/index.ts');
 const { createOptimizer, trainingArena } = await src('optim/index.ts');
 const { matmulProfile, standaloneGflops } = await import('./gemm-profile.mjs');
 const { servePeer } = await import('./torch-peer.mjs');
+mark('imports');
 
 const BUILDERS = {
   gpt2: (s) => buildGpt2({ vocabSize: s.vocab, nPositions: s.positions, nEmbd: s.dim, nLayer: s.layers, nHead: s.heads, layerNormEpsilon: s.eps ?? 1e-5 }, { kind: 'lm' }, 0),
@@ -40,19 +55,32 @@ const BUILDERS = {
   }, 0),
 };
 
-/** The model file, built by the project's builder on first use and loaded from disk after. */
+/**
+ * The model file, built by the project's builder on first use and loaded from disk after. Training
+ * all weights through the arena, the file's weights are read straight into a training arena sized
+ * from the files (their bytes bound the float values), and the trainer adopts them: no second
+ * model-sized copy (see the start-up phases' page faults).
+ */
+// --optim-threads N: the arena's kernel threads (default: the arena's, 2 on two cores or more).
+const arenaOptions = CFG.optimThreads ? { threads: CFG.optimThreads } : {};
+
 function loadOrBuild() {
   const key = Object.entries(S).map(([k, v]) => `${k}${v}`).join('-');
   const file = path.join(os.tmpdir(), 'alignkit-bench-models', key, 'model.onnx');
-  if (fs.existsSync(file)) return { model: loadModel(file), cached: true };
+  if (fs.existsSync(file)) {
+    const bound = (fs.statSync(file).size + fs.statSync(`${file}_data`).size) / 4;
+    const arena = CFG.arena && !CFG.lora ? trainingArena(bound, undefined, arenaOptions) : undefined;
+    return { model: loadModel(file, arena ? { allocator: arena } : {}), cached: true, arena };
+  }
   const model = BUILDERS[S.family](S);
   saveModel(model, file, { externalData: true });
   return { model, cached: false };
 }
 
 const t0 = performance.now();
-const { model, cached } = loadOrBuild();
+const { model, cached, arena: loadedInto } = loadOrBuild();
 const loadMs = performance.now() - t0;
+mark(cached ? 'model file' : 'model build');
 const lora = CFG.lora ? { rank: CFG.lora.rank, alpha: CFG.lora.alpha, targets: 'all-linear', seed: 0 } : undefined;
 const rows = CFG.rows;
 const T = CFG.seq;
@@ -101,12 +129,13 @@ if (CFG.task === 'next-token') {
 // --recompute: activation recomputation rewrite (src/graph/autodiff/recompute.ts).
 if (CFG.recompute) training = recomputeActivations(training);
 const graphMs = performance.now() - t0 - loadMs;
+mark('training graph');
 // Parameters, gradients and AdamW's state in one WebAssembly memory (the fused kernel's path), unless --no-arena.
-// --optim-threads N: the arena's kernel threads (default: the arena's, 2 on two cores or more).
-const arena = CFG.arena ? trainingArena(trainableValues(training, forward), undefined, CFG.optimThreads ? { threads: CFG.optimThreads } : {}) : undefined;
+const arena = loadedInto ?? (CFG.arena ? trainingArena(trainableValues(training, forward), undefined, arenaOptions) : undefined);
 const optimizer = createOptimizer('adamw', { lr: 1e-4 }, arena ? { arena } : {});
 const trainer = await Trainer.create({ training, source: forward, optimizer, allocator: arena, shareSource: true, ...(metrics && { metrics }), session: { intraOpThreads: CFG.threads ?? 2, allowSpinning: CFG.spinning ?? false, ...(CFG.ortArena === false && { memoryArena: false }), ...(CFG.profile && { profile: path.join(os.tmpdir(), `alignkit-bench-profile-${process.pid}`) }) } });
 const sessionMs = performance.now() - t0 - loadMs - graphMs;
+mark('session');
 
 const step = CFG.mode === 'adamw' ? () => trainer.step([makeBatch()]) : () => trainer.evaluate(makeBatch());
 
@@ -176,19 +205,26 @@ async function sgemm(n, seconds) {
 
 await servePeer({
   onnxruntime: (await import('onnxruntime-node')).default.env.versions?.common ?? 'unknown', node: process.version,
-  threads: CFG.threads ?? 2, loadMs, cached, graphMs, sessionMs, buildMs: loadMs + graphMs + sessionMs,
+  threads: CFG.threads ?? 2, loadMs, cached, build: CFG.dist ? 'dist' : 'src', graphMs, sessionMs, buildMs: loadMs + graphMs + sessionMs, phases,
   trainable: trainer.params.reduce((a, p) => a + p.data.length, 0), nodes: training.model.graph.nodes.length, arena: arena !== undefined, optimThreads: arena?.threads, ortArena: CFG.ortArena !== false, recomputed: training.recomputedNodes,
 }, {
   async steps({ n }) {
     const ms = [];
     const optimizerMs = [];
+    const runMs = [];
+    const faults = [];
     for (let i = 0; i < n; i++) {
+      const f = process.resourceUsage().minorPageFault;
       const s = performance.now();
       const r = await step();
       ms.push(performance.now() - s);
-      if (r.timings) optimizerMs.push(r.timings.optimizerMs);
+      faults.push(process.resourceUsage().minorPageFault - f);
+      if (r.timings) {
+        optimizerMs.push(r.timings.optimizerMs);
+        runMs.push(r.timings.runMs);
+      }
     }
-    return { ms, optimizerMs, kernels: optimizer.kernelNames() };
+    return { ms, optimizerMs, runMs, faults, kernels: optimizer.kernelNames() };
   },
   export: ({ dir }) => exportWeights(dir),
   check: ({ dir, reference: sums }) => exportCheck(dir, sums),

@@ -45,6 +45,7 @@ const OPTIONS = {
   'no-arena': { type: 'boolean', default: false },
   'no-ort-arena': { type: 'boolean', default: false },
   recompute: { type: 'boolean', default: false },
+  dist: { type: 'boolean', default: false },
   threads: { type: 'string', default: '2' },
   'optim-threads': { type: 'string' },
   spinning: { type: 'boolean', default: false },
@@ -55,7 +56,10 @@ const OPTIONS = {
 async function timing(peer, n) {
   const r = await peer.request({ op: 'steps', n });
   const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  return { ms: mean(r.ms), all: r.ms, maxRssKb: r.maxRssKb, optimizerMs: r.optimizerMs?.length ? mean(r.optimizerMs) : undefined, kernels: r.kernels };
+  return {
+    ms: mean(r.ms), all: r.ms, maxRssKb: r.maxRssKb, optimizerMs: r.optimizerMs?.length ? mean(r.optimizerMs) : undefined, kernels: r.kernels,
+    runMs: r.runMs?.length ? mean(r.runMs) : undefined, faults: r.faults?.length ? mean(r.faults) : undefined,
+  };
 }
 
 /**
@@ -107,6 +111,25 @@ function describePeer(hello) {
   return `PyTorch ${hello.torch} eager, OpenBLAS kernel ${hello.core} (${env}), ${hello.threads} torch threads / ${hello.blasThreads} BLAS threads, OMP_WAIT_POLICY=${hello.env.OMP_WAIT_POLICY}`;
 }
 
+/** --dist measures the built package: refuse a dist/ older than a source file (it would measure other code). */
+function checkDistFresh() {
+  const root = path.resolve(here, '..');
+  const newest = (dir) => fs.readdirSync(dir, { recursive: true }).map((f) => path.join(dir, String(f))).filter((f) => fs.statSync(f).isFile()).reduce((m, f) => Math.max(m, fs.statSync(f).mtimeMs), 0);
+  const built = fs.existsSync(path.join(root, 'dist')) ? newest(path.join(root, 'dist')) : 0;
+  if (built < newest(path.join(root, 'src'))) throw new Error('--dist: dist/ is missing or older than src/; run `npm run build` first');
+}
+
+/**
+ * alignkit's start-up by phase, each as wall / CPU ms and fresh pages (minor page faults, 4 KiB each
+ * unless the allocation got huge pages): where the time before the steady state goes.
+ */
+function startUpPhases(phases, first, second) {
+  const f = (wall, cpu, faults) => `${wall.toFixed(0)}${cpu === undefined ? '' : ` / ${cpu.toFixed(0)}`} ms${faults === undefined ? '' : `, ${(faults / 1000).toFixed(0)} k faults`}`;
+  const parts = phases.map((p) => `${p.name} ${f(p.wallMs, p.cpuMs, p.faults)}`);
+  const step = (label, s) => `${label} ${f(s.ms, undefined, s.faults)}${s.runMs === undefined ? '' : ` (run ${s.runMs.toFixed(0)}, optimizer ${s.optimizerMs.toFixed(0)})`}`;
+  return `alignkit start-up phases (wall / CPU): ${parts.join('; ')}; ${step('first step', first)}; ${step('second step', second)}`;
+}
+
 export async function runTrainingBench(task, argv = process.argv.slice(2)) {
   const { values: a } = parseArgs({ args: argv, options: OPTIONS });
   const preset = SHAPES[a.model];
@@ -116,9 +139,10 @@ export async function runTrainingBench(task, argv = process.argv.slice(2)) {
   const seq = Number(a.seq ?? preset.seq);
   const config = {
     task, mode, shape: preset.shape, rows, seq, prompt: Number(a.prompt ?? seq / 2), threads: Number(a.threads), foreach: a.foreach,
-    lora: a.train === 'lora' ? { rank: Number(a['lora-rank']), alpha: 2 * Number(a['lora-rank']) } : null, profile: a.gemm, arena: !a['no-arena'], ortArena: !a['no-ort-arena'], recompute: a.recompute,
+    lora: a.train === 'lora' ? { rank: Number(a['lora-rank']), alpha: 2 * Number(a['lora-rank']) } : null, profile: a.gemm, arena: !a['no-arena'], ortArena: !a['no-ort-arena'], recompute: a.recompute, dist: a.dist,
     ...(a['optim-threads'] !== undefined && { optimThreads: Number(a['optim-threads']) }), spinning: a.spinning,
   };
+  if (a.dist) checkDistFresh();
   const tokens = rows * seq;
   const out = { machine: machine(), loadStart: loadAverage(), task, model: a.model, config };
   const log = (s) => !a.json && console.log(s);
@@ -129,13 +153,14 @@ export async function runTrainingBench(task, argv = process.argv.slice(2)) {
   const torch = a['no-torch'] ? undefined : await startTorchPeer(path.join(here, 'torch_peer.py'), config);
   out.alignkit = { ...ours.hello, startMs: ours.startMs };
   if (torch) out.torch = { ...torch.hello, startMs: torch.startMs, python: torch.python };
-  log(`alignkit: onnxruntime-node ${ours.hello.onnxruntime}, ${ours.hello.threads} intra-op threads${config.spinning ? ' (spinning)' : ''}, ${ours.hello.optimThreads ? `optimizer on ${ours.hello.optimThreads} thread${ours.hello.optimThreads > 1 ? 's' : ''}, ` : ''}${(ours.hello.trainable / 1e6).toFixed(1)} M trainable, graph ${ours.hello.nodes} nodes${ours.hello.recomputed ? ` (activation recomputation: ${ours.hello.recomputed} forward nodes copied)` : ''}${ours.hello.ortArena === false ? ', onnxruntime CPU arena off' : ''}; model ${ours.hello.cached ? 'loaded from its ONNX file' : 'built and saved'} in ${(ours.hello.loadMs / 1000).toFixed(2)} s, training graph ${(ours.hello.graphMs / 1000).toFixed(2)} s, session ${(ours.hello.sessionMs / 1000).toFixed(2)} s`);
+  log(`alignkit (${ours.hello.build === 'dist' ? 'built package, dist/' : 'TypeScript sources through their module hooks; --dist for the built package'}): onnxruntime-node ${ours.hello.onnxruntime}, ${ours.hello.threads} intra-op threads${config.spinning ? ' (spinning)' : ''}, ${ours.hello.optimThreads ? `optimizer on ${ours.hello.optimThreads} thread${ours.hello.optimThreads > 1 ? 's' : ''}, ` : ''}${(ours.hello.trainable / 1e6).toFixed(1)} M trainable, graph ${ours.hello.nodes} nodes${ours.hello.recomputed ? ` (activation recomputation: ${ours.hello.recomputed} forward nodes copied)` : ''}${ours.hello.ortArena === false ? ', onnxruntime CPU arena off' : ''}; model ${ours.hello.cached ? 'loaded from its ONNX file' : 'built and saved'} in ${(ours.hello.loadMs / 1000).toFixed(2)} s, training graph ${(ours.hello.graphMs / 1000).toFixed(2)} s, session ${(ours.hello.sessionMs / 1000).toFixed(2)} s`);
   if (torch) log(`peer: ${describePeer(torch.hello)}, AdamW foreach=${torch.hello.foreach}`);
   else if (!a['no-torch']) log('peer: not available (no python3 that imports torch)');
 
   // Warm-up, reported apart: the first step allocates (onnxruntime's arena, torch's caching allocator).
   const first = { ours: await timing(ours, 1), torch: torch && (await timing(torch, 1)) };
   const second = { ours: await timing(ours, 1), torch: torch && (await timing(torch, 1)) };
+  log(startUpPhases(ours.hello.phases, first.ours, second.ours));
   // Steps per timing so that even the faster side's timing lasts --min-seconds.
   const perTiming = Math.max(1, Math.ceil((Number(a['min-seconds']) * 1000) / Math.min(second.ours.ms, second.torch?.ms ?? Infinity)));
   const rounds = Number(a.rounds);

@@ -6,13 +6,15 @@
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { isAlignkitError, type AlignkitError } from '../errors.js';
-import { COMMANDS } from './commands/index.js';
+import { COMMANDS, loadAllCommands, loadCommand } from './commands/index.js';
 import { closest, explainParseError, parseFlags, usageError, wantsHelp, WORD_SUGGESTION_DISTANCE } from './options.js';
 import type { Command } from './registry.js';
 
-function usage(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length), 4);
-  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+/** The top-level usage: every command with its summary (the one path that loads every command module). */
+async function usage(): Promise<string> {
+  const commands = await loadAllCommands();
+  const width = Math.max(...commands.map((c) => c.name.length), 4);
+  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return [
     'usage: alignkit <command> [options]',
     '',
@@ -116,18 +118,18 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!name || name === '--help' || name === '-h') {
-    console.log(usage());
+    console.log(await usage());
     return name ? 0 : 2;
   }
   if (name === 'help') {
-    const cmd = COMMANDS.find((c) => c.name === rest[0]);
+    const cmd = await loadCommand(rest[0]);
     if (!cmd) {
-      console.log(usage());
+      console.log(await usage());
       return rest[0] ? 2 : 0;
     }
     return runCommand(cmd, [...rest.slice(1), '--help']);
   }
-  const cmd = COMMANDS.find((c) => c.name === name);
+  const cmd = await loadCommand(name);
   if (!cmd) {
     const near = closest(name, COMMANDS.map((c) => c.name), WORD_SUGGESTION_DISTANCE);
     console.error(`alignkit: unknown command '${name}'${near ? `; did you mean '${near}'?` : ''} (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);

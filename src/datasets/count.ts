@@ -2,7 +2,6 @@
 // Parquet's footer, or by counting JSONL's non-blank lines. Progress bars use it for their total.
 
 import fs from 'node:fs';
-import { asyncBufferFromFile, parquetMetadataAsync } from 'hyparquet';
 import { formatFor, type FormatName } from './formats/index.js';
 import { checkParquetFraming } from './formats/magic.js';
 
@@ -29,6 +28,7 @@ const COUNTERS: Partial<Record<FormatName, (file: string) => Promise<number>>> =
   jsonl: jsonlRows,
   parquet: async (file) => {
     checkParquetFraming(file);
+    const { asyncBufferFromFile, parquetMetadataAsync } = await import('hyparquet');
     return Number((await parquetMetadataAsync(await asyncBufferFromFile(file))).num_rows);
   },
 };

@@ -2,7 +2,7 @@
 // autodiff and the graph rewrites (trainable selection, LoRA, log-prob and KL heads, KV-cache stripping).
 export * from './dtypes.js';
 export * from './ir.js';
-export { decodeModel, encodeModel, loadModel, saveModel, type SaveOptions } from './onnx-io.js';
+export { decodeModel, encodeModel, loadModel, saveModel, type LoadOptions, type SaveOptions } from './onnx-io.js';
 export { GraphBuilder, irVersionFor, dtypeOfArray, type Value, type AttrInput, type OpOptions } from './builder.js';
 export { Session, toOrt, fromOrt, CUDA_INSTALL_HINT, PROVIDERS, type Provider, type SessionOptions, type Feed } from './runtime.js';
 export { releaseResident, readResident } from './resident.js';

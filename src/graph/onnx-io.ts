@@ -21,6 +21,16 @@ interface DecodeContext {
   /** Directory that external-data locations are relative to; null for in-memory bytes. */
   baseDir: string | null;
   source: string;
+  allocator?: LoadOptions['allocator'];
+}
+
+export interface LoadOptions {
+  /**
+   * Where float32 tensors stored as external data are read to (default: fresh arrays). A training
+   * arena here puts the weights where the trainer keeps its parameters, and a trainer sharing its
+   * source adopts them instead of copying: one model-sized set of fresh pages and of RSS less.
+   */
+  allocator?: { f32(n: number): Float32Array };
 }
 
 function readExternal(t: onnxProto.onnx.ITensorProto, dtype: DType, ctx: DecodeContext): TypedArray {
@@ -32,7 +42,7 @@ function readExternal(t: onnxProto.onnx.ITensorProto, dtype: DType, ctx: DecodeC
   const count = numel((t.dims ?? []).map(toNum));
   const length = entries.has('length') ? Number(entries.get('length')) : count * DTYPES[dtype].bytes;
   const offset = Number(entries.get('offset') ?? 0);
-  const out = new DTYPES[dtype].array!(count);
+  const out = dtype === 'float32' && ctx.allocator ? ctx.allocator.f32(count) : new DTYPES[dtype].array!(count);
   const target = toBytes(out);
   if (length !== target.byteLength) throw fail('ALIGNKIT_ERR_ONNX_MODEL', `tensor ${t.name}: external length ${length} != ${target.byteLength} bytes for its dims`);
   let fd: number;
@@ -132,7 +142,7 @@ function decodeGraph(g: onnxProto.onnx.IGraphProto, ctx: DecodeContext): Graph {
   };
 }
 
-export function decodeModel(bytes: Uint8Array, baseDir: string | null = null, source = '<bytes>'): Model {
+export function decodeModel(bytes: Uint8Array, baseDir: string | null = null, source = '<bytes>', opts: LoadOptions = {}): Model {
   let proto: onnxProto.onnx.ModelProto;
   try {
     proto = onnx.ModelProto.decode(bytes);
@@ -140,7 +150,7 @@ export function decodeModel(bytes: Uint8Array, baseDir: string | null = null, so
     throw fail('ALIGNKIT_ERR_ONNX_MODEL', `${source} is not a valid ONNX ModelProto: ${(e as Error).message}`, { file: source }, e);
   }
   if (!proto.graph) throw fail('ALIGNKIT_ERR_ONNX_MODEL', `${source} has no graph`, { file: source });
-  const ctx = { baseDir, source };
+  const ctx = { baseDir, source, allocator: opts.allocator };
   return {
     irVersion: toNum(proto.irVersion as IntLike),
     opsetImports: (proto.opsetImport ?? []).map((o) => ({ domain: o.domain ?? '', version: toNum(o.version as IntLike) })),
@@ -152,14 +162,14 @@ export function decodeModel(bytes: Uint8Array, baseDir: string | null = null, so
 }
 
 /** Load an ONNX file, resolving external data relative to its directory. */
-export function loadModel(file: string): Model {
+export function loadModel(file: string, opts: LoadOptions = {}): Model {
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(file);
   } catch (e) {
     throw fail('ALIGNKIT_ERR_FILE_NOT_FOUND', `ONNX file ${file} cannot be read`, { file }, e);
   }
-  return decodeModel(bytes, path.dirname(file), file);
+  return decodeModel(bytes, path.dirname(file), file, opts);
 }
 
 // ---------------------------------------------------------------- encoding

@@ -2,11 +2,16 @@
 // transformers.js's tokenizer classes. alignkit reads the two files itself and hands the parsed
 // JSON to the class `tokenizer_config.json` names (as transformers.js's AutoTokenizer picks it), so
 // loading never goes through the Hub code path and can never reach the network.
+//
+// transformers.js (with sharp and its image code) takes 0.1-0.3 s to import: it is required when the
+// first tokenizer is built, not when this module is imported, so a process that never tokenizes
+// (training on token ids, serving a scorer's routes list, `alignkit --help`) does not pay for it. Its
+// CommonJS build, because the constructors below are synchronous.
 
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import * as transformers from '@huggingface/transformers';
-import { PreTrainedTokenizer } from '@huggingface/transformers';
+import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import { fail } from '../errors.js';
 import type { Message } from './types.js';
 
@@ -22,10 +27,16 @@ function readJsonFile(file: string, what: string): Record<string, unknown> {
   }
 }
 
+let transformersModule: typeof import('@huggingface/transformers') | undefined;
+const loadTransformers = (): typeof import('@huggingface/transformers') =>
+  (transformersModule ??= createRequire(import.meta.url)('@huggingface/transformers') as typeof import('@huggingface/transformers'));
+
 /** The transformers.js class for `tokenizer_class` ("...Fast" stripped), else the base class. */
 function tokenizerClass(name: unknown): typeof PreTrainedTokenizer {
+  const transformers = loadTransformers();
+  const { PreTrainedTokenizer } = transformers;
   const wanted = typeof name === 'string' ? name.replace(/Fast$/, '') : '';
-  const cls = (transformers as Record<string, unknown>)[wanted];
+  const cls = (transformers as unknown as Record<string, unknown>)[wanted];
   return typeof cls === 'function' && (cls === PreTrainedTokenizer || cls.prototype instanceof PreTrainedTokenizer) ? (cls as typeof PreTrainedTokenizer) : PreTrainedTokenizer;
 }
 

@@ -42,6 +42,8 @@ export interface StepOptimizer {
 /** Where parameter and gradient arrays live (src/optim's WasmArena satisfies it); default: the JS heap. */
 export interface ParamAllocator {
   f32(n: number): Float32Array;
+  /** Whether `view` lies in this allocator's memory (a model loaded into the arena: see shareSource). */
+  contains?(view: ArrayBufferView): boolean;
 }
 
 /** buildTrainingGraph's result, as far as the trainer reads it. */
@@ -80,7 +82,9 @@ export interface TrainerSpec {
    * values are copied in, so the starting values are not held twice (a model-sized saving when
    * parameters live in an arena). The source (and every model sharing its tensors) then reads the
    * current parameters. Tensors the training graph also holds as frozen constants (a token-level
-   * loss's reference branch) are left alone. Default false.
+   * loss's reference branch) are left alone. A starting value already in the allocator's memory
+   * (loadModel with the arena as its allocator) is then adopted as the parameter, not copied.
+   * Default false.
    */
   shareSource?: boolean;
   /**
@@ -169,11 +173,14 @@ export class Trainer {
     const alloc = spec.allocator ?? HEAP;
     const trainable = [...spec.training.gradients.keys()];
     this.parameterMap = new ParameterMap(spec.source, trainable, { tie: spec.tie });
+    const frozen = this.frozenTensors();
     this.params = this.parameterMap.names.map((name) => {
       const t = spec.source.graph.initializers.get(name)!;
       if (t.dtype !== 'float32') throw fail('ALIGNKIT_ERR_TENSOR', `trainable ${name} is ${t.dtype}; the trainer trains float32 parameters`, { field: name });
-      const data = alloc.f32(t.data.length);
-      data.set(t.data as Float32Array);
+      // Adopting skips a model-sized copy and its fresh pages (the slowest part of start-up here).
+      const adopt = spec.shareSource === true && !frozen.has(t) && alloc.contains?.(t.data) === true;
+      const data = adopt ? (t.data as Float32Array) : alloc.f32(t.data.length);
+      if (!adopt) data.set(t.data as Float32Array);
       this.grads.set(name, alloc.f32(t.data.length));
       return { name, data, dims: [...t.dims] };
     });
@@ -195,8 +202,13 @@ export class Trainer {
     this.releasedCopyBytes = gradientBytes >= (spec.releaseCopiesFrom ?? RELEASE_COPIES_FROM) ? gradientBytes : 0;
   }
 
+  /** Tensors the training graph holds as constants: never re-pointed at (or adopted as) a parameter. */
+  private frozenTensors(): Set<Tensor> {
+    return new Set(this.spec.training.model.graph.initializers.values());
+  }
+
   private shareSourceTensors(): void {
-    const frozen = new Set(this.spec.training.model.graph.initializers.values());
+    const frozen = this.frozenTensors();
     for (const [name, data] of this.inputs) {
       const t = this.spec.source.graph.initializers.get(name)!;
       // The Tensor object itself: every model cloned from the source shares it, so the old array is released.

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS } from '../../src/cli/commands/index.js';
+import { loadAllCommands } from '../../src/cli/commands/index.js';
 import { closest, editDistance } from '../../src/cli/options.js';
 import type { Command } from '../../src/cli/registry.js';
 import { runCli } from '../helpers/cli.js';
@@ -20,7 +20,7 @@ function walk(cmds: readonly Command[], prefix: string[] = []): [string[], Comma
   });
 }
 
-const ALL = walk(COMMANDS);
+const ALL = walk(await loadAllCommands());
 const LEAVES = ALL.filter(([, c]) => !c.subcommands);
 
 /** `--base` -> `--baes`: two adjacent letters swapped (an edit distance of 1). */

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { COMMANDS } from '../../src/cli/commands/index.js';
+import { loadAllCommands } from '../../src/cli/commands/index.js';
 import { parseFlags } from '../../src/cli/options.js';
 import type { Command } from '../../src/cli/registry.js';
 import { REPO_ROOT } from '../helpers/paths.js';
@@ -37,6 +37,8 @@ function alignkitArgv(service: Service): string[] | undefined {
   expect(argv.slice(0, 2)).toEqual(CLI);
   return argv.slice(2);
 }
+
+const COMMANDS = await loadAllCommands();
 
 /** Checks argv's flags as main.ts does (its command words, then the innermost flag table). */
 function checkFlags(argv: string[]): Record<string, unknown> {

@@ -1,25 +1,11 @@
 // Arrow IPC (the file format, also called Feather v2, and the stream format). Read batch by batch
 // through a random-access file handle, written batch by batch with backpressure: memory holds one
-// record batch, not the table.
+// record batch, not the table. apache-arrow (~150 modules, ~0.1 s to import) is loaded on the first
+// read or write, so the processes that never touch an Arrow file (a training run on JSONL) skip it.
 
 import fs from 'node:fs';
 import { once } from 'node:events';
-import {
-  Bool,
-  DataType,
-  Field,
-  Float64,
-  List,
-  RecordBatch,
-  RecordBatchFileWriter,
-  RecordBatchReader,
-  RecordBatchStreamWriter,
-  Schema,
-  Struct,
-  Utf8,
-  makeData,
-  vectorFromArray,
-} from 'apache-arrow';
+import type { DataType, Field, RecordBatch, Schema } from 'apache-arrow';
 import type { Row } from '../types.js';
 import { checkRowAgainstColumns, inferColumns, toPlain, type ColumnSpec, type ColumnType } from './columns.js';
 import { checkArrowFraming, namingFile } from './magic.js';
@@ -31,17 +17,20 @@ const EXTENSION_NAME_KEY = 'ARROW:extension:name';
 const EXTENSION_METADATA_KEY = 'ARROW:extension:metadata';
 const JSON_EXTENSION = 'arrow.json';
 
-function messageListType(): DataType {
-  return new List(new Field('item', new Struct([new Field('role', new Utf8(), true), new Field('content', new Utf8(), true)]), true));
+type Arrow = typeof import('apache-arrow');
+const loadArrow = (): Promise<Arrow> => import('apache-arrow');
+
+function messageListType(A: Arrow): DataType {
+  return new A.List(new A.Field('item', new A.Struct([new A.Field('role', new A.Utf8(), true), new A.Field('content', new A.Utf8(), true)]), true));
 }
 
 /** Column type to Arrow field: a table of small constructors, one per column type. */
-const ARROW_FIELD: Record<ColumnType, (name: string) => Field> = {
-  string: (name) => new Field(name, new Utf8(), true),
-  number: (name) => new Field(name, new Float64(), true),
-  boolean: (name) => new Field(name, new Bool(), true),
-  messages: (name) => new Field(name, messageListType(), true),
-  json: (name) => new Field(name, new Utf8(), true, new Map([[EXTENSION_NAME_KEY, JSON_EXTENSION], [EXTENSION_METADATA_KEY, '']])),
+const ARROW_FIELD: Record<ColumnType, (A: Arrow, name: string) => Field> = {
+  string: (A, name) => new A.Field(name, new A.Utf8(), true),
+  number: (A, name) => new A.Field(name, new A.Float64(), true),
+  boolean: (A, name) => new A.Field(name, new A.Bool(), true),
+  messages: (A, name) => new A.Field(name, messageListType(A), true),
+  json: (A, name) => new A.Field(name, new A.Utf8(), true, new Map([[EXTENSION_NAME_KEY, JSON_EXTENSION], [EXTENSION_METADATA_KEY, '']])),
 };
 
 function columnValues(rows: readonly Row[], column: ColumnSpec): unknown[] {
@@ -52,9 +41,9 @@ function columnValues(rows: readonly Row[], column: ColumnSpec): unknown[] {
   });
 }
 
-function toRecordBatch(rows: readonly Row[], columns: readonly ColumnSpec[], schema: Schema): RecordBatch {
-  const children = columns.map((column, i) => vectorFromArray(columnValues(rows, column), (schema.fields[i] as Field).type).data[0]!);
-  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: rows.length, nullCount: 0, children }));
+function toRecordBatch(A: Arrow, rows: readonly Row[], columns: readonly ColumnSpec[], schema: Schema): RecordBatch {
+  const children = columns.map((column, i) => A.vectorFromArray(columnValues(rows, column), (schema.fields[i] as Field).type).data[0]!);
+  return new A.RecordBatch(schema, A.makeData({ type: new A.Struct(schema.fields), length: rows.length, nullCount: 0, children }));
 }
 
 function readArrow(file: string): AsyncGenerator<IndexedRow> {
@@ -63,9 +52,10 @@ function readArrow(file: string): AsyncGenerator<IndexedRow> {
 }
 
 async function* readArrowBatches(file: string): AsyncGenerator<IndexedRow> {
+  const A = await loadArrow();
   const handle = await fs.promises.open(file, 'r');
   try {
-    const reader = await RecordBatchReader.from(handle);
+    const reader = await A.RecordBatchReader.from(handle);
     let index = 0;
     for await (const batch of reader) {
       const fields = batch.schema.fields;
@@ -86,7 +76,8 @@ async function* readArrowBatches(file: string): AsyncGenerator<IndexedRow> {
 }
 
 async function writeArrow(file: string, rows: AsyncIterable<Row> | Iterable<Row>, options: WriteOptions, stream: boolean): Promise<number> {
-  const writer = stream ? new RecordBatchStreamWriter() : new RecordBatchFileWriter();
+  const A = await loadArrow();
+  const writer = stream ? new A.RecordBatchStreamWriter() : new A.RecordBatchFileWriter();
   const out = fs.createWriteStream(file);
   const finished = once(out, 'finish');
   writer.toNodeStream().pipe(out);
@@ -97,9 +88,9 @@ async function writeArrow(file: string, rows: AsyncIterable<Row> | Iterable<Row>
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
     columns ??= inferColumns(batch);
-    schema ??= new Schema(columns.map((c) => ARROW_FIELD[c.type](c.name)));
+    schema ??= new A.Schema(columns.map((c) => ARROW_FIELD[c.type](A, c.name)));
     batch.forEach((row, i) => checkRowAgainstColumns(file, row, count - batch.length + i, columns!));
-    writer.write(toRecordBatch(batch, columns, schema));
+    writer.write(toRecordBatch(A, batch, columns, schema));
     batch = [];
     // Wait for the disk when it falls behind, so at most about one batch is buffered.
     if (out.writableNeedDrain) await once(out, 'drain');
@@ -112,7 +103,7 @@ async function writeArrow(file: string, rows: AsyncIterable<Row> | Iterable<Row>
     }
     await flush();
     // An empty input still gives a valid (column-less) file.
-    if (!schema) writer.reset(undefined, new Schema([]));
+    if (!schema) writer.reset(undefined, new A.Schema([]));
   } finally {
     // Close and wait for the file even on failure, so no write is left pending behind a rejection.
     writer.close();

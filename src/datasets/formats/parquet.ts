@@ -1,8 +1,8 @@
 // Parquet through hyparquet (read) and hyparquet-writer (write). Reads one row group at a time and
-// writes one row group per batch, so memory is bounded by a row group, not the file.
+// writes one row group per batch, so memory is bounded by a row group, not the file. Both libraries
+// are imported by the first read or write, not by every process that lists the formats.
 
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
-import { fileWriter, parquetWriteRows, type BasicType } from 'hyparquet-writer';
+import type { BasicType } from 'hyparquet-writer';
 import { fail } from '../../errors.js';
 import type { Row } from '../types.js';
 import { checkRowAgainstColumns, inferColumns, toPlain, type ColumnSpec, type ColumnType } from './columns.js';
@@ -23,6 +23,7 @@ const PARQUET_TYPE: Record<ColumnType, BasicType> = {
 };
 
 async function* readParquet(file: string): AsyncGenerator<IndexedRow> {
+  const { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } = await import('hyparquet');
   const buffer = await asyncBufferFromFile(file);
   const metadata = await parquetMetadataAsync(buffer);
   let rowStart = 0;
@@ -58,6 +59,7 @@ async function writeParquet(file: string, rows: AsyncIterable<Row> | Iterable<Ro
   const columns = inferColumns(firstBatch);
   // Parquet has no schema-less file: with no rows there are no columns to declare.
   if (columns.length === 0) throw fail('ALIGNKIT_ERR_BAD_FORMAT', `${file}: cannot write a Parquet file with no rows or no columns`, { file });
+  const { fileWriter, parquetWriteRows } = await import('hyparquet-writer');
   let count = 0;
   const counted = (async function* () {
     for await (const row of checkedRows(file, firstBatch, columns, iterator)) {

@@ -3,12 +3,12 @@
 // response tokens, and cached in the run's cache directory (cache-dir.ts; never next to the
 // dataset) as an Arrow IPC file named by the dataset's name and a SHA-256 of the model bytes, the
 // dataset bytes and the tokenization settings. The next run with the same key reads the file
-// instead of running the reference (TRL's precompute_ref_log_probs, made persistent).
+// instead of running the reference (TRL's precompute_ref_log_probs, made persistent). apache-arrow
+// is imported when a cache file is read or written, not with the run's modules.
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
 import type { SessionOptions } from '../../graph/index.js';
 import { ReferenceLogProbs } from '../reference.js';
 import type { RowGroup, RunItem } from './segments.js';
@@ -69,8 +69,9 @@ export function referenceCacheFile(cacheDir: string, dataFile: string, key: stri
   return path.join(cacheDir, REFERENCE_CACHE_SUBDIR, `${path.basename(dataFile)}.ref-${key.slice(0, 16)}.arrow`);
 }
 
-function readCache(file: string, items: readonly RunItem[], names: string[]): Map<string, Float64Array> | undefined {
+async function readCache(file: string, items: readonly RunItem[], names: string[]): Promise<Map<string, Float64Array> | undefined> {
   if (!fs.existsSync(file)) return undefined;
+  const { tableFromIPC } = await import('apache-arrow');
   const table = tableFromIPC(fs.readFileSync(file));
   const ids = table.getChild('id');
   if (table.numRows !== items.length || !ids || items.some((it, i) => ids.get(i) !== it.id)) return undefined;
@@ -83,7 +84,8 @@ function readCache(file: string, items: readonly RunItem[], names: string[]): Ma
   return values;
 }
 
-function writeCache(file: string, items: readonly RunItem[], values: Map<string, Float64Array>): void {
+async function writeCache(file: string, items: readonly RunItem[], values: Map<string, Float64Array>): Promise<void> {
+  const { tableFromArrays, tableToIPC } = await import('apache-arrow');
   const table = tableFromArrays({ id: items.map((it) => it.id), ...Object.fromEntries(values) });
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
@@ -130,11 +132,11 @@ export async function referenceLogProbs(opts: ReferenceOptions): Promise<Referen
   const names = groups.map((g) => g.reference!);
   if (groups.length === 0) return { values: new Map(), computed: false };
   const file = opts.cacheDir !== undefined ? referenceCacheFile(opts.cacheDir, opts.dataFile, referenceCacheKey(opts)) : undefined;
-  const cached = file ? readCache(file, opts.items, names) : undefined;
+  const cached = file ? await readCache(file, opts.items, names) : undefined;
   if (cached) return { values: cached, file, computed: false };
   const sums = await sequenceSums(opts.onnxFile, opts.items, groups, opts.padId, opts);
   const values = new Map(names.map((n, i) => [n, sums[i]!]));
-  if (file) writeCache(file, opts.items, values);
+  if (file) await writeCache(file, opts.items, values);
   return { values, file, computed: true };
 }
 
