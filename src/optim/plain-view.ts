@@ -6,28 +6,11 @@
 // parameters and gradients stay zero-copy for onnxruntime while the kernels' threads update them.
 // koffi is optional: where it does not load, callers fall back to one thread and a plain memory.
 
-import { createRequire } from 'node:module';
-
-interface Koffi {
-  address(value: unknown): bigint;
-  view(ptr: unknown, len: number): ArrayBuffer;
-}
-
-let koffi: Koffi | null | undefined;
-function load(): Koffi | null {
-  if (koffi === undefined) {
-    try {
-      koffi = createRequire(import.meta.url)('koffi') as Koffi;
-    } catch {
-      koffi = null;
-    }
-  }
-  return koffi;
-}
+import { loadKoffi } from '../graph/koffi.js';
 
 /** Whether plainView can work here (koffi loads). */
 export function canViewShared(): boolean {
-  return load() !== null;
+  return loadKoffi() !== null;
 }
 
 /**
@@ -38,7 +21,7 @@ const owners = new WeakMap<ArrayBuffer, WebAssembly.Memory>();
 
 /** A plain ArrayBuffer aliasing all of `memory` (which must be shared and never grow). */
 export function plainView(memory: WebAssembly.Memory): ArrayBuffer {
-  const k = load();
+  const k = loadKoffi();
   if (!k) throw new Error('koffi is not available');
   const bytes = new Uint8Array(memory.buffer);
   const view = k.view(k.address(bytes), bytes.byteLength);

@@ -21,6 +21,7 @@
 import { fail } from '../errors.js';
 import { cloneModel, ParameterMap } from '../graph/rewrites/index.js';
 import { fullGc, releaseOutputCopies } from '../graph/output-copies.js';
+import { reuseFreedMemory } from '../graph/malloc.js';
 import { positionIds } from './feeds.js';
 import { Session, type Feed, type Model, type SessionOptions, type Tensor } from '../graph/index.js';
 
@@ -94,6 +95,12 @@ export interface TrainerSpec {
    * created (the starting values `shareSource` released). Infinity never collects.
    */
   releaseCopiesFrom?: number;
+  /**
+   * From `releaseCopiesFrom` on, keep the memory a step frees for the next step's blocks instead of
+   * returning it to the system (glibc malloc settings, src/graph/malloc.ts: the process keeps its
+   * high-water mark). Default true.
+   */
+  reuseFreedMemory?: boolean;
 }
 
 export interface StepResult {
@@ -230,7 +237,10 @@ export class Trainer {
     });
     const trainer = new Trainer(spec, session, metrics, fed.feeds);
     // The serialized graph and (shareSource) the starting values are garbage now: free them before the first step allocates.
-    if (trainer.releasedCopyBytes > 0) fullGc();
+    if (trainer.releasedCopyBytes > 0) {
+      fullGc();
+      if (spec.reuseFreedMemory !== false) reuseFreedMemory();
+    }
     return trainer;
   }
 
