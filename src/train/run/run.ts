@@ -154,6 +154,7 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   const release = async () => {
     await updates.release?.();
     await trainer.release();
+    arena?.close(); // the optimizer's worker threads; the arena's views stay readable for the export
   };
   if (config.resume && hasCheckpoint(ckpt)) {
     let tensors = new Map<string, Tensor>();
