@@ -62,7 +62,8 @@ function biasedProduct(g: Graph, made: Map<string, Node>, value: string): { prod
   if (!plain(n) || n!.opType !== 'Add') return undefined;
   for (const [i, j] of [[0, 1], [1, 0]] as const) {
     const product = made.get(n!.inputs[i]!);
-    if (plain(product) && product!.opType === 'MatMul' && g.initializers.get(n!.inputs[j]!)?.dims.length === 1)
+    const bias = g.initializers.get(n!.inputs[j]!);
+    if (plain(product) && product!.opType === 'MatMul' && bias?.dims.length === 1 && bias.data.length > 1)
       return { product: n!.inputs[i]!, bias: n!.inputs[j]!, add: n };
   }
   return undefined;
@@ -171,6 +172,8 @@ function foldAttentionBiases(g: Graph): number {
 
 /** The model with its tanh GELUs and attention biases fused, or undefined when none matches. */
 export function fuseElementwise(source: Model): Model | undefined {
+  // The fused CPU kernels are float32 only: a float16 (or bfloat16) model is left as it is.
+  if ([...source.graph.initializers.values()].some((t) => t.dtype === 'float16' || t.dtype === 'bfloat16')) return undefined;
   const model = cloneModel(source);
   const g = model.graph;
   const b = new GraphBuilder({ graph: g });

@@ -114,6 +114,13 @@ describe('fuseElementwise', () => {
     for (const name of Object.keys(a)) expect(maxAbsDiff(a[name]!.data as Float32Array, b[name]!.data as Float32Array), name).toBeLessThan(1e-5);
   });
 
+  it('leaves a float16 model alone (the fused CPU kernels are float32 only)', () => {
+    const source = loadModel(LM);
+    const [name, t] = [...source.graph.initializers].find(([, x]) => x.dtype === 'float32' && x.dims.length === 2)!;
+    source.graph.initializers.set(name, { dtype: 'float16', dims: t.dims, data: new Uint16Array(t.data.length) });
+    expect(fuseElementwise(source)).toBeUndefined();
+  });
+
   it('leaves an activation alone that is written like GELU but computes something else', () => {
     const source = loadModel(LM);
     const cubic = scalarsNear(source, 0.044715);
