@@ -25,8 +25,8 @@ export function reuseFreedMemory(): boolean {
   if (applied !== undefined) return applied;
   applied = false;
   const k = loadKoffi();
-  const glibc = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime;
-  if (!k || process.platform !== 'linux' || !glibc) return applied;
+  if (!k || process.platform !== 'linux') return applied;
+  // Without glibc (musl, say) there is no libc.so.6 to load, or its mallopt refuses the settings.
   try {
     const mallopt = k.load('libc.so.6').func('int mallopt(int param, int value)');
     applied = mallopt(M_MMAP_MAX, 0) === 1 && mallopt(M_TRIM_THRESHOLD, INT_MAX) === 1;
