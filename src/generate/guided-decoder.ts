@@ -5,7 +5,7 @@
 // graph's argmax form (each row's guided argmax and every model's log-prob of it); otherwise its
 // scores form (the guided scores and each model's log-probs).
 
-import type { Tensor } from '../graph/index.js';
+import { toOrt, type Feed, type Tensor } from '../graph/index.js';
 import { GUIDE_ALPHA, GUIDE_TEMPERATURE, GUIDED_ARGMAX, GUIDED_SCORES, MEMBER_ARGMAX_LOGPROBS, MEMBER_LOGPROBS } from '../graph/rewrites/index.js';
 import type { GuidedDecodingSession } from '../models/index.js';
 import { fail } from '../errors.js';
@@ -14,7 +14,8 @@ import { leftPadded, SlotCache, type DecoderModel } from './kv-decoder.js';
 export class GuidedDecoder {
   private slots: SlotCache | undefined;
   private out: Record<string, Tensor> = {};
-  private readonly guide: Record<string, Tensor>;
+  /** alpha and T, fed to every run (as onnxruntime tensors, made once). */
+  private readonly guide: Record<string, Feed>;
   /** Models per row in the member outputs: the base, then the ARMs. */
   private readonly members: number;
 
@@ -32,8 +33,8 @@ export class GuidedDecoder {
     if (!(temperature > 0)) throw new RangeError(`temperature must be > 0, got ${temperature}`);
     this.members = decoding.members.length;
     this.guide = {
-      [GUIDE_ALPHA]: { dtype: 'float32', dims: [alphas.length], data: Float32Array.from(alphas) },
-      [GUIDE_TEMPERATURE]: { dtype: 'float32', dims: [1], data: Float32Array.of(temperature) },
+      [GUIDE_ALPHA]: toOrt({ dtype: 'float32', dims: [alphas.length], data: Float32Array.from(alphas) }),
+      [GUIDE_TEMPERATURE]: toOrt({ dtype: 'float32', dims: [1], data: Float32Array.of(temperature) }),
     };
   }
 

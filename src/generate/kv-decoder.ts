@@ -14,7 +14,7 @@
 // session (guided-decoder.ts) keeps the base's and each ARM's, each in its own layout.
 
 import { fail } from '../errors.js';
-import { releaseResident, type Feed, type Tensor } from '../graph/index.js';
+import { releaseResident, toOrt, type Feed, type Tensor } from '../graph/index.js';
 import type { DecodingSession, GuidedDecodingSession, SlotSession, StepInputs, StepOutput } from '../models/index.js';
 import { LAST_ARGMAX, LAST_LOGITS, LAST_LOGSUMEXP, LAST_MAX, type MergedOutputs } from '../graph/rewrites/index.js';
 import { SAMPLERS } from './sampler.js';
@@ -70,6 +70,8 @@ export class SlotCache {
   private readonly seen: number[];
   private readonly buffers = new Map<string, SlotBuffer>();
   private readonly outputs: string[];
+  /** The past feeds at the current width (pastFeeds). */
+  private fed: Record<string, Feed> | undefined;
 
   constructor(
     private readonly decoding: SlotSession,
@@ -88,7 +90,7 @@ export class SlotCache {
    * Run `ids` [B, T] (mask 0 on left padding) over the cache with `extra` feeds; returns the
    * `fetches` (all outputs when undefined; the new keys/values are always fetched).
    */
-  async run(ids: number[][], newMask: number[][], fetches?: readonly string[], extra: Record<string, Tensor> = {}): Promise<Record<string, Tensor>> {
+  async run(ids: number[][], newMask: number[][], fetches?: readonly string[], extra: Record<string, Feed> = {}): Promise<Record<string, Tensor>> {
     const B = this.batch;
     const T = ids[0]!.length;
     const S = this.width;
@@ -106,21 +108,27 @@ export class SlotCache {
         positions[b * T + t] = real ? BigInt(this.seen[b]!++) : 1n;
       }
     }
-    const feeds: Record<string, Tensor> = {
+    const feeds: Record<string, Feed> = {
       ...extra,
       input_ids: i64([B, T], inputIds),
       attention_mask: i64([B, S + T], mask),
       position_ids: i64([B, T], positions),
     };
-    for (const [past, { data, heads, headDim }] of this.buffers) feeds[past] = { dtype: 'float32', dims: [B, heads, S, headDim], data: data.subarray(0, B * heads * S * headDim) };
+    Object.assign(feeds, this.pastFeeds());
     if (this.decoding.usesCacheBranch) feeds.use_cache_branch = { dtype: 'bool', dims: [1], data: Uint8Array.of(1) };
     const out = await this.decoding.session.run(feeds, fetches && [...fetches, ...this.outputs]);
     if (this.filled + T > this.width) this.widen(Math.min(this.capacity, Math.ceil((this.filled + T) / SLOT_CHUNK) * SLOT_CHUNK));
     // New keys/values [B, H, T, D] (block i of their output) into slots filled .. filled + T of [B, H, width, D].
+    // Element by element: a step's block is T x headDim values (32 for alignkit-base), where a
+    // subarray per block and head (two per model and layer) cost GenARM's merged step more in
+    // allocation and garbage collection than the copy itself.
     for (const { data: dst, heads, headDim, output, block: i } of this.buffers.values()) {
       const block = T * headDim;
-      const src = (out[output]!.data as Float32Array).subarray(i * B * heads * block, (i + 1) * B * heads * block);
-      for (let bh = 0; bh < B * heads; bh++) dst.set(src.subarray(bh * block, (bh + 1) * block), (bh * this.width + this.filled) * headDim);
+      const src = out[output]!.data as Float32Array;
+      for (let bh = 0, from = i * B * heads * block; bh < B * heads; bh++) {
+        const to = (bh * this.width + this.filled) * headDim;
+        for (let j = 0; j < block; j++) dst[to + j] = src[from++]!;
+      }
     }
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) this.slotMask[b * this.capacity + this.filled + t] = newMask[b]![t]!;
     this.filled += T;
@@ -134,6 +142,20 @@ export class SlotCache {
       for (let bh = this.batch * heads - 1; bh > 0; bh--) data.copyWithin(bh * width * D, bh * this.width * D, bh * this.width * D + kept);
     }
     this.width = width;
+    this.fed = undefined;
+  }
+
+  /**
+   * The past inputs at the current width: views of the buffers, the same from one step to the next
+   * until the cache widens, so they are made once per width (as onnxruntime tensors, which
+   * Session.run passes as they are) rather than once per step and input.
+   */
+  private pastFeeds(): Record<string, Feed> {
+    if (this.fed) return this.fed;
+    const B = this.batch, S = this.width;
+    this.fed = {};
+    for (const [past, { data, heads, headDim }] of this.buffers) this.fed[past] = toOrt({ dtype: 'float32', dims: [B, heads, S, headDim], data: data.subarray(0, B * heads * S * headDim) });
+    return this.fed;
   }
 }
 

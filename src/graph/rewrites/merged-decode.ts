@@ -80,32 +80,11 @@ export function mergedDecodingGraph(base: DecodingGraph, arms: readonly Decoding
   b.input(GUIDE_ALPHA, 'float32', [arms.length]);
   b.input(GUIDE_TEMPERATURE, 'float32', [1]);
   const V = Math.min(...vocabs);
-  const own: string[] = []; // each member's log-softmax over its whole vocabulary, cut to V: [B, V]
-  const guide: string[] = []; // each member's log-softmax over the first V entries: [B, V]
-  for (const [m, prefix] of prefixes.entries()) {
-    const logits = prefix + LAST_LOGITS;
-    const lse = b.unsqueeze(prefix + LAST_LOGSUMEXP, [1]); // [B, 1]
-    if (vocabs[m] === V) {
-      own.push(b.sub(logits, lse));
-      guide.push(own[m]!);
-      continue;
-    }
-    const cut = b.slice(logits, [0], [V], [1]); // [B, V]
-    own.push(b.sub(cut, lse));
-    // log sum exp over the cut, as decode-graph.ts computes it (max + log(sum(exp(x - max)))).
-    const max = b.reduceMax(cut, [-1], true);
-    guide.push(b.sub(cut, b.add(b.log(b.reduceSum(b.exp(b.sub(cut, max)), [-1], true)), max)));
-  }
-  // In guidance.ts's order: the base term, then alpha_i * term_i added one ARM at a time, then / T.
-  let sum = guide[0]!;
-  for (let i = 0; i < arms.length; i++) sum = b.add(sum, b.mul(guide[i + 1]!, b.gather(GUIDE_ALPHA, b.int64s([i]))));
-  b.op1('Div', [sum, GUIDE_TEMPERATURE], {}, { names: [GUIDED_SCORES] }); // [B, V]
-  b.op1('ArgMax', [GUIDED_SCORES], { axis: -1, keepdims: 0 }, { names: [GUIDED_ARGMAX] }); // [B], the first maximum as JS's argmax
-  b.op1('Concat', own.map((x) => b.unsqueeze(x, [1])), { axis: 1 }, { names: [MEMBER_LOGPROBS] }); // [B, M, V]
-  // Gathered from each member's own row rather than from MEMBER_LOGPROBS, so greedy decoding's
-  // fetches do not depend on the [B, M, V] concatenation.
-  const at = b.unsqueeze(GUIDED_ARGMAX, [1]); // [B, 1]
-  b.op1('Concat', own.map((x) => b.gatherElements(x, at, 1)), { axis: 1 }, { names: [MEMBER_ARGMAX_LOGPROBS] }); // [B, M]
+  // Each member's logits over the shared vocabulary, and its log sum exp over its whole vocabulary: [B, V], [B, 1].
+  const logits = prefixes.map((p, m) => (vocabs[m] === V ? p + LAST_LOGITS : b.slice(p + LAST_LOGITS, [0], [V], [1])));
+  const lse = prefixes.map((p) => b.unsqueeze(p + LAST_LOGSUMEXP, [1]));
+  const alpha = arms.map((_, i) => b.gather(GUIDE_ALPHA, b.int64s([i]))); // [1] each
+  (form === 'scores' ? guidedScores : guidedArgmax)(b, logits, lse, alpha, vocabs, V);
   g.nodes = topological(g.nodes, new Set([...g.inputs.map((v) => v.name), ...g.initializers.keys()]));
   uniquifyNodeNames(g);
   g.outputs = [
@@ -117,6 +96,42 @@ export function mergedDecodingGraph(base: DecodingGraph, arms: readonly Decoding
   removeUnread(g);
   const members = sources.map((s, m) => ({ newKvOutput: prefixes[m] + NEW_KV, newKv: new Map([...s.newKv].map(([past, i]) => [prefixes[m] + past, i])) }));
   return { model, members, vocab: V };
+}
+
+/**
+ * The scores form: GUIDED_SCORES (the formula in the file comment, in guidance.ts's order: the base
+ * term, then alpha_i x term_i added one ARM at a time, then / T), its first maximum, and MEMBER_LOGPROBS.
+ */
+function guidedScores(b: GraphBuilder, logits: string[], lse: string[], alpha: string[], vocabs: number[], V: number): void {
+  const own = logits.map((x, m) => b.sub(x, lse[m]!)); // each member's log-softmax over its whole vocabulary, cut to V: [B, V]
+  // Each member's log-softmax over the first V entries: its own where that is its whole vocabulary,
+  // else normalised over the cut (log sum exp as decode-graph.ts computes it: max + log(sum(exp(x - max)))).
+  const guide = logits.map((x, m) => {
+    if (vocabs[m] === V) return own[m]!;
+    const max = b.reduceMax(x, [-1], true);
+    return b.sub(x, b.add(b.log(b.reduceSum(b.exp(b.sub(x, max)), [-1], true)), max));
+  });
+  let sum = guide[0]!;
+  for (let i = 0; i < alpha.length; i++) sum = b.add(sum, b.mul(guide[i + 1]!, alpha[i]!));
+  b.op1('Div', [sum, GUIDE_TEMPERATURE], {}, { names: [GUIDED_SCORES] }); // [B, V]
+  b.op1('Concat', own.map((x) => b.unsqueeze(x, [1])), { axis: 1 }, { names: [MEMBER_LOGPROBS] }); // [B, M, V]
+}
+
+/**
+ * The argmax form: GUIDED_ARGMAX, the first maximum of base + sum_i alpha_i x ARM_i over the logits,
+ * and MEMBER_ARGMAX_LOGPROBS. The guided scores differ from that sum by per-row constants (each
+ * log-softmax's log sum exp) and a positive factor (1 / T), which move no maximum, so the
+ * log-softmaxes and the division over [B, V] are skipped: measured on alignkit-base guided by
+ * alignkit-arm (4 rows, one thread, CPU time), the tail after the two models went from ~65 to ~?? us of a ~800 us run.
+ */
+function guidedArgmax(b: GraphBuilder, logits: string[], lse: string[], alpha: string[]): void {
+  let sum = logits[0]!;
+  for (let i = 0; i < alpha.length; i++) sum = b.add(sum, b.mul(logits[i + 1]!, alpha[i]!));
+  b.op1('ArgMax', [sum], { axis: -1, keepdims: 0 }, { names: [GUIDED_ARGMAX] }); // [B], the first maximum as JS's argmax
+  // Each member's own log-prob (over its whole vocabulary) of it: its logit there minus its log sum
+  // exp, the same float operation as reading it from the scores form's MEMBER_LOGPROBS.
+  const at = b.unsqueeze(GUIDED_ARGMAX, [1]); // [B, 1]
+  b.op1('Concat', logits.map((x, m) => b.sub(b.gatherElements(x, at, 1), lse[m]!)), { axis: 1 }, { names: [MEMBER_ARGMAX_LOGPROBS] }); // [B, M]
 }
 
 /** A copy of a graph (and its subgraphs) with every value, initializer and node name passed through `rename`. */
