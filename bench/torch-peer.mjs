@@ -90,36 +90,47 @@ export async function servePeer(hello, handlers, onExit = async () => {}) {
   }
 }
 
-/** A `run` handler: `work` n times, each timed; answers the times and the last run's result as `result`. */
+/**
+ * A `run` handler: `work` n times, each timed; answers the times, the process's CPU time of each
+ * (user + system, every thread: on one intra-op thread it excludes the time other processes held the
+ * core) and the last run's result as `result`.
+ */
 export function timedRuns(work) {
   return async ({ n }) => {
     const ms = [];
+    const cpuMs = [];
     let result;
     for (let i = 0; i < n; i++) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       result = await work();
       ms.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpuMs.push((c.user + c.system) / 1000);
     }
-    return { ms, result };
+    return { ms, cpuMs, result };
   };
 }
 
 /**
  * Alternate `request` over the peers for `rounds` rounds (drift on this machine cancels between
- * neighbours); per peer the mean time of each round's answer, the answers, and the 1-minute load
- * after each round.
+ * neighbours); per peer the mean time of each round's answer (and its mean CPU time, `cpuSamples`,
+ * where the peer reports one), the answers, and the 1-minute load after each round.
  */
 export async function alternateRounds(peers, rounds, request) {
   const samples = Object.fromEntries(Object.keys(peers).map((k) => [k, []]));
+  const cpuSamples = Object.fromEntries(Object.keys(peers).map((k) => [k, []]));
+  const mean = (xs) => xs.reduce((x, y) => x + y, 0) / xs.length;
   const last = {};
   const loads = [];
   for (let r = 0; r < rounds; r++) {
     for (const [name, p] of Object.entries(peers)) {
       const out = await p.request(request);
-      samples[name].push(out.ms.reduce((x, y) => x + y, 0) / out.ms.length);
+      samples[name].push(mean(out.ms));
+      if (out.cpuMs) cpuSamples[name].push(mean(out.cpuMs));
       last[name] = out;
     }
     loads.push(loadAverage()[0]);
   }
-  return { samples, last, loads };
+  return { samples, cpuSamples, last, loads };
 }

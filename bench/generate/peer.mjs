@@ -2,7 +2,7 @@
 // One side of bench/generate as a child process (bench/torch-peer.mjs's JSON-lines protocol, so each
 // side's load time and peak RSS are its own): `alignkit` (CausalLM + generate, greedy) or
 // `transformers` (@huggingface/transformers AutoModelForCausalLM.generate, greedy) on the same ONNX
-// directory, batch and prompts. argv[2] is the JSON config {side, model, batch, tokens, threads, guide?}.
+// directory, batch and prompts. argv[2] is the JSON config {side, model, batch, tokens, threads, guide?, parallel?}.
 // Ops: {op: 'run', n} decodes n times and answers {ms: [...], result} (the last run's new tokens).
 // Both sides run onnxruntime with the same session settings (intra-op threads, no spinning), so only
 // the pipelines around the session differ.
@@ -21,7 +21,8 @@ const SIDES = {
   async alignkit() {
     const { CausalLM } = await import(path.join(root, 'src/models/index.ts'));
     const { generate } = await import(path.join(root, 'src/generate/index.ts'));
-    const session = { intraOpThreads: CFG.threads, allowSpinning: false };
+    // `parallel` (opt-in, reported apart): onnxruntime runs independent branches (GenARM's base and ARM) on two inter-op threads.
+    const session = { intraOpThreads: CFG.threads, allowSpinning: false, ...(CFG.parallel && { executionMode: 'parallel', interOpThreads: 2 }) };
     const base = await CausalLM.load(path.resolve(root, CFG.model), { session });
     const arm = CFG.guide ? await CausalLM.load(path.resolve(root, CFG.guide), { session }) : undefined;
     const ids = prompts(base.tokenizer.encode.bind(base.tokenizer));

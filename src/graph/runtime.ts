@@ -20,7 +20,13 @@ export interface SessionOptions {
   provider?: Provider;
   /** Threads for one op (default: onnxruntime's choice, the number of cores). */
   intraOpThreads?: number;
+  /** Threads running independent nodes at once, with `executionMode` 'parallel'. */
   interOpThreads?: number;
+  /**
+   * 'sequential' (default) runs one node at a time; 'parallel' runs independent branches of the graph
+   * at once on the inter-op threads (e.g. GenARM's base and ARM in one merged graph on two cores).
+   */
+  executionMode?: 'sequential' | 'parallel';
   /**
    * Spin-waiting of the intra-op pool. Off by default: with several sessions in one process each
    * session's spinning threads steal the cores from the next (measured: a forward went 64 -> 100 ms).
@@ -71,6 +77,7 @@ function toOrtOptions(o: SessionOptions): ort.InferenceSession.SessionOptions {
     executionProviders,
     ...(o.intraOpThreads !== undefined && { intraOpNumThreads: o.intraOpThreads }),
     ...(o.interOpThreads !== undefined && { interOpNumThreads: o.interOpThreads }),
+    ...(o.executionMode !== undefined && { executionMode: o.executionMode }),
     graphOptimizationLevel: o.graphOptimization ?? 'all',
     ...(o.profile !== undefined && { enableProfiling: true, profileFilePrefix: o.profile }),
     ...(o.memoryArena !== undefined && { enableCpuMemArena: o.memoryArena }),
