@@ -28,7 +28,7 @@ export interface SessionOptions {
    */
   executionMode?: 'sequential' | 'parallel';
   /**
-   * Spin-waiting of the intra-op pool. Off by default: with several sessions in one process each
+   * Spin-waiting of the intra-op (and, in parallel mode, inter-op) pool. Off by default: with several sessions in one process each
    * session's spinning threads steal the cores from the next (measured: a forward went 64 -> 100 ms).
    */
   allowSpinning?: boolean;
@@ -83,7 +83,7 @@ function toOrtOptions(o: SessionOptions): ort.InferenceSession.SessionOptions {
     ...(o.memoryArena !== undefined && { enableCpuMemArena: o.memoryArena }),
     ...(o.memoryPattern !== undefined && { enableMemPattern: o.memoryPattern }),
     extra: {
-      session: { intra_op: { allow_spinning: o.allowSpinning ? '1' : '0' } },
+      session: { intra_op: { allow_spinning: o.allowSpinning ? '1' : '0' }, inter_op: { allow_spinning: o.allowSpinning ? '1' : '0' } },
       ...(o.disabledOptimizers?.length && { optimization: { disable_specified_optimizers: o.disabledOptimizers.join(',') } }),
     },
   };

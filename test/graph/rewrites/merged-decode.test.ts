@@ -5,10 +5,10 @@
 
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Session, loadModel, type Tensor } from '../../../src/graph/index.js';
+import { GraphBuilder, Session, loadModel, type Tensor } from '../../../src/graph/index.js';
 import {
   armPrefix, decodingGraph, mergedDecodingGraph, GUIDE_ALPHA, GUIDE_TEMPERATURE, GUIDED_ARGMAX, GUIDED_SCORES, LAST_LOGITS, LAST_LOGSUMEXP,
-  MEMBER_ARGMAX_LOGPROBS, MEMBER_LOGPROBS, NEW_KV,
+  MEMBER_ARGMAX_LOGPROBS, MEMBER_LOGPROBS, NEW_KV, type DecodingGraph,
 } from '../../../src/graph/rewrites/index.js';
 import { genarmScores } from '../../../src/generate/index.js';
 
@@ -26,6 +26,24 @@ function pastFor(model: ReturnType<typeof loadModel>, B: number, P: number, seed
     past[prefix + v.name] = { dtype: 'float32', dims: [B, H, P, D], data: Float32Array.from({ length: B * H * P * D }, (_, i) => Math.sin(i * 0.37 + seed) * 0.5) };
   }
   return past;
+}
+
+/**
+ * A decoding graph whose next-token logits are row input_ids[b, 0] of `table` [K, V], with their log
+ * sum exp and a one-value new key: logits constructed to tie.
+ */
+function tableDecoder(table: number[][]): DecodingGraph {
+  const V = table[0]!.length;
+  const b = new GraphBuilder();
+  b.input('input_ids', 'int64', ['batch_size', 1]);
+  b.input('attention_mask', 'int64', ['batch_size', 'length']);
+  b.input('position_ids', 'int64', ['batch_size', 1]);
+  b.input('past_key_values.0.key', 'float32', ['batch_size', 1, 'past', 1]);
+  const rows = b.constant(Float32Array.from(table.flat()), [table.length, V]);
+  const logits = b.output(b.gather(rows, b.squeeze('input_ids', [1])), LAST_LOGITS, 'float32', ['batch_size', V]); // [B, V]
+  b.output(b.reduceLogSumExp(logits, [-1], false), LAST_LOGSUMEXP, 'float32', ['batch_size']); // [B]
+  b.output(b.reduceSum('past_key_values.0.key', [2]), NEW_KV); // [B, 1, 1, 1]
+  return { model: b.toModel(), newKv: new Map([['past_key_values.0.key', 0]]) };
 }
 
 describe('mergedDecodingGraph', () => {
@@ -99,6 +117,36 @@ describe('mergedDecodingGraph', () => {
     const want = genarmScores(rows[0]!.logits, [{ ...rows[1]!, alpha: 0.5 }, { ...rows[2]!, alpha: 0.25 }], 1, rows[0]!.logSumExp);
     expect(maxAbsDiff(out[GUIDED_SCORES]!.data as Float32Array, want)).toBeLessThan(1e-5);
     await Promise.all([s.release(), single.release()]);
+  });
+
+  it('argmax form: the first of tied maxima, as the scores form picks (ties constructed in the logits)', async () => {
+    // Row 0: base and ARM equal at ids 1 and 3, the maximum of both: a tie in every form. Row 1: the
+    // sums tie at ids 0 and 2 (2 + 0.5 x 0 = 1 + 0.5 x 2, exact in float) from different terms.
+    // Row 2: one later maximum (id 4), no tie. Row 3: alpha 0 leaves the base's tie at ids 2 and 3.
+    const base = tableDecoder([[0, 3, 1, 3, 2], [2, -1, 1, 0, 0.5], [0, 1, 2, 3, 4], [1, 0, 5, 5, 4]]);
+    const arm = tableDecoder([[1, 2.5, 0, 2.5, 2], [0, 1, 2, -3, 1], [1, 1, 1, 1, 1.5], [9, 0, 0, 0, 0]]);
+    const [scores, argmax] = await Promise.all((['scores', 'argmax'] as const).map((form) => Session.create(mergedDecodingGraph(base, [arm], form)!.model)));
+    const feeds = (alpha: number, rows: number[]) => ({
+      input_ids: i64(rows.map((r) => [r])), attention_mask: i64(rows.map(() => [1])), position_ids: i64(rows.map(() => [0])),
+      'past_key_values.0.key': { dtype: 'float32', dims: [rows.length, 1, 1, 1], data: new Float32Array(rows.length) } as Tensor,
+      [`${armPrefix(0)}past_key_values.0.key`]: { dtype: 'float32', dims: [rows.length, 1, 1, 1], data: new Float32Array(rows.length) } as Tensor,
+      [GUIDE_ALPHA]: f32([alpha]), [GUIDE_TEMPERATURE]: f32([0.7]),
+    });
+    const firstMax = (row: Float32Array) => row.indexOf(Math.max(...row));
+    const check = async (alpha: number, rows: number[], want: number[]) => {
+      const s = (await scores.run(feeds(alpha, rows)))[GUIDED_SCORES]!.data as Float32Array;
+      const g = Array.from((await argmax.run(feeds(alpha, rows)))[GUIDED_ARGMAX]!.data as BigInt64Array, Number);
+      expect(g).toEqual(want);
+      return rows.map((_, b) => s.subarray(b * 5, (b + 1) * 5));
+    };
+    const [tied, , later] = await check(0.5, [0, 1, 2], [1, 0, 4]);
+    expect(tied![1]).toBe(tied![3]); // the scores form ties there too, and picks the first
+    expect(firstMax(tied!)).toBe(1);
+    expect(firstMax(later!)).toBe(4);
+    const [baseTie] = await check(0, [3], [2]);
+    expect(baseTie![2]).toBe(baseTie![3]);
+    expect(firstMax(baseTie!)).toBe(2);
+    await Promise.all([scores.release(), argmax.release()]);
   });
 
   it('leaves models that cannot share one graph alone (different default opsets)', () => {
