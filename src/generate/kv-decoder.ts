@@ -72,8 +72,6 @@ export class SlotCache {
   private readonly outputs: string[];
   /** The past feeds at the current width (pastFeeds). */
   private fed: Record<string, Feed> | undefined;
-  /** Where onnxruntime writes each member's new keys and values, for steps of `tokens` tokens (newKvTargets). */
-  private targets: { tokens: number; into: Record<string, Tensor> } | undefined;
 
   constructor(
     private readonly decoding: SlotSession,
@@ -90,8 +88,7 @@ export class SlotCache {
 
   /**
    * Run `ids` [B, T] (mask 0 on left padding) over the cache with `extra` feeds; returns the
-   * `fetches` (all outputs when undefined; the new keys/values are always fetched, into buffers the
-   * next run overwrites).
+   * `fetches` (all outputs when undefined; the new keys/values are always fetched).
    */
   async run(ids: number[][], newMask: number[][], fetches?: readonly string[], extra: Record<string, Feed> = {}): Promise<Record<string, Tensor>> {
     const B = this.batch;
@@ -119,7 +116,7 @@ export class SlotCache {
     };
     Object.assign(feeds, this.pastFeeds());
     if (this.decoding.usesCacheBranch) feeds.use_cache_branch = { dtype: 'bool', dims: [1], data: Uint8Array.of(1) };
-    const out = await this.decoding.session.run(feeds, fetches && [...fetches, ...this.outputs], this.newKvTargets(T));
+    const out = await this.decoding.session.run(feeds, fetches && [...fetches, ...this.outputs]);
     if (this.filled + T > this.width) this.widen(Math.min(this.capacity, Math.ceil((this.filled + T) / SLOT_CHUNK) * SLOT_CHUNK));
     // New keys/values [B, H, T, D] (block i of their output) into slots filled .. filled + T of [B, H, width, D].
     // Element by element: a step's block is T x headDim values (32 for alignkit-base), where a
@@ -146,23 +143,6 @@ export class SlotCache {
     }
     this.width = width;
     this.fed = undefined;
-  }
-
-  /**
-   * Buffers onnxruntime writes each member's new keys and values into, [2 x layers x B, kvHeads, T,
-   * headDim], reused by every step of T tokens. Without them onnxruntime-node allocates a fresh
-   * ArrayBuffer per output and run (64 KB per model for alignkit-base at 4 rows) and copies into it,
-   * which cost GenARM's merged step twice what it cost a plain one, in allocation and garbage collection.
-   */
-  private newKvTargets(T: number): Record<string, Tensor> {
-    if (this.targets?.tokens === T) return this.targets.into;
-    const into: Record<string, Tensor> = {};
-    for (const { output, blocks, layout: { numKvHeads: H, headDim: D } } of this.decoding.members) {
-      const dims = [blocks.size * this.batch, H, T, D];
-      into[output] = { dtype: 'float32', dims, data: new Float32Array(dims.reduce((a, b) => a * b)) };
-    }
-    this.targets = { tokens: T, into };
-    return into;
   }
 
   /**
