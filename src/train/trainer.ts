@@ -38,6 +38,8 @@ export interface StepOptimizer {
   readonly stepCount: number;
   state(): Map<string, Tensor>;
   loadState(t: Map<string, Tensor>): void;
+  /** Allocate the optimizer's state before the first step; the Trainer awaits it while its session is created. */
+  prepare?(params: TrainParam[]): Promise<void>;
 }
 
 /** Where parameter and gradient arrays live (src/optim's WasmArena satisfies it); default: the JS heap. */
@@ -168,14 +170,14 @@ export class Trainer {
   private readonly fetches: string[];
   private steps = 0;
   private readonly readsPositionIds: boolean;
+  private session!: Session;
   /** Bytes of output copies collected after each run (0: none, the session makes none or they are small). */
-  readonly releasedCopyBytes: number;
+  releasedCopyBytes = 0;
   /** Gradients of at least `releaseCopiesFrom` bytes: garbage is collected after creation and freed memory reused. */
   private readonly largeGradients: boolean;
 
   private constructor(
     private readonly spec: TrainerSpec,
-    private readonly session: Session,
     readonly metricNames: string[],
     frozenFeeds: Record<string, Feed>,
   ) {
@@ -209,6 +211,11 @@ export class Trainer {
     this.fetches = [spec.training.lossOutput, ...metricNames];
     const gradientBytes = [...this.memberGrads.values()].reduce((n, g) => n + g.byteLength, 0);
     this.largeGradients = gradientBytes >= (spec.releaseCopiesFrom ?? RELEASE_COPIES_FROM);
+  }
+
+  private attach(session: Session): void {
+    this.session = session;
+    const gradientBytes = [...this.memberGrads.values()].reduce((n, g) => n + g.byteLength, 0);
     this.releasedCopyBytes = session.copiesOutputs && this.largeGradients ? gradientBytes : 0;
   }
 
@@ -230,6 +237,12 @@ export class Trainer {
     const metrics = metricOutputs(spec.training, spec.metrics);
     const fed = frozenAsInputs(spec.training.model, spec.feedFrozenFrom ?? FEED_FROZEN_FROM);
     const needs = spec.training.sessionOptions ?? {};
+    const trainer = new Trainer(spec, metrics, fed.feeds);
+    // The optimizer's state is allocated now and, in an arena, faulted in on another thread while
+    // onnxruntime builds the session (start-up at GPT-2-small: 1.5 GB of gradient and AdamW pages
+    // that the first step would otherwise fault in one by one).
+    const prepared = spec.optimizer.prepare?.(trainer.params);
+    prepared?.catch(() => undefined); // awaited below, after the session: this only keeps a failure from going unhandled meanwhile
     // Several sessions may share the process (reference model, evaluation): no spinning threads.
     // No memory pattern: planned from the first run, its block is allocated on the second next to
     // the chunks the first run left in onnxruntime's arena, doubling what the arena holds (measured:
@@ -239,7 +252,8 @@ export class Trainer {
       allowSpinning: false, memoryPattern: false, binding: 'c-api', ...spec.session, ...needs,
       disabledOptimizers: [...(spec.session?.disabledOptimizers ?? []), ...(needs.disabledOptimizers ?? [])],
     });
-    const trainer = new Trainer(spec, session, metrics, fed.feeds);
+    await prepared;
+    trainer.attach(session);
     // The serialized graph and (shareSource) the starting values are garbage now: free them before the first step allocates.
     if (trainer.largeGradients) {
       fullGc();

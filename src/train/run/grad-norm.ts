@@ -47,6 +47,10 @@ export class GradNormProbe implements StepOptimizer {
     return this.inner.stepCount;
   }
 
+  prepare(params: TrainParam[]): Promise<void> {
+    return this.inner.prepare(params);
+  }
+
   lr(): number {
     return this.inner.lr();
   }
