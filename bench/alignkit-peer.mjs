@@ -133,7 +133,7 @@ mark('training graph');
 // Parameters, gradients and AdamW's state in one WebAssembly memory (the fused kernel's path), unless --no-arena.
 const arena = loadedInto ?? (CFG.arena ? trainingArena(trainableValues(training, forward), undefined, arenaOptions) : undefined);
 const optimizer = createOptimizer('adamw', { lr: 1e-4 }, arena ? { arena } : {});
-const trainer = await Trainer.create({ training, source: forward, optimizer, allocator: arena, shareSource: true, reuseFreedMemory: CFG.memoryReuse !== false, ...(metrics && { metrics }), session: { intraOpThreads: CFG.threads ?? 2, allowSpinning: CFG.spinning ?? false, ...(CFG.ortArena === false && { memoryArena: false }), ...(CFG.profile && { profile: path.join(os.tmpdir(), `alignkit-bench-profile-${process.pid}`) }) } });
+const trainer = await Trainer.create({ training, source: forward, optimizer, allocator: arena, shareSource: true, reuseFreedMemory: CFG.memoryReuse !== false, ...(metrics && { metrics }), session: { binding: CFG.binding ?? 'c-api', intraOpThreads: CFG.threads ?? 2, allowSpinning: CFG.spinning ?? false, ...(CFG.ortArena === false && { memoryArena: false }), ...(CFG.profile && { profile: path.join(os.tmpdir(), `alignkit-bench-profile-${process.pid}`) }) } });
 const sessionMs = performance.now() - t0 - loadMs - graphMs;
 mark('session');
 
@@ -206,7 +206,7 @@ async function sgemm(n, seconds) {
 await servePeer({
   onnxruntime: (await import('onnxruntime-node')).default.env.versions?.common ?? 'unknown', node: process.version,
   threads: CFG.threads ?? 2, loadMs, cached, build: CFG.dist ? 'dist' : 'src', graphMs, sessionMs, buildMs: loadMs + graphMs + sessionMs, phases,
-  trainable: trainer.params.reduce((a, p) => a + p.data.length, 0), nodes: training.model.graph.nodes.length, arena: arena !== undefined, optimThreads: arena?.threads, ortArena: CFG.ortArena !== false, memoryReuse: CFG.memoryReuse !== false, recomputed: training.recomputedNodes,
+  trainable: trainer.params.reduce((a, p) => a + p.data.length, 0), nodes: training.model.graph.nodes.length, arena: arena !== undefined, optimThreads: arena?.threads, ortArena: CFG.ortArena !== false, memoryReuse: CFG.memoryReuse !== false, binding: trainer.runCopiesOutputs ? 'node' : 'c-api', recomputed: training.recomputedNodes,
 }, {
   async steps({ n }) {
     const ms = [];

@@ -45,6 +45,7 @@ const OPTIONS = {
   'no-arena': { type: 'boolean', default: false },
   'no-ort-arena': { type: 'boolean', default: false },
   'no-memory-reuse': { type: 'boolean', default: false },
+  binding: { type: 'string', default: 'c-api' },
   recompute: { type: 'boolean', default: false },
   dist: { type: 'boolean', default: false },
   threads: { type: 'string', default: '2' },
@@ -140,7 +141,7 @@ export async function runTrainingBench(task, argv = process.argv.slice(2)) {
   const seq = Number(a.seq ?? preset.seq);
   const config = {
     task, mode, shape: preset.shape, rows, seq, prompt: Number(a.prompt ?? seq / 2), threads: Number(a.threads), foreach: a.foreach,
-    lora: a.train === 'lora' ? { rank: Number(a['lora-rank']), alpha: 2 * Number(a['lora-rank']) } : null, profile: a.gemm, arena: !a['no-arena'], ortArena: !a['no-ort-arena'], memoryReuse: !a['no-memory-reuse'], recompute: a.recompute, dist: a.dist,
+    lora: a.train === 'lora' ? { rank: Number(a['lora-rank']), alpha: 2 * Number(a['lora-rank']) } : null, profile: a.gemm, arena: !a['no-arena'], ortArena: !a['no-ort-arena'], memoryReuse: !a['no-memory-reuse'], binding: a.binding, recompute: a.recompute, dist: a.dist,
     ...(a['optim-threads'] !== undefined && { optimThreads: Number(a['optim-threads']) }), spinning: a.spinning,
   };
   if (a.dist) checkDistFresh();
@@ -154,7 +155,7 @@ export async function runTrainingBench(task, argv = process.argv.slice(2)) {
   const torch = a['no-torch'] ? undefined : await startTorchPeer(path.join(here, 'torch_peer.py'), config);
   out.alignkit = { ...ours.hello, startMs: ours.startMs };
   if (torch) out.torch = { ...torch.hello, startMs: torch.startMs, python: torch.python };
-  log(`alignkit (${ours.hello.build === 'dist' ? 'built package, dist/' : 'TypeScript sources through their module hooks; --dist for the built package'}): onnxruntime-node ${ours.hello.onnxruntime}, ${ours.hello.threads} intra-op threads${config.spinning ? ' (spinning)' : ''}, ${ours.hello.optimThreads ? `optimizer on ${ours.hello.optimThreads} thread${ours.hello.optimThreads > 1 ? 's' : ''}, ` : ''}${(ours.hello.trainable / 1e6).toFixed(1)} M trainable, graph ${ours.hello.nodes} nodes${ours.hello.recomputed ? ` (activation recomputation: ${ours.hello.recomputed} forward nodes copied)` : ''}${ours.hello.ortArena === false ? ', onnxruntime CPU arena off' : ''}${ours.hello.memoryReuse === false ? ', freed memory returned to the system' : ''}; model ${ours.hello.cached ? 'loaded from its ONNX file' : 'built and saved'} in ${(ours.hello.loadMs / 1000).toFixed(2)} s, training graph ${(ours.hello.graphMs / 1000).toFixed(2)} s, session ${(ours.hello.sessionMs / 1000).toFixed(2)} s`);
+  log(`alignkit (${ours.hello.build === 'dist' ? 'built package, dist/' : 'TypeScript sources through their module hooks; --dist for the built package'}): onnxruntime-node ${ours.hello.onnxruntime}, ${ours.hello.threads} intra-op threads${config.spinning ? ' (spinning)' : ''}, ${ours.hello.optimThreads ? `optimizer on ${ours.hello.optimThreads} thread${ours.hello.optimThreads > 1 ? 's' : ''}, ` : ''}${(ours.hello.trainable / 1e6).toFixed(1)} M trainable, graph ${ours.hello.nodes} nodes${ours.hello.recomputed ? ` (activation recomputation: ${ours.hello.recomputed} forward nodes copied)` : ''}${ours.hello.ortArena === false ? ', onnxruntime CPU arena off' : ''}${ours.hello.memoryReuse === false ? ', freed memory returned to the system' : ''}, ${ours.hello.binding === 'c-api' ? "onnxruntime's C API (gradients written in place, no copies)" : 'onnxruntime-node binding (a copy of every output)'}; model ${ours.hello.cached ? 'loaded from its ONNX file' : 'built and saved'} in ${(ours.hello.loadMs / 1000).toFixed(2)} s, training graph ${(ours.hello.graphMs / 1000).toFixed(2)} s, session ${(ours.hello.sessionMs / 1000).toFixed(2)} s`);
   if (torch) log(`peer: ${describePeer(torch.hello)}, AdamW foreach=${torch.hello.foreach}`);
   else if (!a['no-torch']) log('peer: not available (no python3 that imports torch)');
 

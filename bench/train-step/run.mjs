@@ -3,7 +3,7 @@
 // default) of alignkit against PyTorch eager on the same model shape, side by side: see
 // bench/training-bench.mjs for what is measured and printed.
 //   node bench/train-step/run.mjs [--model tiny|gpt2-small|qwen-0.5b] [--mode adamw|fwd-bwd] [--train full|lora]
-//        [--rows N] [--seq T] [--rounds 5] [--min-seconds 1] [--gemm] [--recompute] [--no-ort-arena] [--no-memory-reuse] [--pinned CORE] [--no-torch] [--no-check] [--dist] [--json]
+//        [--rows N] [--seq T] [--rounds 5] [--min-seconds 1] [--gemm] [--recompute] [--no-ort-arena] [--no-memory-reuse] [--binding c-api|node] [--pinned CORE] [--no-torch] [--no-check] [--dist] [--json]
 //        [--optim-threads N] (the arena's optimizer threads; default 2 on two cores) [--spinning] (onnxruntime's intra-op spinning on)
 import { runTrainingBench } from '../training-bench.mjs';
 

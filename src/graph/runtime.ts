@@ -56,6 +56,13 @@ export interface SessionOptions {
    * KV caches between decoding steps, parameters and optimizer state between training steps.
    */
   residentOutputs?: readonly string[];
+  /**
+   * How the CPU provider is reached: `node` (default) is onnxruntime-node's binding; `c-api` is
+   * onnxruntime's C API through koffi (src/graph/native-session.ts), which writes pre-allocated
+   * outputs in place without returning a copy of them. Where the C API cannot be reached, `c-api`
+   * falls back to `node`.
+   */
+  binding?: 'node' | 'c-api';
 }
 
 export const CUDA_INSTALL_HINT =
@@ -116,6 +123,10 @@ export class Session {
     if (opts.provider === 'webgpu') return (await import('./webgpu/session.js')).WebGpuSession.open(src, opts);
     if (opts.provider === 'cuda' && !cudaAvailable())
       throw fail('ALIGNKIT_ERR_PROVIDER_MISSING', `the CUDA execution provider is not installed: ${CUDA_INSTALL_HINT}`);
+    if (opts.binding === 'c-api' && (opts.provider ?? 'cpu') === 'cpu') {
+      const native = await import('./native-session.js');
+      if (native.nativeSessionsAvailable()) return native.NativeSession.open(src, opts);
+    }
     const source = typeof src === 'string' ? src : src instanceof Uint8Array ? '<bytes>' : `<model ${src.graph.name}>`;
     const payload = typeof src === 'string' || src instanceof Uint8Array ? src : encodeModel(src);
     try {
@@ -185,6 +196,14 @@ export class Session {
     const resident: Record<string, Feed> = {};
     for (const [k, v] of Object.entries(all)) (keep.has(k) ? resident : outputs)[k] = v;
     return { outputs, resident };
+  }
+
+  /**
+   * Whether run() hands back a fresh JavaScript copy of every output, also of those written into
+   * `into` (onnxruntime-node 1.30 does: src/graph/output-copies.ts).
+   */
+  get copiesOutputs(): boolean {
+    return true;
   }
 
   /** The provider (and for webgpu the adapter) this session runs on. */

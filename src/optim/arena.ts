@@ -11,6 +11,7 @@ import os from 'node:os';
 import { fail } from '../errors.js';
 import type { Param } from './core.js';
 import { canViewShared, plainView } from './plain-view.js';
+import { prefault } from '../graph/prefault.js';
 
 const PAGE = 65536;
 const ALIGN = 64;
@@ -66,6 +67,19 @@ export class WasmArena {
     if (!(this.splitFrom >= 1)) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `arena splitFrom must be at least 1, got ${opts.splitFrom}`, { field: 'arena.splitFrom', value: opts.splitFrom });
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: threads > 1 });
     this.buffer = threads > 1 ? plainView(this.memory) : (this.memory.buffer as ArrayBuffer);
+  }
+
+  /** Byte offset where the next allocation starts: a mark for prefaultSince. */
+  get end(): number {
+    return this.next;
+  }
+
+  /**
+   * Fault in, off the main thread, the pages of everything allocated since `mark` (an earlier `end`),
+   * so that the first writes to it find them present (src/graph/prefault.ts). False where it cannot.
+   */
+  prefaultSince(mark: number): Promise<boolean> {
+    return prefault(this.buffer, mark, this.next);
   }
 
   get bytesUsed(): number {

@@ -22,6 +22,7 @@ export { dynamicMap, buildLookupTable, quantize, quantizeKeepSign, quantizeBinar
 export { scaleBySophia, sophia, sophiaNeedsHessian, SOPHIA_DEFAULTS, type SophiaHyper } from './sophia.js';
 export { scaleByAdaHessian, adahessian, spatialAverage, averagingBlock, ADAHESSIAN_DEFAULTS, type AdaHessianHyper } from './adahessian.js';
 export { hutchinsonDiag, gaussNewtonBartlett, type GradFn, type HutchinsonOptions } from './hessian.js';
+export { sumOfSquares } from './norms.js';
 export { scaleBySoap, soap, mergeDimensions, soapLayout, SOAP_DEFAULTS, type SoapHyper, type SoapLayout } from './soap.js';
 export { scaleByOneBitAdam, compressSign, onebitAdam, ONEBIT_ADAM_DEFAULTS, type OneBitAdamHyper } from './onebit-adam.js';
 export { ChainOptimizer, NO_DECAY_ON_NORMS_AND_BIASES } from './optimizer.js';

@@ -38,6 +38,8 @@ export interface StepOptimizer {
   readonly stepCount: number;
   state(): Map<string, Tensor>;
   loadState(t: Map<string, Tensor>): void;
+  /** Allocate the optimizer's state before the first step; the Trainer awaits it while its session is created. */
+  prepare?(params: TrainParam[]): Promise<void>;
 }
 
 /** Where parameter and gradient arrays live (src/optim's WasmArena satisfies it); default: the JS heap. */
@@ -168,12 +170,14 @@ export class Trainer {
   private readonly fetches: string[];
   private steps = 0;
   private readonly readsPositionIds: boolean;
-  /** Bytes of gradient outputs per run when their copies are collected after it, else 0. */
-  readonly releasedCopyBytes: number;
+  private session!: Session;
+  /** Bytes of output copies collected after each run (0: none, the session makes none or they are small). */
+  releasedCopyBytes = 0;
+  /** Gradients of at least `releaseCopiesFrom` bytes: garbage is collected after creation and freed memory reused. */
+  private readonly largeGradients: boolean;
 
   private constructor(
     private readonly spec: TrainerSpec,
-    private readonly session: Session,
     readonly metricNames: string[],
     frozenFeeds: Record<string, Feed>,
   ) {
@@ -206,7 +210,13 @@ export class Trainer {
     this.readsPositionIds = spec.training.model.graph.inputs.some((v) => v.name === 'position_ids');
     this.fetches = [spec.training.lossOutput, ...metricNames];
     const gradientBytes = [...this.memberGrads.values()].reduce((n, g) => n + g.byteLength, 0);
-    this.releasedCopyBytes = gradientBytes >= (spec.releaseCopiesFrom ?? RELEASE_COPIES_FROM) ? gradientBytes : 0;
+    this.largeGradients = gradientBytes >= (spec.releaseCopiesFrom ?? RELEASE_COPIES_FROM);
+  }
+
+  private attach(session: Session): void {
+    this.session = session;
+    const gradientBytes = [...this.memberGrads.values()].reduce((n, g) => n + g.byteLength, 0);
+    this.releasedCopyBytes = session.copiesOutputs && this.largeGradients ? gradientBytes : 0;
   }
 
   /** Tensors the training graph holds as constants: never re-pointed at (or adopted as) a parameter. */
@@ -227,21 +237,34 @@ export class Trainer {
     const metrics = metricOutputs(spec.training, spec.metrics);
     const fed = frozenAsInputs(spec.training.model, spec.feedFrozenFrom ?? FEED_FROZEN_FROM);
     const needs = spec.training.sessionOptions ?? {};
+    const trainer = new Trainer(spec, metrics, fed.feeds);
+    // The optimizer's state is allocated now and, in an arena, faulted in on another thread while
+    // onnxruntime builds the session (start-up at GPT-2-small: 1.5 GB of gradient and AdamW pages
+    // that the first step would otherwise fault in one by one).
+    const prepared = spec.optimizer.prepare?.(trainer.params);
+    prepared?.catch(() => undefined); // awaited below, after the session: this only keeps a failure from going unhandled meanwhile
     // Several sessions may share the process (reference model, evaluation): no spinning threads.
     // No memory pattern: planned from the first run, its block is allocated on the second next to
     // the chunks the first run left in onnxruntime's arena, doubling what the arena holds (measured:
     // 2 -> 4 GB at GPT-2-small, 2 x 512 tokens), for no measurable speed.
+    // onnxruntime's C API: the gradients it writes in place come back without a copy (runtime.ts `binding`).
     const session = await Session.create(fed.model, {
-      allowSpinning: false, memoryPattern: false, ...spec.session, ...needs,
+      allowSpinning: false, memoryPattern: false, binding: 'c-api', ...spec.session, ...needs,
       disabledOptimizers: [...(spec.session?.disabledOptimizers ?? []), ...(needs.disabledOptimizers ?? [])],
     });
-    const trainer = new Trainer(spec, session, metrics, fed.feeds);
+    await prepared;
+    trainer.attach(session);
     // The serialized graph and (shareSource) the starting values are garbage now: free them before the first step allocates.
-    if (trainer.releasedCopyBytes > 0) {
+    if (trainer.largeGradients) {
       fullGc();
       if (spec.reuseFreedMemory !== false) reuseFreedMemory();
     }
     return trainer;
+  }
+
+  /** Whether each run hands back a JavaScript copy of its outputs (the onnxruntime-node binding) or writes the gradients in place only (the C API). */
+  get runCopiesOutputs(): boolean {
+    return this.session.copiesOutputs;
   }
 
   get stepCount(): number {

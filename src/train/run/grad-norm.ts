@@ -4,7 +4,7 @@
 // compares against a moving estimate). The wrapped optimizer's update is unchanged.
 
 import type { Tensor } from '../../graph/index.js';
-import type { Optimizer } from '../../optim/index.js';
+import { sumOfSquares, type Optimizer, type WasmArena } from '../../optim/index.js';
 import type { StepOptimizer, TrainParam } from '../trainer.js';
 
 const EMA = 0.9;
@@ -26,12 +26,12 @@ export class GradNormProbe implements StepOptimizer {
   constructor(
     readonly inner: Optimizer,
     private readonly factor: number,
+    /** Where the gradients live, when in an arena: the norm is then taken by its kernel. */
+    private readonly arena?: WasmArena,
   ) {}
 
   step(params: TrainParam[], grads: Map<string, Float32Array>): void {
-    let sq = 0;
-    for (const g of grads.values()) for (let i = 0; i < g.length; i++) sq += g[i]! * g[i]!;
-    this.observe(Math.sqrt(sq));
+    this.observe(Math.sqrt(sumOfSquares(grads.values(), this.arena)));
     this.inner.step(params, grads);
   }
 
@@ -45,6 +45,10 @@ export class GradNormProbe implements StepOptimizer {
 
   get stepCount(): number {
     return this.inner.stepCount;
+  }
+
+  prepare(params: TrainParam[]): Promise<void> {
+    return this.inner.prepare(params);
   }
 
   lr(): number {

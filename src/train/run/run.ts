@@ -139,6 +139,7 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   const probe = new GradNormProbe(
     createOptimizer(config.optimizer, { ...config.optimizerHp, lr: config.lr }, { schedule, arena }),
     config.spikeFactor,
+    arena,
   );
   const metricNames = [...Object.values(graph.metricOutputs), ...Object.values(graph.stateOutputs)];
   const trainer = await createRunTrainer({ training: graph.training, source: graph.forward, probe, metrics: metricNames, session: ctx.session, allocator: arena });

@@ -1,0 +1,217 @@
+// A CPU Session over onnxruntime's C API (src/graph/ort-capi.ts) instead of onnxruntime-node's
+// binding: same feeds and Tensors, but outputs the caller pre-allocates (`run`'s `into`) are written
+// in place and never copied back into JavaScript, and a run makes no allocation on the JS heap beyond
+// the outputs it was asked to fetch. Runs are asynchronous (on one of koffi's worker threads), like
+// the binding's. Tensors passed in must not be touched by JavaScript until the run settles.
+
+import type ort from 'onnxruntime-node';
+import { fail } from '../errors.js';
+import { DTYPES, numel, type DType, type TypedArray } from './dtypes.js';
+import type { Model, Tensor } from './ir.js';
+import { encodeModel } from './onnx-io.js';
+import { check, ortCApi, takeString, type OrtCApi, type Pointer } from './ort-capi.js';
+import { Session, type Feed, type SessionOptions } from './runtime.js';
+
+// GraphOptimizationLevel (onnxruntime_c_api.h).
+const OPTIMIZATION_LEVEL = { disabled: 0, basic: 1, extended: 2, all: 99 } as const;
+const DTYPE_OF_ONNX = new Map(Object.entries(DTYPES).map(([name, info]) => [info.onnx, name as DType]));
+
+/** Whether sessions can be opened here through the C API. */
+export function nativeSessionsAvailable(): boolean {
+  return ortCApi() !== null;
+}
+
+function callAsync(f: { async(...args: unknown[]): void }, ...args: unknown[]): Promise<unknown> {
+  return new Promise((resolve, reject) => f.async(...args, (err: unknown, res: unknown) => (err ? reject(err) : resolve(res))));
+}
+
+function sessionOptions(c: OrtCApi, o: SessionOptions): bigint {
+  const out: Pointer[] = [null];
+  check(c, c.fn.CreateSessionOptions(out), 'CreateSessionOptions');
+  const so = out[0]!;
+  try {
+    const f = c.fn;
+    check(c, f.SetSessionLogSeverityLevel(so, 3), 'SetSessionLogSeverityLevel');
+    check(c, f.SetSessionGraphOptimizationLevel(so, OPTIMIZATION_LEVEL[o.graphOptimization ?? 'all']), 'SetSessionGraphOptimizationLevel');
+    if (o.intraOpThreads !== undefined) check(c, f.SetIntraOpNumThreads(so, o.intraOpThreads), 'SetIntraOpNumThreads');
+    if (o.interOpThreads !== undefined) check(c, f.SetInterOpNumThreads(so, o.interOpThreads), 'SetInterOpNumThreads');
+    if (o.memoryArena !== undefined) check(c, (o.memoryArena ? f.EnableCpuMemArena : f.DisableCpuMemArena)(so), 'CpuMemArena');
+    if (o.memoryPattern !== undefined) check(c, (o.memoryPattern ? f.EnableMemPattern : f.DisableMemPattern)(so), 'MemPattern');
+    if (o.profile !== undefined) check(c, f.EnableProfiling(so, o.profile), 'EnableProfiling');
+    const config: Record<string, string> = { 'session.intra_op.allow_spinning': o.allowSpinning ? '1' : '0' };
+    if (o.disabledOptimizers?.length) config['optimization.disable_specified_optimizers'] = o.disabledOptimizers.join(',');
+    for (const [key, value] of Object.entries(config)) check(c, f.AddSessionConfigEntry(so, key, value), `session config ${key}`);
+    return so;
+  } catch (e) {
+    c.fn.ReleaseSessionOptions(so);
+    throw e;
+  }
+}
+
+function names(c: OrtCApi, session: bigint, count: 'SessionGetInputCount' | 'SessionGetOutputCount', get: 'SessionGetInputName' | 'SessionGetOutputName'): string[] {
+  const n: number[] = [0];
+  check(c, c.fn[count](session, n), count);
+  return Array.from({ length: Number(n[0]) }, (_, i) => {
+    const name: Pointer[] = [null];
+    check(c, c.fn[get](session, i, c.allocator, name), get);
+    return takeString(c, name[0]!);
+  });
+}
+
+interface TensorLike {
+  dtype: DType;
+  dims: readonly number[];
+  data: TypedArray;
+}
+
+function tensorOf(name: string, v: Feed, source: string): TensorLike {
+  const t = 'type' in v && 'location' in v ? { dtype: (v as ort.Tensor).type as DType, dims: (v as ort.Tensor).dims, data: (v as ort.Tensor).data as TypedArray } : (v as Tensor);
+  if (t.dtype === 'string') throw fail('ALIGNKIT_ERR_TENSOR', `feed ${name} of ${source} is a string tensor, which the C API session does not take`, { field: name });
+  if (t.data.length !== numel(t.dims)) throw fail('ALIGNKIT_ERR_TENSOR', `tensor ${name} has ${t.data.length} values for dims [${t.dims}]`, { field: name });
+  return t;
+}
+
+// A byte to point empty tensors at: onnxruntime wants a valid address even for zero elements.
+const EMPTY = new Uint8Array(8);
+
+export class NativeSession extends Session {
+  private released = false;
+
+  private constructor(
+    private readonly c: OrtCApi,
+    private readonly handle: bigint,
+    private readonly inputs: string[],
+    private readonly outputs: string[],
+    source: string,
+    opts: SessionOptions,
+  ) {
+    // The base class's onnxruntime-node session is never used: every member that reads it is overridden.
+    super(null as unknown as ort.InferenceSession, source, opts);
+  }
+
+  /** A session from a model file (its external data beside it), the bytes of one, or an in-memory Model. */
+  static async open(src: string | Uint8Array | Model, opts: SessionOptions = {}): Promise<NativeSession> {
+    const c = ortCApi();
+    if (!c) throw fail('ALIGNKIT_ERR_SESSION', 'onnxruntime\'s C API is not reachable here (koffi did not load)');
+    const source = typeof src === 'string' ? src : src instanceof Uint8Array ? '<bytes>' : `<model ${src.graph.name}>`;
+    const so = sessionOptions(c, opts);
+    const out: Pointer[] = [null];
+    try {
+      if (typeof src === 'string') check(c, await callAsync(c.fn.CreateSession, c.env, src, so, out), 'CreateSession');
+      else {
+        const bytes = src instanceof Uint8Array ? src : encodeModel(src);
+        check(c, await callAsync(c.fn.CreateSessionFromArray, c.env, bytes, bytes.byteLength, so, out), 'CreateSessionFromArray');
+      }
+    } catch (e) {
+      throw fail('ALIGNKIT_ERR_SESSION', `onnxruntime could not load ${source}: ${(e as Error).message}`, { source }, e);
+    } finally {
+      c.fn.ReleaseSessionOptions(so);
+    }
+    const handle = out[0]!;
+    return new NativeSession(c, handle, names(c, handle, 'SessionGetInputCount', 'SessionGetInputName'), names(c, handle, 'SessionGetOutputCount', 'SessionGetOutputName'), source, opts);
+  }
+
+  override get inputNames(): readonly string[] {
+    return this.inputs;
+  }
+
+  override get outputNames(): readonly string[] {
+    return this.outputs;
+  }
+
+  override get copiesOutputs(): boolean {
+    return false;
+  }
+
+  /** An OrtValue over the tensor's own bytes (released by the caller after the run). */
+  private valueOver(name: string, t: TensorLike): bigint {
+    const info = DTYPES[t.dtype];
+    const bytes = t.data.length * info.bytes;
+    const out: Pointer[] = [null];
+    const data = bytes === 0 ? EMPTY : t.data;
+    check(this.c, this.c.fn.CreateTensorWithDataAsOrtValue(this.c.cpuMemory, this.c.koffi.address(data), bytes, t.dims.map(BigInt), t.dims.length, info.onnx, out), `tensor ${name}`);
+    return out[0]!;
+  }
+
+  /** Copy an output onnxruntime allocated into a JavaScript Tensor. */
+  private read(value: bigint): Tensor {
+    const f = this.c.fn;
+    const info: Pointer[] = [null];
+    check(this.c, f.GetTensorTypeAndShape(value, info), 'GetTensorTypeAndShape');
+    try {
+      const type: number[] = [0];
+      const rank: number[] = [0];
+      check(this.c, f.GetTensorElementType(info[0], type), 'GetTensorElementType');
+      check(this.c, f.GetDimensionsCount(info[0], rank), 'GetDimensionsCount');
+      const dims64 = new BigInt64Array(Number(rank[0]));
+      if (dims64.length > 0) check(this.c, f.GetDimensions(info[0], dims64, dims64.length), 'GetDimensions');
+      const dims = [...dims64].map(Number);
+      const dtype = DTYPE_OF_ONNX.get(type[0]!);
+      if (!dtype || dtype === 'string') throw fail('ALIGNKIT_ERR_SESSION', `${this.source} returned an output of ONNX type ${type[0]}, which the C API session does not read`);
+      const { array, bytes } = DTYPES[dtype];
+      const n = numel(dims);
+      const data = new array!(n);
+      if (n > 0) {
+        const ptr: Pointer[] = [null];
+        check(this.c, f.GetTensorMutableData(value, ptr), 'GetTensorMutableData');
+        new Uint8Array(data.buffer).set(new Uint8Array(this.c.koffi.view(ptr[0], n * bytes)));
+      }
+      return { dtype, dims, data };
+    } finally {
+      f.ReleaseTensorTypeAndShapeInfo(info[0]);
+    }
+  }
+
+  override async run(feeds: Record<string, Feed>, fetches?: readonly string[], into?: Record<string, Feed>): Promise<Record<string, Tensor>> {
+    if (this.released) throw fail('ALIGNKIT_ERR_SESSION', `run of ${this.source} after release`, { source: this.source });
+    // Outputs written into `into` run whether or not `fetches` names them, as with the binding.
+    const wanted = [...new Set([...(fetches ?? this.outputs), ...Object.keys(into ?? {})])];
+    const pinned: TensorLike[] = [];
+    const values: bigint[] = [];
+    const adopt = (name: string, v: Feed): bigint => {
+      const t = tensorOf(name, v, this.source);
+      pinned.push(t);
+      const value = this.valueOver(name, t);
+      values.push(value);
+      return value;
+    };
+    try {
+      const inputNames = Object.keys(feeds);
+      const inputValues = inputNames.map((n) => adopt(n, feeds[n]!));
+      const outputValues: Pointer[] = wanted.map((n) => (into?.[n] ? adopt(n, into[n]!) : null));
+      const status = await callAsync(this.c.fn.Run, this.handle, null, inputNames, inputValues, inputNames.length, wanted, wanted.length, outputValues);
+      try {
+        check(this.c, status, 'Run');
+      } catch (e) {
+        throw fail('ALIGNKIT_ERR_SESSION', `run of ${this.source} failed: ${(e as Error).message}`, { source: this.source }, e);
+      }
+      const result: Record<string, Tensor> = {};
+      for (const [i, name] of wanted.entries()) {
+        if (into?.[name]) {
+          const given = into[name]!;
+          result[name] = 'location' in given ? { dtype: (given as ort.Tensor).type as DType, dims: [...(given as ort.Tensor).dims], data: (given as ort.Tensor).data as TypedArray } : (given as Tensor);
+        } else {
+          values.push(outputValues[i]!);
+          result[name] = this.read(outputValues[i]!);
+        }
+      }
+      return result;
+    } finally {
+      for (const v of values) this.c.fn.ReleaseValue(v);
+      pinned.length = 0;
+    }
+  }
+
+  override endProfiling(): string {
+    if (this.options.profile === undefined) throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', `session ${this.source} was not created with the profile option`, { field: 'profile' });
+    const file: Pointer[] = [null];
+    check(this.c, this.c.fn.SessionEndProfiling(this.handle, this.c.allocator, file), 'SessionEndProfiling');
+    return takeString(this.c, file[0]!);
+  }
+
+  override async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    this.c.fn.ReleaseSession(this.handle);
+  }
+}
