@@ -7,7 +7,7 @@
 // (bench/generate/peer.mjs): load time and peak RSS are its own; timings alternate in rounds, each at
 // least --min-seconds long, and medians are compared (GenARM's check: medians of per-round ratios of
 // CPU time, see genarmRatios). --parallel adds GenARM on two inter-op threads, reported apart.
-//   node bench/generate/run.mjs [--base DIR] [--arm DIR] [--tokens 64] [--batch 4] [--rounds 7] [--min-seconds 1] [--threads 1] [--parallel] [--json]
+//   node bench/generate/run.mjs [--base DIR] [--arm DIR] [--tokens 64] [--batch 4] [--rounds 9] [--min-seconds 1] [--threads 1] [--parallel] [--json]
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -18,7 +18,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const PARALLEL = 'GenARM, 2 inter-op threads';
 const { values: a } = parseArgs({ options: {
   base: { type: 'string', default: 'data/models/alignkit-base' }, arm: { type: 'string', default: 'data/models/alignkit-arm' },
-  tokens: { type: 'string', default: '64' }, batch: { type: 'string', default: '4' }, rounds: { type: 'string', default: '7' },
+  tokens: { type: 'string', default: '64' }, batch: { type: 'string', default: '4' }, rounds: { type: 'string', default: '9' },
   'min-seconds': { type: 'string', default: '1' }, threads: { type: 'string', default: '1' }, json: { type: 'boolean', default: false },
   parallel: { type: 'boolean', default: false },
 } });
@@ -28,11 +28,13 @@ log(describeMachine());
 log(`greedy decoding, ${common.batch} rows x ${common.tokens} new tokens, ${common.threads} intra-op thread(s) on both sides; base ${a.base}, ARM ${a.arm}`);
 
 const peer = (cfg) => startPeer(process.execPath, [path.join(here, 'peer.mjs'), JSON.stringify({ ...common, ...cfg })]);
+// In each round the sides run in this order: GenARM's ratios divide by the plain time of the same
+// round, so guided and ARM-as-base decoding run next to it.
 const sides = {
   alignkit: await peer({ side: 'alignkit', model: a.base }),
-  transformers: await peer({ side: 'transformers', model: a.base }),
-  'alignkit ARM as base': await peer({ side: 'alignkit', model: a.arm }),
   'alignkit GenARM (1 ARM)': await peer({ side: 'alignkit', model: a.base, guide: a.arm }),
+  'alignkit ARM as base': await peer({ side: 'alignkit', model: a.arm }),
+  transformers: await peer({ side: 'transformers', model: a.base }),
   // Opt-in, outside the headline comparison (which is one thread on every side): the merged graph's
   // base and ARM branches on two inter-op threads.
   ...(a.parallel && { [PARALLEL]: await peer({ side: 'alignkit', model: a.base, guide: a.arm, parallel: true }) }),
