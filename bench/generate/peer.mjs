@@ -3,7 +3,7 @@
 // side's load time and peak RSS are its own): `alignkit` (CausalLM + generate, greedy) or
 // `transformers` (@huggingface/transformers AutoModelForCausalLM.generate, greedy) on the same ONNX
 // directory, batch and prompts. argv[2] is the JSON config {side, model, batch, tokens, threads, guide?, parallel?}.
-// Ops: {op: 'run', n} decodes n times and answers {ms: [...], result} (the last run's new tokens).
+// Ops: {op: 'run', n} decodes n times and answers {ms: [...], cpuMs: [...], result} (the last run's new tokens).
 // Both sides run onnxruntime with the same session settings (intra-op threads, no spinning), so only
 // the pipelines around the session differ.
 import { register } from 'node:module';
