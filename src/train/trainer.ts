@@ -103,6 +103,12 @@ export interface TrainerSpec {
    * high-water mark). Default true.
    */
   reuseFreedMemory?: boolean;
+  /**
+   * Allocate the optimizer's state when the trainer is created (and, in an arena, fault its pages in
+   * while the session is built) instead of at the first step. Default true; false for a trainer that
+   * only evaluates, which then never holds the state.
+   */
+  prepareOptimizer?: boolean;
 }
 
 export interface StepResult {
@@ -241,7 +247,7 @@ export class Trainer {
     // The optimizer's state is allocated now and, in an arena, faulted in on another thread while
     // onnxruntime builds the session (start-up at GPT-2-small: 1.5 GB of gradient and AdamW pages
     // that the first step would otherwise fault in one by one).
-    const prepared = spec.optimizer.prepare?.(trainer.params);
+    const prepared = spec.prepareOptimizer === false ? undefined : spec.optimizer.prepare?.(trainer.params);
     prepared?.catch(() => undefined); // awaited below, after the session: this only keeps a failure from going unhandled meanwhile
     // Several sessions may share the process (reference model, evaluation): no spinning threads.
     // No memory pattern: planned from the first run, its block is allocated on the second next to
