@@ -125,5 +125,6 @@ describe.runIf(nativeSessionsAvailable())('NativeSession (onnxruntime C API thro
     expect(file.startsWith(prefix)).toBe(true);
     expect(JSON.parse(fs.readFileSync(file, 'utf8')).some((e: { name?: string }) => /MatMul/.test(e.name ?? ''))).toBe(true);
     await s.release();
+    fs.rmSync(path.dirname(prefix), { recursive: true });
   });
 });
