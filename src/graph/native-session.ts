@@ -14,6 +14,8 @@ import { Session, type Feed, type SessionOptions } from './runtime.js';
 
 // GraphOptimizationLevel (onnxruntime_c_api.h).
 const OPTIMIZATION_LEVEL = { disabled: 0, basic: 1, extended: 2, all: 99 } as const;
+// ONNXType (onnxruntime_c_api.h).
+const ONNX_TYPE_TENSOR = 1;
 const DTYPE_OF_ONNX = new Map(Object.entries(DTYPES).map(([name, info]) => [info.onnx, name as DType]));
 
 /** Whether sessions can be opened here through the C API. */
@@ -58,6 +60,25 @@ function names(c: OrtCApi, session: bigint, count: 'SessionGetInputCount' | 'Ses
   });
 }
 
+/** An input's entry as onnxruntime-node's `inputMetadata` gives it: whether it is a tensor, and of which element type. */
+function inputMetadata(c: OrtCApi, session: bigint, name: string, i: number): { name: string; isTensor: boolean; type?: string } {
+  const typeInfo: Pointer[] = [null];
+  check(c, c.fn.SessionGetInputTypeInfo(session, i, typeInfo), 'SessionGetInputTypeInfo');
+  try {
+    const kind: number[] = [0];
+    check(c, c.fn.GetOnnxTypeFromTypeInfo(typeInfo[0], kind), 'GetOnnxTypeFromTypeInfo');
+    if (kind[0] !== ONNX_TYPE_TENSOR) return { name, isTensor: false };
+    const info: Pointer[] = [null];
+    check(c, c.fn.CastTypeInfoToTensorInfo(typeInfo[0], info), 'CastTypeInfoToTensorInfo'); // owned by typeInfo
+    const element: number[] = [0];
+    check(c, c.fn.GetTensorElementType(info[0], element), 'GetTensorElementType');
+    const dtype = DTYPE_OF_ONNX.get(element[0]!);
+    return { name, isTensor: true, ...(dtype && { type: DTYPES[dtype].ort }) };
+  } finally {
+    c.fn.ReleaseTypeInfo(typeInfo[0]);
+  }
+}
+
 interface TensorLike {
   dtype: DType;
   dims: readonly number[];
@@ -80,13 +101,15 @@ export class NativeSession extends Session {
   private constructor(
     private readonly c: OrtCApi,
     private readonly handle: bigint,
-    private readonly inputs: string[],
-    private readonly outputs: string[],
+    inputs: string[],
+    outputs: string[],
     source: string,
     opts: SessionOptions,
   ) {
-    // The base class's onnxruntime-node session is never used: every member that reads it is overridden.
-    super(null as unknown as ort.InferenceSession, source, opts);
+    // In place of the base class's onnxruntime-node session: what callers read from it (the names and
+    // the inputs' element types, src/models/feeds.ts); every method that would run it is overridden.
+    const described = { inputNames: inputs, outputNames: outputs, inputMetadata: inputs.map((name, i) => inputMetadata(c, handle, name, i)) };
+    super(described as unknown as ort.InferenceSession, source, opts);
   }
 
   /** A session from a model file (its external data beside it), the bytes of one, or an in-memory Model. */
@@ -109,14 +132,6 @@ export class NativeSession extends Session {
     }
     const handle = out[0]!;
     return new NativeSession(c, handle, names(c, handle, 'SessionGetInputCount', 'SessionGetInputName'), names(c, handle, 'SessionGetOutputCount', 'SessionGetOutputName'), source, opts);
-  }
-
-  override get inputNames(): readonly string[] {
-    return this.inputs;
-  }
-
-  override get outputNames(): readonly string[] {
-    return this.outputs;
   }
 
   override get copiesOutputs(): boolean {
@@ -165,7 +180,7 @@ export class NativeSession extends Session {
   override async run(feeds: Record<string, Feed>, fetches?: readonly string[], into?: Record<string, Feed>): Promise<Record<string, Tensor>> {
     if (this.released) throw fail('ALIGNKIT_ERR_SESSION', `run of ${this.source} after release`, { source: this.source });
     // Outputs written into `into` run whether or not `fetches` names them, as with the binding.
-    const wanted = [...new Set([...(fetches ?? this.outputs), ...Object.keys(into ?? {})])];
+    const wanted = [...new Set([...(fetches ?? this.outputNames), ...Object.keys(into ?? {})])];
     const pinned: TensorLike[] = [];
     const values: bigint[] = [];
     const adopt = (name: string, v: Feed): bigint => {

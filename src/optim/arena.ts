@@ -82,6 +82,7 @@ export class WasmArena {
     return prefault(this.buffer, mark, this.next);
   }
 
+
   get bytesUsed(): number {
     return this.next - ARENA_RESERVED_BYTES;
   }

@@ -9,6 +9,7 @@ import type { Tensor } from '../graph/index.js';
 import { heapAllocator, type Allocator, type GradientTransformation, type Param, type StateArray, type TransformState, type UpdateContext } from './core.js';
 import type { WasmArena } from './arena.js';
 import { canPrefault } from '../graph/prefault.js';
+import { kernelsFor } from './kernels/module.js';
 import { findKernel, type FusedKernel } from './kernels/dispatch.js';
 import { collectState, restoreState } from './state-io.js';
 import { makeSchedule, type Schedule, type ScheduleSpec } from './schedules.js';
@@ -178,6 +179,7 @@ export class ChainOptimizer implements Optimizer {
     } finally {
       this.zeroFill = true;
     }
+    if (this.groups!.some((g) => g.kernel)) kernelsFor(arena).warmUp();
     await arena.prefaultSince(0);
   }
 

@@ -103,6 +103,12 @@ export interface TrainerSpec {
    * high-water mark). Default true.
    */
   reuseFreedMemory?: boolean;
+  /**
+   * Allocate the optimizer's state when the trainer is created (and, in an arena, fault its pages in
+   * while the session is built) instead of at the first step. Default true; false for a trainer that
+   * only evaluates, which then never holds the state.
+   */
+  prepareOptimizer?: boolean;
 }
 
 export interface StepResult {
@@ -238,21 +244,28 @@ export class Trainer {
     const fed = frozenAsInputs(spec.training.model, spec.feedFrozenFrom ?? FEED_FROZEN_FROM);
     const needs = spec.training.sessionOptions ?? {};
     const trainer = new Trainer(spec, metrics, fed.feeds);
-    // The optimizer's state is allocated now and, in an arena, faulted in on another thread while
-    // onnxruntime builds the session (start-up at GPT-2-small: 1.5 GB of gradient and AdamW pages
-    // that the first step would otherwise fault in one by one).
-    const prepared = spec.optimizer.prepare?.(trainer.params);
-    prepared?.catch(() => undefined); // awaited below, after the session: this only keeps a failure from going unhandled meanwhile
     // Several sessions may share the process (reference model, evaluation): no spinning threads.
     // No memory pattern: planned from the first run, its block is allocated on the second next to
     // the chunks the first run left in onnxruntime's arena, doubling what the arena holds (measured:
     // 2 -> 4 GB at GPT-2-small, 2 x 512 tokens), for no measurable speed.
     // onnxruntime's C API: the gradients it writes in place come back without a copy (runtime.ts `binding`).
-    const session = await Session.create(fed.model, {
+    const creating = Session.create(fed.model, {
       allowSpinning: false, memoryPattern: false, binding: 'c-api', ...spec.session, ...needs,
       disabledOptimizers: [...(spec.session?.disabledOptimizers ?? []), ...(needs.disabledOptimizers ?? [])],
     });
-    await prepared;
+    creating.catch(() => undefined); // awaited below: this only keeps a failure from going unhandled meanwhile
+    // While onnxruntime builds the session on another thread: the optimizer's state is allocated and,
+    // in an arena, its kernels warmed up and the pages of the gradients and the state faulted in
+    // (start-up at GPT-2-small: 1.5 GB that the first step would otherwise fault in one by one).
+    const prepared = spec.prepareOptimizer === false ? undefined : spec.optimizer.prepare?.(trainer.params);
+    prepared?.catch(() => undefined);
+    const session = await creating;
+    try {
+      await prepared;
+    } catch (e) {
+      await session.release();
+      throw e;
+    }
     trainer.attach(session);
     // The serialized graph and (shareSource) the starting values are garbage now: free them before the first step allocates.
     if (trainer.largeGradients) {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, saveModel, Session, type Tensor } from '../../src/graph/index.js';
 import { NativeSession, nativeSessionsAvailable } from '../../src/graph/native-session.js';
+import { CausalLM } from '../../src/models/index.js';
 
 function mixedModel() {
   const g = new GraphBuilder({ opset: 17 });
@@ -41,6 +42,8 @@ describe.runIf(nativeSessionsAvailable())('NativeSession (onnxruntime C API thro
     const theirs = await Session.create(m, { intraOpThreads: 1 });
     expect(ours.inputNames).toEqual(theirs.inputNames);
     expect(ours.outputNames).toEqual(theirs.outputNames);
+    const described = (s: Session) => s.ort.inputMetadata.map((m) => ({ name: m.name, isTensor: m.isTensor, type: m.isTensor ? m.type : undefined }));
+    expect(described(ours)).toEqual(described(theirs));
     const a = await ours.run(feeds());
     const b = await theirs.run(feeds());
     for (const name of ['h', 'twice', 'positive']) {
@@ -107,6 +110,17 @@ describe.runIf(nativeSessionsAvailable())('NativeSession (onnxruntime C API thro
     fs.rmSync(dir, { recursive: true });
   });
 
+  it('serves a model directory through CausalLM with the same logits as the binding (a past-key-values graph)', async () => {
+    const ids = [[40, 316, 491, 5], [77, 12, 9, 1]];
+    const viaBinding = await CausalLM.load('data/models/tiny-gpt2');
+    const viaCApi = await CausalLM.load('data/models/tiny-gpt2', { session: { binding: 'c-api' } });
+    expect(viaCApi.session).toBeInstanceOf(NativeSession);
+    const a = await viaBinding.logits(ids);
+    const b = await viaCApi.logits(ids);
+    expect(b.dims).toEqual(a.dims);
+    expect([...b.data]).toEqual([...a.data]);
+  });
+
   it('names the model and the input in its errors, and refuses runs after release', async () => {
     const s = await NativeSession.open(mixedModel());
     const bad = { ...feeds(), x: { dtype: 'float32' as const, dims: [3, 4], data: new Float32Array(12) } };
@@ -125,5 +139,6 @@ describe.runIf(nativeSessionsAvailable())('NativeSession (onnxruntime C API thro
     expect(file.startsWith(prefix)).toBe(true);
     expect(JSON.parse(fs.readFileSync(file, 'utf8')).some((e: { name?: string }) => /MatMul/.test(e.name ?? ''))).toBe(true);
     await s.release();
+    fs.rmSync(path.dirname(prefix), { recursive: true });
   });
 });

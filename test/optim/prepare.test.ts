@@ -8,8 +8,8 @@ import { createOptimizer, WasmArena } from '../../src/optim/index.js';
 
 const N = 4 * 2 ** 20; // 16 MiB per array: 4096 pages of 4 KiB
 
-function setup() {
-  const arena = new WasmArena(4 * N * 5, { threads: 1 });
+function setup(threads = 1) {
+  const arena = new WasmArena(4 * N * 5, { threads });
   const params = [{ name: 'w', dims: [N], data: arena.f32(N) }];
   const grads = new Map([['w', arena.f32(N)]]);
   for (let i = 0; i < N; i += 1024) {
@@ -25,6 +25,8 @@ function setup() {
 }
 
 const faults = () => process.resourceUsage().minorPageFault;
+/** Bit-for-bit equality of two typed arrays (vitest's toEqual walks 4 M entries one by one). */
+const sameBytes = (a: ArrayBufferView, b: ArrayBufferView) => Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
 
 describe.runIf(canPrefault())('Optimizer.prepare', () => {
   it('faults AdamW\'s state in ahead of the first step (which then faults almost nothing), with the same result', async () => {
@@ -44,8 +46,21 @@ describe.runIf(canPrefault())('Optimizer.prepare', () => {
 
     cold.optimizer.step(cold.params, cold.grads);
     warm.optimizer.step(warm.params, warm.grads);
-    expect(warm.params[0]!.data).toEqual(cold.params[0]!.data);
+    expect(sameBytes(warm.params[0]!.data, cold.params[0]!.data)).toBe(true);
     expect([...warm.optimizer.state().keys()]).toEqual([...cold.optimizer.state().keys()]);
+  });
+
+  it('with two threads (workers started and kernels warmed up in prepare) the trajectory is the same, bit for bit', async () => {
+    const cold = setup(2);
+    const warm = setup(2);
+    await warm.optimizer.prepare(warm.params);
+    for (let i = 0; i < 2; i++) {
+      cold.optimizer.step(cold.params, cold.grads);
+      warm.optimizer.step(warm.params, warm.grads);
+    }
+    expect(sameBytes(warm.params[0]!.data, cold.params[0]!.data)).toBe(true);
+    const [a, b] = [warm, cold].map((o) => o.optimizer.state());
+    for (const [k, t] of a) expect(sameBytes(t.data, b.get(k)!.data), k).toBe(true);
   });
 
   it('WasmArena.prefaultSince faults the pages allocated since a mark in, so that writing them faults nothing', async () => {

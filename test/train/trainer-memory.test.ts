@@ -53,6 +53,25 @@ describe('Trainer memory', () => {
     await trainer.release();
   });
 
+  it('allocates the optimizer state at creation unless prepareOptimizer is false (a trainer that only evaluates)', async () => {
+    const spec = { training: prepared.training, source: prepared.forward };
+    const eager = createOptimizer('adamw', { lr: 1e-3 });
+    const t1 = await Trainer.create({ ...spec, optimizer: eager });
+    const stateNames = [...eager.state().keys()].filter((k) => k !== '#stepCount');
+    expect(stateNames.length).toBeGreaterThanOrEqual(2 * t1.params.length);
+    const lazy = createOptimizer('adamw', { lr: 1e-3 });
+    const t2 = await Trainer.create({ ...spec, optimizer: lazy, prepareOptimizer: false });
+    expect([...lazy.state().keys()]).toEqual(['#stepCount']);
+    const sampler = new TokenWindowSampler(tokens, { batch: 2, sequence: 16, seed: 4 });
+    const batch = sampler.next();
+    await t1.step([batch]);
+    await t2.step([batch]);
+    expect([...lazy.state().keys()]).toEqual([...eager.state().keys()]);
+    expect(t2.params[0]!.data).toEqual(t1.params[0]!.data);
+    await t1.release();
+    await t2.release();
+  });
+
   it('collects only from the default 256 MiB of gradients on (a collection is not worth a small step)', async () => {
     const trainer = await create();
     expect(trainer.releasedCopyBytes).toBe(0);

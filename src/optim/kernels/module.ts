@@ -83,9 +83,17 @@ export interface ArenaKernels {
   scratch(purpose: string, n: number): Float32Array;
   /** Offsets of the 8-bit maps and lookup tables copied into the arena, and a scratch block. */
   q8(): { smap: number; umap: number; slut: number; ulut: number; scratch: number };
+  /**
+   * Start the worker threads and run the Adam kernel a few times on a scratch, so that the first real
+   * update neither waits for the workers to start nor runs in V8's baseline (Liftoff) code: measured
+   * on 16 M values over two threads, 74 ms for the first update against 16 ms for the next ones.
+   */
+  warmUp(): void;
 }
 
 const instances = new WeakMap<WasmArena, ArenaKernels>();
+/** Calls of warmUp: V8 tiers a wasm function up after it has run a while; a few calls over 128 k values start it. */
+const WARM_UP_CALLS = 4;
 
 /** A float32 view of `bytes` fresh arena bytes, or a float64 one. */
 function arenaF64(arena: WasmArena, n: number): Float64Array {
@@ -101,6 +109,7 @@ export function kernelsFor(arena: WasmArena): ArenaKernels {
   const heapBase = (exports.__heap_base as WebAssembly.Global).value as number;
   const plain = exports as unknown as KernelExports;
   const x = shared ? splitExports(plain, threadsOf(arena, module, heapBase), arena.splitFrom) : plain;
+  let warm = false;
   const scratches = new Map<string, Float32Array>();
   let q8: ReturnType<ArenaKernels['q8']> | undefined;
   k = {
@@ -126,6 +135,15 @@ export function kernelsFor(arena: WasmArena): ArenaKernels {
         q8 = { smap: smap.byteOffset, umap: umap.byteOffset, slut: slut.byteOffset, ulut: ulut.byteOffset, scratch: scratch.byteOffset };
       }
       return q8;
+    },
+    warmUp() {
+      if (warm) return;
+      warm = true;
+      // Twice the split threshold, so that the call is split over every thread.
+      const n = 2 * Math.max(16, Math.ceil(arena.splitFrom / 16) * 16);
+      const s = k!.scratch('warm-up', 4 * n);
+      const at = (i: number) => s.byteOffset + 4 * i * n;
+      for (let i = 0; i < WARM_UP_CALLS; i++) x.adam_step(at(0), at(1), at(2), at(3), 0, n, 1e-3, 0.9, 0.999, 0.1, 0.001, 1e-8, 1, 1, 0, 0, 0, 0, Infinity, 1, 1, 0);
     },
   };
   instances.set(arena, k);
