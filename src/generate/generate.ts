@@ -214,6 +214,7 @@ export async function* generateStream(
     return rows;
   } finally {
     for (const d of decoders) d.release();
+    merged?.release();
   }
 }
 

@@ -60,6 +60,12 @@ export class GuidedDecoder {
     this.out = await this.slots!.run(next.map((t) => [t]), next.map(() => [1]), undefined, this.guide);
   }
 
+  /** The decoder is done: its cache memory goes back to the session. */
+  release(): void {
+    this.slots?.release();
+    this.slots = undefined;
+  }
+
   /** Row r's guided next-token scores (a view of this step's output: edit it in place freely). */
   scores(r: number): Float32Array {
     if (this.decoding.form !== 'scores') throw fail('ALIGNKIT_ERR_INVALID_ARGUMENT', 'a greedy-only guided decoder fetches no scores');

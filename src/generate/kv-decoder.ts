@@ -44,6 +44,17 @@ const i64 = (dims: number[], data: BigInt64Array): Tensor => ({ dtype: 'int64', 
  */
 export const SLOT_CHUNK = 16;
 
+/**
+ * A finished decode's cache memory is kept on its session for the next decode (at most this many
+ * buffers, each at most SPARE_CACHE_BYTES, so a long decode does not pin its memory). Allocated
+ * afresh each decode, the buffers (memory outside V8's heap that V8 accounts for) set off a full
+ * garbage collection every two or three decodes: 92 per 200 decodes of alignkit-base guided by
+ * alignkit-arm (4 x 64 greedy tokens), 22 with reuse; plain 24 and 1. Paired rounds of CPU time:
+ * 3.5% less for guided decoding, 2.7% for plain.
+ */
+const SPARE_CACHES = 2;
+const SPARE_CACHE_BYTES = 64 * 2 ** 20;
+
 /** One past input's buffer [B, kvHeads, width, headDim] (allocated once at capacity) and where its new keys or values come from. */
 interface SlotBuffer {
   data: Float32Array;
@@ -72,15 +83,24 @@ export class SlotCache {
   private readonly outputs: string[];
   /** The past feeds at the current width (pastFeeds). */
   private fed: Record<string, Feed> | undefined;
+  /** The memory every buffer is a view of; undefined once released. */
+  private arena: Float32Array | undefined;
 
   constructor(
     private readonly decoding: SlotSession,
     private readonly batch: number,
     private readonly capacity: number,
   ) {
-    // Each buffer is allocated once at capacity; the first batch x heads x width x headDim values hold the cache.
+    // Each buffer is sized once at capacity, all in one arena (a spare one of the session's when one
+    // is large enough); the first batch x heads x width x headDim values of a buffer hold the cache.
+    const sizes = decoding.members.map(({ blocks, layout: { numKvHeads: heads, headDim } }) => blocks.size * batch * heads * capacity * headDim);
+    this.arena = takeSpare(decoding.spareCaches, sizes.reduce((a, b) => a + b, 0));
+    let offset = 0;
     for (const { output, blocks, layout: { numKvHeads: heads, headDim } } of decoding.members)
-      for (const [past, block] of blocks) this.buffers.set(past, { data: new Float32Array(batch * heads * capacity * headDim), heads, headDim, output, block });
+      for (const [past, block] of blocks) {
+        const n = batch * heads * capacity * headDim;
+        this.buffers.set(past, { data: this.arena.subarray(offset, (offset += n)), heads, headDim, output, block });
+      }
     this.outputs = decoding.members.map((m) => m.output);
     this.slotMask = new Uint8Array(batch * capacity);
     this.seen = new Array<number>(batch).fill(0);
@@ -135,6 +155,15 @@ export class SlotCache {
     return out;
   }
 
+  /** The decode is done: its memory goes back to the session for the next one (the cache must not be run again). */
+  release(): void {
+    const spares = this.decoding.spareCaches;
+    if (this.arena && spares.length < SPARE_CACHES && this.arena.byteLength <= SPARE_CACHE_BYTES) spares.push(this.arena);
+    this.arena = undefined;
+    this.buffers.clear();
+    this.fed = undefined;
+  }
+
   /** Re-lay the buffers out in place with `width` slots per row and head, keeping the filled ones (last row first, so nothing is overwritten before it moves). */
   private widen(width: number): void {
     for (const { data, heads, headDim: D } of this.buffers.values()) {
@@ -157,6 +186,14 @@ export class SlotCache {
     for (const [past, { data, heads, headDim }] of this.buffers) this.fed[past] = toOrt({ dtype: 'float32', dims: [B, heads, S, headDim], data: data.subarray(0, B * heads * S * headDim) });
     return this.fed;
   }
+}
+
+/** `size` zeroed values: from a spare arena at least that large (taken off the list), else new. */
+function takeSpare(spares: Float32Array[], size: number): Float32Array {
+  const i = spares.findIndex((a) => a.length >= size);
+  if (i < 0) return new Float32Array(size);
+  const [arena] = spares.splice(i, 1);
+  return arena!.fill(0, 0, size);
 }
 
 function checkPrompts(prompts: readonly number[][]): void {
@@ -229,6 +266,8 @@ export class KvDecoder {
   release(): void {
     releaseResident(this.past);
     this.past = undefined;
+    this.slots?.release();
+    this.slots = undefined;
   }
 
   /** log sum exp of a row's last logits, when the decoding session computed it. */

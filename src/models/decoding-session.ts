@@ -30,6 +30,8 @@ export interface SlotSession {
   /** One per model whose cache the session carries. */
   readonly members: readonly CacheMember[];
   readonly usesCacheBranch: boolean;
+  /** Cache memory of finished decodes, kept for the next ones (SlotCache takes and returns it). */
+  readonly spareCaches: Float32Array[];
 }
 
 /** A decoder file's decoding graph, or undefined when it lacks the with-past layout the rewrite needs. */
@@ -48,6 +50,7 @@ function fusedOnCpu(model: Model, opts: SessionOptions): Model {
 
 export class DecodingSession implements SlotSession {
   readonly members: readonly CacheMember[];
+  readonly spareCaches: Float32Array[] = [];
 
   private constructor(
     readonly session: Session,
@@ -75,6 +78,8 @@ export class DecodingSession implements SlotSession {
 }
 
 export class GuidedDecodingSession implements SlotSession {
+  readonly spareCaches: Float32Array[] = [];
+
   private constructor(
     readonly session: Session,
     /** Base first, then the ARMs. */

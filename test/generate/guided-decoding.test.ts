@@ -93,6 +93,23 @@ describe('GenARM-guided decoding in one merged session', () => {
     expect([merged[0]!.finishReason, merged[2]!.finishReason]).toEqual(['length', 'length']);
   });
 
+  it('hands the cache memory of a finished decode to the next decode on its session, zeroed (the same tokens as fresh sessions)', async () => {
+    const guides = [{ model: arm, alpha: 1 }];
+    const session = (await base.guidedDecodingSession([arm], 'argmax'))!;
+    session.spareCaches.length = 0;
+    await generate(base, tok, prompts, { sampler: 'greedy', maxNewTokens: 40 }, guides);
+    expect(session.spareCaches).toHaveLength(1);
+    const spare = session.spareCaches[0]!;
+    // Poisoned: a slot not zeroed would reach attention (NaN x 0 is NaN) and change the tokens.
+    spare.fill(Number.NaN);
+    const short = prompts.map((p) => p.slice(0, 2));
+    const reused = await generate(base, tok, short, { sampler: 'greedy', maxNewTokens: 12 }, guides);
+    expect(session.spareCaches).toEqual([spare]);
+    const [freshBase, freshArm] = await Promise.all(['alignkit-base', 'alignkit-arm'].map((d) => CausalLM.load(path.resolve('data/models', d))));
+    const fresh = await generate(freshBase!, tok, short, { sampler: 'greedy', maxNewTokens: 12 }, [{ model: freshArm!, alpha: 1 }]);
+    expectSameResults(reused, fresh);
+  });
+
   it('carries two caches of different layouts (tiny-gpt2 guided by alignkit-base) across cache widenings', async () => {
     const tiny = await CausalLM.load(path.resolve('data/models/tiny-gpt2'));
     const rows = [[11, 12, 13, 14, 15], [21, 22]];
