@@ -87,7 +87,7 @@ describe.runIf(nativeSessionsAvailable())('NativeSession (onnxruntime C API thro
     };
     const binding = await Session.create(m);
     // Measured first: what this test guards against is real here, so the assertion below can fail.
-    expect(await grown(binding)).toBeGreaterThanOrEqual(4 * n);
+    expect(await grown(binding)).toBeGreaterThan(0.9 * 4 * n);
     await binding.release();
     const native = await NativeSession.open(m);
     expect(await grown(native)).toBeLessThan(4 * n / 8);
