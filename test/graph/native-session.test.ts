@@ -131,6 +131,18 @@ describe.runIf(nativeSessionsAvailable())('NativeSession (onnxruntime C API thro
     await expect(s.run(feeds())).rejects.toThrow(/after release/);
   });
 
+  it('release() during a run waits for it: the run completes, later runs are refused', async () => {
+    const n = 8 * 2 ** 20;
+    const s = await NativeSession.open(largeOutputModel(n));
+    const x = { dtype: 'float32' as const, dims: [n], data: new Float32Array(n).fill(1) };
+    const running = s.run({ x });
+    const released = s.release();
+    const out = await running;
+    await released;
+    expect(out.y!.data[n - 1]).toBe(2);
+    await expect(s.run({ x })).rejects.toThrow(/after release/);
+  });
+
   it('writes a profile and returns its file', async () => {
     const prefix = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ak-native-prof-')), 'p');
     const s = await NativeSession.open(mixedModel(), { profile: prefix });
