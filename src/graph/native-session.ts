@@ -97,6 +97,7 @@ const EMPTY = new Uint8Array(8);
 
 export class NativeSession extends Session {
   private released = false;
+  private readonly inflight = new Set<Promise<unknown>>();
 
   private constructor(
     private readonly c: OrtCApi,
@@ -181,11 +182,12 @@ export class NativeSession extends Session {
     if (this.released) throw fail('ALIGNKIT_ERR_SESSION', `run of ${this.source} after release`, { source: this.source });
     // Outputs written into `into` run whether or not `fetches` names them, as with the binding.
     const wanted = [...new Set([...(fetches ?? this.outputNames), ...Object.keys(into ?? {})])];
-    const pinned: TensorLike[] = [];
+    // The tensors onnxruntime reads and writes, kept referenced until the run settles.
+    const given = new Map<string, TensorLike>();
     const values: bigint[] = [];
     const adopt = (name: string, v: Feed): bigint => {
       const t = tensorOf(name, v, this.source);
-      pinned.push(t);
+      given.set(name, t);
       const value = this.valueOver(name, t);
       values.push(value);
       return value;
@@ -194,7 +196,9 @@ export class NativeSession extends Session {
       const inputNames = Object.keys(feeds);
       const inputValues = inputNames.map((n) => adopt(n, feeds[n]!));
       const outputValues: Pointer[] = wanted.map((n) => (into?.[n] ? adopt(n, into[n]!) : null));
-      const status = await callAsync(this.c.fn.Run, this.handle, null, inputNames, inputValues, inputNames.length, wanted, wanted.length, outputValues);
+      const running = callAsync(this.c.fn.Run, this.handle, null, inputNames, inputValues, inputNames.length, wanted, wanted.length, outputValues);
+      this.inflight.add(running);
+      const status = await running.finally(() => this.inflight.delete(running));
       try {
         check(this.c, status, 'Run');
       } catch (e) {
@@ -202,10 +206,8 @@ export class NativeSession extends Session {
       }
       const result: Record<string, Tensor> = {};
       for (const [i, name] of wanted.entries()) {
-        if (into?.[name]) {
-          const given = into[name]!;
-          result[name] = 'location' in given ? { dtype: (given as ort.Tensor).type as DType, dims: [...(given as ort.Tensor).dims], data: (given as ort.Tensor).data as TypedArray } : (given as Tensor);
-        } else {
+        if (into?.[name]) result[name] = given.get(name) as Tensor;
+        else {
           values.push(outputValues[i]!);
           result[name] = this.read(outputValues[i]!);
         }
@@ -213,7 +215,6 @@ export class NativeSession extends Session {
       return result;
     } finally {
       for (const v of values) this.c.fn.ReleaseValue(v);
-      pinned.length = 0;
     }
   }
 
@@ -224,9 +225,11 @@ export class NativeSession extends Session {
     return takeString(this.c, file[0]!);
   }
 
+  /** Releases the session once the runs in flight have settled (onnxruntime would free it under them). */
   override async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
+    await Promise.allSettled([...this.inflight]);
     this.c.fn.ReleaseSession(this.handle);
   }
 }

@@ -13,7 +13,7 @@ import { loadModel, type Model, type Tensor } from '../../graph/index.js';
 import { recomputeActivations } from '../../graph/autodiff/index.js';
 import { createLoss, type ConfiguredLoss } from '../../losses/index.js';
 import { loadModelDir } from '../../models/index.js';
-import { createOptimizer, trainingArena, type ScheduleSpec } from '../../optim/index.js';
+import { createOptimizer, trainingArena, type ScheduleSpec, type WasmArena } from '../../optim/index.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint.js';
 import { exportHfDirectory } from '../export.js';
 import { JsonlMetricsLogger, readMetrics, formatSummaryTable, summarizeMetrics, trainingCurves, writeSvgPlot, TrainingProgress, type MetricsRecord, type StepProgress } from '../report/index.js';
@@ -98,7 +98,20 @@ function single<K extends 'source' | 'forward'>(stages: readonly RunStage[], hoo
 }
 
 /** Phases before the loop: every stage's hook of each phase, in stage order (stages.ts). */
-async function prepareRun(config: RunConfig): Promise<{ ctx: RunContext; stages: RunStage[]; source: Model; extension?: ForwardExtension }> {
+/**
+ * Full fine-tuning on the CPU: a training arena sized from the model's files (their bytes bound the
+ * float values they hold), for loadModel to read the external-data weights straight into. The
+ * trainer (shareSource) then adopts them as its parameters instead of copying them: one model-sized
+ * set of fresh pages and of resident memory less at start-up. Undefined where the arena would not
+ * fit one wasm memory, or for LoRA (the base model's weights stay frozen and outside the arena).
+ */
+function arenaFromFiles(config: RunConfig, onnxFile: string): WasmArena | undefined {
+  if (config.train !== 'full' || config.device === 'webgpu') return undefined;
+  const size = (f: string) => (fs.existsSync(f) ? fs.statSync(f).size : 0);
+  return trainingArena((size(onnxFile) + size(`${onnxFile}_data`)) / 4);
+}
+
+async function prepareRun(config: RunConfig): Promise<{ ctx: RunContext; stages: RunStage[]; source: Model; arena?: WasmArena; extension?: ForwardExtension }> {
   const spec = kindSpec(config.kind);
   const dir = await loadModelDir(config.model);
   const loss = createLoss(config.loss, config.lossHp);
@@ -110,9 +123,10 @@ async function prepareRun(config: RunConfig): Promise<{ ctx: RunContext; stages:
   };
   for (const s of stages) await s.prepare?.(ctx);
   for (const s of stages) await s.reference?.(ctx);
-  let source: Model = loadModel(dir.onnxFile);
+  const arena = arenaFromFiles(config, dir.onnxFile);
+  let source: Model = loadModel(dir.onnxFile, arena ? { allocator: arena } : {});
   for (const s of stages) if (s.model) source = s.model(ctx, source);
-  return { ctx, stages, source, extension: single(stages, 'forward', false)?.forward!(ctx) };
+  return { ctx, stages, source, arena, extension: single(stages, 'forward', false)?.forward!(ctx) };
 }
 
 /** Mean of each metric over an iteration's optimizer steps. */
@@ -125,7 +139,7 @@ function meanOf(results: readonly StepResult[]): { loss: number; metrics: Record
 
 export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Promise<RunResult> {
   const started = performance.now();
-  const { ctx, stages, source, extension } = await prepareRun(config);
+  const { ctx, stages, source, arena: loadedInto, extension } = await prepareRun(config);
   const { spec, loss, groups, data } = ctx;
   const graph: RunGraph = buildRunGraph(source, { role: spec.model, loss, groups, rows: config.microBatchSize, train: config.train, lora: config.lora, seed: config.seed, extension });
   if (config.recompute) graph.training = recomputeActivations(graph.training);
@@ -134,7 +148,7 @@ export async function runTraining(config: RunConfig, hooks: RunHooks = {}): Prom
   const scheduleSteps = totalSteps * updates.stepsPerIteration;
   // Parameters, gradients and optimizer state in one wasm memory, where the fused kernels update them
   // (heap when too large). On a device the update runs in the training graph instead: no arena.
-  const arena = config.device === 'webgpu' ? undefined : trainingArena(trainableValues(graph.training, graph.forward));
+  const arena = loadedInto ?? (config.device === 'webgpu' ? undefined : trainingArena(trainableValues(graph.training, graph.forward)));
   const schedule: ScheduleSpec = { type: config.schedule, warmupSteps: config.warmupSteps, totalSteps: Math.max(scheduleSteps, config.warmupSteps + 1) };
   const probe = new GradNormProbe(
     createOptimizer(config.optimizer, { ...config.optimizerHp, lr: config.lr }, { schedule, arena }),
