@@ -14,6 +14,8 @@ import { Session, type Feed, type SessionOptions } from './runtime.js';
 
 // GraphOptimizationLevel (onnxruntime_c_api.h).
 const OPTIMIZATION_LEVEL = { disabled: 0, basic: 1, extended: 2, all: 99 } as const;
+// ExecutionMode (onnxruntime_c_api.h).
+const EXECUTION_MODE = { sequential: 0, parallel: 1 } as const;
 // ONNXType (onnxruntime_c_api.h).
 const ONNX_TYPE_TENSOR = 1;
 const DTYPE_OF_ONNX = new Map(Object.entries(DTYPES).map(([name, info]) => [info.onnx, name as DType]));
@@ -37,10 +39,12 @@ function sessionOptions(c: OrtCApi, o: SessionOptions): bigint {
     check(c, f.SetSessionGraphOptimizationLevel(so, OPTIMIZATION_LEVEL[o.graphOptimization ?? 'all']), 'SetSessionGraphOptimizationLevel');
     if (o.intraOpThreads !== undefined) check(c, f.SetIntraOpNumThreads(so, o.intraOpThreads), 'SetIntraOpNumThreads');
     if (o.interOpThreads !== undefined) check(c, f.SetInterOpNumThreads(so, o.interOpThreads), 'SetInterOpNumThreads');
+    if (o.executionMode !== undefined) check(c, f.SetSessionExecutionMode(so, EXECUTION_MODE[o.executionMode]), 'SetSessionExecutionMode');
     if (o.memoryArena !== undefined) check(c, (o.memoryArena ? f.EnableCpuMemArena : f.DisableCpuMemArena)(so), 'CpuMemArena');
     if (o.memoryPattern !== undefined) check(c, (o.memoryPattern ? f.EnableMemPattern : f.DisableMemPattern)(so), 'MemPattern');
     if (o.profile !== undefined) check(c, f.EnableProfiling(so, o.profile), 'EnableProfiling');
-    const config: Record<string, string> = { 'session.intra_op.allow_spinning': o.allowSpinning ? '1' : '0' };
+    const spinning = o.allowSpinning ? '1' : '0';
+    const config: Record<string, string> = { 'session.intra_op.allow_spinning': spinning, 'session.inter_op.allow_spinning': spinning };
     if (o.disabledOptimizers?.length) config['optimization.disable_specified_optimizers'] = o.disabledOptimizers.join(',');
     for (const [key, value] of Object.entries(config)) check(c, f.AddSessionConfigEntry(so, key, value), `session config ${key}`);
     return so;

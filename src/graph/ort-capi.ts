@@ -28,6 +28,7 @@ const ENTRIES = {
   CreateSessionFromArray: [8, 'void *CreateSessionFromArray(void *env, const void *data, size_t len, void *options, _Out_ void **session)'],
   Run: [9, 'void *Run(void *session, void *runOptions, const char **inputNames, void **inputs, size_t nInputs, const char **outputNames, size_t nOutputs, _Inout_ void **outputs)'],
   CreateSessionOptions: [10, 'void *CreateSessionOptions(_Out_ void **options)'],
+  SetSessionExecutionMode: [13, 'void *SetSessionExecutionMode(void *options, int mode)'],
   EnableProfiling: [14, 'void *EnableProfiling(void *options, const char *prefix)'],
   EnableMemPattern: [16, 'void *EnableMemPattern(void *options)'],
   DisableMemPattern: [17, 'void *DisableMemPattern(void *options)'],

@@ -38,7 +38,7 @@ const feeds = (): Record<string, Tensor> => ({
 describe.runIf(nativeSessionsAvailable())('NativeSession (onnxruntime C API through koffi)', () => {
   it('returns what the onnxruntime-node binding returns, for float32, int64 and bool outputs', async () => {
     const m = mixedModel();
-    const ours = await NativeSession.open(m, { intraOpThreads: 1 });
+    const ours = await NativeSession.open(m, { intraOpThreads: 1, interOpThreads: 2, executionMode: 'parallel', graphOptimization: 'extended' });
     const theirs = await Session.create(m, { intraOpThreads: 1 });
     expect(ours.inputNames).toEqual(theirs.inputNames);
     expect(ours.outputNames).toEqual(theirs.outputNames);
