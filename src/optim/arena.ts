@@ -82,7 +82,6 @@ export class WasmArena {
     return prefault(this.buffer, mark, this.next);
   }
 
-
   get bytesUsed(): number {
     return this.next - ARENA_RESERVED_BYTES;
   }

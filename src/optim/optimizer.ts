@@ -169,18 +169,19 @@ export class ChainOptimizer implements Optimizer {
    */
   async prepare(params: Param[]): Promise<void> {
     const arena = this.opts.arena;
-    if (this.groups || !arena || !canPrefault()) {
+    if (this.groups || !arena) {
       this.ensureGroups(params);
       return;
     }
-    this.zeroFill = false;
+    const prefaulting = canPrefault();
+    this.zeroFill = !prefaulting;
     try {
       this.ensureGroups(params);
     } finally {
       this.zeroFill = true;
     }
     if (this.groups!.some((g) => g.kernel)) kernelsFor(arena).warmUp();
-    await arena.prefaultSince(0);
+    if (prefaulting) await arena.prefaultSince(0);
   }
 
   private ensureGroups(params: Param[]): Group[] {

@@ -9,9 +9,12 @@
 // (pre-allocated outputs): no per-step copies, and no second gradient copy inside onnxruntime.
 // Frozen weights (LoRA's base model, a token-level loss's reference branch) are fed the same way
 // rather than serialized into the session, which would hold them twice more while it is created.
-// onnxruntime-node still returns a JavaScript copy of every output it wrote in place: from
-// `releaseCopiesFrom` bytes of gradients on, the trainer has V8 collect them right after each run
+// The session runs through onnxruntime's C API by default (src/graph/native-session.ts), which
+// returns nothing for the outputs it wrote in place. onnxruntime-node's binding (`session: {
+// binding: 'node' }`) returns a JavaScript copy of every one: from `releaseCopiesFrom` bytes of
+// gradients on, the trainer then has V8 collect them right after each run
 // (src/graph/output-copies.ts), so they are not resident under the next run's activations.
+// The optimizer's state is allocated, and in an arena faulted in, while the session is created.
 //
 // Accumulation convention: the step's gradient is the MEAN of the micro-batch gradients (and the
 // reported loss the mean of the micro-batch losses), as transformers' Trainer does by dividing each
@@ -177,8 +180,8 @@ export class Trainer {
   private steps = 0;
   private readonly readsPositionIds: boolean;
   private session!: Session;
-  /** Bytes of output copies collected after each run (0: none, the session makes none or they are small). */
-  releasedCopyBytes = 0;
+  private copyBytes = 0;
+  private readonly gradientBytes: number;
   /** Gradients of at least `releaseCopiesFrom` bytes: garbage is collected after creation and freed memory reused. */
   private readonly largeGradients: boolean;
 
@@ -215,14 +218,18 @@ export class Trainer {
     if (spec.shareSource) this.shareSourceTensors();
     this.readsPositionIds = spec.training.model.graph.inputs.some((v) => v.name === 'position_ids');
     this.fetches = [spec.training.lossOutput, ...metricNames];
-    const gradientBytes = [...this.memberGrads.values()].reduce((n, g) => n + g.byteLength, 0);
-    this.largeGradients = gradientBytes >= (spec.releaseCopiesFrom ?? RELEASE_COPIES_FROM);
+    this.gradientBytes = [...this.memberGrads.values()].reduce((n, g) => n + g.byteLength, 0);
+    this.largeGradients = this.gradientBytes >= (spec.releaseCopiesFrom ?? RELEASE_COPIES_FROM);
   }
 
   private attach(session: Session): void {
     this.session = session;
-    const gradientBytes = [...this.memberGrads.values()].reduce((n, g) => n + g.byteLength, 0);
-    this.releasedCopyBytes = session.copiesOutputs && this.largeGradients ? gradientBytes : 0;
+    this.copyBytes = session.copiesOutputs && this.largeGradients ? this.gradientBytes : 0;
+  }
+
+  /** Bytes of output copies collected after each run (0: none, the session makes none or they are small). */
+  get releasedCopyBytes(): number {
+    return this.copyBytes;
   }
 
   /** Tensors the training graph holds as constants: never re-pointed at (or adopted as) a parameter. */
