@@ -180,7 +180,6 @@ export class Trainer {
   private steps = 0;
   private readonly readsPositionIds: boolean;
   private session!: Session;
-  private copyBytes = 0;
   private readonly gradientBytes: number;
   /** Gradients of at least `releaseCopiesFrom` bytes: garbage is collected after creation and freed memory reused. */
   private readonly largeGradients: boolean;
@@ -222,14 +221,9 @@ export class Trainer {
     this.largeGradients = this.gradientBytes >= (spec.releaseCopiesFrom ?? RELEASE_COPIES_FROM);
   }
 
-  private attach(session: Session): void {
-    this.session = session;
-    this.copyBytes = session.copiesOutputs && this.largeGradients ? this.gradientBytes : 0;
-  }
-
   /** Bytes of output copies collected after each run (0: none, the session makes none or they are small). */
   get releasedCopyBytes(): number {
-    return this.copyBytes;
+    return this.session.copiesOutputs && this.largeGradients ? this.gradientBytes : 0;
   }
 
   /** Tensors the training graph holds as constants: never re-pointed at (or adopted as) a parameter. */
@@ -273,7 +267,7 @@ export class Trainer {
       await session.release();
       throw e;
     }
-    trainer.attach(session);
+    trainer.session = session;
     // The serialized graph and (shareSource) the starting values are garbage now: free them before the first step allocates.
     if (trainer.largeGradients) {
       fullGc();
