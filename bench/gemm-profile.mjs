@@ -47,7 +47,7 @@ export function matmulProfile(file) {
     row.n++;
     byShape.set(key, row);
   }
-  fs.rmSync(file, { force: true });
+  if (!process.env.KEEP_PROFILE) fs.rmSync(file, { force: true });
   return {
     runMs: last.dur / 1000,
     kernelMs: kernelUs / 1000,

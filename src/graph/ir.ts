@@ -75,6 +75,11 @@ export function emptyGraph(name = 'main'): Graph {
   return { name, nodes: [], inputs: [], outputs: [], initializers: new Map(), valueInfo: [] };
 }
 
+/** An op's name in the registries keyed by op: `Tanh` for the default domain, `com.microsoft.FastGelu` otherwise. */
+export function qualifiedOpType(n: Pick<Node, 'opType' | 'domain'>): string {
+  return n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType;
+}
+
 /** The default-domain opset version a model imports (what decides op semantics). */
 export function onnxOpset(model: Model): number {
   const imp = model.opsetImports.find((o) => o.domain === '' || o.domain === 'ai.onnx');

@@ -21,7 +21,9 @@ describe('classifierScoreGradients', () => {
     const model = loadModel(RM);
     const plain = await (await Session.create(model)).run(tokenFeeds(model, { inputIds: IDS, attentionMask: MASK, dims: DIMS }));
     expect(r.scoreDims).toEqual([2, 1]);
-    expect([...r.scores]).toEqual([...(plain.logits!.data as Float32Array)]);
+    // The training graph runs GPT-2's GELU as one fused op (float rounding apart, the same function).
+    const want = plain.logits!.data as Float32Array;
+    r.scores.forEach((v, i) => expect(Math.abs(v - want[i]!), `score ${i}`).toBeLessThan(1e-6 * Math.max(1, Math.abs(want[i]!))));
     expect(r.value).toBeCloseTo(weights[0]! * r.scores[0]! + weights[1]! * r.scores[1]!, 5);
     // S is linear in the head, so central differences are exact up to float32 rounding.
     const w = session.prepared.forward.graph.initializers.get('score.weight')!.data as Float32Array;

@@ -23,7 +23,8 @@ describe('SequenceLogProbGradientSession on an optimum-layout causal LM', () => 
     let s = 0;
     for (let i = 0; i < 12; i++) s += BATCH.weights[i]! * BATCH.attentionMask[i]! * lp[i]!;
     expect(r.value).toBeCloseTo(s, 4);
-    expect([...r.tokenLogprobs]).toEqual([...lp]);
+    // The training graph runs GPT-2's GELU as one fused op (float rounding apart, the same function).
+    r.tokenLogprobs.forEach((v, i) => expect(Math.abs(v - lp[i]!), `token ${i}`).toBeLessThan(1e-6 * Math.max(1, Math.abs(lp[i]!))));
 
     const init = session.prepared.forward.graph.initializers;
     const eps = 1e-2;

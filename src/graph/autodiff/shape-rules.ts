@@ -382,6 +382,7 @@ const dropout: InferRule = (c) => ({ types: [c.in(0) && { ...c.in(0)! }, { dtype
 const UNARY_SAME = [
   'Neg', 'Abs', 'Exp', 'Log', 'Sqrt', 'Reciprocal', 'Tanh', 'Erf', 'Sigmoid', 'Softplus', 'Relu', 'Sin', 'Cos', 'Sign',
   'Floor', 'Ceil', 'Round', 'Softmax', 'LogSoftmax', 'Gelu', 'Clip', 'LeakyRelu', 'Trilu', 'CumSum', 'HardSigmoid', 'Elu',
+  'com.microsoft.FastGelu',
 ];
 
 export const INFER: Record<string, InferRule> = {

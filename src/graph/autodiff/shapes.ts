@@ -10,7 +10,7 @@
 // Shape ops still gives a static output shape.
 
 import type { Dim, Model, Node } from '../ir.js';
-import { onnxOpset } from '../ir.js';
+import { onnxOpset, qualifiedOpType } from '../ir.js';
 import { MAX_PROPAGATED, tensorInts, type ShapeEnv, type ValueType } from './dims.js';
 import { INFER, type InferCtx, type Inferred } from './shape-rules.js';
 
@@ -57,7 +57,7 @@ export function constInts(env: ShapeEnv, name: string): number[] | undefined {
 
 /** Infer the output types of one node (appended or rewritten) into the env. */
 export function inferNode(env: ShapeEnv, node: Node): void {
-  const rule = node.domain ? undefined : INFER[node.opType];
+  const rule = INFER[qualifiedOpType(node)];
   const ctx: InferCtx = {
     env,
     node,

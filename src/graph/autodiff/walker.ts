@@ -5,7 +5,7 @@
 import { fail } from '../../errors.js';
 import { GraphBuilder, type Value } from '../builder.js';
 import { isFloat } from '../dtypes.js';
-import { onnxOpset, type Graph, type Model, type Node } from '../ir.js';
+import { onnxOpset, qualifiedOpType, type Graph, type Model, type Node } from '../ir.js';
 import { createContext, sync, type WalkerState } from './context.js';
 import { GRADIENT_RULES, NON_DIFFERENTIABLE, isStopGradient } from './registry.js';
 import { createShapeEnv, typeOf } from './shapes.js';
@@ -110,7 +110,8 @@ export function appendGradients(model: Model, of: string, wrt: readonly string[]
   const params = new Set(wrt);
   const fromParams = new Set(wrt);
   for (const n of order) {
-    if (n.domain || NON_DIFFERENTIABLE[n.opType] !== undefined || isStopGradient(n)) continue;
+    // Another domain's op passes gradients only when it has a rule (com.microsoft.FastGelu does).
+    if ((n.domain && !GRADIENT_RULES[qualifiedOpType(n)]) || NON_DIFFERENTIABLE[n.opType] !== undefined || isStopGradient(n)) continue;
     if (!n.inputs.some((v) => fromParams.has(v))) continue;
     for (const o of n.outputs) if (o && isFloat(typeOf(env, o)?.dtype ?? 'float32')) fromParams.add(o);
   }
@@ -125,7 +126,7 @@ export function appendGradients(model: Model, of: string, wrt: readonly string[]
   const producers = new Map<string, Node>();
   for (const n of graph.nodes) for (const o of n.outputs) if (o) producers.set(o, n);
   for (const n of activeNodes) {
-    if (n.domain || !GRADIENT_RULES[n.opType])
+    if (!GRADIENT_RULES[qualifiedOpType(n)])
       throw fail(
         'ALIGNKIT_ERR_NO_GRADIENT_RULE',
         `no gradient rule for op ${n.domain ? `${n.domain}.` : ''}${n.opType} (node '${n.name}'), which lies between a trainable parameter and '${of}': ${pathToParam(n, active, producers, params)}`,
@@ -164,7 +165,7 @@ export function appendGradients(model: Model, of: string, wrt: readonly string[]
     const dys = n.outputs.map((o) => (o && active(o) ? accumulate(o) : undefined));
     if (dys.every((d) => d === undefined)) continue;
     const wanted = n.inputs.map((v) => Boolean(v) && active(v));
-    const grads = GRADIENT_RULES[n.opType]!(createContext(state, n, dys, wanted));
+    const grads = GRADIENT_RULES[qualifiedOpType(n)]!(createContext(state, n, dys, wanted));
     n.inputs.forEach((v, k) => {
       const grad = grads[k];
       if (grad !== undefined && wanted[k]) push(v, grad);

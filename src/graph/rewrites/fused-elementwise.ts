@@ -126,22 +126,26 @@ function evaluate(g: Graph, made: Map<string, Node>, region: Region, x: number):
 const computesGeluTanh = (g: Graph, made: Map<string, Node>, region: Region) =>
   SAMPLES.every((x) => Math.abs(evaluate(g, made, region, x) - geluTanh(x)) <= 1e-6 * (1 + Math.abs(geluTanh(x))));
 
-/** FastGelu nodes for every tanh-GELU region (its bias folded in when the product's Add feeds only the region). */
-function fuseGelus(g: Graph, b: GraphBuilder): number {
+/**
+ * FastGelu nodes for every tanh-GELU region. With `foldBias`, a product's bias Add that feeds only the
+ * region becomes FastGelu's bias input (inference: one pass less). Training leaves the Add alone: the
+ * gradient needs x + b, which the Add already holds, while a folded bias would be added again.
+ */
+function fuseGelus(g: Graph, b: GraphBuilder, foldBias: boolean, keep: readonly string[] = []): number {
   const made = producers(g);
   const readers = consumers(g);
-  const outputs = new Set(g.outputs.map((o) => o.name));
+  const outputs = new Set([...g.outputs.map((o) => o.name), ...keep]);
   const gone = new Set<Node>();
   let fused = 0;
   for (const tanh of g.nodes.filter((n) => plain(n) && n.opType === 'Tanh')) {
     if (gone.has(tanh)) continue;
     const region = regionAround(g, made, readers, tanh, outputs);
     if (!region || !computesGeluTanh(g, made, region)) continue;
-    const biased = biasedProduct(g, made, region.input);
-    const foldBias = biased?.add && !outputs.has(region.input) && (readers.get(region.input) ?? []).every((r) => region.nodes.has(r));
-    const inputs = foldBias ? [biased.product, biased.bias!] : [region.input];
+    const biased = foldBias ? biasedProduct(g, made, region.input) : undefined;
+    const fold = biased?.add && !outputs.has(region.input) && (readers.get(region.input) ?? []).every((r) => region.nodes.has(r));
+    const inputs = fold ? [biased.product, biased.bias!] : [region.input];
     region.nodes.forEach((n) => gone.add(n));
-    if (foldBias) gone.add(biased.add!);
+    if (fold) gone.add(biased.add!);
     g.nodes.push({ opType: 'FastGelu', domain: MS_DOMAIN, name: b.fresh('FastGelu_node'), inputs, outputs: [region.output], attrs: {} });
     fused++;
   }
@@ -170,18 +174,34 @@ function foldAttentionBiases(g: Graph): number {
   return gone.size;
 }
 
-/** The model with its tanh GELUs and attention biases fused, or undefined when none matches. */
-export function fuseElementwise(source: Model): Model | undefined {
+/**
+ * The clone of `source` with `rewrite` applied (it returns how many sites it changed), or undefined
+ * when none. `prune` drops nodes left unread; a training graph's loss is not an output yet, so it is not pruned.
+ */
+function rewritten(source: Model, rewrite: (g: Graph, b: GraphBuilder) => number, prune: boolean): Model | undefined {
   // The fused CPU kernels are float32 only: a float16 (or bfloat16) model is left as it is.
   if ([...source.graph.initializers.values()].some((t) => t.dtype === 'float16' || t.dtype === 'bfloat16')) return undefined;
   const model = cloneModel(source);
   const g = model.graph;
-  const b = new GraphBuilder({ graph: g });
-  const fused = fuseGelus(g, b) + foldAttentionBiases(g);
-  if (fused === 0) return undefined;
-  removeUnread(g);
+  if (rewrite(g, new GraphBuilder({ graph: g })) === 0) return undefined;
+  if (prune) removeUnread(g);
   g.nodes = topological(g.nodes, new Set([...g.inputs.map((v) => v.name), ...g.initializers.keys()]));
   uniquifyNodeNames(g);
   model.opsetImports = [...model.opsetImports.filter((o) => o.domain !== MS_DOMAIN), { domain: MS_DOMAIN, version: 1 }];
   return model;
+}
+
+/** The model with its tanh GELUs and attention biases fused, or undefined when none matches. */
+export function fuseElementwise(source: Model): Model | undefined {
+  return rewritten(source, (g, b) => fuseGelus(g, b, true) + foldAttentionBiases(g), true);
+}
+
+/**
+ * For training graphs: every tanh-GELU region as one com.microsoft.FastGelu node (bias not folded),
+ * which the autodiff differentiates with its own rule (rules/activations.ts) in about half the
+ * passes the region's ops take. `keep`: values read later (the loss, metrics) that must survive as
+ * they are. Undefined when the model has none.
+ */
+export function fuseGeluForTraining(source: Model, keep: readonly string[] = []): Model | undefined {
+  return rewritten(source, (g, b) => fuseGelus(g, b, false, keep), false);
 }

@@ -13,7 +13,7 @@ export { stripKvCache, hasKvCache, type StripKvCacheResult } from './kv-cache.js
 export { decodingGraph, LAST_LOGITS, LAST_LOGSUMEXP, LAST_MAX, LAST_ARGMAX, NEW_KV, type DecodingGraph } from './decode-graph.js';
 export { fuseAttention } from './fused-attention.js';
 export { poolBeforeTail } from './pooled-tail.js';
-export { fuseElementwise } from './fused-elementwise.js';
+export { fuseElementwise, fuseGeluForTraining } from './fused-elementwise.js';
 export { addFrozenBranch, type FrozenBranchOptions, type FrozenBranchResult } from './frozen-branch.js';
 export { addTokenKlHead, alignToNextToken, type TokenKlHeadOptions } from './token-kl-head.js';
 export { finalHiddenState, lastMlpActivation, type HiddenState } from './hidden-states.js';

@@ -88,6 +88,12 @@ add('Clip', 'trainable bounds', (b) => {
 add('Clip', 'min only', (b) => b.out(b.g.clip(b.param('x', [2, 3], 'nonzero'), b.scalar(0))));
 add('Gelu', 'exact (opset 20)', (b) => b.out(b.g.op1('Gelu', [b.param('x', [2, 3])])), 20);
 add('Gelu', 'tanh approximation (opset 20)', (b) => b.out(b.g.op1('Gelu', [b.param('x', [2, 3])], { approximate: 'tanh' })), 20);
+const fastGelu = (b: CaseBuilder, inputs: string[]) => {
+  b.g.useDomain('com.microsoft', 1);
+  return b.out(b.g.op1('FastGelu', inputs, {}, { domain: 'com.microsoft' }));
+};
+add('com.microsoft.FastGelu', 'x only', (b) => fastGelu(b, [b.param('x', [4, 6])]));
+add('com.microsoft.FastGelu', 'x and bias [3]', (b) => fastGelu(b, [b.param('x', [4, 6]), b.param('bias', [6])]));
 
 // ------------------------------------------------------------ matmul and gemm
 add('MatMul', '2-D [3,4] x [4,5]', (b) => b.out(b.g.matMul(b.param('a', [3, 4]), b.param('w', [4, 5]))));

@@ -79,13 +79,28 @@ describe('gradient rules against closed-form float64 derivatives', () => {
     expect(gap).toBeGreaterThan(50 * 1e-5);
   });
 
+  /** d/dx of 0.5 x (1 + tanh(c (x + 0.044715 x^3))), written in its tanh form. */
+  const geluTanhDerivative = (v: number) => {
+    const c = Math.sqrt(2 / Math.PI);
+    const t = Math.tanh(c * (v + 0.044715 * v ** 3));
+    return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * c * (1 + 3 * 0.044715 * v * v);
+  };
+
   it('tanh-approximated Gelu: its own closed-form derivative', async () => {
     const { x } = await autodiff((g, [a]) => g.op1('Gelu', [a!], { approximate: 'tanh' }), { x: x32 });
-    const c = Math.sqrt(2 / Math.PI);
-    expectClose(x!, x32.map((v, i) => {
-      const t = Math.tanh(c * (v + 0.044715 * v ** 3));
-      return W[i]! * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * c * (1 + 3 * 0.044715 * v * v));
-    }), 'Gelu tanh');
+    expectClose(x!, x32.map((v, i) => W[i]! * geluTanhDerivative(v)), 'Gelu tanh');
+  });
+
+  it('com.microsoft.FastGelu (the rule works in the sigmoid form): the tanh form\'s derivative, and the bias gets the sum', async () => {
+    const bias = x32.map((v) => Math.fround(0.25 - 0.1 * v));
+    const grads = await autodiff((g, [a, b]) => {
+      g.useDomain('com.microsoft', 1);
+      return g.op1('FastGelu', [a!, b!], {}, { domain: 'com.microsoft' });
+    }, { x: x32, bias }, 17);
+    const want = x32.map((v, i) => W[i]! * geluTanhDerivative(v + bias[i]!));
+    expectClose(grads.x!, want, 'FastGelu');
+    // One-dimensional inputs: the bias has the input's shape, so its gradient is the input's.
+    expectClose(grads.bias!, want, 'FastGelu bias');
   });
 
   it('Mean of three inputs: each gets 1/3 of the upstream gradient', async () => {

@@ -56,7 +56,7 @@ describe('recomputeActivations', () => {
       const read = activations(rc);
       expect(read.filter((v) => !allowed.has(v))).toEqual([]);
       for (const cp of rc.checkpoints.slice(0, -1)) expect(read, cp).toContain(cp);
-      expect(activations(prep.training).filter((v) => !allowed.has(v)).length).toBeGreaterThan(3 * 3);
+      expect(activations(prep.training).filter((v) => !allowed.has(v)).length).toBeGreaterThan(2 * 3);
       const plain = await run(prep.training, prep.forward);
       const re = await run(rc, prep.forward, `${process.env.TMPDIR ?? '/tmp'}/alignkit-recompute-test-${process.pid}-${family}`);
       expect(re.out.loss!.data[0]).toBe(plain.out.loss!.data[0]);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkGradientCase, GRADIENT_RULES, NON_DIFFERENTIABLE } from '../../../src/graph/autodiff/index.js';
+import { qualifiedOpType } from '../../../src/graph/ir.js';
 import { RULE_CASES } from './cases.js';
 
 describe('gradient rules: finite-difference checks', () => {
@@ -17,7 +18,7 @@ describe('gradient rule registry', () => {
     expect(missing).toEqual([]);
     for (const c of RULE_CASES) {
       expect(GRADIENT_RULES[c.op], `case '${c.name}' names unregistered op ${c.op}`).toBeDefined();
-      expect(c.build('float32').model.graph.nodes.some((n) => n.opType === c.op), `case '${c.op}: ${c.name}'`).toBe(true);
+      expect(c.build('float32').model.graph.nodes.some((n) => qualifiedOpType(n) === c.op), `case '${c.op}: ${c.name}'`).toBe(true);
     }
   });
 

@@ -3,6 +3,8 @@ import { GraphBuilder, Session, onnxOpset, type Model, type Node, type Tensor } 
 import { buildTrainingGraph, checkGradients, gradientOf } from '../../../src/graph/autodiff/index.js';
 import { isAlignkitError } from '../../../src/errors.js';
 import { tinyGpt2 } from './models.js';
+import { buildGpt2 } from '../../../src/models/fixtures/index.js';
+import { addNextTokenLoss, addTokenLogProbHead, selectTrainable, stripKvCache } from '../../../src/graph/rewrites/index.js';
 
 const f32 = (dims: number[], values: number[]): Tensor => ({ dtype: 'float32', dims, data: Float32Array.from(values) });
 
@@ -226,5 +228,41 @@ describe('stop-gradient', () => {
     const out = await (await S.create(t.model)).run({ w: { dtype: 'float32', dims: [], data: Float32Array.of(3) } });
     expect(out.y!.data[0]).toBe(9);
     expect(out[t.gradients.get('w')!]!.data[0]).toBe(3); // 2w = 6 without the stop
+  });
+});
+
+describe('GPT-2 gelu_new fused for training', () => {
+  const gpt2 = buildGpt2({ vocabSize: 50, nPositions: 8, nEmbd: 16, nLayer: 2, nHead: 2, layerNormEpsilon: 1e-5 }, { kind: 'lm' }, 3);
+  const withLoss = addNextTokenLoss(addTokenLogProbHead(stripKvCache(gpt2).model).model).model;
+  const trainable = selectTrainable(gpt2, {});
+  const build = (fuseGelu: boolean, outputs: string[] = []) => buildTrainingGraph({ model: withLoss, loss: 'loss', trainable, outputs, fuseGelu });
+  const count = (m: Model, op: string) => m.graph.nodes.filter((n) => n.opType === op).length;
+
+  it('turns each block\'s tanh-GELU region into one FastGelu with the same loss and gradients', async () => {
+    const [fused, plain] = [build(true), build(false)];
+    expect(count(fused.model, 'FastGelu')).toBe(2);
+    expect(count(fused.model, 'Tanh')).toBe(0);
+    expect(count(plain.model, 'Tanh')).toBe(2);
+    expect(fused.model.graph.nodes.length).toBeLessThan(plain.model.graph.nodes.length);
+    const ids = { dtype: 'int64', dims: [2, 8], data: BigInt64Array.from({ length: 16 }, (_, i) => BigInt((i * 7 + 1) % 50)) } as const;
+    const feeds = { input_ids: ids, attention_mask: { ...ids, data: new BigInt64Array(16).fill(1n) }, position_ids: { ...ids, data: BigInt64Array.from({ length: 16 }, (_, i) => BigInt(i % 8)) } };
+    const run = async (tg: ReturnType<typeof build>) => {
+      const params = Object.fromEntries(trainable.map((p) => [p, gpt2.graph.initializers.get(p)!]));
+      return (await Session.create(tg.model)).run({ ...feeds, ...params });
+    };
+    const [a, b] = [await run(fused), await run(plain)];
+    expect(Math.abs(Number(a.loss!.data[0]) - Number(b.loss!.data[0]))).toBeLessThan(1e-6 * Math.abs(Number(b.loss!.data[0])));
+    for (const [p, g] of plain.gradients) {
+      const [x, y] = [a[fused.gradients.get(p)!]!.data as Float32Array, b[g]!.data as Float32Array];
+      const scale = Math.max(...y.map(Math.abs));
+      expect(Math.max(...x.map((v, i) => Math.abs(v - y[i]!))), p).toBeLessThan(1e-5 * scale);
+    }
+  });
+
+  it('leaves a region alone when a value inside it is asked for as an output', () => {
+    const inner = build(false).model.graph.nodes.find((n) => n.opType === 'Tanh')!.outputs[0]!;
+    const tg = build(true, [inner]);
+    expect(count(tg.model, 'FastGelu')).toBe(1);
+    expect(tg.model.graph.outputs.some((o) => o.name === inner)).toBe(true);
   });
 });
