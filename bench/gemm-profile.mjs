@@ -47,6 +47,7 @@ export function matmulProfile(file) {
     row.n++;
     byShape.set(key, row);
   }
+  // KEEP_PROFILE=1 keeps the profile file (its path is in the OS temp dir) to look at every op.
   if (!process.env.KEEP_PROFILE) fs.rmSync(file, { force: true });
   return {
     runMs: last.dur / 1000,
