@@ -12,7 +12,7 @@
 
 import { fail } from '../../errors.js';
 import { GraphBuilder, type Value } from '../builder.js';
-import { onnxOpset, type Model } from '../ir.js';
+import { onnxOpset, producers, topological, type Graph, type Model, type Node } from '../ir.js';
 import { cloneModel } from './lora.js';
 import { uniquifyNodeNames } from './names.js';
 
@@ -34,10 +34,23 @@ function ensureInput(b: GraphBuilder, model: Model, name: string, dtype: 'float3
   return b.input(name, dtype, dims);
 }
 
-/** A [B, 1] float tensor of zeros shaped after `ref` [B, ...]. */
-function zerosColumn(b: GraphBuilder, ref: Value): Value {
+/** A [B, width] float tensor of zeros shaped after `ref` [B, ...] (width a 1-D int64 value, default 1). */
+function zerosColumn(b: GraphBuilder, ref: Value, width?: Value): Value {
   const batch = b.slice(b.shape(ref), [0], [1], [0]);
-  return b.constantOfShape(b.concat([batch, b.int64s([1])], 0), 0);
+  return b.constantOfShape(b.concat([batch, width ?? b.int64s([1])], 0), 0);
+}
+
+/** `x[:, from:]` on axis 1 with `from` a 1-D int64 value. */
+function sliceFrom(b: GraphBuilder, x: Value, from: Value): Value {
+  return b.op1('Slice', [x, from, b.int64s([INT64_MAX]), b.int64s([1])]);
+}
+
+/** The output projection's node when `logits` is MatMul(h, W), bias added or not: h is [B, T, D]. */
+function outputProjection(g: Graph, logits: string): Node | undefined {
+  const made = producers(g);
+  let n = made.get(logits);
+  if (n?.opType === 'Add' && !n.domain) n = n.inputs.map((v) => made.get(v)).find((p) => p?.opType === 'MatMul' && !p.domain);
+  return n?.opType === 'MatMul' && !n.domain ? n : undefined;
 }
 
 /** [B, T] -> [B, T] with column 0 zeroed (position 0 has no prediction). */
@@ -58,6 +71,12 @@ export interface TokenLogProbHeadOptions {
   output?: string;
   /** Keep `logits` among the graph outputs (default false). */
   keepLogits?: boolean;
+  /**
+   * Name of a [1] int64 input `from`: logits are computed only at positions >= from (the output
+   * projection reads h[:, from:]), and token_logprobs[:, <= from] are 0. A batch whose weighted
+   * tokens all start after its prompts (DPO's responses) skips the head's work on the prompts.
+   */
+  from?: string;
 }
 
 export interface HeadResult {
@@ -73,13 +92,24 @@ export function addTokenLogProbHead(source: Model, opts: TokenLogProbHeadOptions
   requireValue(source, logits, 'logits');
   const { model, b } = builderFor(source);
   const ids = ensureInput(b, model, labels, 'int64', ['batch', 'sequence']);
-  const logp = b.logSoftmax(logits, -1); // [B, T, V]
-  const next = b.concat([b.slice(ids, [1], [INT64_MAX], [1]), b.slice(ids, [0], [1], [1])], 1); // [B, T]
-  const picked = b.squeeze(b.gatherElements(logp, b.unsqueeze(next, [2]), 2), [2]); // [B, T]: log p(ids[t+1] | <= t)
-  const shifted = b.slice(picked, [0], [-1], [1]); // [B, T-1]
-  b.op('Concat', [zerosColumn(b, ids), shifted], { axis: 1 }, { names: [output] }); // [B, T]
+  const from = opts.from ? ensureInput(b, model, opts.from, 'int64', [1]) : undefined;
+  let scored = logits; // [B, T', V]: T' = T - from
+  if (from) {
+    const projection = outputProjection(model.graph, logits);
+    if (projection) projection.inputs[0] = sliceFrom(b, projection.inputs[0]!, from);
+    else scored = sliceFrom(b, logits, from); // another head (scaled, soft-capped): the log-softmax is still saved
+  }
+  const logp = b.logSoftmax(scored, -1);
+  // The token each position predicts: ids[:, from + 1:], and the first token as a wrap-around filler.
+  const first = from ? b.add(from, b.int64s([1])) : undefined;
+  const following = first ? sliceFrom(b, ids, first) : b.slice(ids, [1], [INT64_MAX], [1]);
+  const next = b.concat([following, b.slice(ids, [0], [1], [1])], 1); // [B, T']
+  const picked = b.squeeze(b.gatherElements(logp, b.unsqueeze(next, [2]), 2), [2]); // [B, T']: log p(ids[t+1] | <= t)
+  const shifted = b.slice(picked, [0], [-1], [1]); // [B, T' - 1]
+  b.op('Concat', [zerosColumn(b, ids, first), shifted], { axis: 1 }, { names: [output] }); // [B, T]
   b.output(output, output, 'float32', ['batch', 'sequence']);
   if (!opts.keepLogits) removeOutput(model, logits);
+  if (from) model.graph.nodes = topological(model.graph.nodes, new Set([...model.graph.inputs.map((v) => v.name), ...model.graph.initializers.keys()]));
   uniquifyNodeNames(model.graph);
   return { model, outputs: { tokenLogprobs: output } };
 }

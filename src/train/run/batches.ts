@@ -5,6 +5,7 @@
 import type { Feed, Model } from '../../graph/index.js';
 import type { ConfiguredLoss, LossInputSpec } from '../../losses/index.js';
 import { tokenFeeds } from '../feeds.js';
+import { LOGITS_FROM } from './graph.js';
 import { DATA_INPUTS, type RowGroup, type RunItem } from './segments.js';
 
 export interface BatchContext {
@@ -47,6 +48,8 @@ export function buildBatch(ctx: BatchContext, indices: readonly number[], state:
   });
   const feeds: Record<string, Feed> = tokenFeeds(ctx.forward, { inputIds: ids, attentionMask: mask, tokenTypeIds: types, dims: [rows.length, T] });
   const fed = new Set(ctx.fed.map((s) => s.name));
+  // The first response token's log-prob is read from the logits at its prompt's last position.
+  if (fed.has(LOGITS_FROM)) feeds[LOGITS_FROM] = { dtype: 'int64', dims: [1], data: BigInt64Array.of(BigInt(Math.max(0, Math.min(...rows.map((r) => r.prompt.length)) - 1))) };
   ctx.groups.forEach((g, gi) => {
     if (g.mask && fed.has(g.mask)) {
       const m = new Float32Array(B * T);

@@ -66,9 +66,17 @@ function selection(train: string, role: ModelRole): TrainableSpec {
   return SELECTIONS[name!]!(Number(n), role);
 }
 
+/**
+ * The [1] int64 input holding the first position whose logits the loss reads: every row group's
+ * log-probs reach the loss only through its response mask, so positions before the shortest
+ * prompt's last token need no logits (DPO on long prompts skips most of the output projection).
+ */
+export const LOGITS_FROM = 'logits_from';
+const LOGITS_FROM_SPEC: LossInputSpec = { name: LOGITS_FROM, dims: [1], side: 'data', doc: 'first position whose logits are computed: the shortest prompt\'s length - 1' };
+
 /** The per-row output of the forward: [N, T] token log-probs or [N, K] scores. */
-function headOf(forward: Model, role: ModelRole): { model: Model; output: string } {
-  if (role === 'causal-lm') return { model: addTokenLogProbHead(forward).model, output: 'token_logprobs' };
+function headOf(forward: Model, role: ModelRole, from?: string): { model: Model; output: string } {
+  if (role === 'causal-lm') return { model: addTokenLogProbHead(forward, { from }).model, output: 'token_logprobs' };
   return { model: cloneModel(forward), output: 'logits' };
 }
 
@@ -95,7 +103,9 @@ export function buildRunGraph(source: Model, opts: RunGraphOptions): RunGraph {
     forward = ext.forward;
     trainable = [...trainable, ...ext.auxiliary];
   }
-  const head = ext?.policy ? { model: ext.model, output: ext.policy } : headOf(ext?.model ?? forward, opts.role);
+  // Only the plain forward's log-probs are known to be read through the groups' response masks.
+  const skipPrompts = !ext && opts.role === 'causal-lm' && opts.groups.every((group) => group.mask !== undefined);
+  const head = ext?.policy ? { model: ext.model, output: ext.policy } : headOf(ext?.model ?? forward, opts.role, skipPrompts ? LOGITS_FROM : undefined);
   const model = head.model;
   const hidden = new Set([head.output, ...(ext?.headOutputs ?? [])]);
   model.graph.outputs = model.graph.outputs.filter((o) => !hidden.has(o.name));
@@ -117,7 +127,8 @@ export function buildRunGraph(source: Model, opts: RunGraphOptions): RunGraph {
     outputs: [...Object.values(spliced.metricOutputs), ...Object.values(spliced.stateOutputs)],
   });
   return {
-    forward, training, trainable, lora, metricOutputs: spliced.metricOutputs, stateOutputs: spliced.stateOutputs, fedInputs: [...inGraph.fed, ...spliced.createdInputs],
+    forward, training, trainable, lora, metricOutputs: spliced.metricOutputs, stateOutputs: spliced.stateOutputs,
+    fedInputs: [...inGraph.fed, ...spliced.createdInputs, ...(skipPrompts ? [LOGITS_FROM_SPEC] : [])],
     auxiliary: ext?.auxiliary ?? [], frozen: ext?.frozen ?? [],
   };
 }

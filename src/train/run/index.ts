@@ -2,7 +2,7 @@
 export { KINDS, TRAIN_KINDS, kindSpec, lossesForKind, isOnline, type TrainKind, type KindSpec, type ModelRole } from './kinds.js';
 export { RUN_DEFAULTS, TRAIN_SELECTION, readRunConfigFile, resolveRunConfig, type RunConfig, type LoraConfig } from './config.js';
 export { rowGroupsFor, DATA_INPUTS, IN_GRAPH, usesInGraphReference, type RowGroup, type RunItem, type TokenSource, type InGraphInput } from './segments.js';
-export { buildRunGraph, exportedValues, type RunGraph, type RunGraphOptions } from './graph.js';
+export { buildRunGraph, exportedValues, LOGITS_FROM, type RunGraph, type RunGraphOptions } from './graph.js';
 export { buildTokenLevelForward, provideTokenInputs, tokenSourcesOf, tokenLevelForward, type TokenLevelForward, type InGraphInputs } from './token-level.js';
 export { KIND_STAGES, kindStage, readsAny, type RunStage, type RunContext, type StageDeclaration, type ForwardExtension, type ExtendedForward, type UpdateSource, type IterationPlan, type PlannedStep, type RunExtras } from './stages.js';
 export { RUN_STAGES, stagesFor } from './stage-registry.js';

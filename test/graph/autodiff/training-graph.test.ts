@@ -244,7 +244,7 @@ describe('GPT-2 gelu_new fused for training', () => {
     expect(count(fused.model, 'Tanh')).toBe(0);
     expect(count(plain.model, 'Tanh')).toBe(2);
     expect(fused.model.graph.nodes.length).toBeLessThan(plain.model.graph.nodes.length);
-    const ids = { dtype: 'int64', dims: [2, 8], data: BigInt64Array.from({ length: 16 }, (_, i) => BigInt((i * 7 + 1) % 50)) } as const;
+    const ids: Tensor = { dtype: 'int64', dims: [2, 8], data: BigInt64Array.from({ length: 16 }, (_, i) => BigInt((i * 7 + 1) % 50)) };
     const feeds = { input_ids: ids, attention_mask: { ...ids, data: new BigInt64Array(16).fill(1n) }, position_ids: { ...ids, data: BigInt64Array.from({ length: 16 }, (_, i) => BigInt(i % 8)) } };
     const run = async (tg: ReturnType<typeof build>) => {
       const params = Object.fromEntries(trainable.map((p) => [p, gpt2.graph.initializers.get(p)!]));

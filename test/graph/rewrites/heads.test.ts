@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadModel, Session } from '../../../src/graph/index.js';
+import { loadModel, Session, type Model } from '../../../src/graph/index.js';
 import { addNextTokenLoss, addTokenLogProbHead, addWeightedLogProbLoss } from '../../../src/graph/rewrites/index.js';
 import { loadTorchReference } from '../../fixtures/torch/reference.js';
 
@@ -40,6 +40,30 @@ describe('log-prob head and token losses on a torch-exported GPT-2', () => {
     expect(a.token_count!.data[0]).toBe(12);
     expect(a.loss!.data[0]).toBeCloseTo(sum / count, 5);
     expect(b.loss!.data[0]).toBeCloseTo(ref.weightedSum, 4);
+  });
+
+  it('with `from`, reads the output projection from position `from` on: torch\'s log-probs after it, zeros up to it', async () => {
+    const from = 2;
+    const fromFeed = { logits_from: { dtype: 'int64' as const, dims: [1], data: BigInt64Array.of(BigInt(from)) } };
+    const check = async (model: Model) => {
+      const lp = (await (await Session.create(model)).run({ ...feeds, ...fromFeed })).token_logprobs!.data as Float32Array;
+      for (let b = 0; b < B; b++)
+        for (let t = 0; t < T; t++) {
+          if (t <= from) expect(lp[b * T + t]).toBe(0);
+          else expect(lp[b * T + t]).toBeCloseTo(ref.tokenLogprobs[b * T + t]!, 5);
+        }
+    };
+    const { model } = addTokenLogProbHead(loadModel(ref.onnxFile), { from: 'logits_from' });
+    const projection = model.graph.nodes.find((n) => n.opType === 'MatMul' && n.outputs.includes('logits'))!;
+    expect(model.graph.nodes.find((n) => n.outputs.includes(projection.inputs[0]!))!.opType).toBe('Slice');
+    await check(model);
+    // Logits not straight out of a MatMul (a head that scales them, say): the log-softmax still starts at `from`.
+    const wrapped = loadModel(ref.onnxFile);
+    wrapped.graph.nodes.find((n) => n.outputs.includes('logits'))!.outputs = ['raw_logits'];
+    wrapped.graph.nodes.push({ opType: 'Identity', inputs: ['raw_logits'], outputs: ['logits'], name: 'scaled_head', domain: '', attrs: {} });
+    const fallback = addTokenLogProbHead(wrapped, { from: 'logits_from' }).model;
+    expect(fallback.graph.nodes.find((n) => n.opType === 'LogSoftmax')!.inputs[0]).not.toBe('logits');
+    await check(fallback);
   });
 
   it('names the missing value when the logits are not in the graph', () => {
