@@ -130,13 +130,13 @@ class Gpt2(nn.Module):
             if isinstance(m, nn.LayerNorm):
                 m.eps = self.eps
 
-    def forward(self, ids):
+    def forward(self, ids, logits_to_keep=0):
         T = ids.shape[1]
         keep = causal_mask(T)
         x = self.transformer.wte(ids) + self.transformer.wpe.weight[:T][None]
         for b in self.transformer.h:
             x = b(x, keep)
-        return self.transformer.ln_f(x) @ self.transformer.wte.weight.t()
+        return self.transformer.ln_f(x[:, -logits_to_keep:]) @ self.transformer.wte.weight.t()
 
 
 class RmsNorm(nn.Module):
@@ -198,7 +198,7 @@ class Llama(nn.Module):
         hd = s['dim'] // s['heads']
         self.inv_freq = 1.0 / (s['ropeTheta'] ** (torch.arange(0, hd, 2).float() / hd))
 
-    def forward(self, ids):
+    def forward(self, ids, logits_to_keep=0):
         T = ids.shape[1]
         freqs = torch.arange(T).float()[:, None] * self.inv_freq[None]
         emb = torch.cat((freqs, freqs), dim=-1)
@@ -207,7 +207,7 @@ class Llama(nn.Module):
         x = self.model.embed_tokens(ids)
         for b in self.model.layers:
             x = b(x, keep, cos, sin)
-        return self.model.norm(x) @ self.model.embed_tokens.weight.t()
+        return self.model.norm(x[:, -logits_to_keep:]) @ self.model.embed_tokens.weight.t()
 
 
 MODELS = {'gpt2': Gpt2, 'llama': Llama}
@@ -226,16 +226,27 @@ ids = torch.randint(0, S['vocab'], (ROWS, T))
 pairs = ROWS // 2
 response = torch.zeros(ROWS, T - 1)
 response[:, CFG.get('prompt', 0) - 1:] = 1  # log p(ids[t] | ids[<t]) sits at index t - 1
+# TRL's DPOConfig(use_logits_to_keep=True), as its users on long prompts set it: the head runs only
+# from the first position whose log-prob the loss reads (transformers' `logits_to_keep` slices the
+# hidden states before lm_head). alignkit's run graph does the same (LOGITS_FROM).
+FIRST = max(CFG.get('prompt', 0) - 1, 0) if CFG['task'] == 'dpo' else 0
+LOGITS_TO_KEEP = T - FIRST if FIRST > 0 else 0  # 0 keeps every position (x[:, -0:] is all of x)
+
+
+def response_logps():
+    """log p(ids[t] | ids[<t]) for t > FIRST, [ROWS, T - 1 - FIRST], and the response mask over them."""
+    logits = model(ids, LOGITS_TO_KEEP)[:, :-1]
+    return logits.log_softmax(-1).gather(-1, ids[:, FIRST + 1:, None]).squeeze(-1), response[:, FIRST:]
 reference = torch.randn(ROWS) - 300.0
 BETA = 0.1
 
 
 def loss_fn():
-    logits = model(ids)[:, :-1]
     if CFG['task'] == 'next-token':
+        logits = model(ids)[:, :-1]
         return F.cross_entropy(logits.reshape(-1, S['vocab']), ids[:, 1:].reshape(-1))
-    logp = logits.log_softmax(-1).gather(-1, ids[:, 1:, None]).squeeze(-1)
-    h = (logp * response).sum(-1) - reference
+    logp, mask = response_logps()
+    h = (logp * mask).sum(-1) - reference
     return -F.logsigmoid(BETA * (h[:pairs] - h[pairs:])).mean()  # TRL DPOTrainer, loss_type sigmoid
 
 
@@ -285,8 +296,8 @@ def policy_sums(d):
     """Per-row response log-prob sums on alignkit's weights (the DPO check's reference is set from them)."""
     load_weights(d)
     with torch.no_grad():
-        logp = model(ids)[:, :-1].log_softmax(-1).gather(-1, ids[:, 1:, None]).squeeze(-1)
-        return {'sums': (logp * response).sum(-1).tolist()}
+        logp, mask = response_logps()
+        return {'sums': (logp * mask).sum(-1).tolist()}
 
 
 def check(d):

@@ -48,6 +48,8 @@ describe.skipIf(!here.adapter)(gpuTitle('a training step on the device equals th
           const grads = await dev.gradients(c.batches[0]!);
           const params = dev.params.map((p) => ({ ...p, data: Float32Array.from(p.data) }));
           host.step(params, grads);
+          // The CPU's gradient at the starting parameters: the one its step takes.
+          const cpuGrad = (await ref.evaluate(c.batches[0]!)).gradients;
           const [a, b] = [await ref.step([c.batches[0]!]), await dev.step([c.batches[0]!])];
           expect(b.loss).toBeCloseTo(a.loss, 5);
           await dev.sync();
@@ -58,7 +60,6 @@ describe.skipIf(!here.adapter)(gpuTitle('a training step on the device equals th
           // gradient is zero or well above float32 noise (most of them; the rest may step the other way).
           const state = ref.optimizer.state();
           for (const [k, t] of dev.optimizer.state()) expect(maxAbsDiff(t.data as Float32Array, state.get(k)!.data as Float32Array), k).toBeLessThanOrEqual(1e-6 + 1e-4 * maxAbs(state.get(k)!.data as Float32Array));
-          const cpuGrad = (await ref.evaluate(c.batches[0]!)).gradients;
           let compared = 0;
           let total = 0;
           for (const p of ref.params) {
