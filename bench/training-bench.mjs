@@ -149,7 +149,7 @@ export async function runTrainingBench(task, argv = process.argv.slice(2)) {
   const out = { machine: machine(), loadStart: loadAverage(), task, model: a.model, config };
   const log = (s) => !a.json && console.log(s);
   log(describeMachine(out.machine));
-  log(`${task === 'dpo' ? `DPO step (${rows / 2} pairs x 2 rows, prompt ${config.prompt})` : 'training step (next-token loss)'}: ${preset.label}, ${rows} x ${seq} tokens, ${a.train === 'lora' ? `LoRA r ${config.lora.rank} on every linear layer` : 'all weights'}, ${mode === 'adamw' ? 'forward + backward + AdamW' : 'forward + backward'}`);
+  log(`${task === 'dpo' ? `DPO step (${rows / 2} pairs x 2 rows, prompt ${config.prompt}; both sides compute logits from the first response position on, as TRL's use_logits_to_keep)` : 'training step (next-token loss)'}: ${preset.label}, ${rows} x ${seq} tokens, ${a.train === 'lora' ? `LoRA r ${config.lora.rank} on every linear layer` : 'all weights'}, ${mode === 'adamw' ? 'forward + backward + AdamW' : 'forward + backward'}`);
 
   const ours = await startPeer(process.execPath, [path.join(here, 'alignkit-peer.mjs'), JSON.stringify(config)]);
   const torch = a['no-torch'] ? undefined : await startTorchPeer(path.join(here, 'torch_peer.py'), config);
