@@ -32,4 +32,23 @@ describe('ReferenceLogProbs', () => {
     expect(seq[1]).toBeCloseTo(lp[7]! + lp[8]!, 5);
     await ref.release();
   });
+
+  it('sums weighted log-probs computing logits only from the first weighted position on, as the full head gives them', async () => {
+    const ref = await ReferenceLogProbs.create(TINY_GPT2_ONNX);
+    const batch = { inputIds: IDS, attentionMask: MASK, dims: DIMS };
+    const full = await ref.tokenLogprobs(batch);
+    const skipped = await ref.tokenLogprobs(batch, 3);
+    for (let i = 0; i < IDS.length; i++) {
+      if (i % DIMS[1] <= 3) expect(skipped[i]).toBe(0);
+      else expect(skipped[i]).toBeCloseTo(full[i]!, 5);
+    }
+    // Weights from position 4 of row 0 and 5 of row 1: the head starts at position 3.
+    const weights = [0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0.5, 1];
+    const seq = await ref.sequenceLogprobs(batch, weights);
+    const want = [0, 1].map((b) => weights.reduce((s, w, i) => (Math.floor(i / DIMS[1]) === b ? s + w * MASK[i]! * full[i]! : s), 0));
+    expect(seq[0]).toBeCloseTo(want[0]!, 4);
+    expect(seq[1]).toBeCloseTo(want[1]!, 4);
+    expect(want[0]).not.toBe(0);
+    await ref.release();
+  });
 });
