@@ -4,10 +4,8 @@
 // before the batch's first weighted token (the head's `from` input; 0 computes every position).
 
 import { loadModel, Session, type Model, type SessionOptions } from '../graph/index.js';
-import { addTokenLogProbHead, stripKvCache } from '../graph/rewrites/index.js';
+import { addTokenLogProbHead, LOGITS_FROM, stripKvCache } from '../graph/rewrites/index.js';
 import { tokenFeeds, type TokenBatch } from './feeds.js';
-
-const LOGITS_FROM = 'logits_from';
 
 /** The first position t >= 1 whose weight is non-zero in some row (T when none is). */
 function firstWeighted(weights: ArrayLike<number>, B: number, T: number): number {

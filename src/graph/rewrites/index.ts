@@ -6,7 +6,7 @@ export { weightInitializers, selectTrainable, scoreHead, lastBlocks, SCORE_HEAD_
 export { findTiedGroups, ParameterMap, type TiedGroup, type TiedMember, type ParameterMapOptions } from './tying.js';
 export { injectLora, mergeLora, addLoraDelta, cloneModel, type LoraOptions, type LoraAdapter, type LoraResult } from './lora.js';
 export {
-  addTokenLogProbHead, addNextTokenLoss, addWeightedLogProbLoss, addWeightedScoreLoss,
+  addTokenLogProbHead, addNextTokenLoss, LOGITS_FROM, addWeightedLogProbLoss, addWeightedScoreLoss,
   type TokenLogProbHeadOptions, type TokenLossOptions, type WeightedLogProbLossOptions, type WeightedScoreLossOptions, type HeadResult,
 } from './logprob-head.js';
 export { stripKvCache, hasKvCache, type StripKvCacheResult } from './kv-cache.js';

@@ -18,6 +18,9 @@ import { uniquifyNodeNames } from './names.js';
 
 const INT64_MAX = Number.MAX_SAFE_INTEGER;
 
+/** The name training graphs and reference sessions give the head's `from` input. */
+export const LOGITS_FROM = 'logits_from';
+
 function builderFor(model: Model): { model: Model; b: GraphBuilder } {
   const copy = cloneModel(model);
   return { model: copy, b: new GraphBuilder({ graph: copy.graph, opset: onnxOpset(copy) }) };

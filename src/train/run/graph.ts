@@ -9,7 +9,7 @@
 import { buildTrainingGraph, type TrainingGraph } from '../../graph/autodiff/index.js';
 import { GraphBuilder, onnxOpset, type Model, type Value } from '../../graph/index.js';
 import {
-  addTokenLogProbHead, cloneModel, injectLora, SCORE_HEAD_PATTERNS, selectTrainable, stripKvCache, type LoraAdapter, type NamePattern, type TrainableSpec,
+  addTokenLogProbHead, cloneModel, injectLora, LOGITS_FROM, SCORE_HEAD_PATTERNS, selectTrainable, stripKvCache, type LoraAdapter, type NamePattern, type TrainableSpec,
 } from '../../graph/rewrites/index.js';
 import { spliceLoss, type ConfiguredLoss, type LossInputSpec } from '../../losses/index.js';
 import type { ModelRole } from './kinds.js';
@@ -67,11 +67,11 @@ function selection(train: string, role: ModelRole): TrainableSpec {
 }
 
 /**
- * The [1] int64 input holding the first position whose logits the loss reads: every row group's
- * log-probs reach the loss only through its response mask, so positions before the shortest
- * prompt's last token need no logits (DPO on long prompts skips most of the output projection).
+ * LOGITS_FROM, the [1] int64 input holding the first position whose logits the loss reads: every
+ * row group's log-probs reach the loss only through its response mask, so positions before the
+ * shortest prompt's last token need no logits (DPO on long prompts skips most of the output projection).
  */
-export const LOGITS_FROM = 'logits_from';
+export { LOGITS_FROM };
 const LOGITS_FROM_SPEC: LossInputSpec = { name: LOGITS_FROM, dims: [1], side: 'data', doc: 'first position whose logits are computed: the shortest prompt\'s length - 1' };
 
 /** The per-row output of the forward: [N, T] token log-probs or [N, K] scores. */
