@@ -42,7 +42,7 @@ describe('ReferenceLogProbs', () => {
       if (i % DIMS[1] <= 3) expect(skipped[i]).toBe(0);
       else expect(skipped[i]).toBeCloseTo(full[i]!, 5);
     }
-    // Weights from position 4 of row 0 and 5 of row 1: the head starts at position 3.
+    // Weights from position 4 on (row 1's are padding): the head starts at position 3.
     const weights = [0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0.5, 1];
     const seq = await ref.sequenceLogprobs(batch, weights);
     const want = [0, 1].map((b) => weights.reduce((s, w, i) => (Math.floor(i / DIMS[1]) === b ? s + w * MASK[i]! * full[i]! : s), 0));

@@ -93,7 +93,7 @@ const fastGelu = (b: CaseBuilder, inputs: string[]) => {
   return b.out(b.g.op1('FastGelu', inputs, {}, { domain: 'com.microsoft' }));
 };
 add('com.microsoft.FastGelu', 'x only', (b) => fastGelu(b, [b.param('x', [4, 6])]));
-add('com.microsoft.FastGelu', 'x and bias [3]', (b) => fastGelu(b, [b.param('x', [4, 6]), b.param('bias', [6])]));
+add('com.microsoft.FastGelu', 'x and bias [6]', (b) => fastGelu(b, [b.param('x', [4, 6]), b.param('bias', [6])]));
 
 // ------------------------------------------------------------ matmul and gemm
 add('MatMul', '2-D [3,4] x [4,5]', (b) => b.out(b.g.matMul(b.param('a', [3, 4]), b.param('w', [4, 5]))));
