@@ -5,22 +5,32 @@
 import { Session, type Model, type Tensor } from '../../graph/index.js';
 import { initializersAsInputs } from '../../generate/index.js';
 import { tokenFeeds } from '../feeds.js';
+import type { ReferenceLogProbs } from '../reference.js';
 import type { RunContext } from '../run/stages.js';
 import { paddedRows, responseSlice, type ExperienceStep, type Rollout } from './experience.js';
 
 /** Rows per frozen forward: bounds the [rows, T, V] logits a forward holds. */
 const FORWARD_ROWS = 8;
 
-/** Each rollout's response positions of a per-position [rows, T] value of a forward, run FORWARD_ROWS rows at a time. */
-export async function perResponse(rows: readonly Rollout[], padId: number, forward: (batch: ReturnType<typeof paddedRows>) => Promise<Float32Array>): Promise<Float32Array[]> {
+/**
+ * Each rollout's response positions of a per-position [rows, T] value of a forward, run FORWARD_ROWS
+ * rows at a time. `forward` also gets the first position a response reads (the chunk's shortest
+ * prompt's length): a log-prob head needs logits only from the position before it on.
+ */
+export async function perResponse(rows: readonly Rollout[], padId: number, forward: (batch: ReturnType<typeof paddedRows>, firstResponse: number) => Promise<Float32Array>): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   for (let at = 0; at < rows.length; at += FORWARD_ROWS) {
     const chunk = rows.slice(at, at + FORWARD_ROWS);
     const batch = paddedRows(chunk, padId);
-    const values = await forward(batch);
+    const values = await forward(batch, Math.min(...chunk.map((r) => r.prompt.length)));
     chunk.forEach((_, b) => out.push(responseSlice(values, chunk, b, batch.dims[1])));
   }
   return out;
+}
+
+/** A frozen model's log-probs of each rollout's response tokens (logits from the shortest prompt's last position on). */
+export function frozenLogps(model: ReferenceLogProbs, rows: readonly Rollout[], padId: number): Promise<Float32Array[]> {
+  return perResponse(rows, padId, (batch, firstResponse) => model.tokenLogprobs(batch, Math.max(0, firstResponse - 1)));
 }
 
 /**

@@ -22,7 +22,7 @@ import { adaptiveKl, fixedKl } from './kl-controller.js';
 import { loadReward } from './rewards.js';
 import { RunningMoments, type RunningMomentsState } from './running-moments.js';
 import { criticStage } from './critic.js';
-import { liveValues, perResponse } from './per-response.js';
+import { frozenLogps, liveValues } from './per-response.js';
 
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, x) => a + x, 0) / xs.length : NaN);
 const sum = (xs: ArrayLike<number>) => {
@@ -36,8 +36,6 @@ const std = (xs: readonly number[]) => {
 };
 const rl = (ctx: RunContext) => ctx.config.rl!;
 
-/** A frozen model's log-probs of each rollout's response tokens. */
-const frozenLogps = (model: ReferenceLogProbs, rows: readonly Rollout[], padId: number) => perResponse(rows, padId, (batch) => model.tokenLogprobs(batch));
 
 /** A frozen causal LM over the policy's token ids: refused unless it shares the policy's tokenizer. */
 async function frozenModel(ctx: RunContext, dir: string, role: string): Promise<ReferenceLogProbs> {
