@@ -36,7 +36,6 @@ const std = (xs: readonly number[]) => {
 };
 const rl = (ctx: RunContext) => ctx.config.rl!;
 
-
 /** A frozen causal LM over the policy's token ids: refused unless it shares the policy's tokenizer. */
 async function frozenModel(ctx: RunContext, dir: string, role: string): Promise<ReferenceLogProbs> {
   const other = await loadModelDir(dir);
