@@ -97,7 +97,6 @@ function single<K extends 'source' | 'forward'>(stages: readonly RunStage[], hoo
   return found[0];
 }
 
-/** Phases before the loop: every stage's hook of each phase, in stage order (stages.ts). */
 /**
  * Full fine-tuning on the CPU: a training arena sized from the model's files (their bytes bound the
  * float values they hold), for loadModel to read the external-data weights straight into. The
@@ -111,6 +110,7 @@ function arenaFromFiles(config: RunConfig, onnxFile: string): WasmArena | undefi
   return trainingArena((size(onnxFile) + size(`${onnxFile}_data`)) / 4);
 }
 
+/** Phases before the loop: every stage's hook of each phase, in stage order (stages.ts). */
 async function prepareRun(config: RunConfig): Promise<{ ctx: RunContext; stages: RunStage[]; source: Model; arena?: WasmArena; extension?: ForwardExtension }> {
   const spec = kindSpec(config.kind);
   const dir = await loadModelDir(config.model);
