@@ -133,7 +133,7 @@ mark('training graph');
 // Parameters, gradients and AdamW's state in one WebAssembly memory (the fused kernel's path), unless --no-arena.
 const arena = loadedInto ?? (CFG.arena ? trainingArena(trainableValues(training, forward), undefined, arenaOptions) : undefined);
 const optimizer = createOptimizer('adamw', { lr: 1e-4 }, arena ? { arena } : {});
-const trainer = await Trainer.create({ training, source: forward, optimizer, allocator: arena, shareSource: true, prepareOptimizer: CFG.mode === 'adamw', reuseFreedMemory: CFG.memoryReuse !== false, ...(metrics && { metrics }), session: { binding: CFG.binding ?? 'c-api', intraOpThreads: CFG.threads ?? 2, allowSpinning: CFG.spinning ?? false, ...(CFG.ortArena === false && { memoryArena: false }), ...(CFG.profile && { profile: path.join(os.tmpdir(), `alignkit-bench-profile-${process.pid}`) }) } });
+const trainer = await Trainer.create({ training, source: forward, optimizer, allocator: arena, shareSource: true, prepareOptimizer: CFG.mode === 'adamw', reuseFreedMemory: CFG.memoryReuse !== false, ...(metrics && { metrics }), session: { binding: CFG.binding ?? 'c-api', intraOpThreads: CFG.threads ?? 2, ...(CFG.spinning !== undefined && { allowSpinning: CFG.spinning }), ...(CFG.ortArena === false && { memoryArena: false }), ...(CFG.profile && { profile: path.join(os.tmpdir(), `alignkit-bench-profile-${process.pid}`) }) } });
 const sessionMs = performance.now() - t0 - loadMs - graphMs;
 mark('session');
 

@@ -50,7 +50,7 @@ const OPTIONS = {
   dist: { type: 'boolean', default: false },
   threads: { type: 'string', default: '2' },
   'optim-threads': { type: 'string' },
-  spinning: { type: 'boolean', default: false },
+  spinning: { type: 'string', default: 'during-run' },
   json: { type: 'boolean', default: false },
 };
 
@@ -114,6 +114,13 @@ function describePeer(hello) {
 }
 
 /** --dist measures the built package: refuse a dist/ older than a source file (it would measure other code). */
+/** --spinning: onnxruntime's intra-op spinning during runs only (the Trainer's default), always on, or off. */
+function spinningFlag(value) {
+  const modes = { 'during-run': 'during-run', on: true, off: false };
+  if (!Object.hasOwn(modes, value)) throw new Error(`--spinning ${value}: one of ${Object.keys(modes).join(', ')}`);
+  return modes[value];
+}
+
 function checkDistFresh() {
   const root = path.resolve(here, '..');
   const newest = (dir) => fs.readdirSync(dir, { recursive: true }).map((f) => path.join(dir, String(f))).filter((f) => fs.statSync(f).isFile()).reduce((m, f) => Math.max(m, fs.statSync(f).mtimeMs), 0);
@@ -142,7 +149,7 @@ export async function runTrainingBench(task, argv = process.argv.slice(2)) {
   const config = {
     task, mode, shape: preset.shape, rows, seq, prompt: Number(a.prompt ?? seq / 2), threads: Number(a.threads), foreach: a.foreach,
     lora: a.train === 'lora' ? { rank: Number(a['lora-rank']), alpha: 2 * Number(a['lora-rank']) } : null, profile: a.gemm, arena: !a['no-arena'], ortArena: !a['no-ort-arena'], memoryReuse: !a['no-memory-reuse'], binding: a.binding, recompute: a.recompute, dist: a.dist,
-    ...(a['optim-threads'] !== undefined && { optimThreads: Number(a['optim-threads']) }), spinning: a.spinning,
+    ...(a['optim-threads'] !== undefined && { optimThreads: Number(a['optim-threads']) }), spinning: spinningFlag(a.spinning),
   };
   if (a.dist) checkDistFresh();
   const tokens = rows * seq;
@@ -155,7 +162,7 @@ export async function runTrainingBench(task, argv = process.argv.slice(2)) {
   const torch = a['no-torch'] ? undefined : await startTorchPeer(path.join(here, 'torch_peer.py'), config);
   out.alignkit = { ...ours.hello, startMs: ours.startMs };
   if (torch) out.torch = { ...torch.hello, startMs: torch.startMs, python: torch.python };
-  log(`alignkit (${ours.hello.build === 'dist' ? 'built package, dist/' : 'TypeScript sources through their module hooks; --dist for the built package'}): onnxruntime-node ${ours.hello.onnxruntime}, ${ours.hello.threads} intra-op threads${config.spinning ? ' (spinning)' : ''}, ${ours.hello.optimThreads ? `optimizer on ${ours.hello.optimThreads} thread${ours.hello.optimThreads > 1 ? 's' : ''}, ` : ''}${(ours.hello.trainable / 1e6).toFixed(1)} M trainable, graph ${ours.hello.nodes} nodes${ours.hello.recomputed ? ` (activation recomputation: ${ours.hello.recomputed} forward nodes copied)` : ''}${ours.hello.ortArena === false ? ', onnxruntime CPU arena off' : ''}${ours.hello.memoryReuse === false ? ', freed memory returned to the system' : ''}, ${ours.hello.binding === 'c-api' ? "onnxruntime's C API (gradients written in place, no copies)" : 'onnxruntime-node binding (a copy of every output)'}; model ${ours.hello.cached ? 'loaded from its ONNX file' : 'built and saved'} in ${(ours.hello.loadMs / 1000).toFixed(2)} s, training graph ${(ours.hello.graphMs / 1000).toFixed(2)} s, session ${(ours.hello.sessionMs / 1000).toFixed(2)} s`);
+  log(`alignkit (${ours.hello.build === 'dist' ? 'built package, dist/' : 'TypeScript sources through their module hooks; --dist for the built package'}): onnxruntime-node ${ours.hello.onnxruntime}, ${ours.hello.threads} intra-op threads (spinning ${config.spinning === 'during-run' ? 'during runs' : config.spinning ? 'on' : 'off'}), ${ours.hello.optimThreads ? `optimizer on ${ours.hello.optimThreads} thread${ours.hello.optimThreads > 1 ? 's' : ''}, ` : ''}${(ours.hello.trainable / 1e6).toFixed(1)} M trainable, graph ${ours.hello.nodes} nodes${ours.hello.recomputed ? ` (activation recomputation: ${ours.hello.recomputed} forward nodes copied)` : ''}${ours.hello.ortArena === false ? ', onnxruntime CPU arena off' : ''}${ours.hello.memoryReuse === false ? ', freed memory returned to the system' : ''}, ${ours.hello.binding === 'c-api' ? "onnxruntime's C API (gradients written in place, no copies)" : 'onnxruntime-node binding (a copy of every output)'}; model ${ours.hello.cached ? 'loaded from its ONNX file' : 'built and saved'} in ${(ours.hello.loadMs / 1000).toFixed(2)} s, training graph ${(ours.hello.graphMs / 1000).toFixed(2)} s, session ${(ours.hello.sessionMs / 1000).toFixed(2)} s`);
   if (torch) log(`peer: ${describePeer(torch.hello)}, AdamW foreach=${torch.hello.foreach}`);
   else if (!a['no-torch']) log('peer: not available (no python3 that imports torch)');
 

@@ -10,7 +10,7 @@ import { DTYPES, numel, type DType, type TypedArray } from './dtypes.js';
 import type { Model, Tensor } from './ir.js';
 import { encodeModel } from './onnx-io.js';
 import { check, ortCApi, takeString, type OrtCApi, type Pointer } from './ort-capi.js';
-import { Session, type Feed, type SessionOptions } from './runtime.js';
+import { Session, spinningConfig, type Feed, type SessionOptions } from './runtime.js';
 
 // GraphOptimizationLevel (onnxruntime_c_api.h).
 const OPTIMIZATION_LEVEL = { disabled: 0, basic: 1, extended: 2, all: 99 } as const;
@@ -43,8 +43,9 @@ function sessionOptions(c: OrtCApi, o: SessionOptions): bigint {
     if (o.memoryArena !== undefined) check(c, (o.memoryArena ? f.EnableCpuMemArena : f.DisableCpuMemArena)(so), 'CpuMemArena');
     if (o.memoryPattern !== undefined) check(c, (o.memoryPattern ? f.EnableMemPattern : f.DisableMemPattern)(so), 'MemPattern');
     if (o.profile !== undefined) check(c, f.EnableProfiling(so, o.profile), 'EnableProfiling');
-    const spinning = o.allowSpinning ? '1' : '0';
-    const config: Record<string, string> = { 'session.intra_op.allow_spinning': spinning, 'session.inter_op.allow_spinning': spinning };
+    const spin = spinningConfig(o.allowSpinning);
+    const config: Record<string, string> = { 'session.intra_op.allow_spinning': spin.intra_op.allow_spinning, 'session.inter_op.allow_spinning': spin.inter_op.allow_spinning };
+    if (spin.force_spinning_stop) config['session.force_spinning_stop'] = spin.force_spinning_stop;
     if (o.disabledOptimizers?.length) config['optimization.disable_specified_optimizers'] = o.disabledOptimizers.join(',');
     for (const [key, value] of Object.entries(config)) check(c, f.AddSessionConfigEntry(so, key, value), `session config ${key}`);
     return so;

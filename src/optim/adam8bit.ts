@@ -20,7 +20,7 @@ import { fail } from '../errors.js';
 import { chain, emptyState, transform, type GradientTransformation, type Param, type ParamSlots } from './core.js';
 import type { Schedule } from './schedules.js';
 import { decayWeights, scaleByLearningRate } from './transforms.js';
-import { SIGNED_LUT, SIGNED_MAP, UNSIGNED_LUT, UNSIGNED_MAP, quantize, quantizeKeepSign } from './quant8.js';
+import { SIGNED_MAP, UNSIGNED_MAP, lookupTableOf, quantize, quantizeKeepSign } from './quant8.js';
 
 const f = Math.fround;
 
@@ -64,6 +64,8 @@ export function scaleByAdam8bit(b1: number, b2: number, eps: number, blockSize =
       const [b1f, b2f, c1f, c2f, epsf, ibc1, ibc2] = [b1, b2, 1 - b1, 1 - b2, eps, 1 / bc1, 1 / bc2].map(f);
       const ms = new Float32Array(blockSize);
       const vs = new Float32Array(blockSize);
+      const signedLut = lookupTableOf(SIGNED_MAP);
+      const unsignedLut = lookupTableOf(UNSIGNED_MAP);
       for (let i = 0; i < updates.length; i++) {
         const u = updates[i]!;
         const slot = state.slots[i]!;
@@ -100,8 +102,8 @@ export function scaleByAdam8bit(b1: number, b2: number, eps: number, blockSize =
             u[j] = f(f(m * ibc1) / f(f(Math.sqrt(f(v * ibc2))) + epsf));
           }
           for (let k = 0; k < len; k++) {
-            mq[start + k] = nm > 0 ? quantizeKeepSign(ms[k]! / nm, SIGNED_MAP, SIGNED_LUT) : quantize(0, SIGNED_MAP, SIGNED_LUT);
-            vq[start + k] = quantize(nv > 0 ? vs[k]! / nv : 0, UNSIGNED_MAP, UNSIGNED_LUT);
+            mq[start + k] = nm > 0 ? quantizeKeepSign(ms[k]! / nm, SIGNED_MAP, signedLut) : quantize(0, SIGNED_MAP, signedLut);
+            vq[start + k] = quantize(nv > 0 ? vs[k]! / nv : 0, UNSIGNED_MAP, unsignedLut);
           }
           mAbs[b] = nm;
           vAbs[b] = nv;

@@ -18,7 +18,7 @@ export { scaleByBelief, adabelief, ADABELIEF_DEFAULTS, type AdaBeliefHyper, type
 export { projectRadial, adamp, sgdp, ADAMP_DEFAULTS, SGDP_DEFAULTS, type AdamPHyper, type SgdPHyper } from './adamp.js';
 export { scaleBySnr, gradientSnr, sgdSai, SGD_SAI_DEFAULTS, type SgdSaiHyper } from './sgd-sai.js';
 export { scaleByAdam8bit, percentileClipping, clipUpdateNorm, adam8bit, adamw8bit, ADAM8BIT_DEFAULTS, ADAMW8BIT_DEFAULTS, type Adam8bitHyper } from './adam8bit.js';
-export { dynamicMap, buildLookupTable, quantize, quantizeKeepSign, quantizeBinarySearch, SIGNED_MAP, UNSIGNED_MAP, SIGNED_LUT, UNSIGNED_LUT } from './quant8.js';
+export { dynamicMap, buildLookupTable, lookupTableOf, quantize, quantizeKeepSign, quantizeBinarySearch, SIGNED_MAP, UNSIGNED_MAP } from './quant8.js';
 export { scaleBySophia, sophia, sophiaNeedsHessian, SOPHIA_DEFAULTS, type SophiaHyper } from './sophia.js';
 export { scaleByAdaHessian, adahessian, spatialAverage, averagingBlock, ADAHESSIAN_DEFAULTS, type AdaHessianHyper } from './adahessian.js';
 export { hutchinsonDiag, gaussNewtonBartlett, type GradFn, type HutchinsonOptions } from './hessian.js';

@@ -96,5 +96,12 @@ export function quantizeBinarySearch(x: number, map: Float32Array): number {
 
 export const SIGNED_MAP = dynamicMap(true);
 export const UNSIGNED_MAP = dynamicMap(false);
-export const SIGNED_LUT = buildLookupTable(SIGNED_MAP);
-export const UNSIGNED_LUT = buildLookupTable(UNSIGNED_MAP);
+
+const lookupTables = new Map<Float32Array, Uint8Array>();
+
+/** A map's lookup table, built on first use: 65536 searches take ~14 ms, kept out of every import of alignkit. */
+export function lookupTableOf(map: Float32Array): Uint8Array {
+  let lut = lookupTables.get(map);
+  if (!lut) lookupTables.set(map, (lut = buildLookupTable(map)));
+  return lut;
+}

@@ -51,7 +51,7 @@ class GradientSession {
   ) {}
 
   protected static async open(prepared: PreparedTraining, opts: GradientOptions): Promise<Session> {
-    return Session.create(prepared.training.model, { allowSpinning: false, ...opts.session });
+    return Session.create(prepared.training.model, { allowSpinning: 'during-run', ...opts.session });
   }
 
   protected async runWith(feeds: Record<string, Feed>, extra: string[]): Promise<{ out: Record<string, { data: ArrayLike<number | bigint>; dims: number[] }>; gradients: Map<string, Float32Array> }> {

@@ -28,7 +28,7 @@ export class ReferenceLogProbs {
   static async create(model: string | Model, opts: { logits?: string; session?: SessionOptions } = {}): Promise<ReferenceLogProbs> {
     const source = typeof model === 'string' ? loadModel(model) : model;
     const head = addTokenLogProbHead(stripKvCache(source).model, { logits: opts.logits, from: LOGITS_FROM }).model;
-    return new ReferenceLogProbs(head, await Session.create(head, { allowSpinning: false, ...opts.session }));
+    return new ReferenceLogProbs(head, await Session.create(head, { allowSpinning: 'during-run', ...opts.session }));
   }
 
   /**

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { SIGNED_LUT, SIGNED_MAP, UNSIGNED_LUT, UNSIGNED_MAP, quantize, quantizeBinarySearch } from '../../src/optim/quant8.js';
+import { SIGNED_MAP, UNSIGNED_MAP, lookupTableOf, quantize, quantizeBinarySearch } from '../../src/optim/quant8.js';
 import { mulberry32 } from '../../src/random.js';
+
+const SIGNED_LUT = lookupTableOf(SIGNED_MAP);
+const UNSIGNED_LUT = lookupTableOf(UNSIGNED_MAP);
 
 describe('dynamic tree quantization map (bitsandbytes create_dynamic_map)', () => {
   it('has 256 sorted codes spanning [-1, 1] (signed) and [0, 1] (unsigned)', () => {

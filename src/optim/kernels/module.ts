@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { WasmArena } from '../arena.js';
-import { SIGNED_LUT, SIGNED_MAP, UNSIGNED_LUT, UNSIGNED_MAP } from '../quant8.js';
+import { SIGNED_MAP, UNSIGNED_MAP, lookupTableOf } from '../quant8.js';
 import { KernelPool } from './pool.js';
 import { SPLIT_KERNELS, splitExports, type Threads } from './split.js';
 
@@ -128,9 +128,9 @@ export function kernelsFor(arena: WasmArena): ArenaKernels {
         const umap = arena.f32(258).fill(Infinity);
         umap.set(UNSIGNED_MAP);
         const slut = arena.u8(65536);
-        slut.set(SIGNED_LUT);
+        slut.set(lookupTableOf(SIGNED_MAP));
         const ulut = arena.u8(65536);
-        ulut.set(UNSIGNED_LUT);
+        ulut.set(lookupTableOf(UNSIGNED_MAP));
         const scratch = arena.f32(2 * 4096);
         q8 = { smap: smap.byteOffset, umap: umap.byteOffset, slut: slut.byteOffset, ulut: ulut.byteOffset, scratch: scratch.byteOffset };
       }

@@ -39,7 +39,7 @@ export function frozenLogps(model: ReferenceLogProbs, rows: readonly Rollout[], 
  */
 export async function liveValues(ctx: RunContext, forward: Model, output: string, trained: () => Map<string, Float32Array>): Promise<Required<Pick<ExperienceStep, 'run' | 'release'>>> {
   const model = initializersAsInputs(forward, [...trained().keys()]);
-  const session = await Session.create(model, { allowSpinning: false, ...ctx.session });
+  const session = await Session.create(model, { allowSpinning: 'during-run', ...ctx.session });
   const pad = ctx.dir.tokenizer.padTokenId;
   return {
     async run(exp) {

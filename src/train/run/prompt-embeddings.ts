@@ -46,7 +46,7 @@ export class PromptEmbedder {
     const output = embeddingOutput(loaded);
     const model = stripKvCache(loaded).model;
     if (!model.graph.outputs.some((o) => o.name === output)) model.graph.outputs.push({ name: output, dtype: 'float32' });
-    const session = await Session.create(model, { allowSpinning: false, ...opts.session });
+    const session = await Session.create(model, { allowSpinning: 'during-run', ...opts.session });
     return new PromptEmbedder(model, session, output, opts.chunk ?? 16);
   }
 
