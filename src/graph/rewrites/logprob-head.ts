@@ -52,6 +52,8 @@ function sliceFrom(b: GraphBuilder, x: Value, from: Value): Value {
 function outputProjection(g: Graph, logits: string): Node | undefined {
   const made = producers(g);
   let n = made.get(logits);
+  // Identity names the output in graphs our builders write (and in some exports): look through it.
+  while (n?.opType === 'Identity' && !n.domain) n = made.get(n.inputs[0]!);
   if (n?.opType === 'Add' && !n.domain) n = n.inputs.map((v) => made.get(v)).find((p) => p?.opType === 'MatMul' && !p.domain);
   return n?.opType === 'MatMul' && !n.domain ? n : undefined;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadModel, Session, type Model } from '../../../src/graph/index.js';
-import { addNextTokenLoss, addTokenLogProbHead, addWeightedLogProbLoss } from '../../../src/graph/rewrites/index.js';
+import { addNextTokenLoss, addTokenLogProbHead, addWeightedLogProbLoss, stripKvCache } from '../../../src/graph/rewrites/index.js';
+import { buildGpt2, buildLlama } from '../../../src/models/fixtures/index.js';
 import { loadTorchReference } from '../../fixtures/torch/reference.js';
 
 describe('log-prob head and token losses on a torch-exported GPT-2', () => {
@@ -57,13 +58,32 @@ describe('log-prob head and token losses on a torch-exported GPT-2', () => {
     const projection = model.graph.nodes.find((n) => n.opType === 'MatMul' && n.outputs.includes('logits'))!;
     expect(model.graph.nodes.find((n) => n.outputs.includes(projection.inputs[0]!))!.opType).toBe('Slice');
     await check(model);
-    // Logits not straight out of a MatMul (a head that scales them, say): the log-softmax still starts at `from`.
+    // Logits not straight out of a MatMul (a head that scales them, by 1 here so torch's numbers hold): the log-softmax still starts at `from`.
     const wrapped = loadModel(ref.onnxFile);
     wrapped.graph.nodes.find((n) => n.outputs.includes('logits'))!.outputs = ['raw_logits'];
-    wrapped.graph.nodes.push({ opType: 'Identity', inputs: ['raw_logits'], outputs: ['logits'], name: 'scaled_head', domain: '', attrs: {} });
+    wrapped.graph.initializers.set('head_scale', { dtype: 'float32', dims: [], data: Float32Array.of(1) });
+    wrapped.graph.nodes.push({ opType: 'Mul', inputs: ['raw_logits', 'head_scale'], outputs: ['logits'], name: 'scaled_head', domain: '', attrs: {} });
     const fallback = addTokenLogProbHead(wrapped, { from: 'logits_from' }).model;
+    expect(fallback.graph.nodes.find((n) => n.opType === 'MatMul' && n.outputs.includes('raw_logits'))!.inputs[0]).not.toMatch(/slice/i);
     expect(fallback.graph.nodes.find((n) => n.opType === 'LogSoftmax')!.inputs[0]).not.toBe('logits');
     await check(fallback);
+  });
+
+  it('with `from`, slices the projection\'s input through the Identity that names the logits (the GPT-2 and Llama builders\' graphs)', () => {
+    const models = {
+      gpt2: buildGpt2({ vocabSize: 64, nPositions: 32, nEmbd: 16, nLayer: 1, nHead: 2, layerNormEpsilon: 1e-5 }, { kind: 'lm' }, 0),
+      llama: buildLlama({ vocabSize: 64, hiddenSize: 16, intermediateSize: 32, numLayers: 1, numHeads: 2, numKvHeads: 1, tieWordEmbeddings: true }, 0),
+    };
+    for (const [name, source] of Object.entries(models)) {
+      const named = source.graph.nodes.find((n) => n.outputs.includes('logits'))!;
+      expect(named.opType, name).toBe('Identity');
+      const { model } = addTokenLogProbHead(stripKvCache(source).model, { from: 'logits_from' });
+      const made = new Map(model.graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+      const projection = made.get(made.get('logits')!.inputs[0]!)!;
+      expect(projection.opType, name).toBe('MatMul');
+      expect(made.get(projection.inputs[0]!)!.opType, name).toBe('Slice');
+      expect(model.graph.nodes.find((n) => n.opType === 'LogSoftmax')!.inputs[0], name).toBe('logits');
+    }
   });
 
   it('names the missing value when the logits are not in the graph', () => {
