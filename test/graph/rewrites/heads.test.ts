@@ -72,7 +72,7 @@ describe('log-prob head and token losses on a torch-exported GPT-2', () => {
   it('with `from`, slices the projection\'s input through the Identity that names the logits (the GPT-2 and Llama builders\' graphs)', () => {
     const models = {
       gpt2: buildGpt2({ vocabSize: 64, nPositions: 32, nEmbd: 16, nLayer: 1, nHead: 2, layerNormEpsilon: 1e-5 }, { kind: 'lm' }, 0),
-      llama: buildLlama({ vocabSize: 64, hiddenSize: 16, intermediateSize: 32, numLayers: 1, numHeads: 2, numKvHeads: 1, tieWordEmbeddings: true }, 0),
+      llama: buildLlama({ vocabSize: 64, hiddenSize: 16, intermediateSize: 32, numLayers: 1, numHeads: 2, numKvHeads: 1, ropeTheta: 10000, rmsNormEps: 1e-6, attentionBias: true, tieWordEmbeddings: true }, 0),
     };
     for (const [name, source] of Object.entries(models)) {
       const named = source.graph.nodes.find((n) => n.outputs.includes('logits'))!;
