@@ -113,7 +113,6 @@ function describePeer(hello) {
   return `PyTorch ${hello.torch} eager, OpenBLAS kernel ${hello.core} (${env}), ${hello.threads} torch threads / ${hello.blasThreads} BLAS threads, OMP_WAIT_POLICY=${hello.env.OMP_WAIT_POLICY}`;
 }
 
-/** --dist measures the built package: refuse a dist/ older than a source file (it would measure other code). */
 /** --spinning: onnxruntime's intra-op spinning during runs only (the Trainer's default), always on, or off. */
 function spinningFlag(value) {
   const modes = { 'during-run': 'during-run', on: true, off: false };
@@ -121,6 +120,7 @@ function spinningFlag(value) {
   return modes[value];
 }
 
+/** --dist measures the built package: refuse a dist/ older than a source file (it would measure other code). */
 function checkDistFresh() {
   const root = path.resolve(here, '..');
   const newest = (dir) => fs.readdirSync(dir, { recursive: true }).map((f) => path.join(dir, String(f))).filter((f) => fs.statSync(f).isFile()).reduce((m, f) => Math.max(m, fs.statSync(f).mtimeMs), 0);

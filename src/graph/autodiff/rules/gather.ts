@@ -2,8 +2,8 @@
 // with reduction='add' (opset >= 16), never OneHot (DESIGN.md). Not ScatterND: onnxruntime's CPU
 // ScatterND (1.30, scatter_nd.cc) splits the updates over the intra-op threads with no
 // synchronisation, so repeated indices (an embedding's repeated tokens, positions repeated over a
-// batch) lose additions: 3 of 200 runs on 2 threads, 30 of 200 with spinning, where ScatterElements,
-// a serial loop there, lost none (test/graph/autodiff/scatter-race.test.ts). When the same parameter
+// batch) lose additions (an embedding gradient on 2 spinning threads: 72 of 200 runs), where
+// ScatterElements, a serial loop there, lost none (test/graph/autodiff/scatter-race.test.ts). When the same parameter
 // also gets a dense gradient (a tied LM head), the walker folds the dense sum in as the scatter's
 // data instead of zeros.
 
