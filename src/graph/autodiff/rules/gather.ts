@@ -88,12 +88,12 @@ const gatherND: GradientRule = (c) => {
   const xd = c.dims(x)!;
   const rank = xd.length;
   const xShape = c.shapeOf(x);
-  const dimOf = (j: number): Value => (typeof xd[j] === 'number' ? g.scalar(xd[j] as number, 'int64') : g.squeeze(g.slice(g.shape(x), [j], [j + 1]), [0]));
+  const size = xd.slice(0, k).map((d, j) => (typeof d === 'number' ? g.scalar(d, 'int64') : g.squeeze(g.slice(g.shape(x), [j], [j + 1]), [0])));
   let row: Value | undefined;
   for (let j = 0; j < k; j++) {
     const ij = g.squeeze(g.slice(idx, [j], [j + 1], [-1]), [-1]);
-    const wrapped = g.where(g.less(ij, g.scalar(0, 'int64')), g.add(ij, dimOf(j)), ij);
-    row = row === undefined ? wrapped : g.add(g.mul(row, dimOf(j)), wrapped);
+    const wrapped = g.where(g.less(ij, g.scalar(0, 'int64')), g.add(ij, size[j]!), ij);
+    row = row === undefined ? wrapped : g.add(g.mul(row, size[j]!), wrapped);
   }
   const rest = xd.slice(k);
   const restStatic = rest.every((d) => typeof d === 'number');
