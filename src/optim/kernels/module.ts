@@ -36,6 +36,7 @@ export interface KernelExports {
   soap_adam(g: number, m: number, v: number, out: number, n: number, b1: number, b2: number, c1: number, c2: number, eps: number): void;
   scale_to(x: number, out: number, n: number, s: number): void;
   transpose(src: number, rows: number, cols: number, dst: number): void;
+  transpose_columns(src: number, rows: number, cols: number, dst: number, first: number, count: number): void;
   apply_step(p: number, u: number, n: number, lr: number, keep: number): void;
   adam8bit_step(p: number, g: number, mq: number, vq: number, mabs: number, vabs: number, n: number, block: number, smap: number, umap: number, slut: number, ulut: number, scratch: number, lr: number, b1: number, b2: number, c1: number, c2: number, eps: number, ibc1: number, ibc2: number, gscale: number, decayPost: number): void;
 }

@@ -693,6 +693,40 @@ void transpose(const float *R src, int rows, int cols, float *R dst) {
     for (int c = 0; c < cols; c++) dst[(long)c * rows + r] = src[(long)r * cols + c];
 }
 
+// dst[c rows + r] = src[r cols + c] for the columns c in [first, first + count) of src: the rows
+// [first, first + count) of dst, so that threads given disjoint column ranges write disjoint bytes.
+// 4 x 4 tiles (four loads, eight shuffles, four stores) inside 512 x 512 blocks: measured on a
+// 768 x 50257 matrix (a tied GPT-2 head's gradient), 27 ms on one thread against 218 ms for the
+// plain loop above, and 45-100 ms for blocks of 16-128 (the source's rows are 200 KB apart).
+#define TRANSPOSE_BLOCK 512
+void transpose_columns(const float *R src, int rows, int cols, float *R dst, int first, int count) {
+  int end = first + count;
+  for (int r0 = 0; r0 < rows; r0 += TRANSPOSE_BLOCK)
+    for (int c0 = first; c0 < end; c0 += TRANSPOSE_BLOCK) {
+      int r1 = r0 + TRANSPOSE_BLOCK < rows ? r0 + TRANSPOSE_BLOCK : rows;
+      int c1 = c0 + TRANSPOSE_BLOCK < end ? c0 + TRANSPOSE_BLOCK : end;
+      int r = r0;
+      for (; r + 4 <= r1; r += 4) {
+        const float *s = src + (long)r * cols;
+        int c = c0;
+        for (; c + 4 <= c1; c += 4) {
+          v128_t a = wasm_v128_load(s + c), b = wasm_v128_load(s + cols + c);
+          v128_t e = wasm_v128_load(s + 2L * cols + c), d = wasm_v128_load(s + 3L * cols + c);
+          v128_t ab0 = wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), ab1 = wasm_i32x4_shuffle(a, b, 2, 6, 3, 7);
+          v128_t ed0 = wasm_i32x4_shuffle(e, d, 0, 4, 1, 5), ed1 = wasm_i32x4_shuffle(e, d, 2, 6, 3, 7);
+          wasm_v128_store(dst + (long)c * rows + r, wasm_i64x2_shuffle(ab0, ed0, 0, 2));
+          wasm_v128_store(dst + (long)(c + 1) * rows + r, wasm_i64x2_shuffle(ab0, ed0, 1, 3));
+          wasm_v128_store(dst + (long)(c + 2) * rows + r, wasm_i64x2_shuffle(ab1, ed1, 0, 2));
+          wasm_v128_store(dst + (long)(c + 3) * rows + r, wasm_i64x2_shuffle(ab1, ed1, 1, 3));
+        }
+        for (; c < c1; c++)
+          for (int k = 0; k < 4; k++) dst[(long)c * rows + r + k] = s[(long)k * cols + c];
+      }
+      for (; r < r1; r++)
+        for (int c = c0; c < c1; c++) dst[(long)c * rows + r] = src[(long)r * cols + c];
+    }
+}
+
 // The chain after scaleBySoap: p = (p - lr u)(1 - decay) (learning rate, then weight decay of the updated p).
 void apply_step(float *R p, const float *R u, int n, float lr, float keep) {
   for (int i = 0; i < n; i++) p[i] = (p[i] - lr * u[i]) * keep;

@@ -4,7 +4,8 @@
 // exactly what one call over [0, n) computes: bit-identical results. Split points are multiples of
 // 16 entries (64 bytes, and a multiple of the kernels' 4-lane vectors, so each entry takes the same
 // vector or scalar path as in one call) and of the kernel's block where it has one. Reductions
-// (norms, row dots), gemm and transposes stay on the calling thread.
+// (norms, row dots), gemm and SOAP's small transposes stay on the calling thread; transpose_columns
+// (a large gradient turned around) splits over the source's columns, which are the rows it writes.
 
 import type { KernelExports } from './module.js';
 
@@ -17,6 +18,10 @@ interface SplitSpec {
   perBlock?: number[];
   /** The argument holding n. */
   n: number;
+  /** An argument holding the index of the first entry (moved by the split instead of the pointers). */
+  offset?: number;
+  /** Entries of work in a call, compared with the split threshold (default: n). */
+  work?: (args: number[]) => number;
   /** The argument holding the kernel's block size (split points are multiples of it). */
   block?: number;
   /** A fixed block the kernel works in (exadam_step's EXADAM_BLOCK in optim_kernels.c). */
@@ -43,6 +48,7 @@ const SPLITS: Partial<Record<keyof KernelExports, SplitSpec>> = {
   soap_adam: { f32: [0, 1, 2, 3], n: 4 },
   scale_to: { f32: [0, 1], n: 2 },
   apply_step: { f32: [0, 1], n: 2 },
+  transpose_columns: { f32: [], offset: 4, n: 5, work: (a) => a[1]! * a[5]! },
   adam8bit_step: { f32: [0, 1], u8: [2, 3], perBlock: [4, 5], n: 6, block: 7, scratch: 12, scratchFloats: (a) => 2 * a[7]! },
 };
 
@@ -71,6 +77,7 @@ function shifted(spec: SplitSpec, args: number[], first: number, count: number):
   const block = spec.block === undefined ? 1 : args[spec.block]!;
   // first is a multiple of the block: whole blocks move.
   for (const i of spec.perBlock ?? []) move(i, (4 * first) / block);
+  if (spec.offset !== undefined) out[spec.offset] = args[spec.offset]! + first;
   out[spec.n] = count;
   return out;
 }
@@ -86,7 +93,7 @@ export function splitExports(x: KernelExports, threads: () => Threads, from: num
     const one = x[name] as (...a: number[]) => void;
     out[name] = (...args: number[]) => {
       const n = args[spec.n]!;
-      if (n < from) return one(...args);
+      if ((spec.work?.(args) ?? n) < from) return one(...args);
       const pool = threads();
       const block = spec.block === undefined ? 1 : args[spec.block]!;
       const base = spec.unit ?? 16;
