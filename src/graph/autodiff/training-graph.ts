@@ -6,6 +6,7 @@ import { fail } from '../../errors.js';
 import { isFloat } from '../dtypes.js';
 import type { Model } from '../ir.js';
 import { fuseGeluForTraining } from '../rewrites/fused-elementwise.js';
+import { maskWhereAsBias } from '../rewrites/mask-bias.js';
 import { createShapeEnv, isUnknownDim, typeOf } from './shapes.js';
 import { appendGradients, copyModel } from './walker.js';
 
@@ -28,6 +29,12 @@ export interface TrainingGraphSpec {
    * elementwise passes instead of the ~20 the region's own ops differentiate into.
    */
   fuseGelu?: boolean;
+  /**
+   * Rewrite attention masks Where(keep, scores, fill <= -1e9) as Add(Mul(scores, keepF), bias), keepF
+   * and bias built once per mask (default true): the same values and gradients, with broadcast
+   * passes that onnxruntime runs faster than a broadcasting Where (src/graph/rewrites/mask-bias.ts).
+   */
+  maskAsBias?: boolean;
 }
 
 export interface TrainingGraph {
@@ -45,7 +52,8 @@ const DEFAULT_GRAD_NAME = (param: string) => `grad.${param}`;
 
 export function buildTrainingGraph(spec: TrainingGraphSpec): TrainingGraph {
   const fused = spec.fuseGelu === false ? undefined : fuseGeluForTraining(spec.model, [spec.loss, ...(spec.outputs ?? [])]);
-  const model = copyModel(fused ?? spec.model);
+  const masked = spec.maskAsBias === false ? undefined : maskWhereAsBias(fused ?? spec.model);
+  const model = copyModel(masked ?? fused ?? spec.model);
   const graph = model.graph;
   const gradName = spec.gradName ?? DEFAULT_GRAD_NAME;
   const seen = new Set<string>();

@@ -43,7 +43,8 @@ const ELEMENTWISE: Record<string, Scalar> = {
 const geluTanh = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
 const SAMPLES = Array.from({ length: 41 }, (_, i) => (i - 20) * 0.4);
 
-function scalarOf(g: Graph, made: Map<string, Node>, name: string): number | undefined {
+/** The value of a one-element initializer or Constant, if `name` is one. */
+export function scalarOf(g: Graph, made: Map<string, Node>, name: string): number | undefined {
   const t = g.initializers.get(name) ?? (made.get(name)?.opType === 'Constant' ? (made.get(name)!.attrs.value?.value as { data?: ArrayLike<number> } | undefined) : undefined);
   const data = t?.data as ArrayLike<number | bigint> | undefined;
   return data?.length === 1 ? Number(data[0]) : undefined;
