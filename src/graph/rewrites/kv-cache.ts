@@ -54,9 +54,32 @@ export function stripKvCache(source: Model, opts: { batchFrom?: string } = {}): 
     }
   }
   g.nodes.push(...body);
+  bypassEmptyConcats(g, new Set(past.map((v) => v.name)));
   declareMaskLikeIds(g, past.length > 0);
   uniquifyNodeNames(g);
   return { model, removedInputs: [...past.map((v) => v.name), ...(branch ? [CACHE_BRANCH] : [])], removedOutputs };
+}
+
+/**
+ * Concat(past, new) with the past now empty is a copy of the new keys or values (and, in the
+ * backward, a Slice copying their gradient back out): its readers read the new part directly.
+ * Measured at GPT-2-small, 2 x 128 tokens: 24 such Concats, 2.2 ms of a DPO run's forward alone.
+ * The empty constants stay where something else reads them (the past length from their Shape).
+ */
+function bypassEmptyConcats(g: Model['graph'], empty: Set<string>): void {
+  if (empty.size === 0) return;
+  const outputs = new Set(g.outputs.map((o) => o.name));
+  const renamed = new Map<string, string>();
+  g.nodes = g.nodes.filter((n) => {
+    if (n.opType !== 'Concat' || (n.domain ?? '') !== '' || outputs.has(n.outputs[0]!)) return true;
+    const rest = n.inputs.filter((i) => !empty.has(i));
+    if (rest.length !== 1 || rest.length === n.inputs.length) return true;
+    renamed.set(n.outputs[0]!, renamed.get(rest[0]!) ?? rest[0]!);
+    return false;
+  });
+  for (const n of g.nodes) n.inputs = n.inputs.map((i) => renamed.get(i) ?? i);
+  const read = new Set(g.nodes.flatMap((n) => n.inputs));
+  g.nodes = g.nodes.filter((n) => !n.outputs.every((o) => empty.has(o) && !read.has(o)));
 }
 
 /**

@@ -83,5 +83,23 @@ describe('KV-cache stripping', () => {
     const out = await (await Session.create(model)).run({ input_ids: { dtype: 'int64', dims: [2, 2], data: BigInt64Array.of(1n, 2n, 3n, 4n) } });
     // Each row sums its ids over 2 heads and 3 channels: (1+2)*6 and (3+4)*6.
     expect([...(out.logits!.data as Float32Array)]).toEqual([18, 42]);
+    // Concat(empty past, k) is k: the copy and the empty constant nothing else reads are gone (the
+    // one Concat left builds the constant's shape).
+    expect(model.graph.nodes.filter((n) => n.opType === 'Concat')).toHaveLength(1);
+    expect(model.graph.nodes.some((n) => n.outputs.includes('past_key_values.0.key'))).toBe(false);
+  });
+
+  it('keeps the empty past where something else reads it (the past length from its Shape)', async () => {
+    const g = new GraphBuilder({ opset: 17 });
+    const ids = g.input('input_ids', 'int64', ['batch', 'sequence']);
+    const past = g.input('past_key_values.0.key', 'float32', ['batch', 2, 'past', 3]);
+    const k = g.expand(g.unsqueeze(g.cast(ids, 'float32'), [1, 3]), g.int64s([1, 2, 1, 3]));
+    const pastLength = g.cast(g.slice(g.shape(past), [2], [3]), 'float32');
+    g.output(g.add(g.reduceSum(g.concat([past, k], 2), [1, 2, 3], false), pastLength), 'logits');
+    const { model } = stripKvCache(g.toModel());
+    expect(model.graph.nodes.filter((n) => n.opType === 'Concat')).toHaveLength(1);
+    expect(model.graph.nodes.some((n) => n.outputs.includes('past_key_values.0.key'))).toBe(true);
+    const out = await (await Session.create(model)).run({ input_ids: { dtype: 'int64', dims: [2, 2], data: BigInt64Array.of(1n, 2n, 3n, 4n) } });
+    expect([...(out.logits!.data as Float32Array)]).toEqual([18, 42]);
   });
 });
