@@ -110,8 +110,8 @@ export function rowScattersOutside<T extends { model: Model; gradients: Map<stri
     const t = typeOf(env, name);
     graph.outputs.push({ name, dtype: t?.dtype ?? 'float32', dims: t?.dims?.every((d) => typeof d === 'number') ? t.dims : undefined });
   };
+  let prod = producers(graph);
   for (const [param, grad] of training.gradients) {
-    const prod = producers(graph);
     const scatter = prod.get(grad);
     if (scatter?.opType !== 'ScatterElements' || attrString(scatter, 'reduction') !== 'add' || attrInt(scatter, 'axis', 0) !== 0) continue;
     const dims = typeOf(env, grad)?.dims;
@@ -138,6 +138,7 @@ export function rowScattersOutside<T extends { model: Model; gradients: Map<stri
     addOutput(updates);
     graph.outputs = graph.outputs.filter((o) => o.name !== grad);
     removeWithDeadInputs(graph, scatter);
+    prod = producers(graph);
     scatters.set(param, { dense, rows, updates, dims: [dims[0] as number, dims[1] as number] });
   }
   return { training: { ...training, model }, scatters };
