@@ -29,11 +29,13 @@ function transposeOnHeap(src: Float32Array, rows: number, cols: number, dst: Flo
  */
 export function transposerFor(allocator: unknown): { transpose: Transposer; fast: boolean } {
   if (!(allocator instanceof WasmArena)) return { transpose: transposeOnHeap, fast: false };
-  const x = kernelsFor(allocator).x;
+  // The kernels are instantiated at the first transpose, off the trainer's start-up path.
   return {
     fast: true,
     transpose: (src, rows, cols, dst) =>
-      allocator.contains(src) && allocator.contains(dst) ? x.transpose_columns(src.byteOffset, rows, cols, dst.byteOffset, 0, cols) : transposeOnHeap(src, rows, cols, dst),
+      allocator.contains(src) && allocator.contains(dst)
+        ? kernelsFor(allocator).x.transpose_columns(src.byteOffset, rows, cols, dst.byteOffset, 0, cols)
+        : transposeOnHeap(src, rows, cols, dst),
   };
 }
 
