@@ -13,11 +13,13 @@
 // Semantics: the same values for finite scores (kept: x * 1 + 0 = x; masked: x * 0 + fill = fill)
 // and the same gradient (dy * keepF = Where(keep, dy, 0) for finite dy), rows masked everywhere
 // (left padding) included. A score of +-inf or NaN at a masked position would give NaN where the
-// Where gave the fill. Only fills at or below -1e9 (float32's lowest, -inf, the builders' -1e9)
-// are taken for masks; other Wheres are left alone.
+// Where gave the fill. Only Wheres with a fill at or below -1e9 (float32's lowest, -inf, the
+// builders' -1e9) and a condition broadcast over the scores (a mask shared by the heads) are taken
+// for masks: with a full-size condition the one Where is the cheaper form.
 
 import type { DType } from '../dtypes.js';
 import type { Graph, Model, Node } from '../ir.js';
+import { createShapeEnv, typeOf, type ShapeEnv } from '../autodiff/shapes.js';
 import { cloneModel } from './lora.js';
 import { scalarOf } from './fused-elementwise.js';
 
@@ -26,10 +28,19 @@ const MASK_FILL_AT_MOST = -1e9;
 
 const isFloat = (dtype: string | undefined): dtype is 'float32' | 'float64' => dtype === 'float32' || dtype === 'float64';
 
-function maskedFill(g: Graph, made: Map<string, Node>, n: Node): number | undefined {
+/** Whether `keep` is broadcast over some axis of `scores` (a mask shared by the heads): else the Where is the cheaper form. */
+function broadcasts(env: ShapeEnv, keep: string, scores: string): boolean {
+  const k = typeOf(env, keep)?.dims;
+  const x = typeOf(env, scores)?.dims;
+  if (!k || !x || k.length > x.length) return false;
+  const offset = x.length - k.length;
+  return offset > 0 || k.some((d, i) => d === 1 && x[i + offset] !== 1);
+}
+
+function maskedFill(g: Graph, made: Map<string, Node>, env: ShapeEnv, n: Node): number | undefined {
   if (n.opType !== 'Where' || (n.domain ?? '') !== '' || n.inputs.length !== 3) return undefined;
   const fill = scalarOf(g, made, n.inputs[2]!);
-  return fill !== undefined && fill <= MASK_FILL_AT_MOST ? fill : undefined;
+  return fill !== undefined && fill <= MASK_FILL_AT_MOST && broadcasts(env, n.inputs[0]!, n.inputs[1]!) ? fill : undefined;
 }
 
 /** The fill's dtype, from its initializer or Constant. */
@@ -46,7 +57,10 @@ function dtypeOf(g: Graph, made: Map<string, Node>, name: string): DType | undef
 export function maskWhereAsBias(model: Model): Model | undefined {
   const made = new Map<string, Node>();
   for (const n of model.graph.nodes) for (const o of n.outputs) made.set(o, n);
-  if (!model.graph.nodes.some((n) => maskedFill(model.graph, made, n) !== undefined && isFloat(dtypeOf(model.graph, made, n.inputs[2]!)))) return undefined;
+  const candidates = model.graph.nodes.filter((n) => n.opType === 'Where' && scalarOf(model.graph, made, n.inputs[2] ?? '') !== undefined);
+  if (candidates.length === 0) return undefined;
+  const env = createShapeEnv(model);
+  if (!candidates.some((n) => maskedFill(model.graph, made, env, n) !== undefined && isFloat(dtypeOf(model.graph, made, n.inputs[2]!)))) return undefined;
   const out = cloneModel(model);
   const g = out.graph;
   made.clear();
@@ -54,7 +68,7 @@ export function maskWhereAsBias(model: Model): Model | undefined {
   const biases = new Map<string, string>();
   const nodes: Node[] = [];
   for (const n of g.nodes) {
-    const fill = maskedFill(g, made, n);
+    const fill = maskedFill(g, made, env, n);
     const dtype = dtypeOf(g, made, n.inputs[2]!);
     if (fill === undefined || !isFloat(dtype)) {
       nodes.push(n);

@@ -3,7 +3,7 @@
 // over the scores left in the forward or the backward.
 import { describe, expect, it } from 'vitest';
 import { buildTrainingGraph, createShapeEnv, typeOf } from '../../../src/graph/autodiff/index.js';
-import { loadModel, type Model } from '../../../src/graph/index.js';
+import { GraphBuilder, loadModel, type Model } from '../../../src/graph/index.js';
 import { maskWhereAsBias } from '../../../src/graph/rewrites/mask-bias.js';
 import { addNextTokenLoss, addTokenLogProbHead, selectTrainable, stripKvCache } from '../../../src/graph/rewrites/index.js';
 import { buildGpt2, buildLlama } from '../../../src/models/fixtures/index.js';
@@ -72,5 +72,18 @@ describe('maskWhereAsBias', () => {
     const soft = structuredClone(loss);
     for (const n of soft.graph.nodes) if (n.opType === 'Where' && soft.graph.initializers.get(n.inputs[2]!)?.data[0] === -1e9) soft.graph.initializers.set(n.inputs[2]!, { dtype: 'float32', dims: [], data: Float32Array.from([-5]) });
     expect(maskWhereAsBias(soft)).toBeUndefined();
+  });
+
+  it('takes only a condition broadcast over the scores: a full-size one stays a Where', () => {
+    const masked = (keepDims: number[]) => {
+      const g = new GraphBuilder({ opset: 17 });
+      const keep = g.input('keep', 'bool', keepDims);
+      g.output(g.where(keep, g.input('x', 'float32', [2, 3]), g.scalar(-1e9)), 'y', 'float32', [2, 3]);
+      return maskWhereAsBias(g.toModel());
+    };
+    const rewritten = (m: Model | undefined) => !!m && !m.graph.nodes.some((n) => n.opType === 'Where' && n.inputs.includes('x')) && m.graph.nodes.some((n) => n.opType === 'Mul' && n.inputs.includes('x'));
+    expect(masked([2, 3])).toBeUndefined();
+    expect(rewritten(masked([2, 1]))).toBe(true);
+    expect(rewritten(masked([3]))).toBe(true);
   });
 });
