@@ -114,7 +114,8 @@ export function rowScattersOutside<T extends { model: Model; gradients: Map<stri
   for (const [param, grad] of training.gradients) {
     const scatter = prod.get(grad);
     if (scatter?.opType !== 'ScatterElements' || attrString(scatter, 'reduction') !== 'add' || attrInt(scatter, 'axis', 0) !== 0) continue;
-    const dims = typeOf(env, grad)?.dims;
+    // The parameter's own dims (a graph input): inference may lose one through the head's products.
+    const dims = typeOf(env, param)?.dims;
     if (dims?.length !== 2 || !dims.every((d) => typeof d === 'number')) continue;
     const rows = rowsOf(scatter.inputs[1]!, prod, env);
     const updates = scatter.inputs[2]!;
