@@ -52,6 +52,12 @@ export interface ParamAllocator {
   f32(n: number): Float32Array;
   /** Whether `view` lies in this allocator's memory (a model loaded into the arena: see shareSource). */
   contains?(view: ArrayBufferView): boolean;
+  /** Bytes still free (an arena has a fixed size). */
+  readonly bytesFree?: number;
+  /** Offset where the next allocation starts: a mark for prefaultSince. */
+  readonly end?: number;
+  /** Fault in, off the main thread, the pages allocated since `mark`. */
+  prefaultSince?(mark: number): Promise<boolean>;
 }
 
 /** buildTrainingGraph's result, as far as the trainer reads it. */
@@ -313,11 +319,10 @@ export class Trainer {
     for (const [param, plan] of this.scatters) {
       if (!plan.dense?.transposed) continue;
       const n = plan.dims[0] * plan.dims[1];
-      const arena = alloc as { bytesFree?: number; end?: number; prefaultSince?(mark: number): Promise<boolean> };
-      const fits = arena.bytesFree === undefined || arena.bytesFree >= 4 * n + 64;
-      const mark = arena.end;
+      const fits = alloc.bytesFree === undefined || alloc.bytesFree >= 4 * n + 64;
+      const mark = alloc.end;
       this.transposedParts.set(param, fits ? alloc.f32(n) : new Float32Array(n));
-      if (fits && mark !== undefined) await arena.prefaultSince?.(mark);
+      if (fits && mark !== undefined) await alloc.prefaultSince?.(mark);
     }
   }
 

@@ -15,7 +15,8 @@
 // A graph that already computes it as Transpose([d, V]) (the fixtures' MatMul against a transposed
 // embedding) gives up its Transpose instead.
 
-import { attrInt, attrInts, attrString, consumers, producers, type Graph, type Model, type Node } from '../ir.js';
+import { GraphBuilder } from '../builder.js';
+import { attrInt, attrInts, attrString, consumers, onnxOpset, producers, type Graph, type Model, type Node } from '../ir.js';
 import { createShapeEnv, typeOf, type ShapeEnv } from './shapes.js';
 import { copyModel } from './walker.js';
 
@@ -87,13 +88,6 @@ function removeWithDeadInputs(graph: Graph, node: Node): void {
   for (const name of [...graph.initializers.keys()]) if (!read.has(name) && !outputs.has(name) && !graph.inputs.some((i) => i.name === name)) graph.initializers.delete(name);
 }
 
-function uniqueName(graph: Graph, base: string): string {
-  const taken = new Set([...graph.nodes.flatMap((n) => n.outputs), ...graph.inputs.map((i) => i.name), ...graph.initializers.keys()]);
-  let name = base;
-  for (let i = 1; taken.has(name); i++) name = `${base}_${i}`;
-  return name;
-}
-
 /**
  * A copy of `training` whose embedding gradients (a row scatter-add ending the gradient, as the
  * gather rule emits it, into a static [rows, cols] parameter) leave the graph as their dense part
@@ -111,6 +105,7 @@ export function rowScattersOutside<T extends { model: Model; gradients: Map<stri
     graph.outputs.push({ name, dtype: t?.dtype ?? 'float32', dims: t?.dims?.every((d) => typeof d === 'number') ? t.dims : undefined });
   };
   let prod = producers(graph);
+  let builder: GraphBuilder | undefined;
   for (const [param, grad] of training.gradients) {
     const scatter = prod.get(grad);
     if (scatter?.opType !== 'ScatterElements' || attrString(scatter, 'reduction') !== 'add' || attrInt(scatter, 'axis', 0) !== 0) continue;
@@ -128,9 +123,9 @@ export function rowScattersOutside<T extends { model: Model; gradients: Map<stri
     if (isZeroFill(baseNode)) dense = undefined;
     else if (turn && baseNode.opType === 'Transpose' && (attrInts(baseNode, 'perm') ?? [1, 0]).join() === '1,0') dense = { output: baseNode.inputs[0]!, transposed: true };
     else if (turn && isTransposedLeftProduct(baseNode)) {
-      // (a^T b)^T = b^T a: the same product with its operands swapped.
-      const output = uniqueName(graph, `${grad}.transposed`);
-      graph.nodes.splice(graph.nodes.indexOf(baseNode), 0, { opType: 'Gemm', inputs: [baseNode.inputs[1]!, baseNode.inputs[0]!], outputs: [output], name: `${output}_gemm`, domain: '', attrs: { transA: { type: 'int', value: 1 } } });
+      // (a^T b)^T = b^T a: the same product with its operands swapped, appended (only an output reads it).
+      builder ??= new GraphBuilder({ graph, opset: onnxOpset(model) });
+      const output = builder.op1('Gemm', [baseNode.inputs[1]!, baseNode.inputs[0]!], { transA: 1 });
       env.types.set(output, { dtype: typeOf(env, base)?.dtype ?? 'float32', dims: [dims[1]!, dims[0]!] });
       dense = { output, transposed: true };
     } else dense = { output: base, transposed: false };

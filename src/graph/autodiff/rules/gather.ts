@@ -3,9 +3,10 @@
 // ScatterND (1.30, scatter_nd.cc) splits the updates over the intra-op threads with no
 // synchronisation, so repeated indices (an embedding's repeated tokens, positions repeated over a
 // batch) lose additions (an embedding gradient on 2 spinning threads: 72 of 200 runs), where
-// ScatterElements, a serial loop there, lost none (test/graph/autodiff/scatter-race.test.ts). When the same parameter
-// also gets a dense gradient (a tied LM head), the walker folds the dense sum in as the scatter's
-// data instead of zeros.
+// ScatterElements, a serial loop there, lost none (test/graph/autodiff/scatter-race.test.ts). When
+// the same parameter also gets a dense gradient (a tied LM head), the walker folds the dense sum in
+// as the scatter's data instead of zeros. The Trainer takes such a scatter out of the run and adds
+// the rows itself (row-scatters.ts).
 
 import type { Value } from '../../builder.js';
 import type { GradContext, GradientRule } from '../types.js';
